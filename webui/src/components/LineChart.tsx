@@ -1,0 +1,108 @@
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import { useEffect, useMemo, useRef } from 'preact/hooks';
+import { alignSeries, forLogScale, smooth, type XY } from '../lib/series';
+import { fmtDuration, fmtNumber } from '../lib/format';
+import type { XAxis } from '../lib/url';
+import { useSize } from './common';
+
+export interface ChartSeries {
+  label: string;
+  color: string;
+  data: XY;
+}
+
+interface Props {
+  series: ChartSeries[];
+  axis: XAxis;
+  log?: boolean;
+  smoothing?: number;
+  height?: number;
+  range?: [number, number] | null; // x range shown (zoom), in chart x units
+  onZoom?: (range: [number, number] | null) => void;
+}
+
+function withAlpha(hex: string, a: number): string {
+  const m = /^#([0-9a-f]{6})$/i.exec(hex);
+  if (!m) return hex;
+  const n = parseInt(m[1], 16);
+  return `rgba(${n >> 16},${(n >> 8) & 255},${n & 255},${a})`;
+}
+
+/** A uPlot line chart: drag to zoom in on x, double-click to zoom out; values at the cursor in the legend. */
+export function LineChart({ series, axis, log = false, smoothing = 0, height = 220, range, onZoom }: Props) {
+  const [wrap, size] = useSize<HTMLDivElement>();
+  const plotEl = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const zoomCb = useRef(onZoom);
+  zoomCb.current = onZoom;
+
+  const data = useMemo(() => {
+    const xy: XY[] = [];
+    for (const s of series) {
+      const y = smoothing > 0 ? smooth(s.data.y, smoothing) : s.data.y;
+      if (smoothing > 0) xy.push({ x: s.data.x, y: log ? forLogScale(s.data.y) : s.data.y });
+      xy.push({ x: s.data.x, y: log ? forLogScale(y) : y });
+    }
+    return alignSeries(xy) as uPlot.AlignedData;
+  }, [series, smoothing, log]);
+
+  useEffect(() => {
+    const el = plotEl.current;
+    if (!el || size.width < 50) return;
+    const ser: uPlot.Series[] = [{ label: axis === 'step' ? 'Step' : axis === 'time' ? 'Time' : 'Relative time' }];
+    for (const s of series) {
+      if (smoothing > 0) ser.push({ label: s.label + ' (raw)', stroke: withAlpha(s.color, 0.22), width: 1, spanGaps: true, points: { show: false } });
+      ser.push({ label: s.label, stroke: s.color, width: 1.6, spanGaps: true, points: { show: false }, value: (_u, v) => (v === null || v === undefined ? '–' : fmtNumber(v)) });
+    }
+    const opts: uPlot.Options = {
+      width: Math.floor(size.width),
+      height,
+      series: ser,
+      scales: {
+        x: { time: axis === 'time', ...(range ? { min: range[0], max: range[1], auto: false } : {}) },
+        y: log ? { distr: 3 } : {},
+      },
+      axes: [
+        {
+          stroke: '#667', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#dde' },
+          values: axis === 'relative' ? (_u, vals) => vals.map((v) => fmtDuration(v * 1000)) : undefined,
+        },
+        { stroke: '#667', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#dde' }, size: 56, values: (_u, vals) => vals.map((v) => fmtNumber(v)) },
+      ],
+      legend: { live: true },
+      cursor: { drag: { x: true, y: false, setScale: false }, points: { size: 6 } },
+      hooks: {
+        setSelect: [
+          (u) => {
+            if (u.select.width < 4) return;
+            const a = u.posToVal(u.select.left, 'x');
+            const b = u.posToVal(u.select.left + u.select.width, 'x');
+            u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+            zoomCb.current ? zoomCb.current([a, b]) : u.setScale('x', { min: a, max: b });
+          },
+        ],
+      },
+    };
+    const u = new uPlot(opts, data, el);
+    plot.current = u;
+    // hide legend rows of the faded raw series
+    if (smoothing > 0) {
+      const rows = u.root.querySelectorAll<HTMLElement>('.u-legend .u-series');
+      rows.forEach((r, i) => { if (i > 0 && i % 2 === 1) r.style.display = 'none'; });
+    }
+    const dbl = () => (zoomCb.current ? zoomCb.current(null) : u.setScale('x', { min: data[0][0], max: data[0][data[0].length - 1] }));
+    u.over.addEventListener('dblclick', dbl);
+    return () => {
+      u.over.removeEventListener('dblclick', dbl);
+      u.destroy();
+      plot.current = null;
+    };
+  }, [data, size.width, height, axis, log, smoothing, range?.[0], range?.[1]]);
+
+  return (
+    <div class="chart" ref={wrap}>
+      <div ref={plotEl} />
+    </div>
+  );
+}

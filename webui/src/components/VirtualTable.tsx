@@ -1,0 +1,101 @@
+import type { ComponentChildren } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { useSize } from './common';
+
+export interface Column<R> {
+  id: string;
+  label: ComponentChildren;
+  width: number;
+  render: (row: R, index: number) => ComponentChildren;
+  sortable?: boolean;
+  align?: 'left' | 'right';
+  sticky?: boolean; // pinned to the left while scrolling sideways
+  title?: string;
+}
+
+interface Props<R> {
+  rows: R[];
+  columns: Column<R>[];
+  rowKey: (r: R) => string;
+  rowHeight?: number;
+  sortId?: string;
+  sortDesc?: boolean;
+  onSort?: (id: string) => void;
+  rowClass?: (r: R) => string;
+  empty?: ComponentChildren;
+  label?: string;
+}
+
+/**
+ * A virtualized table: fixed row height, one scroll container, only the rows in view (plus a small
+ * overscan) are in the DOM, so 100,000 rows scroll as smoothly as 100.
+ */
+export function VirtualTable<R>({ rows, columns, rowKey, rowHeight = 30, sortId, sortDesc, onSort, rowClass, empty, label }: Props<R>) {
+  const [ref, size] = useSize<HTMLDivElement>();
+  const [scrollTop, setScrollTop] = useState(0);
+  const raf = useRef(0);
+  const onScroll = (e: Event) => {
+    const el = e.currentTarget as HTMLDivElement;
+    if (raf.current) return;
+    raf.current = requestAnimationFrame(() => {
+      raf.current = 0;
+      setScrollTop(el.scrollTop);
+    });
+  };
+  useEffect(() => () => cancelAnimationFrame(raf.current), []);
+
+  const headerH = 34;
+  const overscan = 8;
+  const viewH = Math.max(size.height - headerH, rowHeight * 10);
+  const first = Math.max(0, Math.floor(scrollTop / rowHeight) - overscan);
+  const last = Math.min(rows.length, Math.ceil((scrollTop + viewH) / rowHeight) + overscan);
+  const totalW = columns.reduce((a, c) => a + c.width, 0);
+  let left = 0;
+  const stickyLeft = columns.map((c) => {
+    const l = left;
+    if (c.sticky) left += c.width;
+    return c.sticky ? l : null;
+  });
+  const cellStyle = (c: Column<R>, i: number) => {
+    const s: Record<string, string | number> = { width: c.width + 'px', minWidth: c.width + 'px' };
+    if (stickyLeft[i] !== null) { s.left = stickyLeft[i] + 'px'; }
+    return s;
+  };
+  const cellClass = (c: Column<R>, i: number, base: string) =>
+    base + (c.align === 'right' ? ' right' : '') + (stickyLeft[i] !== null ? ' sticky' : '');
+
+  const items = [];
+  for (let i = first; i < last; i++) {
+    const r = rows[i];
+    items.push(
+      <div role="row" aria-rowindex={i + 2} class={'vt-row ' + (i % 2 ? 'odd ' : '') + (rowClass ? rowClass(r) : '')} key={rowKey(r)}
+        style={{ transform: `translateY(${i * rowHeight}px)`, height: rowHeight + 'px', width: totalW + 'px' }}>
+        {columns.map((c, ci) => (
+          <div role="gridcell" class={cellClass(c, ci, 'vt-cell')} style={cellStyle(c, ci)} key={c.id}>{c.render(r, i)}</div>
+        ))}
+      </div>,
+    );
+  }
+  return (
+    <div class="vt" ref={ref} onScroll={onScroll} role="grid" aria-label={label} aria-rowcount={rows.length + 1}>
+      <div class="vt-inner" style={{ width: totalW + 'px' }}>
+        <div class="vt-head" role="row" aria-rowindex={1} style={{ height: headerH + 'px' }}>
+          {columns.map((c, ci) => {
+            const active = sortId === c.id;
+            return (
+              <div role="columnheader" key={c.id} title={c.title}
+                aria-sort={active ? (sortDesc ? 'descending' : 'ascending') : undefined}
+                class={cellClass(c, ci, 'vt-hcell') + (c.sortable ? ' sortable' : '') + (active ? ' sorted' : '')}
+                style={cellStyle(c, ci)} onClick={c.sortable && onSort ? () => onSort(c.id) : undefined}>
+                <span class="vt-label">{c.label}</span>
+                {active && <span class="sort-arrow">{sortDesc ? '▼' : '▲'}</span>}
+              </div>
+            );
+          })}
+        </div>
+        <div class="vt-body" style={{ height: rows.length * rowHeight + 'px' }}>{items}</div>
+        {rows.length === 0 && empty && <div class="vt-empty">{empty}</div>}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,174 @@
+// Hash routing and view state <-> URL. Everything a person sees in the runs view (experiments,
+// filter, sort, columns, selected runs, tab, chart settings) round-trips through the hash, so a
+// view can be shared by copying the address.
+
+export type XAxis = 'step' | 'time' | 'relative';
+export type Lifecycle = 'active' | 'deleted' | 'all';
+export type RunsView = 'table' | 'charts' | 'models';
+
+export interface RunsState {
+  view: RunsView;
+  filter: string;
+  lifecycle: Lifecycle;
+  sort: string; // column id, '' = default (start time desc)
+  desc: boolean;
+  cols: string[] | null; // null = default columns
+  sel: string[];
+  x: XAxis;
+  smooth: number; // 0..0.99
+  log: boolean;
+  mq: string; // metric search text in the charts view
+}
+
+export const DEFAULT_RUNS_STATE: RunsState = {
+  view: 'table', filter: '', lifecycle: 'active', sort: '', desc: true, cols: null, sel: [],
+  x: 'step', smooth: 0, log: false, mq: '',
+};
+
+export type Route =
+  | { page: 'experiments'; q: string; lifecycle: Lifecycle }
+  | { page: 'runs'; expIds: string[]; state: RunsState }
+  | { page: 'run'; expId: string; runId: string; tab: string; path: string }
+  | { page: 'compare'; runIds: string[]; diff: boolean; x: string; y: string }
+  | { page: 'models'; q: string }
+  | { page: 'model'; name: string }
+  | { page: 'version'; name: string; version: string }
+  | { page: 'logged-model'; expId: string; modelId: string }
+  | { page: 'notfound'; hash: string };
+
+const num = (s: string | null, d: number) => {
+  const v = s === null ? NaN : Number(s);
+  return Number.isFinite(v) ? v : d;
+};
+
+export function decodeRunsState(p: URLSearchParams): RunsState {
+  const s: RunsState = { ...DEFAULT_RUNS_STATE };
+  const v = p.get('view');
+  if (v === 'charts' || v === 'models' || v === 'table') s.view = v;
+  s.filter = p.get('filter') || '';
+  const lc = p.get('lifecycle');
+  if (lc === 'deleted' || lc === 'all') s.lifecycle = lc;
+  const sort = p.get('sort');
+  if (sort) {
+    s.desc = sort.startsWith('-');
+    s.sort = s.desc ? sort.slice(1) : sort;
+  }
+  if (p.has('col')) s.cols = p.getAll('col').filter((c) => c !== '');
+  s.sel = p.getAll('run');
+  const x = p.get('x');
+  if (x === 'time' || x === 'relative') s.x = x;
+  s.smooth = Math.min(0.99, Math.max(0, num(p.get('smooth'), 0)));
+  s.log = p.get('log') === '1';
+  s.mq = p.get('mq') || '';
+  return s;
+}
+
+export function encodeRunsState(s: RunsState): string {
+  const p = new URLSearchParams();
+  if (s.view !== 'table') p.set('view', s.view);
+  if (s.filter) p.set('filter', s.filter);
+  if (s.lifecycle !== 'active') p.set('lifecycle', s.lifecycle);
+  if (s.sort) p.set('sort', (s.desc ? '-' : '') + s.sort);
+  if (s.cols) {
+    if (s.cols.length === 0) p.append('col', '');
+    s.cols.forEach((c) => p.append('col', c));
+  }
+  s.sel.forEach((r) => p.append('run', r));
+  if (s.x !== 'step') p.set('x', s.x);
+  if (s.smooth) p.set('smooth', String(s.smooth));
+  if (s.log) p.set('log', '1');
+  if (s.mq) p.set('mq', s.mq);
+  return p.toString();
+}
+
+function splitHash(hash: string): { parts: string[]; params: URLSearchParams } {
+  let h = hash.startsWith('#') ? hash.slice(1) : hash;
+  const qi = h.indexOf('?');
+  const query = qi >= 0 ? h.slice(qi + 1) : '';
+  if (qi >= 0) h = h.slice(0, qi);
+  const parts = h.split('/').filter(Boolean).map((x) => {
+    try {
+      return decodeURIComponent(x);
+    } catch {
+      return x;
+    }
+  });
+  return { parts, params: new URLSearchParams(query) };
+}
+
+export function parseRoute(hash: string): Route {
+  const { parts, params } = splitHash(hash);
+  if (parts.length === 0) return { page: 'experiments', q: '', lifecycle: 'active' };
+  const [a, b, c, d, e] = parts;
+  if (a === 'experiments') {
+    if (!b) {
+      const lc = params.get('lifecycle');
+      return { page: 'experiments', q: params.get('q') || '', lifecycle: lc === 'deleted' || lc === 'all' ? lc : 'active' };
+    }
+    if (c === 'runs' && d) return { page: 'run', expId: b, runId: d, tab: params.get('tab') || 'overview', path: params.get('path') || '' };
+    if (c === 'logged-models' && d) return { page: 'logged-model', expId: b, modelId: d };
+    return { page: 'runs', expIds: b.split(',').filter(Boolean), state: decodeRunsState(params) };
+  }
+  if (a === 'compare') {
+    return { page: 'compare', runIds: params.getAll('run'), diff: params.get('diff') === '1', x: params.get('x') || '', y: params.get('y') || '' };
+  }
+  if (a === 'models') {
+    if (!b) return { page: 'models', q: params.get('q') || '' };
+    if (c === 'versions' && d) return { page: 'version', name: b, version: d };
+    return { page: 'model', name: b };
+  }
+  void e;
+  return { page: 'notfound', hash };
+}
+
+const enc = encodeURIComponent;
+
+export function routeToHash(r: Route): string {
+  const withQ = (path: string, q: string) => '#' + path + (q ? '?' + q : '');
+  switch (r.page) {
+    case 'experiments': {
+      const p = new URLSearchParams();
+      if (r.q) p.set('q', r.q);
+      if (r.lifecycle !== 'active') p.set('lifecycle', r.lifecycle);
+      return withQ('/experiments', p.toString());
+    }
+    case 'runs':
+      return withQ('/experiments/' + r.expIds.map(enc).join(','), encodeRunsState(r.state));
+    case 'run': {
+      const p = new URLSearchParams();
+      if (r.tab && r.tab !== 'overview') p.set('tab', r.tab);
+      if (r.path) p.set('path', r.path);
+      return withQ(`/experiments/${enc(r.expId)}/runs/${enc(r.runId)}`, p.toString());
+    }
+    case 'logged-model':
+      return `#/experiments/${enc(r.expId)}/logged-models/${enc(r.modelId)}`;
+    case 'compare': {
+      const p = new URLSearchParams();
+      r.runIds.forEach((x) => p.append('run', x));
+      if (r.diff) p.set('diff', '1');
+      if (r.x) p.set('x', r.x);
+      if (r.y) p.set('y', r.y);
+      return withQ('/compare', p.toString());
+    }
+    case 'models':
+      return withQ('/models', r.q ? new URLSearchParams({ q: r.q }).toString() : '');
+    case 'model':
+      return '#/models/' + enc(r.name);
+    case 'version':
+      return `#/models/${enc(r.name)}/versions/${enc(r.version)}`;
+    default:
+      return '#/';
+  }
+}
+
+export const hrefs = {
+  experiments: () => '#/experiments',
+  runs: (expIds: string | string[], state?: Partial<RunsState>) =>
+    routeToHash({ page: 'runs', expIds: Array.isArray(expIds) ? expIds : [expIds], state: { ...DEFAULT_RUNS_STATE, ...state } }),
+  run: (expId: string, runId: string, tab = 'overview', path = '') => routeToHash({ page: 'run', expId, runId, tab, path }),
+  compare: (runIds: string[]) => routeToHash({ page: 'compare', runIds, diff: false, x: '', y: '' }),
+  models: () => '#/models',
+  model: (name: string) => routeToHash({ page: 'model', name }),
+  version: (name: string, version: string) => routeToHash({ page: 'version', name, version }),
+  loggedModel: (expId: string, modelId: string) => routeToHash({ page: 'logged-model', expId, modelId }),
+};

@@ -1,0 +1,390 @@
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { post } from '../lib/api';
+import { runColor, setRunColor } from '../lib/colors';
+import { fmtAgo, fmtDuration, fmtNumber, fmtTime, plural } from '../lib/format';
+import { getExperiment, getRun, loadAllRuns, pool } from '../lib/load';
+import {
+  ATTRIBUTE_COLUMNS, NOTE_TAG, cellValue, collectKeys, columnKind, columnLabel, defaultColumns, groupNested,
+  normalizeRun, runDuration, runSource, runUser, sortRows, type TreeRow,
+} from '../lib/runs';
+import type { Experiment, RunRow } from '../lib/types';
+import { hrefs, routeToHash, type Lifecycle, type Route, type RunsState } from '../lib/url';
+import { EditableMarkdown, ErrorBox, Modal, Spinner, StatusBadge, TagEditor, Tabs, navigate, useAsync } from '../components/common';
+import { VirtualTable, type Column } from '../components/VirtualTable';
+import { ChartControls, MetricCharts } from '../components/MetricCharts';
+import { LoggedModelsList } from './LoggedModels';
+import { RenameExperiment } from './Experiments';
+
+type RunsRoute = Extract<Route, { page: 'runs' }>;
+
+export function RunsPage({ route }: { route: RunsRoute }) {
+  const state = route.state;
+  const expKey = route.expIds.join(',');
+  const setState = (patch: Partial<RunsState>, push = false) =>
+    navigate(routeToHash({ ...route, state: { ...state, ...patch } }), !push);
+
+  const exps = useAsync((s) => Promise.all(route.expIds.map((id) => getExperiment(id, s))), [expKey]);
+  const expNames = useMemo(() => new Map((exps.data || []).map((e) => [e.experiment_id, e.name])), [exps.data]);
+
+  // ---- every run of the experiment(s) ----
+  const [rows, setRows] = useState<RunRow[]>([]);
+  const [loading, setLoading] = useState(true);
+  const [loadErr, setLoadErr] = useState<Error>();
+  const [loadMs, setLoadMs] = useState(0);
+  const [version, setVersion] = useState(0);
+  useEffect(() => {
+    const ctl = new AbortController();
+    const t0 = performance.now();
+    setLoading(true);
+    setLoadErr(undefined);
+    loadAllRuns(route.expIds, state.filter, state.lifecycle, (r, done) => {
+      if (ctl.signal.aborted) return;
+      setRows(r.slice());
+      if (done) { setLoading(false); setLoadMs(performance.now() - t0); }
+    }, ctl.signal).catch((e) => {
+      if (ctl.signal.aborted || e?.name === 'AbortError') return;
+      setLoadErr(e);
+      setRows([]);
+      setLoading(false);
+    });
+    return () => ctl.abort();
+  }, [expKey, state.filter, state.lifecycle, version]);
+
+  const keys = useMemo(() => collectKeys(rows), [rows]);
+  const [colorTick, setColorTick] = useState(0);
+  const exp = exps.data && exps.data.length === 1 ? exps.data[0] : null;
+  const title = exps.data ? exps.data.map((e) => e.name).join(', ') : '…';
+
+  return (
+    <div class={"page runs-page" + (state.view === "table" ? " fill" : "")}>
+      <div class="page-head">
+        <div>
+          <div class="crumbs"><a href={hrefs.experiments()}>Experiments</a> /</div>
+          <h1>{title}</h1>
+        </div>
+        {exp && <ExperimentActions exp={exp} onChange={exps.reload} />}
+      </div>
+      <ErrorBox error={exps.error} />
+      {exp && <ExperimentAbout exp={exp} onChange={exps.reload} />}
+      <Tabs tabs={[['table', 'Runs'], ['charts', 'Charts'], ['models', 'Logged models']]} active={state.view}
+        onChange={(v) => setState({ view: v as RunsState['view'] })} />
+      {state.view === 'models' ? (
+        <LoggedModelsList expIds={route.expIds} />
+      ) : (
+        <>
+          <FilterBar state={state} setState={setState} error={loadErr} />
+          {state.view === 'table' ? (
+            <RunsTable route={route} rows={rows} keys={keys} loading={loading} loadMs={loadMs} expNames={expNames}
+              setState={setState} onChanged={() => setVersion((v) => v + 1)} colorTick={colorTick} onColor={() => setColorTick((t) => t + 1)} />
+          ) : (
+            <RunsCharts state={state} rows={rows} setState={setState} loading={loading} />
+          )}
+        </>
+      )}
+    </div>
+  );
+}
+
+function ExperimentActions({ exp, onChange }: { exp: Experiment; onChange: () => void }) {
+  const [renaming, setRenaming] = useState(false);
+  const [err, setErr] = useState<Error>();
+  const deleted = exp.lifecycle_stage === 'deleted';
+  return (
+    <div class="row">
+      <span class="muted small">ID <code>{exp.experiment_id}</code></span>
+      {deleted && <span class="pill gray">deleted</span>}
+      <button onClick={() => setRenaming(true)}>Rename</button>
+      {deleted ? (
+        <button onClick={() => post('experiments/restore', { experiment_id: exp.experiment_id }).then(onChange, setErr)}>Restore</button>
+      ) : (
+        <button class="danger" onClick={() => confirm(`Delete experiment "${exp.name}"?`) && post('experiments/delete', { experiment_id: exp.experiment_id }).then(onChange, setErr)}>Delete</button>
+      )}
+      <ErrorBox error={err} />
+      {renaming && <RenameExperiment exp={exp} onClose={() => setRenaming(false)} onDone={() => { setRenaming(false); onChange(); }} />}
+    </div>
+  );
+}
+
+function ExperimentAbout({ exp, onChange }: { exp: Experiment; onChange: () => void }) {
+  const [open, setOpen] = useState(false);
+  const note = (exp.tags || []).find((t) => t.key === NOTE_TAG)?.value || '';
+  const userTags = (exp.tags || []).filter((t) => !t.key.startsWith('mlflow.'));
+  const setTag = (key: string, value: string) => post('experiments/set-experiment-tag', { experiment_id: exp.experiment_id, key, value }).then(onChange);
+  return (
+    <div class="about">
+      <button class="link" aria-expanded={open} onClick={() => setOpen(!open)}>
+        {open ? '▾' : '▸'} Description and tags
+        {!open && note && <span class="muted"> — {note.split('\n')[0].replace(/[#*_`]/g, '').slice(0, 80)}</span>}
+        {!open && userTags.length > 0 && <span class="muted"> · {plural(userTags.length, 'tag')}</span>}
+      </button>
+      {open && (
+        <div class="about-body two-col">
+          <section>
+            <h3>Description</h3>
+            <EditableMarkdown text={note} onSave={(t) => setTag(NOTE_TAG, t)} />
+          </section>
+          <section>
+            <h3>Tags</h3>
+            <TagEditor tags={exp.tags || []} onSet={setTag}
+              onDelete={(key) => post('experiments/delete-experiment-tag', { experiment_id: exp.experiment_id, key }).then(onChange)} />
+          </section>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function FilterBar({ state, setState, error }: { state: RunsState; setState: (p: Partial<RunsState>, push?: boolean) => void; error?: Error }) {
+  const [text, setText] = useState(state.filter);
+  useEffect(() => setText(state.filter), [state.filter]);
+  return (
+    <div class="filter-bar">
+      <form class="toolbar" onSubmit={(e) => { e.preventDefault(); setState({ filter: text.trim() }, true); }}>
+        <input type="search" class="grow mono" aria-label="Filter runs" spellcheck={false}
+          placeholder={`Filter runs, e.g. metrics.accuracy > 0.9 and params.optimizer = 'adam'`}
+          value={text} onInput={(e) => setText((e.target as HTMLInputElement).value)} />
+        <button type="submit" class="primary">Search</button>
+        {state.filter && <button type="button" onClick={() => { setText(''); setState({ filter: '' }, true); }}>Clear</button>}
+        <select aria-label="Run lifecycle" value={state.lifecycle} onChange={(e) => setState({ lifecycle: (e.target as HTMLSelectElement).value as Lifecycle, sel: [] })}>
+          <option value="active">Active runs</option>
+          <option value="deleted">Deleted runs</option>
+          <option value="all">All runs</option>
+        </select>
+      </form>
+      {error && <div class="filter-error" role="alert">{error.message}</div>}
+    </div>
+  );
+}
+
+// ---- table -------------------------------------------------------------------------------------
+function RunsTable({ route, rows, keys, loading, loadMs, expNames, setState, onChanged, colorTick, onColor }: {
+  route: RunsRoute; rows: RunRow[]; keys: ReturnType<typeof collectKeys>; loading: boolean; loadMs: number;
+  expNames: Map<string, string>; setState: (p: Partial<RunsState>, push?: boolean) => void; onChanged: () => void;
+  colorTick: number; onColor: () => void;
+}) {
+  const state = route.state;
+  const multi = route.expIds.length > 1;
+  const [expanded, setExpanded] = useState<Set<string>>(new Set());
+  const [expandAll, setExpandAll] = useState(false);
+  const [picking, setPicking] = useState(false);
+  const [actionErr, setActionErr] = useState<Error>();
+  const [busy, setBusy] = useState(false);
+  const sortId = state.sort || 'attributes.start_time';
+  const sortDesc = state.sort ? state.desc : true;
+  const sorted = useMemo(() => sortRows(rows, sortId, sortDesc), [rows, sortId, sortDesc]);
+  const tree = useMemo(() => groupNested(sorted, expanded, expandAll), [sorted, expanded, expandAll]);
+  const hasNested = useMemo(() => rows.some((r) => r.parentId), [rows]);
+  const sel = useMemo(() => new Set(state.sel), [state.sel]);
+  const cols = state.cols ?? defaultColumns(keys);
+  const chosen = multi && !cols.includes('attributes.experiment_id') ? ['attributes.experiment_id', ...cols] : cols;
+
+  const toggleSel = (id: string, on: boolean) => {
+    const s = new Set(sel);
+    on ? s.add(id) : s.delete(id);
+    setState({ sel: [...s] });
+  };
+  const onSort = (id: string) => {
+    if (id === sortId) setState({ sort: id, desc: !sortDesc });
+    else setState({ sort: id, desc: id.startsWith('metrics.') || id === 'attributes.start_time' });
+  };
+
+  const columns: Column<TreeRow>[] = [
+    {
+      id: '_sel', width: 36, sticky: true,
+      label: <input type="checkbox" aria-label="Select all runs" checked={tree.length > 0 && sel.size >= tree.length && tree.every((t) => sel.has(t.row.id))}
+        onChange={(e) => setState({ sel: (e.target as HTMLInputElement).checked ? tree.map((t) => t.row.id) : [] })} />,
+      render: (t) => <input type="checkbox" aria-label={'Select ' + t.row.name} checked={sel.has(t.row.id)} onChange={(e) => toggleSel(t.row.id, (e.target as HTMLInputElement).checked)} />,
+    },
+    {
+      id: 'attributes.run_name', label: 'Run name', width: 260, sticky: true, sortable: true,
+      render: (t) => (
+        <span class="run-name" style={{ paddingLeft: t.depth * 18 + 'px' }}>
+          {t.childCount > 0 ? (
+            <button class="expander" aria-label={(t.expanded ? 'Collapse ' : 'Expand ') + t.row.name} aria-expanded={t.expanded} onClick={() => {
+              const s = new Set(expanded);
+              if (t.expanded) { s.delete(t.row.id); if (expandAll) { setExpandAll(false); tree.forEach((x) => x.childCount && x.row.id !== t.row.id && s.add(x.row.id)); } } else s.add(t.row.id);
+              setExpanded(s);
+            }}>{t.expanded ? '▾' : '▸'}</button>
+          ) : <span class="expander-space" />}
+          <ColorSwatch id={t.row.id} onChange={onColor} tick={colorTick} />
+          <a href={hrefs.run(t.row.run.info.experiment_id, t.row.id)} title={t.row.name}>{t.row.name}</a>
+          {t.childCount > 0 && <span class="muted small"> ({t.childCount})</span>}
+        </span>
+      ),
+    },
+    ...chosen.map((c): Column<TreeRow> => colDef(c, expNames)),
+  ];
+
+  const act = async (endpoint: 'runs/delete' | 'runs/restore') => {
+    setBusy(true);
+    try {
+      await pool(state.sel, 4, (id) => post(endpoint, { run_id: id }));
+      setActionErr(undefined);
+      setState({ sel: [] });
+      onChanged();
+    } catch (e: any) {
+      setActionErr(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const selectedRows = rows.filter((r) => sel.has(r.id));
+  const anyDeleted = selectedRows.some((r) => r.run.info.lifecycle_stage === 'deleted');
+  const anyActive = selectedRows.some((r) => r.run.info.lifecycle_stage !== 'deleted');
+
+  return (
+    <>
+      <div class="toolbar secondary">
+        <span class="count" aria-live="polite">
+          {loading ? <><span class="spin" />{plural(rows.length, 'run')} loaded…</> : <>{plural(rows.length, 'run')}<span class="muted small"> · loaded in {(loadMs / 1000).toFixed(2)} s</span></>}
+        </span>
+        {sel.size > 0 && <span class="muted">{sel.size} selected</span>}
+        <span class="grow" />
+        {hasNested && <button onClick={() => { setExpandAll(!expandAll); setExpanded(new Set()); }}>{expandAll ? 'Collapse all' : 'Expand all'}</button>}
+        <button onClick={() => setPicking(true)}>Columns ({chosen.length})</button>
+        <button disabled={sel.size < 1} onClick={() => navigate(routeToHash({ ...route, state: { ...state, view: 'charts' } }))}>Chart selected</button>
+        <button class="primary" disabled={sel.size < 2} onClick={() => navigate(hrefs.compare(state.sel))}>Compare{sel.size ? ` (${sel.size})` : ''}</button>
+        {anyActive && <button class="danger" disabled={busy} onClick={() => confirm(`Delete ${plural(sel.size, 'run')}?`) && act('runs/delete')}>Delete</button>}
+        {anyDeleted && <button disabled={busy} onClick={() => act('runs/restore')}>Restore</button>}
+      </div>
+      <ErrorBox error={actionErr} />
+      <div class="table-wrap">
+        <VirtualTable rows={tree} columns={columns} rowKey={(t) => t.row.id} sortId={sortId} sortDesc={sortDesc} onSort={onSort} label="Runs"
+          rowClass={(t) => (sel.has(t.row.id) ? 'selected ' : '') + (t.row.run.info.lifecycle_stage === 'deleted' ? 'deleted' : '')}
+          empty={loading ? <Spinner label="Loading runs…" /> : 'No runs match.'} />
+      </div>
+      {picking && <ColumnPicker keys={keys} cols={cols} onClose={() => setPicking(false)} onChange={(c) => setState({ cols: c })} />}
+    </>
+  );
+}
+
+function colDef(c: string, expNames: Map<string, string>): Column<TreeRow> {
+  const kind = columnKind(c);
+  const base = { id: c, sortable: true, title: c };
+  if (kind === 'attributes') {
+    const key = c.slice('attributes.'.length);
+    const label = ATTRIBUTE_COLUMNS[c] || key;
+    switch (key) {
+      case 'start_time':
+      case 'end_time':
+        return { ...base, label, width: 120, render: (t) => { const v = cellValue(t.row, c) as number; return <span title={fmtTime(v)}>{fmtAgo(v)}</span>; } };
+      case 'duration':
+        return { ...base, label, width: 100, align: 'right', render: (t) => fmtDuration(runDuration(t.row)) };
+      case 'status':
+        return { ...base, label, width: 100, render: (t) => <StatusBadge status={t.row.run.info.status} /> };
+      case 'user_id':
+        return { ...base, label, width: 110, render: (t) => runUser(t.row) };
+      case 'source':
+        return { ...base, label, width: 140, render: (t) => <span title={t.row.tags['mlflow.source.name']}>{runSource(t.row)}</span> };
+      case 'experiment_id':
+        return { ...base, label, width: 150, render: (t) => expNames.get(t.row.run.info.experiment_id) || t.row.run.info.experiment_id };
+      default:
+        return { ...base, label, width: 150, render: (t) => <span class="mono">{String(cellValue(t.row, c) ?? '')}</span> };
+    }
+  }
+  const label = <><span class={'kind kind-' + kind}>{kind === 'metrics' ? 'M' : kind === 'params' ? 'P' : 'T'}</span>{columnLabel(c)}</>;
+  if (kind === 'metrics') return { ...base, label, width: 120, align: 'right', render: (t) => <span class="num">{fmtNumber(t.row.metrics[c.slice(8)])}</span> };
+  return { ...base, label, width: 130, render: (t) => { const v = cellValue(t.row, c); return <span title={v === null ? '' : String(v)}>{v ?? ''}</span>; } };
+}
+
+function ColorSwatch({ id, onChange }: { id: string; onChange: () => void; tick: number }) {
+  const ref = useRef<HTMLInputElement>(null);
+  const color = runColor(id);
+  return (
+    <span class="swatch" style={{ background: color }} title="Run colour (click to change)" onClick={() => ref.current?.click()}>
+      <input ref={ref} type="color" value={color} tabIndex={-1} aria-hidden="true"
+        onChange={(e) => { setRunColor(id, (e.target as HTMLInputElement).value); onChange(); }} />
+    </span>
+  );
+}
+
+function ColumnPicker({ keys, cols, onClose, onChange }: { keys: ReturnType<typeof collectKeys>; cols: string[]; onClose: () => void; onChange: (c: string[] | null) => void }) {
+  const [q, setQ] = useState('');
+  const groups: [string, string[]][] = [
+    ['Attributes', Object.keys(ATTRIBUTE_COLUMNS)],
+    ['Metrics', keys.metrics.map((k) => 'metrics.' + k)],
+    ['Parameters', keys.params.map((k) => 'params.' + k)],
+    ['Tags', keys.tags.map((k) => 'tags.' + k)],
+  ];
+  const set = new Set(cols);
+  const toggle = (c: string) => onChange(set.has(c) ? cols.filter((x) => x !== c) : [...cols, c]);
+  const ql = q.toLowerCase();
+  return (
+    <Modal title="Columns" onClose={onClose}>
+      <div class="toolbar">
+        <input type="search" class="grow" autoFocus placeholder="Search columns" aria-label="Search columns" value={q} onInput={(e) => setQ((e.target as HTMLInputElement).value)} />
+        <button onClick={() => onChange(null)}>Reset to default</button>
+      </div>
+      <div class="column-picker">
+        {groups.map(([g, list]) => {
+          const items = list.filter((c) => !ql || c.toLowerCase().includes(ql) || columnLabel(c).toLowerCase().includes(ql));
+          if (!items.length) return null;
+          return (
+            <fieldset key={g}>
+              <legend>{g} <span class="muted">({items.length})</span></legend>
+              {items.slice(0, 300).map((c) => (
+                <label key={c} class="check-row"><input type="checkbox" checked={set.has(c)} onChange={() => toggle(c)} /> {g === 'Attributes' ? columnLabel(c) : c.slice(c.indexOf('.') + 1)}</label>
+              ))}
+              {items.length > 300 && <p class="muted small">{items.length - 300} more — refine the search</p>}
+            </fieldset>
+          );
+        })}
+      </div>
+      <div class="row end"><button class="primary" onClick={onClose}>Done</button></div>
+    </Modal>
+  );
+}
+
+// ---- charts ------------------------------------------------------------------------------------
+const MAX_CHART_RUNS = 10;
+
+function RunsCharts({ state, rows, setState, loading }: { state: RunsState; rows: RunRow[]; setState: (p: Partial<RunsState>) => void; loading: boolean }) {
+  const sortId = state.sort || 'attributes.start_time';
+  const sortDesc = state.sort ? state.desc : true;
+  const base = useMemo(() => {
+    if (state.sel.length) {
+      const s = new Set(state.sel);
+      return rows.filter((r) => s.has(r.id));
+    }
+    return sortRows(rows, sortId, sortDesc).slice(0, MAX_CHART_RUNS);
+  }, [rows, state.sel, sortId, sortDesc]);
+  // live-updated copies of the charted runs (status changes while RUNNING)
+  const [live, setLive] = useState<Map<string, RunRow>>(new Map());
+  const chartRuns = useMemo(() => base.map((r) => live.get(r.id) || r), [base, live]);
+  const running = chartRuns.some((r) => r.run.info.status === 'RUNNING');
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    if (!running) return;
+    const t = setInterval(async () => {
+      const ids = chartRuns.filter((r) => r.run.info.status === 'RUNNING').map((r) => r.id);
+      try {
+        const fresh = await pool(ids, 4, (id) => getRun(id));
+        setLive((m) => { const n = new Map(m); fresh.forEach((run) => n.set(run.info.run_id, normalizeRun(run))); return n; });
+      } catch { /* keep the old status */ }
+      setTick((x) => x + 1);
+    }, 10000);
+    return () => clearInterval(t);
+  }, [running, chartRuns]);
+  const keys = useMemo(() => {
+    const s = new Set<string>();
+    chartRuns.forEach((r) => Object.keys(r.metrics).forEach((k) => s.add(k)));
+    const q = state.mq.toLowerCase();
+    return [...s].filter((k) => !q || k.toLowerCase().includes(q)).sort();
+  }, [chartRuns, state.mq]);
+  if (loading && rows.length === 0) return <Spinner label="Loading runs…" />;
+  return (
+    <div class="charts-view">
+      <ChartControls s={state} onChange={(s) => setState({ x: s.x, smooth: s.smooth, log: s.log })} filter={state.mq} onFilter={(mq) => setState({ mq })} refreshing={running} />
+      <div class="chart-legend">
+        <span class="muted">{state.sel.length ? `${plural(chartRuns.length, 'selected run')}:` : `First ${plural(chartRuns.length, 'run')} in table order (select runs to choose):`}</span>
+        {chartRuns.map((r) => (
+          <a key={r.id} class="legend-item" href={hrefs.run(r.run.info.experiment_id, r.id)}>
+            <span class="swatch" style={{ background: runColor(r.id) }} />{r.name}
+            {r.run.info.status === 'RUNNING' && <span class="status status-running"> ●</span>}
+          </a>
+        ))}
+      </div>
+      <MetricCharts runs={chartRuns} keys={keys} settings={state} refreshTick={tick} />
+    </div>
+  );
+}
