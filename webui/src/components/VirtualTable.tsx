@@ -69,7 +69,7 @@ export function VirtualTable<R>({ rows, columns, rowKey, rowHeight = 30, sortId,
     const r = rows[i];
     items.push(
       <div role="row" aria-rowindex={i + 2} class={'vt-row ' + (i % 2 ? 'odd ' : '') + (rowClass ? rowClass(r) : '')} key={rowKey(r)}
-        style={{ transform: `translateY(${i * rowHeight}px)`, height: rowHeight + 'px', width: totalW + 'px' }}>
+        style={{ transform: `translateY(${i * rowHeight}px)`, height: rowHeight + 'px', width: totalW + 'px', minWidth: '100%' }}>
         {columns.map((c, ci) => (
           <div role="gridcell" class={cellClass(c, ci, 'vt-cell')} style={cellStyle(c, ci)} key={c.id}>{c.render(r, i)}</div>
         ))}

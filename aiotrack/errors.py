@@ -1,0 +1,77 @@
+"""One exception family carrying MLflow's error codes, and the code -> HTTP status table.
+
+Everything below the HTTP layer raises :class:`AiotrackError`; the error middleware turns it
+into MLflow's ``{"error_code": ..., "message": ...}`` body with the status from
+:data:`HTTP_STATUS`. Messages must never carry SQL or driver text.
+"""
+
+from __future__ import annotations
+
+# MLflow's ErrorCode -> HTTP status (mlflow/exceptions.py, ERROR_CODE_TO_HTTP_STATUS).
+HTTP_STATUS: dict[str, int] = {
+    "INTERNAL_ERROR": 500,
+    "INVALID_STATE": 500,
+    "DATA_LOSS": 500,
+    "NOT_IMPLEMENTED": 501,
+    "TEMPORARILY_UNAVAILABLE": 503,
+    "DEADLINE_EXCEEDED": 504,
+    "REQUEST_LIMIT_EXCEEDED": 429,
+    "CANCELLED": 499,
+    "RESOURCE_EXHAUSTED": 429,
+    "ABORTED": 409,
+    "RESOURCE_CONFLICT": 409,
+    "ALREADY_EXISTS": 409,
+    "NOT_FOUND": 404,
+    "ENDPOINT_NOT_FOUND": 404,
+    "RESOURCE_DOES_NOT_EXIST": 404,
+    "PERMISSION_DENIED": 403,
+    "CUSTOMER_UNAUTHORIZED": 401,
+    "UNAUTHENTICATED": 401,
+    "BAD_REQUEST": 400,
+    "RESOURCE_ALREADY_EXISTS": 400,
+    "INVALID_PARAMETER_VALUE": 400,
+}
+
+INVALID_PARAMETER_VALUE = "INVALID_PARAMETER_VALUE"
+RESOURCE_DOES_NOT_EXIST = "RESOURCE_DOES_NOT_EXIST"
+RESOURCE_ALREADY_EXISTS = "RESOURCE_ALREADY_EXISTS"
+INVALID_STATE = "INVALID_STATE"
+BAD_REQUEST = "BAD_REQUEST"
+ENDPOINT_NOT_FOUND = "ENDPOINT_NOT_FOUND"
+PERMISSION_DENIED = "PERMISSION_DENIED"
+INTERNAL_ERROR = "INTERNAL_ERROR"
+NOT_IMPLEMENTED = "NOT_IMPLEMENTED"
+TEMPORARILY_UNAVAILABLE = "TEMPORARILY_UNAVAILABLE"
+REQUEST_LIMIT_EXCEEDED = "REQUEST_LIMIT_EXCEEDED"
+
+
+class AiotrackError(Exception):
+    """An error with an MLflow error code; ``status`` is the HTTP status MLflow answers with."""
+
+    def __init__(self, message: str, error_code: str = INVALID_PARAMETER_VALUE, *, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.error_code = error_code
+        self.status = status if status is not None else HTTP_STATUS.get(error_code, 500)
+
+    def to_json(self) -> dict[str, str]:
+        return {"error_code": self.error_code, "message": self.message}
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return f"AiotrackError({self.error_code}, {self.message!r})"
+
+
+def invalid(message: str) -> AiotrackError:
+    return AiotrackError(message, INVALID_PARAMETER_VALUE)
+
+
+def not_found(message: str) -> AiotrackError:
+    return AiotrackError(message, RESOURCE_DOES_NOT_EXIST)
+
+
+def already_exists(message: str) -> AiotrackError:
+    return AiotrackError(message, RESOURCE_ALREADY_EXISTS)
+
+
+class ConfigError(Exception):
+    """A bad server option or store URI; the CLI prints it and exits with status 2."""
