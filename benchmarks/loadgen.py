@@ -245,10 +245,31 @@ def jdump(o) -> bytes:
     return json.dumps(o, separators=(",", ":")).encode()
 
 
-async def call(c: Connection, method: str, path: str, payload=None, ok=(200,)) -> dict:
+SEED_STATS = {"retries": 0, "last_error": None}
+
+
+async def call(c: Connection, method: str, path: str, payload=None, ok=(200,), retries: int = 0) -> dict:
+    """One request; non-200 raises WorkloadError. With retries > 0 (seeding), a 5xx/4xx or a dropped
+    connection is retried after a short pause: a server that sheds load while seeding pays in
+    seeding time, and the retries are reported."""
     body = jdump(payload) if payload is not None and method != "GET" else None
-    r = await c.request(method, path, body)
-    if r.status not in ok:
+    for attempt in range(retries + 1):
+        try:
+            r = await c.request(method, path, body)
+        except HTTPError as e:
+            if attempt < retries:
+                SEED_STATS["retries"] += 1
+                SEED_STATS["last_error"] = _err_sample(method, path, body, None, e)
+                await asyncio.sleep(0.2 * (attempt + 1))
+                continue
+            raise
+        if r.status in ok:
+            break
+        if attempt < retries:
+            SEED_STATS["retries"] += 1
+            SEED_STATS["last_error"] = _err_sample(method, path, body, r, None)
+            await asyncio.sleep(0.2 * (attempt + 1))
+            continue
         raise WorkloadError(json.dumps(_err_sample(method, path, body, r, None)))
     try:
         return r.json() if r.body else {}
@@ -265,13 +286,13 @@ async def create_experiment(c: Connection, prefix: str) -> str:
     return str(d["experiment_id"])
 
 
-async def create_run(c: Connection, exp_id: str, tags=None, name=None) -> str:
+async def create_run(c: Connection, exp_id: str, tags=None, name=None, retries: int = 0) -> str:
     p = {"experiment_id": exp_id, "start_time": now_ms(), "user_id": "bench"}
     if tags:
         p["tags"] = tags
     if name:
         p["run_name"] = name
-    d = await call(c, "POST", f"{API}/runs/create", p)
+    d = await call(c, "POST", f"{API}/runs/create", p, retries=retries)
     info = d["run"]["info"]
     return info.get("run_id") or info["run_uuid"]
 
@@ -290,9 +311,18 @@ async def seed_parallel(target: Target, concurrency: int, n: int, job) -> float:
         finally:
             c.close()
 
+    SEED_STATS.update(retries=0, last_error=None)
     t0 = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(min(concurrency, n))))
     return time.perf_counter() - t0
+
+
+def seed_result(seconds: float, **kw) -> dict:
+    d = {"seconds": seconds, **kw, "retries": SEED_STATS["retries"]}
+    if SEED_STATS["retries"]:
+        d["errors"] = SEED_STATS["retries"]
+        d["first_error"] = SEED_STATS["last_error"]
+    return d
 
 
 # ---------------------------------------------------------------------------------------------
@@ -397,8 +427,8 @@ async def wl_search_runs(t: Target, cfg: Config) -> dict:
     async def seed(conn, i):
         params, metrics = rows[i]
         run = await create_run(conn, exp, tags=[{"key": f"t{j}", "value": f"tag{(i + j) % 7}"} for j in range(5)],
-                               name=f"run-{i}")
-        await call(conn, "POST", f"{API}/runs/log-batch", {
+                               name=f"run-{i}", retries=5)
+        await call(conn, "POST", f"{API}/runs/log-batch", retries=5, payload={
             "run_id": run,
             "params": [{"key": k, "value": v} for k, v in params.items()],
             "metrics": [{"key": k, "value": v, "timestamp": ts, "step": 0} for k, v in metrics.items()],
@@ -437,7 +467,7 @@ async def wl_search_runs(t: Target, cfg: Config) -> dict:
     rp = await timed_loop(t, cfg, cfg.search_concurrency, lambda w, i: ("POST", path, page))
     rp["check"] = pcheck
     rp["check_ok"] = pcheck.get("count") == pcheck["expected_count"]
-    return {"search_runs_seed": {"seconds": seed_s, "runs": n, "runs_per_s": n / seed_s},
+    return {"search_runs_seed": seed_result(seed_s, runs=n, runs_per_s=n / seed_s),
             "search_runs_filtered": rf, "search_runs_page": rp}
 
 
@@ -451,12 +481,13 @@ async def wl_history(t: Target, cfg: Config) -> dict:
     per = 1000
 
     async def seed(conn, b):
-        await call(conn, "POST", f"{API}/runs/log-batch", {
+        await call(conn, "POST", f"{API}/runs/log-batch", retries=5, payload={
             "run_id": run, "params": [], "tags": [],
             "metrics": [{"key": "loss", "value": 1.0 / (s + 1), "timestamp": ts0 + s, "step": s}
                         for s in range(b * per, min(n, (b + 1) * per))]})
 
     seed_s = await seed_parallel(t, 4, (n + per - 1) // per, seed)
+    history_seed = seed_result(seed_s, points=n)
 
     c = t.conn()
     times, counts, pages = [], [], []
@@ -497,17 +528,18 @@ async def wl_history(t: Target, cfg: Config) -> dict:
         bulk = {"unsupported": True, "first_error": _err_sample("GET", bpath, None, r, None)}
     bulk["check"] = bcheck
     bulk["check_ok"] = 0 < bcheck.get("points", 0) <= cfg.bulk_interval_max_results + 2
-    return {"history_seed": {"seconds": seed_s, "points": n}, "history_full": full, "history_bulk_interval": bulk}
+    return {"history_seed": history_seed, "history_full": full, "history_bulk_interval": bulk}
 
 
 async def wl_search_experiments(t: Target, cfg: Config) -> dict:
     prefix = f"bench-exp-{uuid.uuid4().hex[:6]}"
 
     async def seed(conn, i):
-        await call(conn, "POST", f"{API}/experiments/create",
+        await call(conn, "POST", f"{API}/experiments/create", retries=5, payload=
                    {"name": f"{prefix}-{i:05d}", "tags": [{"key": "team", "value": f"t{i % 5}"}]})
 
     seed_s = await seed_parallel(t, cfg.seed_concurrency, cfg.experiments, seed)
+    exp_seed = seed_result(seed_s, experiments=cfg.experiments)
     path = f"{API}/experiments/search"
     body = jdump({"max_results": cfg.search_exp_page})
     c = t.conn()
@@ -519,7 +551,7 @@ async def wl_search_experiments(t: Target, cfg: Config) -> dict:
     res = await timed_loop(t, cfg, cfg.search_exp_concurrency, lambda w, i: ("POST", path, body))
     res["check"] = check
     res["check_ok"] = check.get("count", 0) >= min(cfg.search_exp_page, cfg.experiments)
-    return {"search_experiments_seed": {"seconds": seed_s, "experiments": cfg.experiments},
+    return {"search_experiments_seed": exp_seed,
             "search_experiments": res}
 
 
@@ -595,6 +627,34 @@ async def wl_artifacts(t: Target, cfg: Config) -> dict:
                                 else {"request": f"{method} {base}/small/...", "exception": repr(x[3])})
         out[key] = d
     return out
+
+
+async def prime(t: Target, connections: int = 48) -> dict:
+    """Untimed: touch every code path the workloads use on many fresh connections, so that each of
+    a multi-process server's workers has opened its store (MLflow opens it lazily, which takes
+    seconds per worker) before anything is measured."""
+    c = t.conn()
+    exp = await create_experiment(c, "bench-prime")
+    c.close()
+    errors = []
+
+    async def one(i):
+        conn = t.conn()
+        try:
+            run = await create_run(conn, exp, retries=3)
+            await call(conn, "POST", f"{API}/runs/log-metric", {"run_id": run, "key": "m", "value": 1.0,
+                                                               "timestamp": now_ms(), "step": 0}, retries=3)
+            await call(conn, "GET", f"{API}/runs/get?run_id={run}", retries=3)
+            await call(conn, "POST", f"{API}/runs/search", {"experiment_ids": [exp], "max_results": 10}, retries=3)
+            await call(conn, "POST", f"{API}/experiments/search", {"max_results": 10}, retries=3)
+        except (WorkloadError, HTTPError, OSError) as e:
+            errors.append(str(e)[:300])
+        finally:
+            conn.close()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(connections)))
+    return {"seconds": time.perf_counter() - t0, "errors": len(errors), "first_error": errors[0] if errors else None}
 
 
 WORKLOADS = {

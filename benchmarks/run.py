@@ -442,6 +442,12 @@ async def run(a, cfg: loadgen.Config) -> dict:
             for r in running:
                 r.result["idle"] = r.memory()
                 log(f"[{backend}] {r.server.name} idle: {r.result['idle']}")
+            for r in running:
+                try:
+                    r.result["prime"] = await asyncio.wait_for(loadgen.prime(r.target()), 600)
+                except (asyncio.TimeoutError, loadgen.WorkloadError, OSError) as e:
+                    r.result["prime"] = {"error": repr(e)[:300]}
+                log(f"[{backend}] {r.server.name} primed: {r.result['prime']}")
             for k, w in enumerate(workloads):
                 order = running[k % len(running):] + running[:k % len(running)] if running else []
                 for r in order:
