@@ -1,0 +1,71 @@
+"""`aiotrack db upgrade URI` and `aiotrack db current URI`."""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from aiotrack.errors import ConfigError
+from aiotrack.stores.sql import migrations
+from aiotrack.stores.sql.database import PostgresDatabase, SqliteDatabase
+from aiotrack.stores.sql.uri import parse_store_uri
+
+
+async def _open(uri: str):
+    parsed = parse_store_uri(uri)
+    if parsed.kind == "sqlite":
+        return await SqliteDatabase(parsed.target, readers=1).open()
+    return await PostgresDatabase(parsed.target, max_size=2).open()
+
+
+@click.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command()
+@click.argument("url")
+def upgrade(url: str) -> None:
+    """Create or upgrade the aiotrack schema in the database at URL."""
+
+    async def run():
+        database = await _open(url)
+        try:
+            return await migrations.upgrade(database)
+        finally:
+            await database.close()
+
+    try:
+        applied = asyncio.run(run())
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if applied:
+        click.echo("Applied: " + ", ".join(applied))
+    else:
+        click.echo("The schema is up to date.")
+
+
+@db.command()
+@click.argument("url")
+def current(url: str) -> None:
+    """Show the migrations applied to the database at URL."""
+
+    async def run():
+        database = await _open(url)
+        try:
+            return await migrations.applied(database), await migrations.pending(database)
+        finally:
+            await database.close()
+
+    try:
+        done, todo = asyncio.run(run())
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if done is None:
+        click.echo("No aiotrack schema (run `aiotrack db upgrade`).")
+        return
+    for name in done:
+        click.echo(f"applied  {name}")
+    for m in todo:
+        click.echo(f"pending  {m.NAME}")

@@ -1,0 +1,112 @@
+"""`aiotrack server`: the options of `mlflow server`, with the same meaning and defaults."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+import click
+
+from aiotrack.config import SETTINGS, Settings
+from aiotrack.errors import ConfigError
+from aiotrack.stores.sql import migrations
+from aiotrack.stores.sql.uri import parse_store_uri
+
+_HELP = {s.name: s.help for s in SETTINGS}
+_DEFAULT = {s.name: s.default for s in SETTINGS}
+
+_OTHER_SERVERS = {
+    "gunicorn_opts": "--gunicorn-opts",
+    "waitress_opts": "--waitress-opts",
+    "uvicorn_opts": "--uvicorn-opts",
+}
+
+
+def _refuse_other_server(ctx, param, value):
+    if value is not None:
+        raise click.UsageError(
+            f"{param.opts[0]} configures a server aiotrack does not use: aiotrack runs its own aiohttp "
+            "workers. Use --workers for the process count, --host/--port for the address."
+        )
+    return value
+
+
+def _refuse_app_name(ctx, param, value):
+    if value is not None:
+        raise click.UsageError(
+            f"--app-name {value}: aiotrack has no authentication plugins yet, so it refuses this option "
+            "rather than serve without the protection you asked for."
+        )
+    return value
+
+
+@click.command()
+@click.option("--backend-store-uri", default=_DEFAULT["backend_store_uri"], show_default=True,
+              help=_HELP["backend_store_uri"])
+@click.option("--registry-store-uri", default=None, help=_HELP["registry_store_uri"])
+@click.option("--default-artifact-root", default=None, help=_HELP["default_artifact_root"])
+@click.option("--serve-artifacts/--no-serve-artifacts", default=True, show_default=True, help=_HELP["serve_artifacts"])
+@click.option("--artifacts-only", is_flag=True, default=False, help=_HELP["artifacts_only"])
+@click.option("--artifacts-destination", default=_DEFAULT["artifacts_destination"], show_default=True,
+              help=_HELP["artifacts_destination"])
+@click.option("-h", "--host", default="127.0.0.1", show_default=True, help=_HELP["host"])
+@click.option("-p", "--port", default=5000, type=int, show_default=True, help=_HELP["port"])
+@click.option("-w", "--workers", default=None, type=click.IntRange(min=1), help=_HELP["workers"] + " [default: 4]")
+@click.option("--static-prefix", default="", help=_HELP["static_prefix"])
+@click.option("--allowed-hosts", default=None, help=_HELP["allowed_hosts"])
+@click.option("--cors-allowed-origins", default=None, help=_HELP["cors_allowed_origins"])
+@click.option("--disable-security-middleware", is_flag=True, default=False, help=_HELP["disable_security_middleware"])
+@click.option("--x-frame-options", default="SAMEORIGIN", show_default=True,
+              type=click.Choice(["SAMEORIGIN", "DENY", "NONE"], case_sensitive=False), help=_HELP["x_frame_options"])
+@click.option("--dev", is_flag=True, default=False, help=_HELP["dev"])
+@click.option("--expose-prometheus", default=None, help=_HELP["expose_prometheus"])
+@click.option("--gunicorn-opts", default=None, expose_value=False, callback=_refuse_other_server,
+              help="Refused: aiotrack does not run gunicorn.")
+@click.option("--waitress-opts", default=None, expose_value=False, callback=_refuse_other_server,
+              help="Refused: aiotrack does not run waitress.")
+@click.option("--uvicorn-opts", default=None, expose_value=False, callback=_refuse_other_server,
+              help="Refused: aiotrack does not run uvicorn.")
+@click.option("--app-name", default=None, expose_value=False, callback=_refuse_app_name,
+              help="Refused until aiotrack has authentication.")
+def server(**options) -> None:
+    """Run the tracking server."""
+    if options["workers"] is None:
+        options["workers"] = 1 if options["dev"] else 4
+    options["x_frame_options"] = options["x_frame_options"].upper()
+    settings = Settings(**options)
+    try:
+        run_server(settings)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def prepare(settings: Settings) -> None:
+    """Checks that must pass once, before any worker starts: URIs parse, the schema is current
+    (created on an empty database, so that workers never race to create it)."""
+    from aiotrack.http.app import open_database
+
+    for uri in {settings.backend_store_uri, settings.effective_registry_store_uri}:
+        parse_store_uri(uri)
+
+    async def init():
+        for uri in {settings.backend_store_uri, settings.effective_registry_store_uri}:
+            db = await open_database(uri)
+            try:
+                await migrations.ensure_current(db)
+            finally:
+                await db.close()
+
+    asyncio.run(init())
+
+
+def run_server(settings: Settings) -> None:
+    from aiotrack.cli import workers
+
+    logging.basicConfig(
+        level=logging.DEBUG if settings.dev else logging.INFO,
+        format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    prepare(settings)
+    workers.serve(settings)

@@ -1,0 +1,146 @@
+"""Runs: lifecycle, logging (metric, param, tag, batch, inputs, outputs) and search."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from aiotrack.errors import invalid
+from aiotrack.http import keys
+from aiotrack.http.codec import empty_response, json_response, read_args
+from aiotrack.http.routing import Routes
+from aiotrack.services.validation import MAX_BATCH_LOG_REQUEST_SIZE
+
+routes = Routes()
+
+
+def _run_id(args) -> str:
+    # The client sends both run_id and the legacy run_uuid; either names the run.
+    run_id = args.str("run_id") or args.str("run_uuid")
+    if not run_id:
+        args.str("run_id", required=True)
+    return run_id
+
+
+@routes.post("2.0/mlflow/runs/create")
+async def create_run(request: web.Request) -> web.Response:
+    args = await read_args(request)
+    run = await request.app[keys.TRACKING].create_run(
+        args.str("experiment_id"), args.str("user_id"), args.int("start_time"), args.tags(), args.str("run_name")
+    )
+    return json_response({"run": run})
+
+
+@routes.get("2.0/mlflow/runs/get")
+async def get_run(request: web.Request) -> web.Response:
+    args = await read_args(request)
+    run = await request.app[keys.TRACKING].get_run(_run_id(args))
+    return json_response({"run": run})
+
+
+@routes.post("2.0/mlflow/runs/update")
+async def update_run(request: web.Request) -> web.Response:
+    args = await read_args(request)
+    info = await request.app[keys.TRACKING].update_run(
+        _run_id(args), args.str("status"), args.int("end_time"), args.str("run_name")
+    )
+    return json_response({"run_info": info})
+
+
+@routes.post("2.0/mlflow/runs/delete")
+async def delete_run(request: web.Request) -> web.Response:
+    args = await read_args(request)
+    await request.app[keys.TRACKING].delete_run(args.str("run_id", required=True))
+    return empty_response()
+
+
+@routes.post("2.0/mlflow/runs/restore")
+async def restore_run(request: web.Request) -> web.Response:
+    args = await read_args(request)
+    await request.app[keys.TRACKING].restore_run(args.str("run_id", required=True))
+    return empty_response()
+
+
+@routes.post("2.0/mlflow/runs/log-metric")
+async def log_metric(request: web.Request) -> web.Response:
+    args = await read_args(request)
+    await request.app[keys.TRACKING].log_metric(
+        _run_id(args),
+        {
+            "key": args.raw("key"),
+            "value": args.raw("value"),
+            "timestamp": args.raw("timestamp"),
+            "step": args.raw("step"),
+            "model_id": args.raw("model_id"),
+            "dataset_name": args.raw("dataset_name"),
+            "dataset_digest": args.raw("dataset_digest"),
+        },
+    )
+    return empty_response()
+
+
+@routes.post("2.0/mlflow/runs/log-parameter")
+async def log_param(request: web.Request) -> web.Response:
+    args = await read_args(request)
+    await request.app[keys.TRACKING].log_param(_run_id(args), args.str("key", required=True), args.raw("value"))
+    return empty_response()
+
+
+@routes.post("2.0/mlflow/runs/set-tag")
+async def set_tag(request: web.Request) -> web.Response:
+    args = await read_args(request)
+    await request.app[keys.TRACKING].set_tag(_run_id(args), args.str("key", required=True), args.str("value", default=""))
+    return empty_response()
+
+
+@routes.post("2.0/mlflow/runs/delete-tag")
+async def delete_tag(request: web.Request) -> web.Response:
+    args = await read_args(request)
+    await request.app[keys.TRACKING].delete_tag(args.str("run_id", required=True), args.str("key", required=True))
+    return empty_response()
+
+
+@routes.post("2.0/mlflow/runs/log-batch")
+async def log_batch(request: web.Request) -> web.Response:
+    if (request.content_length or 0) > MAX_BATCH_LOG_REQUEST_SIZE:
+        raise invalid(
+            f"Batched logging API requests must be at most {MAX_BATCH_LOG_REQUEST_SIZE} bytes, got a request of "
+            f"size {request.content_length}."
+        )
+    args = await read_args(request)
+    await request.app[keys.TRACKING].log_batch(
+        args.str("run_id", required=True), args.obj_list("metrics"), args.obj_list("params"), args.obj_list("tags")
+    )
+    return empty_response()
+
+
+@routes.post("2.0/mlflow/runs/log-inputs")
+async def log_inputs(request: web.Request) -> web.Response:
+    args = await read_args(request)
+    await request.app[keys.TRACKING].log_inputs(
+        args.str("run_id", required=True), args.obj_list("datasets"), args.obj_list("models")
+    )
+    return empty_response()
+
+
+@routes.post("2.0/mlflow/runs/outputs")
+async def log_outputs(request: web.Request) -> web.Response:
+    args = await read_args(request)
+    await request.app[keys.TRACKING].log_outputs(args.str("run_id", required=True), args.obj_list("models"))
+    return empty_response()
+
+
+@routes.post("2.0/mlflow/runs/search")
+async def search_runs(request: web.Request) -> web.Response:
+    args = await read_args(request)
+    runs, token = await request.app[keys.TRACKING].search_runs(
+        args.str_list("experiment_ids"),
+        args.str("filter"),
+        args.raw("run_view_type"),
+        args.int("max_results"),
+        args.str_list("order_by"),
+        args.str("page_token"),
+    )
+    body: dict = {"runs": runs} if runs else {}
+    if token:
+        body["next_page_token"] = token
+    return json_response(body)

@@ -1,0 +1,119 @@
+"""MLflow's wire format: request values in (query string or JSON body), JSON out.
+
+GET requests carry their fields in the query string (repeated keys for lists); other methods in
+a JSON object body. ``Args`` reads either with the same typed accessors, raising MLflow's
+INVALID_PARAMETER_VALUE for a missing or mistyped field. Responses are serialized with orjson.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+from multidict import MultiMapping
+
+from aiotrack.errors import invalid
+from aiotrack.services import validation as v
+
+JSON = "application/json"
+SEE_DOCS = " See the API docs for more information about request parameters."
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type=JSON)
+
+
+EMPTY = b"{}"
+
+
+def empty_response() -> web.Response:
+    return web.Response(body=EMPTY, content_type=JSON)
+
+
+class Args:
+    """Typed access to a request's fields."""
+
+    __slots__ = ("_data", "_query")
+
+    def __init__(self, data: dict | None = None, query: MultiMapping[str] | None = None):
+        self._data = data or {}
+        self._query = query
+
+    def raw(self, name: str) -> Any:
+        if self._query is not None:
+            return self._query.get(name)
+        return self._data.get(name)
+
+    def str(self, name: str, *, required: bool = False, default: str | None = None) -> str | None:
+        value = self.raw(name)
+        if value is None or (value == "" and required):
+            if required:
+                raise invalid(v.missing_value(name) + SEE_DOCS)
+            return default
+        if not isinstance(value, str):
+            raise invalid(v.invalid_value(name, value, f" Hint: Value was of type '{type(value).__name__}'.") + SEE_DOCS)
+        return value
+
+    def int(self, name: str, *, required: bool = False, default: int | None = None) -> int | None:
+        value = self.raw(name)
+        if value == "" and self._query is not None:
+            value = None
+        return v.parse_int64(value, name, required=required, default=default)
+
+    def bool(self, name: str, *, default: bool = False) -> bool:
+        value = self.raw(name)
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+            return value.lower() in ("true", "1")
+        raise invalid(v.invalid_value(name, value, "Expected a boolean."))
+
+    def str_list(self, name: str) -> list[str]:
+        if self._query is not None:
+            return [x for x in self._query.getall(name, []) if x != ""]
+        value = self._data.get(name)
+        if value is None:
+            return []
+        if isinstance(value, str):
+            return [value]
+        if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+            raise invalid(v.invalid_value(name, value, "Expected a list of strings."))
+        return value
+
+    def obj_list(self, name: str) -> list[dict]:
+        value = self._data.get(name) if self._query is None else None
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(x, dict) for x in value):
+            raise invalid(v.invalid_value(name, value, "Expected a list of objects."))
+        return value
+
+    def tags(self, name: str = "tags") -> list[dict]:
+        out = []
+        for i, t in enumerate(self.obj_list(name)):
+            key, value = t.get("key"), t.get("value")
+            if key is not None and not isinstance(key, str):
+                raise invalid(v.invalid_value(f"{name}[{i}].key", key, "Expected a string."))
+            if value is not None and not isinstance(value, str):
+                raise invalid(v.invalid_value(f"{name}[{i}].value", value, "Expected a string."))
+            out.append({"key": key, "value": value})
+        return out
+
+
+async def read_args(request: web.Request) -> Args:
+    """Query string for GET; a JSON object body otherwise (an empty body counts as ``{}``)."""
+    if request.method == "GET":
+        return Args(query=request.query)
+    body = await request.read()
+    if not body.strip():
+        return Args({})
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise invalid(f"Malformed JSON in request body: {exc.msg}") from None
+    if not isinstance(data, dict):
+        raise invalid("The request body must be a JSON object.")
+    return Args(data)

@@ -1,0 +1,54 @@
+"""AiotrackError -> MLflow's error JSON with its HTTP status; nothing else ever leaks out.
+
+Unknown paths and methods under the REST prefixes answer with MLflow-style JSON too, and an
+unexpected exception becomes a 500 INTERNAL_ERROR whose message names no SQL or driver detail
+(the traceback goes to the server log).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+from aiohttp import web
+
+from aiotrack.errors import AiotrackError
+
+log = logging.getLogger("aiotrack.http")
+
+_API_MARKERS = ("/api/", "/ajax-api/")
+
+
+def error_response(error_code: str, message: str, status: int) -> web.Response:
+    body = orjson.dumps({"error_code": error_code, "message": message})
+    return web.Response(body=body, status=status, content_type="application/json")
+
+
+def _is_api(path: str) -> bool:
+    return any(marker in path for marker in _API_MARKERS)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler):
+    try:
+        return await handler(request)
+    except AiotrackError as exc:
+        return error_response(exc.error_code, exc.message, exc.status)
+    except web.HTTPRequestEntityTooLarge as exc:
+        return error_response("INVALID_PARAMETER_VALUE", f"Request body too large: {exc.text}", 413)
+    except web.HTTPException as exc:
+        if exc.status in (404, 405) and _is_api(request.path):
+            if exc.status == 404:
+                return error_response("ENDPOINT_NOT_FOUND", f"No endpoint {request.method} {request.path}", 404)
+            return error_response(
+                "BAD_REQUEST", f"Method {request.method} is not allowed for {request.path}", 405
+            )
+        raise
+    except (ConnectionResetError, OSError) as exc:
+        if isinstance(exc, ConnectionResetError) or request.transport is None or request.transport.is_closing():
+            raise  # the client went away; there is nobody to answer
+        log.exception("Unhandled I/O error on %s %s", request.method, request.path)
+        return error_response("INTERNAL_ERROR", "Internal server error (I/O failure); see the server log.", 500)
+    except Exception:  # noqa: BLE001 - the last line of defence
+        log.exception("Unhandled error on %s %s", request.method, request.path)
+        return error_response("INTERNAL_ERROR", "Internal server error; see the server log.", 500)

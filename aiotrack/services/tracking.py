@@ -1,0 +1,338 @@
+"""MLflow's tracking semantics on top of a TrackingStore: validation, limits, run names, paging.
+
+Never imports aiohttp or a concrete store: the HTTP layer hands in typed values and gets
+entities (plain dicts) back.
+"""
+
+from __future__ import annotations
+
+import time
+
+from aiotrack.entities import RUN_STATUSES, VIEW_TYPES, KeyValue
+from aiotrack.errors import invalid
+from aiotrack.services import paging
+from aiotrack.services import validation as v
+from aiotrack.services.names import random_run_name
+from aiotrack.stores.base import DatasetIn, MetricPoint, TrackingStore
+
+RUN_NAME_TAG = "mlflow.runName"
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class TrackingService:
+    def __init__(self, store: TrackingStore, default_artifact_root: str, check_artifact_location=None):
+        self.store = store
+        self.default_artifact_root = default_artifact_root
+        # A callable that refuses artifact locations outside the configured roots (artifacts layer).
+        self._check_artifact_location = check_artifact_location
+
+    # ------------------------------------------------------------------ experiments
+
+    async def create_experiment(self, name, artifact_location: str | None, tags: list[KeyValue]) -> str:
+        v.validate_experiment_name(name)
+        if artifact_location:
+            if len(artifact_location) > v.MAX_ARTIFACT_LOCATION_LENGTH:
+                raise invalid(
+                    f"Invalid artifact path length. The length of the artifact path cannot be greater than "
+                    f"{v.MAX_ARTIFACT_LOCATION_LENGTH} characters."
+                )
+            if self._check_artifact_location is not None:
+                artifact_location = self._check_artifact_location(artifact_location)
+        tags = [self._experiment_tag(t["key"], t["value"]) for t in tags]
+        return await self.store.create_experiment(name, artifact_location or None, tags, self.default_artifact_root)
+
+    @staticmethod
+    def _experiment_tag(key, value) -> KeyValue:
+        v.validate_key(key, "key")
+        if len(key) > v.MAX_EXPERIMENT_TAG_KEY_LENGTH:
+            raise invalid(v.exceeds_maximum_length("key", v.MAX_EXPERIMENT_TAG_KEY_LENGTH))
+        if value is not None and len(value) > v.MAX_EXPERIMENT_TAG_VAL_LENGTH:
+            raise invalid(v.exceeds_maximum_length("value", v.MAX_EXPERIMENT_TAG_VAL_LENGTH))
+        return {"key": key, "value": value}
+
+    async def get_experiment(self, experiment_id: str):
+        return await self.store.get_experiment(experiment_id)
+
+    async def get_experiment_by_name(self, name: str):
+        return await self.store.get_experiment_by_name(name)
+
+    async def delete_experiment(self, experiment_id: str) -> None:
+        await self.store.delete_experiment(experiment_id)
+
+    async def restore_experiment(self, experiment_id: str) -> None:
+        await self.store.restore_experiment(experiment_id)
+
+    async def update_experiment(self, experiment_id: str, new_name: str | None) -> None:
+        if new_name is None:
+            return
+        v.validate_experiment_name(new_name)
+        await self.store.rename_experiment(experiment_id, new_name)
+
+    async def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        tag = self._experiment_tag(key, value)
+        await self.store.set_experiment_tag(experiment_id, tag["key"], tag["value"])
+
+    async def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        await self.store.delete_experiment_tag(experiment_id, key)
+
+    async def search_experiments(
+        self, view_type: str | None, max_results: int | None, filter_string: str | None,
+        order_by: list[str], page_token: str | None,
+    ):
+        view_type = _view_type(view_type)
+        if max_results is None:
+            max_results = v.SEARCH_MAX_RESULTS_DEFAULT
+        if max_results < 1:
+            raise invalid(
+                f"Invalid value {max_results} for parameter 'max_results' supplied. It must be a positive integer"
+            )
+        if max_results > v.MAX_EXPERIMENTS_LISTED_PER_PAGE:
+            raise invalid(
+                f"Invalid value {max_results} for parameter 'max_results' supplied. It must be at most "
+                f"{v.MAX_EXPERIMENTS_LISTED_PER_PAGE}, but got value {max_results}"
+            )
+        offset = paging.parse_token(page_token)
+        experiments, more = await self.store.search_experiments(view_type, max_results, filter_string, order_by, offset)
+        return experiments, (paging.make_token(offset + max_results) if more else None)
+
+    # ------------------------------------------------------------------ runs
+
+    async def create_run(
+        self, experiment_id: str | None, user_id: str | None, start_time: int | None,
+        tags: list[KeyValue], run_name: str | None,
+    ):
+        experiment_id = experiment_id or "0"
+        clean_tags = [self._run_tag(t["key"], t["value"], f"tags[{i}]") for i, t in enumerate(tags)]
+        name_tag = next((t["value"] for t in clean_tags if t["key"] == RUN_NAME_TAG), None)
+        if run_name and name_tag and run_name != name_tag:
+            raise invalid(
+                "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values "
+                f"(run_name='{run_name}', mlflow.runName='{name_tag}')."
+            )
+        run_name = run_name or name_tag or random_run_name()
+        return await self.store.create_run(
+            experiment_id, user_id or "", start_time if start_time is not None else _now_ms(), clean_tags, run_name
+        )
+
+    @staticmethod
+    def _run_tag(key, value, path: str) -> KeyValue:
+        v.validate_key(key, f"{path}.key" if path else "key")
+        if value is not None and not isinstance(value, str):
+            value = str(value)
+        return {"key": key, "value": v.limit_length(value or "", v.MAX_TAG_VAL_LENGTH, "value", truncate=True)}
+
+    async def get_run(self, run_id: str):
+        v.validate_run_id(run_id)
+        return await self.store.get_run(run_id)
+
+    async def update_run(self, run_id: str, status: str | None, end_time: int | None, run_name: str | None):
+        v.validate_run_id(run_id)
+        if status is not None and status not in RUN_STATUSES:
+            raise invalid(v.invalid_value("status", status))
+        return await self.store.update_run_info(run_id, status, end_time, run_name)
+
+    async def delete_run(self, run_id: str) -> None:
+        v.validate_run_id(run_id)
+        await self.store.delete_run(run_id)
+
+    async def restore_run(self, run_id: str) -> None:
+        v.validate_run_id(run_id)
+        await self.store.restore_run(run_id)
+
+    async def log_batch(self, run_id: str, metrics: list[dict], params: list[dict], tags: list[dict]) -> None:
+        v.validate_run_id(run_id)
+        v.validate_batch_limits(len(metrics), len(params), len(tags))
+        points = [self._metric(m, f"metrics[{i}]") for i, m in enumerate(metrics)]
+        clean_params = [self._param(p.get("key"), p.get("value"), f"params[{i}]") for i, p in enumerate(params)]
+        keys = [p["key"] for p in clean_params]
+        if len(set(keys)) != len(keys):
+            seen, dupes = set(), []
+            for k in keys:
+                (dupes.append(k) if k in seen else seen.add(k))
+            raise invalid(
+                f"Duplicate parameter keys have been submitted: {dupes}. Please ensure the request contains "
+                "only one param value per param key."
+            )
+        clean_tags = [self._run_tag(t.get("key"), t.get("value"), f"tags[{i}]") for i, t in enumerate(tags)]
+        await self.store.log_batch(run_id, points, clean_params, clean_tags)
+
+    async def log_metric(self, run_id: str, metric: dict) -> None:
+        v.validate_run_id(run_id)
+        await self.store.log_batch(run_id, [self._metric(metric, "")], (), ())
+
+    async def log_param(self, run_id: str, key, value) -> None:
+        v.validate_run_id(run_id)
+        await self.store.log_batch(run_id, (), [self._param(key, value, "")], ())
+
+    async def set_tag(self, run_id: str, key, value) -> None:
+        v.validate_run_id(run_id)
+        await self.store.log_batch(run_id, (), (), [self._run_tag(key, value, "")])
+
+    async def delete_tag(self, run_id: str, key: str) -> None:
+        v.validate_run_id(run_id)
+        await self.store.delete_tag(run_id, key)
+
+    @staticmethod
+    def _param(key, value, path: str) -> KeyValue:
+        v.validate_key(key, f"{path}.key" if path else "key")
+        if value is None:
+            raise invalid(v.missing_value(f"{path}.value" if path else "value"))
+        if not isinstance(value, str):
+            value = str(value)
+        return {"key": key, "value": v.limit_length(value, v.MAX_PARAM_VAL_LENGTH, "Param value", truncate=True)}
+
+    @staticmethod
+    def _metric(m: dict, path: str) -> MetricPoint:
+        def at(name: str) -> str:
+            return f"{path}.{name}" if path else name
+
+        key = v.validate_key(m.get("key"), at("name"), what="Metric name")
+        timestamp = v.parse_int64(m.get("timestamp"), at("timestamp"), required=True)
+        if timestamp < 0:
+            raise invalid(
+                v.invalid_value(
+                    at("timestamp"), timestamp,
+                    f"metric '{key}' (value={m.get('value')}). Timestamp must be a nonnegative long (64-bit integer) ",
+                )
+            )
+        step = v.parse_int64(m.get("step"), at("step"), default=0)
+        value, is_nan = v.encode_metric_value(m.get("value"), at("value"), timestamp)
+        model_id = m.get("model_id") or None
+        return MetricPoint(key, value, timestamp, step, is_nan, model_id,
+                           m.get("dataset_name") or None, m.get("dataset_digest") or None)
+
+    async def log_inputs(self, run_id: str, datasets: list[dict], models: list[dict]) -> None:
+        v.validate_run_id(run_id)
+        clean: list[DatasetIn] = []
+        for i, item in enumerate(datasets):
+            ds = item.get("dataset")
+            if not isinstance(ds, dict):
+                raise invalid("Dataset input must have a dataset associated with it.")
+            name, digest = ds.get("name"), ds.get("digest")
+            source_type, source = ds.get("source_type"), ds.get("source")
+            for field, val in (("name", name), ("digest", digest), ("source_type", source_type), ("source", source)):
+                if not isinstance(val, str) or not val:
+                    raise invalid(v.missing_value(f"datasets[{i}].dataset.{field}"))
+            v.limit_length(name, v.MAX_DATASET_NAME_SIZE, "name", truncate=False)
+            v.limit_length(digest, v.MAX_DATASET_DIGEST_SIZE, "digest", truncate=False)
+            v.limit_length(source, v.MAX_DATASET_SOURCE_SIZE, "source", truncate=False)
+            v.limit_length(ds.get("schema"), v.MAX_DATASET_SCHEMA_SIZE, "schema", truncate=False)
+            v.limit_length(ds.get("profile"), v.MAX_DATASET_PROFILE_SIZE, "profile", truncate=False)
+            tags = []
+            for t in item.get("tags") or []:
+                key, value = t.get("key"), t.get("value")
+                if not isinstance(key, str) or not key:
+                    raise invalid(v.missing_value(f"datasets[{i}].tags.key"))
+                if not isinstance(value, str):
+                    raise invalid(v.missing_value(f"datasets[{i}].tags.value"))
+                v.limit_length(key, v.MAX_INPUT_TAG_KEY_SIZE, "key", truncate=False)
+                v.limit_length(value, v.MAX_INPUT_TAG_VALUE_SIZE, "value", truncate=False)
+                tags.append((key, value))
+            clean.append(DatasetIn(name, digest, source_type, source, ds.get("schema"), ds.get("profile"), tuple(tags)))
+        model_ids = []
+        for m in models:
+            model_id = m.get("model_id")
+            if not isinstance(model_id, str) or not model_id:
+                raise invalid(v.missing_value("models.model_id"))
+            model_ids.append(model_id)
+        await self.store.log_inputs(run_id, clean, model_ids)
+
+    async def log_outputs(self, run_id: str, models: list[dict]) -> None:
+        v.validate_run_id(run_id)
+        out = []
+        for i, m in enumerate(models):
+            model_id = m.get("model_id")
+            if not isinstance(model_id, str) or not model_id:
+                raise invalid(v.missing_value(f"models[{i}].model_id"))
+            out.append((model_id, v.parse_int64(m.get("step"), f"models[{i}].step", default=0)))
+        await self.store.log_outputs(run_id, out)
+
+    async def search_runs(
+        self, experiment_ids: list[str], filter_string: str | None, run_view_type: str | None,
+        max_results: int | None, order_by: list[str], page_token: str | None,
+    ):
+        view = _view_type(run_view_type)
+        if max_results is None:
+            max_results = v.SEARCH_MAX_RESULTS_DEFAULT
+        if max_results < 1:
+            raise invalid(
+                f"Invalid value {max_results} for parameter 'max_results' supplied. It must be a positive integer"
+            )
+        if max_results > v.SEARCH_MAX_RESULTS_THRESHOLD:
+            raise invalid(
+                f"Invalid value {max_results} for parameter 'max_results' supplied. It must be at most "
+                f"{v.SEARCH_MAX_RESULTS_THRESHOLD}"
+            )
+        offset = paging.parse_token(page_token)
+        runs, more = await self.store.search_runs(experiment_ids, filter_string, view, max_results, order_by, offset)
+        return runs, (paging.make_token(offset + max_results) if more else None)
+
+    # ------------------------------------------------------------------ metric history
+
+    async def get_metric_history(self, run_id: str, key: str, max_results: int | None, page_token: str | None):
+        v.validate_run_id(run_id)
+        if max_results is not None and max_results < 1:
+            raise invalid(v.invalid_value("max_results", max_results, "It must be a positive integer"))
+        if max_results is not None:
+            max_results = min(max_results, v.GET_METRIC_HISTORY_MAX_RESULTS)
+        offset = paging.parse_token(page_token)
+        if page_token and max_results is None:
+            max_results = v.GET_METRIC_HISTORY_MAX_RESULTS
+        metrics, more = await self.store.get_metric_history(run_id, key, max_results, offset)
+        return metrics, (paging.make_token(offset + max_results) if more else None)
+
+    async def get_metric_history_bulk(self, run_ids: list[str], key: str | None, max_results: int | None):
+        if not run_ids:
+            raise invalid("GetMetricHistoryBulk request must specify at least one run_id.")
+        if len(run_ids) > 100:
+            raise invalid(
+                f"GetMetricHistoryBulk request cannot specify more than 100 run_ids. Received {len(run_ids)} run_ids."
+            )
+        if key is None:
+            raise invalid("GetMetricHistoryBulk request must specify a metric_key.")
+        limit = min(max_results if max_results is not None else 25000, 25000)
+        return await self.store.get_metric_history_bulk(run_ids, key, limit)
+
+    async def get_metric_history_bulk_interval(
+        self, run_ids: list[str], key: str | None, start_step: int | None, end_step: int | None,
+        max_results: int | None,
+    ):
+        if not run_ids:
+            raise invalid(v.missing_value("run_ids"))
+        if len(run_ids) > v.MAX_RUNS_GET_METRIC_HISTORY_BULK:
+            raise invalid(
+                f"GetMetricHistoryBulkInterval request must specify at most {v.MAX_RUNS_GET_METRIC_HISTORY_BULK} "
+                f"run_ids. Received {len(run_ids)} run_ids."
+            )
+        if not key:
+            raise invalid(v.missing_value("metric_key"))
+        if max_results is None:
+            max_results = v.MAX_RESULTS_PER_RUN
+        if not 1 <= max_results <= v.MAX_RESULTS_PER_RUN:
+            raise invalid(f"max_results must be between 1 and {v.MAX_RESULTS_PER_RUN}.")
+        if (start_step is None) != (end_step is None):
+            raise invalid("If either start step or end step are specified, both must be specified.")
+        if start_step is not None and start_step > end_step:
+            raise invalid(
+                "end_step must be greater than start_step. "
+                f"Found start_step={start_step} and end_step={end_step}."
+            )
+        for rid in run_ids:
+            v.validate_run_id(rid, "run_ids")
+        return await self.store.get_metric_history_bulk_interval(run_ids, key, max_results, start_step, end_step)
+
+
+def _view_type(value: str | int | None) -> str:
+    if value is None or value == "":
+        return "ACTIVE_ONLY"
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        # proto enum numbers: ACTIVE_ONLY = 1, DELETED_ONLY = 2, ALL = 3
+        by_number = {1: "ACTIVE_ONLY", 2: "DELETED_ONLY", 3: "ALL"}
+        if int(value) in by_number:
+            return by_number[int(value)]
+    if isinstance(value, str) and value.upper() in VIEW_TYPES:
+        return value.upper()
+    raise invalid(v.invalid_value("view_type", value))

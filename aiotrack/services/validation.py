@@ -1,0 +1,203 @@
+"""MLflow's validation rules and limits (mlflow/utils/validation.py), as pure functions.
+
+Each check raises AiotrackError(INVALID_PARAMETER_VALUE) with MLflow's wording, so clients
+that match on messages keep working.
+"""
+
+from __future__ import annotations
+
+import math
+import posixpath
+import re
+
+import orjson
+
+from aiotrack.errors import invalid
+
+MAX_PARAMS_TAGS_PER_BATCH = 100
+MAX_METRICS_PER_BATCH = 1000
+MAX_ENTITIES_PER_BATCH = 1000
+MAX_BATCH_LOG_REQUEST_SIZE = 1_000_000
+MAX_PARAM_VAL_LENGTH = 6000
+MAX_TAG_VAL_LENGTH = 8000
+MAX_EXPERIMENT_NAME_LENGTH = 500
+MAX_EXPERIMENT_TAG_KEY_LENGTH = 250
+MAX_EXPERIMENT_TAG_VAL_LENGTH = 20000
+MAX_ENTITY_KEY_LENGTH = 250
+MAX_DATASET_NAME_SIZE = 500
+MAX_DATASET_DIGEST_SIZE = 36
+MAX_DATASET_SCHEMA_SIZE = 1048575
+MAX_DATASET_SOURCE_SIZE = 65535
+MAX_DATASET_PROFILE_SIZE = 16777215
+MAX_INPUT_TAG_KEY_SIZE = 255
+MAX_INPUT_TAG_VALUE_SIZE = 500
+MAX_ARTIFACT_LOCATION_LENGTH = 2048
+
+SEARCH_MAX_RESULTS_DEFAULT = 1000
+SEARCH_MAX_RESULTS_THRESHOLD = 50000
+MAX_EXPERIMENTS_LISTED_PER_PAGE = 50000
+GET_METRIC_HISTORY_MAX_RESULTS = 25000
+MAX_RUNS_GET_METRIC_HISTORY_BULK = 100
+MAX_RESULTS_PER_RUN = 2500
+
+# Largest finite double: what SQL stores write for +/-inf, and what MLflow answers with.
+FLOAT_MAX = 1.7976931348623157e308
+
+_NAME_RE = re.compile(r"^[/\w.\- :]*$")
+_RUN_ID_RE = re.compile(r"^[a-zA-Z0-9][\w\-]{0,255}$")
+_BAD_CHARACTERS = (
+    "Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), "
+    "colon(:) and slashes (/)."
+)
+
+
+def _json_value(value) -> str:
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        return repr(value)
+
+
+def invalid_value(path: str, value, message: str | None = None) -> str:
+    shown = _json_value(value)
+    if message:
+        return f"Invalid value {shown} for parameter '{path}' supplied: {message}"
+    return f"Invalid value {shown} for parameter '{path}' supplied."
+
+
+def missing_value(path: str) -> str:
+    return f"Missing value for required parameter '{path}'."
+
+
+def exceeds_maximum_length(path: str, limit: int) -> str:
+    return f"'{path}' exceeds the maximum length of {limit} characters"
+
+
+def _path_not_unique(name: str) -> bool:
+    norm = posixpath.normpath(name)
+    return norm != name or norm == "." or norm.startswith("..") or norm.startswith("/")
+
+
+def validate_key(name, path: str, *, what: str = "key") -> str:
+    """Metric, param and tag names: MLflow's character set, and no name that resolves to another."""
+    if name is None:
+        raise invalid(invalid_value(path, "", "A key name must be provided."))
+    if not isinstance(name, str):
+        raise invalid(invalid_value(path, name, "Expected a string."))
+    if not _NAME_RE.match(name):
+        raise invalid(invalid_value(path, name, _BAD_CHARACTERS))
+    if _path_not_unique(name):
+        raise invalid(
+            invalid_value(
+                path,
+                name,
+                "Names may be treated as files in certain cases, and must not resolve to other names when "
+                f"treated as such. This name would resolve to {posixpath.normpath(name)!r}",
+            )
+        )
+    if len(name) > MAX_ENTITY_KEY_LENGTH:
+        raise invalid(exceeds_maximum_length(what, MAX_ENTITY_KEY_LENGTH))
+    return name
+
+
+def limit_length(value: str | None, limit: int, name: str, *, truncate: bool) -> str | None:
+    if value is None or len(value) <= limit:
+        return value
+    if truncate:
+        return value[:limit]
+    raise invalid(exceeds_maximum_length(name, limit))
+
+
+def validate_run_id(run_id, path: str = "run_id") -> str:
+    if not isinstance(run_id, str) or not run_id:
+        raise invalid(missing_value(path))
+    if not _RUN_ID_RE.match(run_id):
+        raise invalid(invalid_value(path, run_id))
+    return run_id
+
+
+def validate_experiment_name(name) -> str:
+    if name is None or name == "":
+        raise invalid(f"Invalid experiment name: '{name or ''}'")
+    if not isinstance(name, str):
+        raise invalid(f"Invalid experiment name: {name}. Expects a string.")
+    if len(name) > MAX_EXPERIMENT_NAME_LENGTH:
+        raise invalid(exceeds_maximum_length("name", MAX_EXPERIMENT_NAME_LENGTH))
+    return name
+
+
+def validate_batch_limits(n_metrics: int, n_params: int, n_tags: int) -> None:
+    for entity, limit, count in (
+        ("metrics", MAX_METRICS_PER_BATCH, n_metrics),
+        ("params", MAX_PARAMS_TAGS_PER_BATCH, n_params),
+        ("tags", MAX_PARAMS_TAGS_PER_BATCH, n_tags),
+        ("metrics, params, and tags", MAX_ENTITIES_PER_BATCH, n_metrics + n_params + n_tags),
+    ):
+        if count > limit:
+            raise invalid(
+                f"A batch logging request can contain at most {limit} {entity}. Got {count} {entity}. "
+                f"Please split up {entity} across multiple requests and try again."
+            )
+
+
+def encode_metric_value(value, path: str, timestamp) -> tuple[float, bool]:
+    """A metric value as the store keeps it: (value, is_nan); infinities become +/-FLOAT_MAX."""
+    if value is None:
+        raise invalid(missing_value(path))
+    if isinstance(value, str):
+        text = value.strip()
+        lowered = text.lower()
+        if lowered == "nan":
+            return 0.0, True
+        if lowered in ("infinity", "inf", "+infinity", "+inf"):
+            return FLOAT_MAX, False
+        if lowered in ("-infinity", "-inf"):
+            return -FLOAT_MAX, False
+        try:
+            value = float(text)
+        except ValueError:
+            raise invalid(
+                invalid_value(
+                    path,
+                    value,
+                    f"(timestamp={timestamp}). Please specify value as a valid double (64-bit floating point)",
+                )
+            ) from None
+    elif isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise invalid(
+            invalid_value(
+                path,
+                value,
+                f"(timestamp={timestamp}). Please specify value as a valid double (64-bit floating point)",
+            )
+        )
+    value = float(value)
+    if math.isnan(value):
+        return 0.0, True
+    if math.isinf(value):
+        return (FLOAT_MAX if value > 0 else -FLOAT_MAX), False
+    return value, False
+
+
+def parse_int64(value, path: str, *, required: bool = False, default: int | None = None) -> int | None:
+    """int64 fields arrive as JSON numbers, or as strings (proto JSON); accept both."""
+    if value is None:
+        if required:
+            raise invalid(missing_value(path))
+        return default
+    if isinstance(value, bool):
+        raise invalid(invalid_value(path, value))
+    if isinstance(value, int):
+        result = value
+    elif isinstance(value, float) and value.is_integer():
+        result = int(value)
+    elif isinstance(value, str):
+        try:
+            result = int(value.strip())
+        except ValueError:
+            raise invalid(invalid_value(path, value)) from None
+    else:
+        raise invalid(invalid_value(path, value))
+    if not -(2**63) <= result < 2**63:
+        raise invalid(invalid_value(path, value))
+    return result

@@ -1,0 +1,667 @@
+"""The tracking store over SQL, written once for SQLite and PostgreSQL (see dialect.py)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+
+from aiotrack.entities import ACTIVE, DELETED, Experiment, KeyValue, Metric, Run, RunInfo
+from aiotrack.errors import INVALID_STATE, AiotrackError, already_exists, invalid, not_found
+from aiotrack.stores.base import DatasetIn, MetricPoint, TrackingStore
+from aiotrack.stores.sql import search_sql
+from aiotrack.stores.sql.database import Database, Tx
+
+RUN_NAME_TAG = "mlflow.runName"
+DATASET_CONTEXT_TAG = "mlflow.data.context"
+IN_CHUNK = 5000  # ids per IN (...) list: far below both engines' parameter limits
+
+RUN_COLUMNS = (
+    "runs.run_uuid, runs.name, runs.experiment_id, runs.user_id, runs.status, runs.start_time, "
+    "runs.end_time, runs.artifact_uri, runs.lifecycle_stage"
+)
+EXPERIMENT_COLUMNS = (
+    "experiments.experiment_id, experiments.name, experiments.artifact_location, "
+    "experiments.lifecycle_stage, experiments.creation_time, experiments.last_update_time"
+)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _placeholders(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def _chunks(seq: Sequence, size: int = IN_CHUNK):
+    for i in range(0, len(seq), size):
+        yield seq[i : i + size]
+
+
+def _experiment_id(experiment_id: str) -> int:
+    """Experiment ids are strings on the wire and BIGINT in the database."""
+    try:
+        value = int(experiment_id)
+    except (TypeError, ValueError):
+        raise invalid(
+            f"Invalid experiment ID '{experiment_id}'. Experiment ID must be a valid integer."
+        ) from None
+    if not -(2**63) <= value < 2**63:
+        raise not_found(f"No Experiment with id={experiment_id} exists")
+    return value
+
+
+def _run_info(row) -> RunInfo:
+    info: RunInfo = {
+        "run_uuid": row[0],
+        "run_id": row[0],
+        "run_name": row[1] or "",
+        "experiment_id": str(row[2]),
+        "user_id": row[3] or "",
+        "status": row[4],
+        "start_time": row[5],
+        "artifact_uri": row[7] or "",
+        "lifecycle_stage": row[8],
+    }
+    if row[6] is not None:
+        info["end_time"] = row[6]
+    if row[5] is None:
+        del info["start_time"]
+    return info
+
+
+def _experiment(row, tags: list[KeyValue] | None) -> Experiment:
+    exp: Experiment = {
+        "experiment_id": str(row[0]),
+        "name": row[1],
+        "artifact_location": row[2] or "",
+        "lifecycle_stage": row[3],
+    }
+    if row[5] is not None:
+        exp["last_update_time"] = row[5]
+    if row[4] is not None:
+        exp["creation_time"] = row[4]
+    if tags:
+        exp["tags"] = tags
+    return exp
+
+
+def metric_json(key: str, value: float, timestamp: int, step: int, is_nan) -> Metric:
+    return {"key": key, "value": "NaN" if is_nan else value, "timestamp": timestamp, "step": step}
+
+
+class SqlTrackingStore(TrackingStore):
+    def __init__(self, db: Database):
+        self.db = db
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    async def initialize(self, default_artifact_root: str) -> None:
+        if await self.db.fetchrow("SELECT 1 FROM experiments WHERE experiment_id = 0"):
+            return
+        now = now_ms()
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, creation_time, "
+                "last_update_time) VALUES (0, 'Default', ?, 'active', ?, ?) ON CONFLICT DO NOTHING",
+                (_join_uri(default_artifact_root, "0"), now, now),
+            )
+
+    # ------------------------------------------------------------------ experiments
+
+    async def create_experiment(self, name, artifact_location, tags, default_artifact_root):
+        now = now_ms()
+        async with self.db.transaction() as tx:
+            existing = await tx.fetchrow("SELECT lifecycle_stage FROM experiments WHERE name = ?", (name,))
+            if existing:
+                if existing[0] == DELETED:
+                    raise already_exists(
+                        f"Experiment(name={name}) already exists in deleted state. You can restore the "
+                        "experiment, or permanently delete the experiment to create a new one with this name."
+                    )
+                raise already_exists(f"Experiment(name={name}) already exists.")
+            row = await tx.fetchrow(
+                "INSERT INTO experiments (name, artifact_location, lifecycle_stage, creation_time, last_update_time) "
+                "VALUES (?, ?, 'active', ?, ?) RETURNING experiment_id",
+                (name, artifact_location, now, now),
+            )
+            experiment_id = row[0]
+            if not artifact_location:
+                await tx.execute(
+                    "UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?",
+                    (_join_uri(default_artifact_root, str(experiment_id)), experiment_id),
+                )
+            if tags:
+                await tx.executemany(
+                    "INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?) "
+                    "ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value",
+                    [(experiment_id, t["key"], t["value"]) for t in tags],
+                )
+        return str(experiment_id)
+
+    async def _experiment_tags(self, ids: list[int]) -> dict[int, list[KeyValue]]:
+        out: dict[int, list[KeyValue]] = {}
+        for chunk in _chunks(ids):
+            rows = await self.db.fetch(
+                f"SELECT experiment_id, key, value FROM experiment_tags WHERE experiment_id IN ({_placeholders(len(chunk))})",
+                chunk,
+            )
+            for eid, key, value in rows:
+                out.setdefault(eid, []).append({"key": key, "value": value})
+        return out
+
+    async def get_experiment(self, experiment_id):
+        eid = _experiment_id(experiment_id)
+        row = await self.db.fetchrow(f"SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE experiment_id = ?", (eid,))
+        if row is None:
+            raise not_found(f"No Experiment with id={experiment_id} exists")
+        tags = await self._experiment_tags([eid])
+        return _experiment(row, tags.get(eid))
+
+    async def get_experiment_by_name(self, name):
+        row = await self.db.fetchrow(f"SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE name = ?", (name,))
+        if row is None:
+            raise not_found(f"Could not find experiment with name '{name}'")
+        tags = await self._experiment_tags([row[0]])
+        return _experiment(row, tags.get(row[0]))
+
+    async def _require_experiment(self, tx: Tx, eid: int, experiment_id: str):
+        row = await tx.fetchrow("SELECT lifecycle_stage FROM experiments WHERE experiment_id = ?", (eid,))
+        if row is None:
+            raise not_found(f"No Experiment with id={experiment_id} exists")
+        return row[0]
+
+    async def delete_experiment(self, experiment_id):
+        eid = _experiment_id(experiment_id)
+        now = now_ms()
+        async with self.db.transaction() as tx:
+            await self._require_experiment(tx, eid, experiment_id)
+            await tx.execute(
+                "UPDATE experiments SET lifecycle_stage = 'deleted', last_update_time = ? WHERE experiment_id = ?",
+                (now, eid),
+            )
+            await tx.execute(
+                "UPDATE runs SET lifecycle_stage = 'deleted', deleted_time = ? "
+                "WHERE experiment_id = ? AND lifecycle_stage = 'active'",
+                (now, eid),
+            )
+
+    async def restore_experiment(self, experiment_id):
+        eid = _experiment_id(experiment_id)
+        async with self.db.transaction() as tx:
+            stage = await self._require_experiment(tx, eid, experiment_id)
+            if stage != DELETED:
+                raise AiotrackError(f"Cannot restore an active experiment. ID: {experiment_id}", INVALID_STATE)
+            row = await tx.fetchrow("SELECT last_update_time FROM experiments WHERE experiment_id = ?", (eid,))
+            deleted_at = row[0]
+            await tx.execute(
+                "UPDATE experiments SET lifecycle_stage = 'active', last_update_time = ? WHERE experiment_id = ?",
+                (now_ms(), eid),
+            )
+            # Restore the runs that were deleted together with the experiment.
+            await tx.execute(
+                "UPDATE runs SET lifecycle_stage = 'active', deleted_time = NULL "
+                "WHERE experiment_id = ? AND lifecycle_stage = 'deleted' AND deleted_time = ?",
+                (eid, deleted_at),
+            )
+
+    async def rename_experiment(self, experiment_id, new_name):
+        eid = _experiment_id(experiment_id)
+        async with self.db.transaction() as tx:
+            stage = await self._require_experiment(tx, eid, experiment_id)
+            if stage != ACTIVE:
+                raise AiotrackError("Cannot rename a non-active experiment.", INVALID_STATE)
+            clash = await tx.fetchrow(
+                "SELECT 1 FROM experiments WHERE name = ? AND experiment_id <> ?", (new_name, eid)
+            )
+            if clash:
+                raise already_exists(f"Experiment(name={new_name}) already exists.")
+            await tx.execute(
+                "UPDATE experiments SET name = ?, last_update_time = ? WHERE experiment_id = ?",
+                (new_name, now_ms(), eid),
+            )
+
+    async def set_experiment_tag(self, experiment_id, key, value):
+        eid = _experiment_id(experiment_id)
+        async with self.db.transaction() as tx:
+            stage = await self._require_experiment(tx, eid, experiment_id)
+            if stage != ACTIVE:
+                raise invalid(
+                    f"The experiment {experiment_id} must be in the 'active' state. Current state is {stage}."
+                )
+            await tx.execute(
+                "INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value",
+                (eid, key, value),
+            )
+            await tx.execute("UPDATE experiments SET last_update_time = ? WHERE experiment_id = ?", (now_ms(), eid))
+
+    async def delete_experiment_tag(self, experiment_id, key):
+        eid = _experiment_id(experiment_id)
+        async with self.db.transaction() as tx:
+            stage = await self._require_experiment(tx, eid, experiment_id)
+            if stage != ACTIVE:
+                raise invalid(
+                    f"The experiment {experiment_id} must be in the 'active' state. Current state is {stage}."
+                )
+            changed = await tx.execute(
+                "DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?", (eid, key)
+            )
+            if not changed:
+                raise not_found(f"No tag with name: {key} in experiment with id {experiment_id}")
+
+    async def search_experiments(self, view_type, max_results, filter_string, order_by, offset):
+        sql, params = search_sql.experiments_query(
+            self.db.dialect,
+            columns=EXPERIMENT_COLUMNS,
+            filter_string=filter_string,
+            order_by=order_by,
+            view_type=view_type,
+            limit=max_results + 1,
+            offset=offset,
+        )
+        rows = await self.db.fetch(sql, params)
+        more = len(rows) > max_results
+        rows = rows[:max_results]
+        tags = await self._experiment_tags([r[0] for r in rows]) if rows else {}
+        return [_experiment(r, tags.get(r[0])) for r in rows], more
+
+    # ------------------------------------------------------------------ runs
+
+    async def create_run(self, experiment_id, user_id, start_time, tags, run_name):
+        eid = _experiment_id(experiment_id)
+        run_id = uuid.uuid4().hex
+        async with self.db.transaction() as tx:
+            row = await tx.fetchrow(
+                "SELECT lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = ?", (eid,)
+            )
+            if row is None:
+                raise not_found(f"No Experiment with id={experiment_id} exists")
+            if row[0] != ACTIVE:
+                raise invalid(
+                    f"The experiment {experiment_id} must be in the 'active' state. Current state is {row[0]}."
+                )
+            artifact_uri = _join_uri(row[1] or "", f"{run_id}/artifacts")
+            await tx.execute(
+                "INSERT INTO runs (run_uuid, experiment_id, name, source_type, source_name, entry_point_name, "
+                "user_id, status, start_time, end_time, source_version, lifecycle_stage, artifact_uri) "
+                "VALUES (?, ?, ?, 'UNKNOWN', '', '', ?, 'RUNNING', ?, NULL, '', 'active', ?)",
+                (run_id, eid, run_name, user_id, start_time, artifact_uri),
+            )
+            all_tags = {t["key"]: t["value"] for t in tags}
+            all_tags[RUN_NAME_TAG] = run_name
+            await tx.executemany(
+                "INSERT INTO tags (run_uuid, key, value) VALUES (?, ?, ?)",
+                [(run_id, k, v) for k, v in all_tags.items()],
+            )
+        info: RunInfo = {
+            "run_uuid": run_id,
+            "run_id": run_id,
+            "run_name": run_name,
+            "experiment_id": str(eid),
+            "user_id": user_id,
+            "status": "RUNNING",
+            "start_time": start_time,
+            "artifact_uri": artifact_uri,
+            "lifecycle_stage": ACTIVE,
+        }
+        return {
+            "info": info,
+            "data": {"tags": [{"key": k, "value": v} for k, v in all_tags.items()]},
+            "inputs": {},
+            "outputs": {},
+        }
+
+    async def _run_row(self, run_id: str, tx: Tx | None = None):
+        src = tx or self.db
+        row = await src.fetchrow(f"SELECT {RUN_COLUMNS} FROM runs WHERE run_uuid = ?", (run_id,))
+        if row is None:
+            raise not_found(f"Run with id={run_id} not found")
+        return row
+
+    async def get_run_info(self, run_id):
+        return _run_info(await self._run_row(run_id))
+
+    async def get_run(self, run_id):
+        row = await self._run_row(run_id)
+        runs = await self._hydrate([row])
+        return runs[0]
+
+    async def _hydrate(self, rows) -> list[Run]:
+        """Runs with data, inputs and outputs, in a fixed number of queries whatever their count."""
+        runs: dict[str, Run] = {}
+        for row in rows:
+            runs[row[0]] = {"info": _run_info(row), "data": {}, "inputs": {}, "outputs": {}}
+        ids = list(runs)
+        for chunk in _chunks(ids):
+            marks = _placeholders(len(chunk))
+            for run_uuid, key, value, ts, step, is_nan in await self.db.fetch(
+                f"SELECT run_uuid, key, value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid IN ({marks})",
+                chunk,
+            ):
+                runs[run_uuid]["data"].setdefault("metrics", []).append(metric_json(key, value, ts, step, is_nan))
+            for run_uuid, key, value in await self.db.fetch(
+                f"SELECT run_uuid, key, value FROM params WHERE run_uuid IN ({marks})", chunk
+            ):
+                runs[run_uuid]["data"].setdefault("params", []).append({"key": key, "value": value})
+            for run_uuid, key, value in await self.db.fetch(
+                f"SELECT run_uuid, key, value FROM tags WHERE run_uuid IN ({marks})", chunk
+            ):
+                runs[run_uuid]["data"].setdefault("tags", []).append({"key": key, "value": value})
+            await self._hydrate_inputs(runs, chunk, marks)
+            for run_uuid, model_id, step in await self.db.fetch(
+                f"SELECT run_uuid, model_id, step FROM run_outputs WHERE run_uuid IN ({marks})", chunk
+            ):
+                runs[run_uuid]["outputs"].setdefault("model_outputs", []).append({"model_id": model_id, "step": step})
+        return list(runs.values())
+
+    async def _hydrate_inputs(self, runs: dict[str, Run], chunk, marks: str) -> None:
+        rows = await self.db.fetch(
+            "SELECT i.destination_id, i.input_uuid, i.source_type, i.source_id, d.name, d.digest, "
+            "d.dataset_source_type, d.dataset_source, d.dataset_schema, d.dataset_profile "
+            "FROM inputs i LEFT JOIN datasets d ON i.source_type = 'DATASET' AND d.dataset_uuid = i.source_id "
+            f"WHERE i.destination_type = 'RUN' AND i.destination_id IN ({marks}) ORDER BY i.input_uuid",
+            chunk,
+        )
+        if not rows:
+            return
+        by_input: dict[str, dict] = {}
+        for run_uuid, input_uuid, source_type, source_id, name, digest, stype, source, schema, profile in rows:
+            inputs = runs[run_uuid]["inputs"]
+            if source_type == "DATASET":
+                dataset = {"name": name, "digest": digest, "source_type": stype, "source": source}
+                if schema is not None:
+                    dataset["schema"] = schema
+                if profile is not None:
+                    dataset["profile"] = profile
+                entry: dict = {"dataset": dataset}
+                inputs.setdefault("dataset_inputs", []).append(entry)
+                by_input[input_uuid] = entry
+            elif source_type == "MODEL":
+                inputs.setdefault("model_inputs", []).append({"model_id": source_id})
+        uuids = list(by_input)
+        for sub in _chunks(uuids):
+            for input_uuid, name, value in await self.db.fetch(
+                f"SELECT input_uuid, name, value FROM input_tags WHERE input_uuid IN ({_placeholders(len(sub))})", sub
+            ):
+                by_input[input_uuid].setdefault("tags", []).append({"key": name, "value": value})
+
+    async def update_run_info(self, run_id, status, end_time, run_name):
+        async with self.db.transaction() as tx:
+            row = await self._run_row(run_id, tx)
+            _require_active_run(row)
+            sets, params = [], []
+            if status is not None:
+                sets.append("status = ?")
+                params.append(status)
+            if end_time is not None:
+                sets.append("end_time = ?")
+                params.append(end_time)
+            if run_name:
+                sets.append("name = ?")
+                params.append(run_name)
+                await _upsert_tags(tx, run_id, [(RUN_NAME_TAG, run_name)])
+            if sets:
+                await tx.execute(f"UPDATE runs SET {', '.join(sets)} WHERE run_uuid = ?", (*params, run_id))
+            row = await self._run_row(run_id, tx)
+        return _run_info(row)
+
+    async def delete_run(self, run_id):
+        async with self.db.transaction() as tx:
+            await self._run_row(run_id, tx)
+            await tx.execute(
+                "UPDATE runs SET lifecycle_stage = 'deleted', deleted_time = ? WHERE run_uuid = ?", (now_ms(), run_id)
+            )
+
+    async def restore_run(self, run_id):
+        async with self.db.transaction() as tx:
+            await self._run_row(run_id, tx)
+            await tx.execute(
+                "UPDATE runs SET lifecycle_stage = 'active', deleted_time = NULL WHERE run_uuid = ?", (run_id,)
+            )
+
+    async def log_batch(self, run_id, metrics, params, tags):
+        async with self.db.transaction() as tx:
+            row = await tx.fetchrow("SELECT lifecycle_stage FROM runs WHERE run_uuid = ?", (run_id,))
+            if row is None:
+                raise not_found(f"Run with id={run_id} not found")
+            if row[0] != ACTIVE:
+                raise invalid(f"The run {run_id} must be in the 'active' state. Current state is {row[0]}.")
+            if params:
+                await _log_params(tx, run_id, params)
+            if tags:
+                pairs = [(t["key"], t["value"]) for t in tags]
+                await _upsert_tags(tx, run_id, pairs)
+                names = [v for k, v in pairs if k == RUN_NAME_TAG]
+                if names:
+                    await tx.execute("UPDATE runs SET name = ? WHERE run_uuid = ?", (names[-1], run_id))
+            if metrics:
+                await _log_metrics(tx, run_id, metrics)
+
+    async def delete_tag(self, run_id, key):
+        async with self.db.transaction() as tx:
+            row = await self._run_row(run_id, tx)
+            _require_active_run(row)
+            changed = await tx.execute("DELETE FROM tags WHERE run_uuid = ? AND key = ?", (run_id, key))
+            if not changed:
+                raise not_found(f"No tag with name: {key} in run with id {run_id}")
+
+    async def log_inputs(self, run_id, datasets, model_ids):
+        async with self.db.transaction() as tx:
+            row = await tx.fetchrow("SELECT lifecycle_stage, experiment_id FROM runs WHERE run_uuid = ?", (run_id,))
+            if row is None:
+                raise not_found(f"Run with id={run_id} not found")
+            if row[0] != ACTIVE:
+                raise invalid(f"The run {run_id} must be in the 'active' state. Current state is {row[0]}.")
+            experiment_id = row[1]
+            for ds in datasets:
+                existing = await tx.fetchrow(
+                    "SELECT dataset_uuid FROM datasets WHERE experiment_id = ? AND name = ? AND digest = ?",
+                    (experiment_id, ds.name, ds.digest),
+                )
+                if existing:
+                    dataset_uuid = existing[0]
+                else:
+                    dataset_uuid = uuid.uuid4().hex
+                    await tx.execute(
+                        "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, dataset_source_type, "
+                        "dataset_source, dataset_schema, dataset_profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (dataset_uuid, experiment_id, ds.name, ds.digest, ds.source_type, ds.source,
+                         ds.schema, ds.profile),
+                    )
+                link = await tx.fetchrow(
+                    "SELECT input_uuid FROM inputs WHERE source_type = 'DATASET' AND source_id = ? "
+                    "AND destination_type = 'RUN' AND destination_id = ?",
+                    (dataset_uuid, run_id),
+                )
+                if link:
+                    continue  # MLflow keeps the first link and its tags
+                input_uuid = uuid.uuid4().hex
+                await tx.execute(
+                    "INSERT INTO inputs (input_uuid, source_type, source_id, destination_type, destination_id) "
+                    "VALUES (?, 'DATASET', ?, 'RUN', ?)",
+                    (input_uuid, dataset_uuid, run_id),
+                )
+                if ds.tags:
+                    await tx.executemany(
+                        "INSERT INTO input_tags (input_uuid, name, value) VALUES (?, ?, ?) "
+                        "ON CONFLICT (input_uuid, name) DO UPDATE SET value = excluded.value",
+                        [(input_uuid, k, v) for k, v in ds.tags],
+                    )
+            for model_id in model_ids:
+                await tx.execute(
+                    "INSERT INTO inputs (input_uuid, source_type, source_id, destination_type, destination_id) "
+                    "VALUES (?, 'MODEL', ?, 'RUN', ?) ON CONFLICT DO NOTHING",
+                    (uuid.uuid4().hex, model_id, run_id),
+                )
+
+    async def log_outputs(self, run_id, models):
+        async with self.db.transaction() as tx:
+            row = await tx.fetchrow("SELECT lifecycle_stage FROM runs WHERE run_uuid = ?", (run_id,))
+            if row is None:
+                raise not_found(f"Run with id={run_id} not found")
+            if row[0] != ACTIVE:
+                raise invalid(f"The run {run_id} must be in the 'active' state. Current state is {row[0]}.")
+            await tx.executemany(
+                "INSERT INTO run_outputs (run_uuid, model_id, step) VALUES (?, ?, ?) "
+                "ON CONFLICT (run_uuid, model_id) DO UPDATE SET step = excluded.step",
+                [(run_id, model_id, step) for model_id, step in models],
+            )
+
+    async def search_runs(self, experiment_ids, filter_string, run_view_type, max_results, order_by, offset):
+        ids = []
+        for e in experiment_ids:
+            try:
+                ids.append(int(e))
+            except (TypeError, ValueError):
+                continue  # MLflow answers with no runs for an id that cannot exist
+        if not ids:
+            return [], False
+        sql, params = search_sql.runs_query(
+            self.db.dialect,
+            columns=RUN_COLUMNS,
+            experiment_ids=ids,
+            filter_string=filter_string,
+            order_by=order_by,
+            run_view_type=run_view_type,
+            limit=max_results + 1,
+            offset=offset,
+        )
+        rows = await self.db.fetch(sql, params)
+        more = len(rows) > max_results
+        rows = rows[:max_results]
+        return await self._hydrate(rows), more
+
+    # ------------------------------------------------------------------ metric history
+
+    async def _require_run(self, run_id: str) -> None:
+        if not await self.db.fetchrow("SELECT 1 FROM runs WHERE run_uuid = ?", (run_id,)):
+            raise not_found(f"Run with id={run_id} not found")
+
+    async def get_metric_history(self, run_id, key, max_results, offset):
+        await self._require_run(run_id)
+        sql = (
+            "SELECT step, timestamp, value, is_nan FROM metrics WHERE run_uuid = ? AND key = ? "
+            "ORDER BY timestamp, step, value"
+        )
+        params: list = [run_id, key]
+        if max_results is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params += [max_results + 1, offset]
+        elif offset:
+            sql += " LIMIT -1 OFFSET ?" if self.db.dialect.name == "sqlite" else " OFFSET ?"
+            params.append(offset)
+        rows = await self.db.fetch(sql, params)
+        more = max_results is not None and len(rows) > max_results
+        if more:
+            rows = rows[:max_results]
+        return [metric_json(key, v, ts, step, nan) for step, ts, v, nan in rows], more
+
+    async def get_metric_history_bulk(self, run_ids, key, max_results):
+        out: list[Metric] = []
+        for run_id in sorted(set(run_ids)):
+            rows = await self.db.fetch(
+                "SELECT step, timestamp, value, is_nan FROM metrics WHERE run_uuid = ? AND key = ? "
+                "ORDER BY timestamp, step, value LIMIT ?",
+                (run_id, key, max_results),
+            )
+            for step, ts, v, nan in rows:
+                m = metric_json(key, v, ts, step, nan)
+                m["run_id"] = run_id
+                out.append(m)
+        return out
+
+    async def get_metric_history_bulk_interval(self, run_ids, key, max_results, start_step, end_step):
+        for run_id in run_ids:
+            await self._require_run(run_id)
+        out: list[Metric] = []
+        k = max(1, max_results)
+        for run_id in run_ids:
+            where = "run_uuid = ? AND key = ?"
+            params: list = [run_id, key]
+            if start_step is not None and end_step is not None:
+                where += " AND step >= ? AND step <= ?"
+                params += [start_step, end_step]
+            # Row i (0-based) of n is kept when it starts one of k even buckets, which keeps the
+            # first and the last rows; with k == 1 only the last row is kept, as MLflow does.
+            if k == 1:
+                pick = "rn = n"
+                pick_params: list = []
+            else:
+                pick = "n <= ? OR rn = n OR ((rn - 1) * ?) % (n - 1) < ?"
+                pick_params = [k, k - 1, k - 1]
+            sql = (
+                "SELECT step, timestamp, value, is_nan FROM ("
+                "SELECT step, timestamp, value, is_nan, "
+                "ROW_NUMBER() OVER (ORDER BY step, timestamp, value, is_nan) AS rn, COUNT(*) OVER () AS n "
+                f"FROM metrics WHERE {where}) sampled WHERE {pick} ORDER BY rn"
+            )
+            for step, ts, v, nan in await self.db.fetch(sql, params + pick_params):
+                m = metric_json(key, v, ts, step, nan)
+                m["run_id"] = run_id
+                out.append(m)
+        return out
+
+
+def _require_active_run(row) -> None:
+    if row[8] != ACTIVE:
+        raise invalid(f"The run {row[0]} must be in the 'active' state. Current state is {row[8]}.")
+
+
+def _join_uri(root: str, tail: str) -> str:
+    if not root:
+        return tail
+    return root.rstrip("/") + "/" + tail if not root.endswith(":/") else root + tail
+
+
+async def _upsert_tags(tx: Tx, run_id: str, pairs: list[tuple[str, str]]) -> None:
+    await tx.executemany(
+        "INSERT INTO tags (run_uuid, key, value) VALUES (?, ?, ?) "
+        "ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value",
+        [(run_id, k, v) for k, v in pairs],
+    )
+
+
+async def _log_params(tx: Tx, run_id: str, params: Sequence[KeyValue]) -> None:
+    wanted = {p["key"]: p["value"] for p in params}
+    keys = list(wanted)
+    rows = await tx.fetch(
+        f"SELECT key, value FROM params WHERE run_uuid = ? AND key IN ({_placeholders(len(keys))})",
+        (run_id, *keys),
+    )
+    existing = {k: v for k, v in rows}
+    changed = {k: (existing[k], wanted[k]) for k in existing if existing[k] != wanted[k]}
+    if changed:
+        k, (old, new) = next(iter(changed.items()))
+        raise invalid(
+            f"Changing param values is not allowed. Param with key='{k}' was already logged with "
+            f"value='{old}' for run ID='{run_id}'. Attempted logging new value '{new}'."
+        )
+    fresh = [(run_id, k, v) for k, v in wanted.items() if k not in existing]
+    if fresh:
+        await tx.executemany("INSERT INTO params (run_uuid, key, value) VALUES (?, ?, ?)", fresh)
+
+
+async def _log_metrics(tx: Tx, run_id: str, metrics: Sequence[MetricPoint]) -> None:
+    await tx.executemany(
+        "INSERT INTO metrics (run_uuid, key, step, timestamp, value, is_nan) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
+        [(run_id, m.key, m.step, m.timestamp, m.value, 1 if m.is_nan else 0) for m in metrics],
+    )
+    # The latest value per key is the greatest (step, timestamp, value); reduce the batch first
+    # so that each key costs one upsert.
+    latest: dict[str, MetricPoint] = {}
+    for m in metrics:
+        cur = latest.get(m.key)
+        if cur is None or (m.step, m.timestamp, m.value) >= (cur.step, cur.timestamp, cur.value):
+            latest[m.key] = m
+    await tx.executemany(
+        "INSERT INTO latest_metrics (run_uuid, key, step, timestamp, value, is_nan) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (run_uuid, key) DO UPDATE SET step = excluded.step, timestamp = excluded.timestamp, "
+        "value = excluded.value, is_nan = excluded.is_nan "
+        "WHERE (excluded.step, excluded.timestamp, excluded.value) >= "
+        "(latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)",
+        [(run_id, m.key, m.step, m.timestamp, m.value, 1 if m.is_nan else 0) for m in latest.values()],
+    )
