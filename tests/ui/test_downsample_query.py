@@ -20,7 +20,7 @@ def open_db(request, tmp_path):
         async def opener():
             return await SqliteDatabase(str(tmp_path / "ui.db")).open()
     else:
-        dsn = request.getfixturevalue("pg_server").create_sync("ui")
+        dsn = request.getfixturevalue("pg_server").create_sync()
 
         async def opener():
             return await PostgresDatabase(dsn, max_size=2).open()
@@ -44,7 +44,7 @@ def _run(open_db, points, **kw):
     async def go():
         db = await open_db()
         try:
-            await _seed(db, [(s, 0.0 if isinstance(v, float) and math.isnan(v) else v) if False else (s, v) for s, v in points])
+            await _seed(db, points)
             return await downsample_metric(db, "r1", "loss", **kw), await existing_run_ids(db, ["r1", "nope"])
         finally:
             await db.close()
@@ -133,3 +133,30 @@ def test_python_fallback_matches_sql_rule():
     kept = _downsample_rows(rows, 0, 0, 1000, 10)
     steps = [r[0] for r in kept]
     assert 400 in steps and steps[0] == 0 and steps[-1] == 999 and len(steps) <= 40
+
+
+def test_sql_window_path_matches_python_pass(open_db, monkeypatch):
+    import aiotrack.stores.sql.ui_queries as uq
+
+    pts = _points(5_000, spike_at=2_222, dip_at=4_001)
+
+    async def go():
+        db = await open_db()
+        try:
+            await _seed(db, pts)
+            a = await downsample_metric(db, "r1", "loss", buckets=37)
+            monkeypatch.setattr(uq, "PYTHON_PASS_MAX_POINTS", 0)
+            b = await downsample_metric(db, "r1", "loss", buckets=37)
+            return a, b
+        finally:
+            await db.close()
+
+    a, b = asyncio.run(go())
+    assert a["step"] == b["step"]
+    assert a["value"] == pytest.approx(b["value"])
+    assert 2_222 in a["step"] and 4_001 in a["step"]
+
+
+def test_zero_buckets_is_summary_only(open_db):
+    out, _ = _run(open_db, _points(1000, spike_at=5), buckets=0)
+    assert out["total"] == 1000 and out["max"] == 1000.0 and out["step"] == []

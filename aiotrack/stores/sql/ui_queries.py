@@ -19,6 +19,8 @@ X_AXES = ("step", "time")
 MAX_FLOAT = 1.7976931348623157e308
 # (hi - lo) * buckets must stay inside a signed 64-bit integer for the SQL bucket expression.
 _INT64_SAFE = 2**62
+# Up to this many points a series is reduced in Python after one ordered scan.
+PYTHON_PASS_MAX_POINTS = 2_000_000
 
 
 def _json_value(value: float, is_nan: int) -> float | str:
@@ -88,11 +90,17 @@ async def downsample_metric(
         return out
     lo, hi = int(head[1]), int(head[2])
     span = hi - lo + 1
+    if buckets <= 0:  # summary only (total, min, max)
+        return out
+    select_all = f"SELECT step, timestamp, value, is_nan FROM metrics WHERE {where} ORDER BY {x}, {tie}"
     if total <= 4 * buckets:
-        rows = await db.fetch(
-            f"SELECT step, timestamp, value, is_nan FROM metrics WHERE {where} ORDER BY {x}, {tie}", params
-        )
-    elif span * buckets < _INT64_SAFE:
+        rows = await db.fetch(select_all, params)
+    elif total <= PYTHON_PASS_MAX_POINTS or span * buckets >= _INT64_SAFE:
+        # One ordered index scan and one pass in Python: the fastest way on SQLite (about 1 s for
+        # a million points, where the window-function query below takes 5 s).
+        rows = _downsample_rows(await db.fetch(select_all, params), 0 if x == "step" else 1, lo, span, buckets)
+    else:
+        # Very long series: reduce inside the database so they never cross into Python whole.
         # Bucket b = (x - lo) * buckets / span (integer division) is in [0, buckets). Per bucket
         # keep the first and last point in x order and the points with the least and greatest
         # finite value (NaN rows sort after every number for both).
@@ -115,14 +123,6 @@ async def downsample_metric(
             """,
             [lo, buckets, span, *params],
         )
-    else:  # astronomically wide x range: bucket in Python
-        rows = _downsample_rows(
-            await db.fetch(f"SELECT step, timestamp, value, is_nan FROM metrics WHERE {where} ORDER BY {x}, {tie}", params),
-            0 if x == "step" else 1,
-            lo,
-            span,
-            buckets,
-        )
     steps, stamps, values = out["step"], out["timestamp"], out["value"]
     for step, ts, value, is_nan in rows:
         steps.append(int(step))
@@ -132,21 +132,33 @@ async def downsample_metric(
 
 
 def _downsample_rows(rows: Sequence[Sequence[Any]], xi: int, lo: int, span: int, buckets: int) -> list[Sequence[Any]]:
-    """Pure-Python equivalent of the SQL above, for rows already sorted by x."""
+    """Each bucket's first, min, max and last row (by finite value), for rows sorted by x.
+
+    Same rule as the SQL query: bucket b = (x - lo) * buckets // span.
+    """
     kept: list[Sequence[Any]] = []
-    i, n = 0, len(rows)
-    while i < n:
-        b = (int(rows[i][xi]) - lo) * buckets // span
-        j = i
-        mn = mx = -1
-        while j < n and (int(rows[j][xi]) - lo) * buckets // span == b:
-            if not rows[j][3]:
-                if mn < 0 or rows[j][2] < rows[mn][2]:
-                    mn = j
-                if mx < 0 or rows[j][2] > rows[mx][2]:
-                    mx = j
-            j += 1
-        for k in sorted({i, j - 1, *(v for v in (mn, mx) if v >= 0)}):
-            kept.append(rows[k])
-        i = j
+    n = len(rows)
+    if n == 0:
+        return kept
+    start = 0
+    b = (rows[0][xi] - lo) * buckets // span
+    # bucket upper edge in x: first x that falls in bucket b + 1
+    edge = lo + -(-(b + 1) * span // buckets)
+    mn = mx = -1
+    vmin = vmax = 0.0
+    for i in range(n):
+        r = rows[i]
+        if r[xi] >= edge:
+            kept.extend(rows[k] for k in sorted({start, i - 1, *(v for v in (mn, mx) if v >= 0)}))
+            start = i
+            b = (r[xi] - lo) * buckets // span
+            edge = lo + -(-(b + 1) * span // buckets)
+            mn = mx = -1
+        if not r[3]:
+            v = r[2]
+            if mn < 0 or v < vmin:
+                mn, vmin = i, v
+            if mx < 0 or v > vmax:
+                mx, vmax = i, v
+    kept.extend(rows[k] for k in sorted({start, n - 1, *(v for v in (mn, mx) if v >= 0)}))
     return kept

@@ -161,9 +161,9 @@ function ParamsCard({ row }: { row: RunRow }) {
 
 function MetricsCard({ row, tick }: { row: RunRow; tick: number }) {
   const keys = Object.keys(row.metrics).sort();
-  // min/max over the full history: one request, one bucket per metric
+  // min/max over the full history: one request, buckets=0 asks only for total/min/max
   const stats = useAsync(async (s) => {
-    const series = await fetchDownsampled({ runIds: [row.id], keys, buckets: 1, axis: 'step' }, s);
+    const series = await fetchDownsampled({ runIds: [row.id], keys, buckets: 0, axis: 'step' }, s);
     return new Map(series.map((x) => [x.metric_key, x]));
   }, [row.id, keys.join('\u0000'), tick]);
   const latest = new Map((row.run.data.metrics || []).map((m) => [m.key, m]));
