@@ -17,6 +17,7 @@ from aiohttp import web
 from aiotrack.config import Settings
 from aiotrack.http import keys
 from aiotrack.http.api import experiments, metrics, runs, server_info
+from aiotrack.http.api import ui as ui_api  # web UI endpoints MLflow lacks (aiotrack/http/api/ui.py)
 from aiotrack.http.middleware.errors import error_middleware
 from aiotrack.services.tracking import TrackingService
 from aiotrack.stores.sql import migrations
@@ -31,6 +32,7 @@ log = logging.getLogger("aiotrack")
 CLIENT_MAX_SIZE = 32 * 1024 * 1024
 
 API_MODULES = (experiments, runs, metrics, server_info)
+API_MODULES += (ui_api,)
 
 
 async def open_database(uri: str) -> Database:
