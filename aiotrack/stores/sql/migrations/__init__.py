@@ -13,9 +13,9 @@ from types import ModuleType
 
 from aiotrack.errors import ConfigError
 from aiotrack.stores.sql.database import Database
-from aiotrack.stores.sql.migrations import m0001_tracking_core
+from aiotrack.stores.sql.migrations import m0001_tracking_core, m0002_model_registry, m0003_logged_models
 
-MIGRATIONS: tuple[ModuleType, ...] = (m0001_tracking_core,)
+MIGRATIONS: tuple[ModuleType, ...] = (m0001_tracking_core, m0002_model_registry, m0003_logged_models)
 
 TABLE = "aiotrack_migrations"
 
