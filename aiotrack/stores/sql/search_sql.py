@@ -1,0 +1,306 @@
+"""Search AST -> one parameterized SQL query over aiotrack's schema.
+
+Every value travels as a ``?`` parameter, appended to the parameter list in the order its
+placeholder appears in the text. The SQL is the subset both SQLite and PostgreSQL share; case
+handling of LIKE/ILIKE comes from the :class:`Dialect`.
+
+Semantics follow MLflow's SQL store (``mlflow/store/tracking/sqlalchemy_store.py``):
+
+- metric/param/tag comparisons hold only for runs that have the key (``!=`` too); a NaN metric
+  (``is_nan = 1``) satisfies ``!=`` and nothing else; ``IS NULL``/``IS NOT NULL`` on params and
+  tags mean "the run lacks / has the key";
+- ``run_name`` filters compare the ``mlflow.runName`` tag (MLflow does so because old runs have
+  no name column value); ordering by ``run_name`` uses ``runs.name``, as MLflow does;
+- dataset comparisons hold when any dataset input of the run matches (``context`` is the input's
+  ``mlflow.data.context`` tag);
+- order_by: rows missing the key (and NaN metrics, before the missing ones) sort last in both
+  directions; ties are broken by ``start_time DESC`` (unless ordered by start_time) and then
+  ``run_uuid``; the default order is ``start_time DESC, run_uuid``.
+
+Registry queries (``registered_models_query``/``model_versions_query``) assume MLflow's registry
+table layout; see their docstrings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from aiotrack.errors import AiotrackError, INVALID_PARAMETER_VALUE
+from aiotrack.search import (
+    EXPERIMENTS,
+    MODEL_VERSIONS,
+    REGISTERED_MODELS,
+    RUNS,
+    Comparison,
+    OrderBy,
+    parse_filter,
+    parse_order_by,
+)
+from aiotrack.search.ast import (
+    ATTRIBUTE,
+    DATASET,
+    ILIKE,
+    IN,
+    IS_NOT_NULL,
+    IS_NULL,
+    LIKE,
+    METRIC,
+    NE,
+    NOT_IN,
+    PARAM,
+    TAG,
+)
+from aiotrack.stores.sql.dialect import Dialect
+
+MLFLOW_RUN_NAME = "mlflow.runName"
+MLFLOW_DATASET_CONTEXT = "mlflow.data.context"
+IS_PROMPT_TAG_KEY = "mlflow.prompt.is_prompt"
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+_VIEW_TYPES = {
+    "ACTIVE_ONLY": ("active",),
+    "DELETED_ONLY": ("deleted",),
+    "ALL": ("active", "deleted"),
+    1: ("active",),
+    2: ("deleted",),
+    3: ("active", "deleted"),
+}
+
+# MLflow attribute name -> runs column.
+_RUN_COLUMNS = {
+    "run_id": "run_uuid",
+    "run_name": "name",
+    "status": "status",
+    "user_id": "user_id",
+    "artifact_uri": "artifact_uri",
+    "start_time": "start_time",
+    "end_time": "end_time",
+}
+_EXPERIMENT_COLUMNS = {
+    "name": "name",
+    "experiment_id": "experiment_id",
+    "creation_time": "creation_time",
+    "last_update_time": "last_update_time",
+}
+
+
+def _invalid(message: str) -> AiotrackError:
+    return AiotrackError(message, INVALID_PARAMETER_VALUE)
+
+
+@dataclass
+class _Sql:
+    """A SQL fragment builder: text pieces and their parameters, kept in order."""
+
+    dialect: Dialect
+    params: list = field(default_factory=list)
+    aliases: int = 0
+
+    def bind(self, value) -> str:
+        self.params.append(value)
+        return "?"
+
+    def alias(self, prefix: str) -> str:
+        self.aliases += 1
+        return f"{prefix}{self.aliases}"
+
+    def number(self, value: int | float) -> str:
+        """A numeric parameter; integers stay BIGINT, anything else is cast to the float type
+        (asyncpg will not send a float for a BIGINT placeholder)."""
+        if isinstance(value, int) and _INT64_MIN <= value <= _INT64_MAX:
+            return self.bind(value)
+        return f"CAST({self.bind(float(value))} AS {self.dialect.float_type})"
+
+    def compare(self, lhs: str, op: str, value, *, numeric: bool = False) -> str:
+        """``lhs op value`` for one canonical comparator."""
+        if op in (LIKE, ILIKE):
+            _check_like_pattern(value)
+            return self.dialect.like(lhs, self.bind(value), case_sensitive=op == LIKE)
+        if op in (IN, NOT_IN):
+            marks = ", ".join(self.number(v) if numeric else self.bind(v) for v in value)
+            return f"{lhs} {'NOT IN' if op == NOT_IN else 'IN'} ({marks})"
+        rhs = self.number(value) if numeric else self.bind(value)
+        return f"{lhs} {op} {rhs}"
+
+
+def _check_like_pattern(pattern: str) -> None:
+    # Backslash escapes the next character on both engines; PostgreSQL refuses a pattern that
+    # ends with an unfinished escape (a 500 in MLflow), so refuse it the same way everywhere.
+    trailing = len(pattern) - len(pattern.rstrip("\\"))
+    if trailing % 2 == 1:
+        raise _invalid(f"Invalid LIKE pattern '{pattern}': it must not end with the escape character '\\'")
+
+
+def _limit_offset(q: _Sql, limit: int, offset: int) -> str:
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+        raise _invalid(f"Invalid limit {limit!r}")
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise _invalid(f"Invalid offset {offset!r}")
+    return f" LIMIT {q.bind(int(limit))} OFFSET {q.bind(int(offset))}"
+
+
+def _stages(view_type) -> tuple[str, ...]:
+    key = view_type.upper() if isinstance(view_type, str) else view_type
+    if key not in _VIEW_TYPES:
+        raise _invalid(f"Invalid view type '{view_type}'. Valid values are ACTIVE_ONLY, DELETED_ONLY, ALL")
+    return _VIEW_TYPES[key]
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def _run_condition(q: _Sql, c: Comparison) -> str:
+    if c.kind == ATTRIBUTE:
+        if c.key == "run_name":
+            a = q.alias("rn")
+            return (
+                f"EXISTS (SELECT 1 FROM tags {a} WHERE {a}.run_uuid = runs.run_uuid"
+                f" AND {a}.key = {q.bind(MLFLOW_RUN_NAME)} AND {q.compare(f'{a}.value', c.op, c.value)})"
+            )
+        column = f"runs.{_RUN_COLUMNS[c.key]}"
+        return q.compare(column, c.op, c.value, numeric=c.key in ("start_time", "end_time"))
+    if c.kind == METRIC:
+        a = q.alias("fm")
+        head = f"EXISTS (SELECT 1 FROM latest_metrics {a} WHERE {a}.run_uuid = runs.run_uuid AND {a}.key = {q.bind(c.key)}"
+        cmp = q.compare(f"{a}.value", c.op, c.value)
+        if c.op == NE:
+            return f"{head} AND ({cmp} OR {a}.is_nan = 1))"
+        return f"{head} AND {cmp} AND {a}.is_nan = 0)"
+    if c.kind in (PARAM, TAG):
+        table = "params" if c.kind == PARAM else "tags"
+        a = q.alias("fp" if c.kind == PARAM else "ft")
+        head = f"SELECT 1 FROM {table} {a} WHERE {a}.run_uuid = runs.run_uuid AND {a}.key = {q.bind(c.key)}"
+        if c.op == IS_NULL:
+            return f"NOT EXISTS ({head})"
+        if c.op == IS_NOT_NULL:
+            return f"EXISTS ({head})"
+        return f"EXISTS ({head} AND {q.compare(f'{a}.value', c.op, c.value)})"
+    if c.kind == DATASET:
+        i, d = q.alias("di"), q.alias("dd")
+        sql = (
+            f"EXISTS (SELECT 1 FROM inputs {i} JOIN datasets {d} ON {d}.dataset_uuid = {i}.source_id"
+        )
+        if c.key == "context":
+            t = q.alias("dt")
+            sql += f" JOIN input_tags {t} ON {t}.input_uuid = {i}.input_uuid AND {t}.name = {q.bind(MLFLOW_DATASET_CONTEXT)}"
+            target = f"{t}.value"
+        else:
+            target = f"{d}.{c.key}"
+        return (
+            f"{sql} WHERE {i}.destination_type = 'RUN' AND {i}.destination_id = runs.run_uuid"
+            f" AND {i}.source_type = 'DATASET' AND {q.compare(target, c.op, c.value)})"
+        )
+    raise _invalid(f"Invalid search expression type '{c.kind}'")  # pragma: no cover - parser guards
+
+
+def _null_last(expr: str) -> str:
+    return f"CASE WHEN {expr} IS NULL THEN 1 ELSE 0 END"
+
+
+def _run_order(q: _Sql, order_by: Sequence[OrderBy]) -> tuple[list[str], list[str]]:
+    """(LEFT JOINs, ORDER BY terms); the joins' parameters are bound here, in join order."""
+    joins: list[str] = []
+    terms: list[str] = []
+    for ob in order_by:
+        direction = "ASC" if ob.ascending else "DESC"
+        if ob.kind == ATTRIBUTE:
+            column = f"runs.{_RUN_COLUMNS[ob.key]}"
+            terms += [_null_last(column), f"{column} {direction}"]
+            continue
+        table = {METRIC: "latest_metrics", PARAM: "params", TAG: "tags"}[ob.kind]
+        a = q.alias("o")
+        joins.append(f" LEFT JOIN {table} {a} ON {a}.run_uuid = runs.run_uuid AND {a}.key = {q.bind(ob.key)}")
+        if ob.kind == METRIC:
+            terms.append(f"CASE WHEN {a}.is_nan = 1 THEN 1 WHEN {a}.value IS NULL THEN 2 ELSE 0 END")
+        else:
+            terms.append(_null_last(f"{a}.value"))
+        terms.append(f"{a}.value {direction}")
+    if not any(ob.kind == ATTRIBUTE and ob.key == "start_time" for ob in order_by):
+        terms.append("runs.start_time DESC")
+    terms.append("runs.run_uuid ASC")
+    return joins, terms
+
+
+def runs_query(
+    dialect: Dialect,
+    *,
+    columns: str,
+    experiment_ids: list[int],
+    filter_string: str | None,
+    order_by: list[str] | None,
+    run_view_type: str,
+    limit: int,
+    offset: int,
+) -> tuple[str, list]:
+    """SELECT {columns} FROM runs [LEFT JOINs for order_by] WHERE runs.experiment_id IN (...)
+    AND runs.lifecycle_stage IN (...) AND <filter> ORDER BY <order_by, tie-breakers>
+    LIMIT ? OFFSET ?. ``columns`` are ``runs.``-qualified column names chosen by the caller."""
+    comparisons = parse_filter(filter_string, RUNS)
+    orders = parse_order_by(order_by, RUNS)
+    stages = _stages(run_view_type)
+    q = _Sql(dialect)
+    joins, terms = _run_order(q, orders)
+    ids = [int(e) for e in experiment_ids]
+    where: list[str] = []
+    if ids:
+        where.append(f"runs.experiment_id IN ({', '.join(q.bind(e) for e in ids)})")
+    else:
+        where.append("1 = 0")
+    where.append(f"runs.lifecycle_stage IN ({', '.join(q.bind(s) for s in stages)})")
+    where += [_run_condition(q, c) for c in comparisons]
+    sql = (
+        f"SELECT {columns} FROM runs{''.join(joins)} WHERE {' AND '.join(where)}"
+        f" ORDER BY {', '.join(terms)}"
+    )
+    sql += _limit_offset(q, limit, offset)
+    return sql, q.params
+
+
+# --------------------------------------------------------------------------- experiments
+
+
+def _experiment_condition(q: _Sql, c: Comparison) -> str:
+    if c.kind == ATTRIBUTE:
+        column = f"experiments.{_EXPERIMENT_COLUMNS[c.key]}"
+        return q.compare(column, c.op, c.value, numeric=c.key != "name")
+    a = q.alias("et")
+    head = (
+        f"SELECT 1 FROM experiment_tags {a} WHERE {a}.experiment_id = experiments.experiment_id"
+        f" AND {a}.key = {q.bind(c.key)}"
+    )
+    if c.op == IS_NULL:
+        return f"NOT EXISTS ({head})"
+    if c.op == IS_NOT_NULL:
+        return f"EXISTS ({head})"
+    return f"EXISTS ({head} AND {q.compare(f'{a}.value', c.op, c.value)})"
+
+
+def experiments_query(
+    dialect: Dialect,
+    *,
+    columns: str,
+    filter_string: str | None,
+    order_by: list[str] | None,
+    view_type: str,
+    limit: int,
+    offset: int,
+) -> tuple[str, list]:
+    """SELECT {columns} FROM experiments WHERE lifecycle_stage IN (...) AND <filter>
+    ORDER BY <order_by or creation_time DESC, experiment_id ASC>, experiment_id DESC (tie-breaker,
+    unless already ordered by it) LIMIT ? OFFSET ?. NULL values sort last in both directions."""
+    comparisons = parse_filter(filter_string, EXPERIMENTS)
+    orders = parse_order_by(order_by or ["creation_time DESC", "experiment_id ASC"], EXPERIMENTS)
+    stages = _stages(view_type)
+    q = _Sql(dialect)
+    where = [f"experiments.lifecycle_stage IN ({', '.join(q.bind(s) for s in stages)})"]
+    where += [_experiment_condition(q, c) for c in comparisons]
+    terms: list[str] = []
+    for ob in orders:
+        column = f"experiments.{_EXPERIMENT_COLUMNS[ob.key]}"
+        terms += [_null_last(column), f"{column} {'ASC' if ob.ascending else 'DESC'}"]
+    if not any(ob.key == "experiment_id" for ob in orders):
+        terms.append("experiments.experiment_id DESC")
+    sql = f"SELECT {columns} FROM experiments WHERE {' AND '.join(where)} ORDER BY {', '.join(terms)}"
+    sql += _limit_offset(q, limit, offset)
+    return sql, q.params
