@@ -17,8 +17,8 @@ Semantics follow MLflow's SQL store (``mlflow/store/tracking/sqlalchemy_store.py
   directions; ties are broken by ``start_time DESC`` (unless ordered by start_time) and then
   ``run_uuid``; the default order is ``start_time DESC, run_uuid``.
 
-Registry queries (``registered_models_query``/``model_versions_query``) assume MLflow's registry
-table layout; see their docstrings.
+Registry searches: the parser has REGISTERED_MODELS and MODEL_VERSIONS specs; their SQL compilers
+are not written yet (the registry tables do not exist yet).
 """
 
 from __future__ import annotations
@@ -29,8 +29,6 @@ from dataclasses import dataclass, field
 from aiotrack.errors import AiotrackError, INVALID_PARAMETER_VALUE
 from aiotrack.search import (
     EXPERIMENTS,
-    MODEL_VERSIONS,
-    REGISTERED_MODELS,
     RUNS,
     Comparison,
     OrderBy,
@@ -55,7 +53,6 @@ from aiotrack.stores.sql.dialect import Dialect
 
 MLFLOW_RUN_NAME = "mlflow.runName"
 MLFLOW_DATASET_CONTEXT = "mlflow.data.context"
-IS_PROMPT_TAG_KEY = "mlflow.prompt.is_prompt"
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 _VIEW_TYPES = {
