@@ -121,7 +121,7 @@ class TrackingService:
     def _run_tag(key, value, path: str) -> KeyValue:
         v.validate_key(key, f"{path}.key" if path else "key")
         if value is not None and not isinstance(value, str):
-            value = str(value)
+            raise invalid(v.invalid_value(f"{path}.value" if path else "value", value, "Expected a string."))
         return {"key": key, "value": v.limit_length(value or "", v.MAX_TAG_VAL_LENGTH, "value", truncate=True)}
 
     async def get_run(self, run_id: str):
@@ -181,7 +181,7 @@ class TrackingService:
         if value is None:
             raise invalid(v.missing_value(f"{path}.value" if path else "value"))
         if not isinstance(value, str):
-            value = str(value)
+            raise invalid(v.invalid_value(f"{path}.value" if path else "value", value, "Expected a string."))
         return {"key": key, "value": v.limit_length(value, v.MAX_PARAM_VAL_LENGTH, "Param value", truncate=True)}
 
     @staticmethod
