@@ -3,8 +3,22 @@
 Importing this module does nothing; all state is created by the factory and its cleanup
 contexts and kept in typed AppKeys (aiotrack.http.keys). Middleware order, outermost first:
 
+0. metrics_middleware (only with --expose-prometheus): outermost, so it counts the final status
+   of every request, refusals and errors included.
 1. error_middleware: every exception below becomes MLflow's error JSON (so the security
    middlewares' refusals and the handlers' errors share one shape and one set of headers).
+1b. preflight_middleware: a successful API preflight (OPTIONS) answers 204, as in MLflow.
+2. host check (middleware/hosts.py): DNS-rebinding protection; /health and /version exempt.
+3. origin check (middleware/cors.py): state-changing requests from a disallowed Origin -> 403.
+   (2 and 3 are removed by --disable-security-middleware.)
+4. content-type check (middleware/content_type.py): JSON endpoints take application/json on
+   POST/PUT (400 otherwise); artifact uploads are exempt.
+
+Security headers (X-Content-Type-Options, X-Frame-Options; middleware/headers.py) are not a
+middleware but an on_response_prepare hook, so that every response carries them: handler
+responses, the error JSON made by error_middleware, aiohttp's own 404/405, CORS preflight answers,
+static files. CORS response headers and preflight answers come from aiohttp-cors, set up last in
+create_app so that it covers every route.
 """
 
 from __future__ import annotations
@@ -19,6 +33,10 @@ from aiotrack.http import keys
 from aiotrack.http.api import experiments, metrics, runs, server_info
 from aiotrack.http.api import ui as ui_api  # web UI endpoints MLflow lacks (aiotrack/http/api/ui.py)
 from aiotrack.http.middleware.errors import error_middleware
+from aiotrack.http.middleware.content_type import content_type_middleware
+from aiotrack.http.middleware.cors import origin_middleware, origin_policy, setup_cors
+from aiotrack.http.middleware.headers import install_security_headers, preflight_middleware
+from aiotrack.http.middleware.hosts import host_middleware, host_policy
 from aiotrack.services.tracking import TrackingService
 from aiotrack.stores.sql import migrations
 from aiotrack.stores.sql.database import Database, PostgresDatabase, SqliteDatabase
@@ -55,11 +73,34 @@ async def _tracking_ctx(app: web.Application) -> AsyncIterator[None]:
         await db.close()
 
 
+def _middlewares(settings: Settings) -> list:
+    """In the order documented at the top of this module."""
+    chain: list = []
+    if settings.expose_prometheus:
+        from aiotrack.http.metrics_prometheus import metrics_middleware
+
+        chain.append(metrics_middleware)
+    chain.append(error_middleware)
+    chain.append(preflight_middleware(settings.prefix))
+    if not settings.disable_security_middleware:
+        chain.append(host_middleware(host_policy(settings.allowed_hosts), settings.prefix))
+        chain.append(origin_middleware(origin_policy(settings.cors_allowed_origins)))
+    chain.append(content_type_middleware(settings.prefix))
+    return chain
+
+
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=CLIENT_MAX_SIZE)
+    app = web.Application(middlewares=_middlewares(settings), client_max_size=CLIENT_MAX_SIZE)
+    install_security_headers(app, settings.x_frame_options, settings.prefix)
+    if settings.expose_prometheus:
+        from aiotrack.http.metrics_prometheus import setup_prometheus
+
+        setup_prometheus(app, settings.expose_prometheus, settings.prefix)
     app[keys.SETTINGS] = settings
     app[keys.EXTRA] = {}
     app.cleanup_ctx.append(_tracking_ctx)
     for module in API_MODULES:
         module.routes.register(app, settings.prefix)
+    # Keep last: CORS headers and preflight answers for every route registered above.
+    setup_cors(app, origin_policy(settings.cors_allowed_origins))
     return app
