@@ -169,3 +169,170 @@ class TrackingStore(ABC):
 
     @abstractmethod
     async def close(self) -> None: ...
+
+
+class RegistryStore(ABC):
+    """The model registry (MLflow's prompts are registered models with ``mlflow.prompt.*`` tags).
+
+    Shapes are the JSON of MLflow's ``RegisteredModel`` and ``ModelVersion`` messages: version
+    numbers are strings (``"version": "2"``), alias versions too. Inputs are validated by the
+    service (names, tags, stages in canonical spelling, versions as ints). Missing models and
+    versions are RESOURCE_DOES_NOT_EXIST with MLflow's messages; a taken name is
+    RESOURCE_ALREADY_EXISTS. Deleted versions (stage ``Deleted_Internal``) are invisible.
+    """
+
+    # ---- registered models
+    @abstractmethod
+    async def create_registered_model(self, name: str, tags: Sequence[KeyValue], description: str | None) -> dict:
+        """RESOURCE_ALREADY_EXISTS when the name is taken, worded for models vs prompts as MLflow does."""
+
+    @abstractmethod
+    async def get_registered_model(self, name: str) -> dict:
+        """With ``latest_versions`` (the newest version per stage), ``tags`` and ``aliases``."""
+
+    @abstractmethod
+    async def update_registered_model(self, name: str, description: str | None) -> dict: ...
+
+    @abstractmethod
+    async def rename_registered_model(self, name: str, new_name: str) -> dict:
+        """Renames the model and all its versions, tags and aliases."""
+
+    @abstractmethod
+    async def delete_registered_model(self, name: str) -> None:
+        """Deletes the model with its versions, tags and aliases."""
+
+    @abstractmethod
+    async def search_registered_models(
+        self, filter_string: str | None, max_results: int, order_by: list[str], offset: int
+    ) -> tuple[list[dict], bool]:
+        """One page from ``offset`` and whether more follow. Prompts are left out unless the filter
+        asks for ``tags.`mlflow.prompt.is_prompt` = 'true'``."""
+
+    @abstractmethod
+    async def get_latest_versions(self, name: str, stages: list[str] | None) -> list[dict]:
+        """The newest version in each of ``stages`` (canonical names; None or empty: every stage)."""
+
+    @abstractmethod
+    async def set_registered_model_tag(self, name: str, key: str, value: str | None) -> None: ...
+
+    @abstractmethod
+    async def delete_registered_model_tag(self, name: str, key: str) -> None:
+        """A missing tag is not an error (MLflow); a missing model is."""
+
+    # ---- model versions
+    @abstractmethod
+    async def create_model_version(
+        self,
+        name: str,
+        source: str,
+        storage_location: str,
+        run_id: str | None,
+        tags: Sequence[KeyValue],
+        run_link: str | None,
+        description: str | None,
+        model_id: str | None,
+    ) -> dict:
+        """The next version number (one more than any version ever created, deleted ones included)."""
+
+    @abstractmethod
+    async def get_model_version(self, name: str, version: int) -> dict: ...
+
+    @abstractmethod
+    async def get_model_version_internal(self, name: str, version: int) -> dict:
+        """The stored row as a dict with ``storage_location`` and ``model_id`` (not sent on the wire)."""
+
+    @abstractmethod
+    async def update_model_version(self, name: str, version: int, description: str | None) -> dict: ...
+
+    @abstractmethod
+    async def transition_model_version_stage(
+        self, name: str, version: int, stage: str, archive_existing_versions: bool
+    ) -> dict:
+        """``stage`` is canonical; with ``archive_existing_versions`` the other versions in that stage
+        move to Archived in the same transaction."""
+
+    @abstractmethod
+    async def delete_model_version(self, name: str, version: int) -> None:
+        """Redacts the version (its number is never reused) and drops aliases pointing at it."""
+
+    @abstractmethod
+    async def get_model_version_download_uri(self, name: str, version: int) -> str: ...
+
+    @abstractmethod
+    async def search_model_versions(
+        self, filter_string: str | None, max_results: int, order_by: list[str], offset: int
+    ) -> tuple[list[dict], bool]: ...
+
+    @abstractmethod
+    async def set_model_version_tag(self, name: str, version: int, key: str, value: str) -> None: ...
+
+    @abstractmethod
+    async def delete_model_version_tag(self, name: str, version: int, key: str) -> None: ...
+
+    # ---- aliases
+    @abstractmethod
+    async def set_registered_model_alias(self, name: str, alias: str, version: int) -> None: ...
+
+    @abstractmethod
+    async def delete_registered_model_alias(self, name: str, alias: str) -> None: ...
+
+    @abstractmethod
+    async def get_model_version_by_alias(self, name: str, alias: str) -> dict:
+        """``latest`` (any case) is the highest live version."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+
+class LoggedModelStore(ABC):
+    """MLflow 3 logged models, in the tracking database.
+
+    Shapes are the JSON of MLflow's ``LoggedModel`` message (``info`` and ``data``), status as the
+    enum name (``LOGGED_MODEL_READY``). Artifact locations are
+    ``<experiment artifact_location>/models/<model_id>/artifacts``; ids are ``m-<32 hex>``.
+    Deleted models are invisible unless asked for.
+    """
+
+    @abstractmethod
+    async def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str,
+        model_type: str | None,
+        source_run_id: str | None,
+        params: Sequence[KeyValue],
+        tags: Sequence[KeyValue],
+    ) -> dict:
+        """A PENDING model in an active experiment."""
+
+    @abstractmethod
+    async def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> dict: ...
+
+    @abstractmethod
+    async def delete_logged_model(self, model_id: str) -> None: ...
+
+    @abstractmethod
+    async def finalize_logged_model(self, model_id: str, status: int) -> dict: ...
+
+    @abstractmethod
+    async def set_logged_model_tags(self, model_id: str, tags: Sequence[KeyValue]) -> None: ...
+
+    @abstractmethod
+    async def delete_logged_model_tag(self, model_id: str, key: str) -> None: ...
+
+    @abstractmethod
+    async def log_logged_model_params(self, model_id: str, params: Sequence[KeyValue]) -> None: ...
+
+    @abstractmethod
+    async def search_logged_models(
+        self,
+        experiment_ids: list[str],
+        filter_string: str | None,
+        datasets: list[dict] | None,
+        max_results: int,
+        order_by: list[dict] | None,
+        offset: int,
+    ) -> tuple[list[dict], bool]:
+        """Filter over attributes, ``metrics.``, ``params.`` and ``tags.``; ``datasets`` restricts metric
+        matches (and, without metric filters, requires a metric on one of them); ``order_by`` entries
+        are ``{field_name, ascending, dataset_name?, dataset_digest?}``."""

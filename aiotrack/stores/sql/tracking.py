@@ -439,6 +439,8 @@ class SqlTrackingStore(TrackingStore):
                     await tx.execute("UPDATE runs SET name = ? WHERE run_uuid = ?", (names[-1], run_id))
             if metrics:
                 await _log_metrics(tx, run_id, metrics)
+                if any(m.model_id for m in metrics):
+                    await _log_model_metrics(tx, run_id, metrics)
 
     async def delete_tag(self, run_id, key):
         async with self.db.transaction() as tx:
@@ -664,4 +666,28 @@ async def _log_metrics(tx: Tx, run_id: str, metrics: Sequence[MetricPoint]) -> N
         "WHERE (excluded.step, excluded.timestamp, excluded.value) >= "
         "(latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)",
         [(run_id, m.key, m.step, m.timestamp, m.value, 1 if m.is_nan else 0) for m in latest.values()],
+    )
+
+
+async def _log_model_metrics(tx: Tx, run_id: str, metrics: Sequence[MetricPoint]) -> None:
+    """Metrics logged with a model id also go to that logged model (MLflow's logged_model_metrics);
+    the first value for (model, key, timestamp, step, run) is kept, as MLflow keeps it."""
+    with_model = [m for m in metrics if m.model_id]
+    model_ids = sorted({m.model_id for m in with_model})
+    rows = await tx.fetch(
+        f"SELECT model_id FROM logged_models WHERE model_id IN ({_placeholders(len(model_ids))})", model_ids
+    )
+    missing = set(model_ids) - {r[0] for r in rows}
+    if missing:
+        raise not_found(f"Logged model with ID '{sorted(missing)[0]}' not found.")
+    run = await tx.fetchrow("SELECT experiment_id FROM runs WHERE run_uuid = ?", (run_id,))
+    await tx.executemany(
+        "INSERT INTO logged_model_metrics (model_id, metric_name, metric_timestamp_ms, metric_step, metric_value, "
+        "is_nan, experiment_id, run_id, dataset_uuid, dataset_name, dataset_digest) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?) ON CONFLICT DO NOTHING",
+        [
+            (m.model_id, m.key, m.timestamp, m.step, m.value, 1 if m.is_nan else 0, run[0], run_id,
+             m.dataset_name, m.dataset_digest)
+            for m in with_model
+        ],
     )

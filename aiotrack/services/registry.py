@@ -1,0 +1,562 @@
+"""MLflow's model-registry semantics over a RegistryStore: validation, stages, aliases, prompts and
+the model-version ``source`` policy.
+
+Source policy (MLflow's ``_validate_source_run``/``_validate_source_model`` and its host policy,
+made stricter where it leaves room). A prompt version's source must be one of MLflow's
+placeholders. Any other source is decoded until stable (percent-encoding at any depth) and
+refused when it contains a ``..`` segment, a backslash, NUL or another control character; then:
+
+- ``runs:/<run_id>/...``: only together with that ``run_id`` (and no ``model_id``);
+- ``models:/<model_id>``: only together with that ``model_id``; ``models:/<name>/<version>`` and
+  ``models:/<name>@<alias>`` name a live, non-prompt version of this registry, whose run and
+  model ids must match the request's when given; no other ``models:`` form, no host;
+- ``mlflow-artifacts:/...`` (no host): inside the artifact location of the request's run or
+  logged model;
+- a local path or ``file:`` URI: inside the *local* artifact directory of that run or model;
+- any other URI (``s3://``, ``gs://``, ...): inside the run's or model's artifact location, or
+  inside one of the server's configured artifact roots; a URI naming any other host (``http:``,
+  ``ftp:``, ``mlflow-artifacts://host``, ...) is refused, so the server never fetches from an
+  address a client chose.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import re
+from urllib.parse import unquote, urlsplit
+
+from aiotrack.errors import AiotrackError, RESOURCE_DOES_NOT_EXIST, invalid
+from aiotrack.services import paging
+from aiotrack.services import validation as v
+from aiotrack.stores.base import LoggedModelStore, RegistryStore, TrackingStore
+
+IS_PROMPT_TAG_KEY = "mlflow.prompt.is_prompt"
+PROMPT_TEXT_TAG_KEY = "mlflow.prompt.text"
+MODEL_VERSIONS_TAG = "mlflow.modelVersions"
+PROMPT_SOURCE_PLACEHOLDERS = frozenset({"dummy-source", "prompt-template"})
+
+ALL_STAGES = ("None", "Staging", "Production", "Archived")
+ACTIVE_STAGES = ("Staging", "Production")
+_CANONICAL = {s.lower(): s for s in ALL_STAGES}
+
+MAX_TAG_KEY_LENGTH = 250
+MAX_TAG_VALUE_LENGTH = 100_000
+MAX_ALIAS_LENGTH = 255
+SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT = 100
+SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD = 1000
+SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT = 200_000  # the proto default the server applies
+SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD = 200_000
+
+_ALIAS_RE = re.compile(r"^[\w\-]*$")
+_VERSION_ALIAS_RE = re.compile(r"^[vV]\d+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_MAX_DECODE_ROUNDS = 10
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def validate_model_name(name, path: str = "name") -> str:
+    if name is None or not isinstance(name, str) or name.strip() == "":
+        raise invalid(v.missing_value(path))
+    if "/" in name or ":" in name:
+        raise invalid(f"Invalid model name '{name}'. Names cannot contain '/' or ':'.")
+    if v._path_not_unique(name):
+        raise invalid(
+            v.invalid_value(
+                path, name,
+                "Names may be treated as files in certain cases, and must not resolve to other names when "
+                f"treated as such. This name would resolve to {posixpath.normpath(name)!r}",
+            )
+        )
+    return name
+
+
+def validate_version(version, path: str = "version") -> int:
+    if version is None or version == "":
+        raise invalid(v.missing_value(path))
+    if isinstance(version, bool):
+        raise invalid(f"Parameter '{path}' must be an integer, got '{version}'.")
+    try:
+        value = int(version)
+    except (TypeError, ValueError):
+        raise invalid(f"Parameter '{path}' must be an integer, got '{version}'.") from None
+    if not -(2**63) <= value < 2**63:
+        raise invalid(f"Parameter '{path}' must be an integer, got '{version}'.")
+    return value
+
+
+def canonical_stage(stage) -> str:
+    if not isinstance(stage, str) or stage.lower() not in _CANONICAL:
+        raise invalid(f"Invalid Model Version stage: {stage}. Value must be one of {', '.join(ALL_STAGES)}.")
+    return _CANONICAL[stage.lower()]
+
+
+def validate_alias(alias) -> str:
+    if alias is None or alias == "":
+        raise invalid("Registered model alias name cannot be empty.")
+    if not isinstance(alias, str) or not _ALIAS_RE.match(alias):
+        raise invalid(
+            f"Invalid alias name: '{alias}'. Names may only contain alphanumerics, underscores (_), and dashes (-)."
+        )
+    if len(alias) > MAX_ALIAS_LENGTH:
+        raise invalid(v.exceeds_maximum_length("Registered model alias name", MAX_ALIAS_LENGTH))
+    return alias
+
+
+def validate_alias_not_reserved(alias: str) -> None:
+    if alias.lower() == "latest":
+        raise invalid("'latest' alias name (case insensitive) is reserved.")
+    if _VERSION_ALIAS_RE.match(alias):
+        raise invalid(f"Version alias name '{alias}' is reserved.")
+
+
+def _tag(key, value, *, model_version: bool) -> dict:
+    v.validate_key(key, "key")
+    if len(key) > MAX_TAG_KEY_LENGTH:
+        raise invalid(v.exceeds_maximum_length("key", MAX_TAG_KEY_LENGTH))
+    if value is None:
+        value = ""  # an unset proto string
+    if not isinstance(value, str):
+        raise invalid(v.invalid_value("value", value, "Expected a string."))
+    if len(value) > MAX_TAG_VALUE_LENGTH:
+        if model_version and key == PROMPT_TEXT_TAG_KEY:
+            raise invalid(f"Prompt text exceeds max length of {MAX_TAG_VALUE_LENGTH} characters.")
+        raise invalid(v.exceeds_maximum_length("value", MAX_TAG_VALUE_LENGTH))
+    return {"key": key, "value": value}
+
+
+def _is_prompt_tags(tags: list[dict]) -> bool:
+    values = {t["key"]: t["value"] for t in tags}
+    return str(values.get(IS_PROMPT_TAG_KEY, "false")).lower() == "true"
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def _decode(source: str) -> str:
+    for _ in range(_MAX_DECODE_ROUNDS):
+        decoded = unquote(source)
+        if decoded == source:
+            return source
+        source = decoded
+    raise invalid(_relative_message(source))
+
+
+def _relative_message(source: str) -> str:
+    return (
+        f"Invalid model version source: '{source}'. If supplying a source as an http, https, local file path, "
+        "ftp, objectstore, or mlflow-artifacts uri, an absolute path must be provided without relative path "
+        "references present. Please provide an absolute path."
+    )
+
+
+def _not_identified(source: str, id_name: str) -> AiotrackError:
+    return invalid(
+        f"Invalid model version source: '{source}'. The {id_name} request parameter must identify the "
+        "resource that contains the source."
+    )
+
+
+def _check_no_traversal(source: str) -> str:
+    """The decoded source; refuses '..' segments, backslashes and control characters in any encoding."""
+    decoded = _decode(source)
+    if _CONTROL.search(decoded) or "\\" in decoded:
+        raise invalid(_relative_message(source))
+    if any(part == ".." for part in decoded.split("/")):
+        raise invalid(_relative_message(source))
+    return decoded
+
+
+_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
+
+
+def _scheme(uri: str) -> str:
+    m = _SCHEME_RE.match(uri)
+    if not m or len(m.group(1)) == 1:  # "C:" is a drive, not a scheme
+        return ""
+    return m.group(1).lower()
+
+
+def _parts(uri: str) -> tuple[str, str, tuple[str, ...]]:
+    parsed = urlsplit(uri)
+    return parsed.scheme.lower(), parsed.netloc.lower(), tuple(p for p in parsed.path.split("/") if p)
+
+
+def _within(source: str, root: str) -> bool:
+    """``source`` lies at or below ``root``: same scheme and host, root's path segments a prefix."""
+    if not root:
+        return False
+    s_scheme, s_host, s_parts = _parts(source)
+    r_scheme, r_host, r_parts = _parts(root)
+    if s_scheme != r_scheme or s_host != r_host:
+        return False
+    if not r_parts:
+        # A bare root ("mlflow-artifacts:/", "s3://bucket"): everything on that scheme and host.
+        return bool(s_parts) or bool(s_host)
+    return s_parts[: len(r_parts)] == r_parts
+
+
+def _local_path(uri: str) -> str | None:
+    """The absolute local path of a local path or file: URI, else None."""
+    scheme = _scheme(uri)
+    if scheme == "file":
+        parsed = urlsplit(uri)
+        if parsed.netloc not in ("", "localhost"):
+            return None
+        return parsed.path
+    if scheme == "":
+        return uri
+    return None
+
+
+def _local_within(path: str, root_uri: str) -> bool:
+    root = _local_path(root_uri)
+    if root is None:
+        return False
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
+def parse_models_uri(uri: str) -> dict:
+    """``models:/m-...`` -> {"model_id"}; ``models:/name/version`` -> {"name", "version"};
+    ``models:/name@alias`` -> {"name", "alias"}; ``models:/name/stage`` -> {"name", "stage"}."""
+    parsed = urlsplit(uri)
+    path = parsed.path
+    if parsed.netloc or not path.startswith("/") or parsed.query or parsed.fragment:
+        raise ValueError(uri)
+    body = path.lstrip("/").rstrip("/")
+    parts = body.split("/")
+    if len(parts) == 1 and "@" in parts[0]:
+        name, _, alias = parts[0].rpartition("@")
+        if not name or not alias:
+            raise ValueError(uri)
+        return {"name": name, "alias": alias}
+    if len(parts) == 1 and parts[0].startswith("m-"):
+        return {"model_id": parts[0]}
+    if len(parts) == 2 and parts[0] and parts[1]:
+        if parts[1].isdigit():
+            return {"name": parts[0], "version": int(parts[1])}
+        if parts[1].lower() == "latest" or parts[1].lower() in _CANONICAL:
+            return {"name": parts[0], "stage": parts[1]}
+    raise ValueError(uri)
+
+
+class RegistryService:
+    def __init__(
+        self,
+        store: RegistryStore,
+        tracking: TrackingStore,
+        logged_models: LoggedModelStore,
+        artifact_roots: tuple[str, ...] = (),
+    ):
+        self.store = store
+        self.tracking = tracking
+        self.logged_models = logged_models
+        # The server's own artifact roots (default artifact root, artifacts destination).
+        self.artifact_roots = tuple(r for r in artifact_roots if r)
+
+    # ------------------------------------------------------------------ registered models
+
+    async def create_registered_model(self, name, tags: list[dict], description: str | None):
+        validate_model_name(name)
+        clean = [_tag(t.get("key"), t.get("value"), model_version=False) for t in tags]
+        return await self.store.create_registered_model(name, clean, description)
+
+    async def get_registered_model(self, name):
+        return await self.store.get_registered_model(validate_model_name(name))
+
+    async def update_registered_model(self, name, description):
+        return await self.store.update_registered_model(validate_model_name(name), description)
+
+    async def rename_registered_model(self, name, new_name):
+        validate_model_name(name)
+        if new_name is None or not isinstance(new_name, str) or new_name.strip() == "":
+            raise invalid(v.missing_value("new_name"))
+        validate_model_name(new_name)
+        return await self.store.rename_registered_model(name, new_name)
+
+    async def delete_registered_model(self, name):
+        await self.store.delete_registered_model(validate_model_name(name))
+
+    async def search_registered_models(self, filter_string, max_results, order_by, page_token):
+        if max_results is None:
+            max_results = SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT
+        if max_results < 1:
+            raise invalid(f"Invalid value for max_results. It must be a positive integer, but got {max_results}")
+        if max_results > SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD:
+            raise invalid(
+                "Invalid value for request parameter max_results. It must be at most "
+                f"{SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD}, but got value {max_results}"
+            )
+        offset = paging.parse_token(page_token)
+        models, more = await self.store.search_registered_models(filter_string, max_results, order_by, offset)
+        return models, (paging.make_token(offset + max_results) if more else None)
+
+    async def get_latest_versions(self, name, stages: list[str]):
+        validate_model_name(name)
+        wanted = [canonical_stage(s) for s in stages] if stages else None
+        return await self.store.get_latest_versions(name, wanted)
+
+    async def set_registered_model_tag(self, name, key, value):
+        validate_model_name(name)
+        tag = _tag(key, value, model_version=False)
+        await self.store.set_registered_model_tag(name, tag["key"], tag["value"])
+
+    async def delete_registered_model_tag(self, name, key):
+        validate_model_name(name)
+        v.validate_key(key, "key")
+        await self.store.delete_registered_model_tag(name, key)
+
+    # ------------------------------------------------------------------ model versions
+
+    async def create_model_version(
+        self, name, source, run_id: str | None, tags: list[dict], run_link: str | None,
+        description: str | None, model_id: str | None,
+    ):
+        validate_model_name(name)
+        if not isinstance(source, str) or not source:
+            raise invalid(v.missing_value("source"))
+        clean = [_tag(t.get("key"), t.get("value"), model_version=True) for t in tags]
+        is_prompt = _is_prompt_tags(clean)
+        storage_location = source
+        if is_prompt:
+            if source not in PROMPT_SOURCE_PLACEHOLDERS:
+                raise invalid(
+                    f"Invalid prompt source: '{source}'. Prompt sources must use an MLflow placeholder."
+                )
+        else:
+            source, run_id, model_id, storage_location = await self._check_source(source, run_id, model_id)
+        if not run_id and model_id:
+            run_id = (await self._logged_model(model_id, source))["info"].get("source_run_id") or run_id
+        mv = await self.store.create_model_version(
+            name, source, storage_location, run_id if run_id is not None else "", clean,
+            run_link if run_link is not None else "", description if description is not None else "", model_id,
+        )
+        if not is_prompt and model_id:
+            await self._record_version_on_model(model_id, name, int(mv["version"]))
+        return mv
+
+    async def _record_version_on_model(self, model_id: str, name: str, version: int) -> None:
+        """The logged model's ``mlflow.modelVersions`` tag lists its registrations, as MLflow writes it."""
+        model = await self.logged_models.get_logged_model(model_id)
+        entry = {"name": name, "version": version}
+        tags = {t["key"]: t["value"] for t in model["info"].get("tags", [])}
+        entries = [entry]
+        if existing := tags.get(MODEL_VERSIONS_TAG):
+            try:
+                parsed = json.loads(existing)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, list):
+                entries = parsed if entry in parsed else parsed + [entry]
+        await self.logged_models.set_logged_model_tags(
+            model_id, [{"key": MODEL_VERSIONS_TAG, "value": json.dumps(entries)}]
+        )
+
+    async def _run(self, run_id: str, source: str):
+        try:
+            return await self.tracking.get_run_info(run_id)
+        except AiotrackError as exc:
+            if exc.error_code == RESOURCE_DOES_NOT_EXIST:
+                raise _not_identified(source, "run_id") from None
+            raise
+
+    async def _logged_model(self, model_id: str, source: str):
+        try:
+            return await self.logged_models.get_logged_model(model_id)
+        except AiotrackError as exc:
+            if exc.error_code == RESOURCE_DOES_NOT_EXIST:
+                raise _not_identified(source, "model_id") from None
+            raise
+
+    async def _check_source(self, source: str, run_id: str | None, model_id: str | None):
+        """(source, run_id, model_id, storage_location) once the source passes the policy above."""
+        decoded = _check_no_traversal(source)
+        scheme = _scheme(decoded)
+        id_name = "model_id" if model_id else "run_id"
+
+        if scheme == "models":
+            try:
+                ref = parse_models_uri(decoded)
+            except ValueError:
+                raise _not_identified(source, "model_id") from None
+            if "model_id" in ref:
+                if not model_id or ref["model_id"] != model_id:
+                    raise _not_identified(source, "model_id")
+                model = await self._logged_model(model_id, source)
+                run_id = run_id or model["info"].get("source_run_id") or None
+                return source, run_id, model_id, model["info"]["artifact_uri"]
+            return await self._registered_source(source, ref, run_id, model_id)
+
+        if scheme == "runs":
+            parsed = urlsplit(decoded)
+            if model_id or parsed.netloc:
+                raise _not_identified(source, id_name)
+            source_run = parsed.path.lstrip("/").split("/", 1)[0]
+            if not run_id or source_run != run_id:
+                raise _not_identified(source, "run_id")
+            await self._run(run_id, source)
+            return source, run_id, model_id, source
+
+        # Everything else must lie inside the artifact location of the run or logged model named
+        # by the request (or, for object stores, inside a configured artifact root).
+        if model_id:
+            owner_root = (await self._logged_model(model_id, source))["info"]["artifact_uri"]
+        elif run_id:
+            owner_root = (await self._run(run_id, source)).get("artifact_uri", "")
+        else:
+            owner_root = None
+
+        local = _local_path(decoded)
+        if local is not None:
+            if owner_root is None or not os.path.isabs(local) or not _local_within(local, owner_root):
+                raise invalid(
+                    f"Invalid model version source: '{source}'. To use a local path as a model version source, "
+                    f"the {id_name} request parameter has to be specified and the local path has to be contained "
+                    f"within the artifact directory of the {'logged model' if model_id else 'run'} specified by "
+                    f"the {id_name}."
+                )
+            return source, run_id, model_id, source
+
+        if scheme == "mlflow-artifacts" or scheme in ("http", "https"):
+            if urlsplit(decoded).netloc or scheme != "mlflow-artifacts":
+                raise invalid(
+                    f"Invalid value for 'source': the '{scheme}' scheme addresses a host other than the tracking "
+                    "server's configured artifact storage, so the server would connect to the host named in the URI."
+                )
+            if owner_root and _within(decoded, owner_root):
+                return source, run_id, model_id, source
+            raise _not_identified(source, id_name)
+
+        if (owner_root and _within(decoded, owner_root)) or any(
+            _within(decoded, root) for root in self.artifact_roots if _scheme(root) not in ("", "file")
+        ):
+            return source, run_id, model_id, source
+        raise invalid(
+            f"Invalid model version source: '{source}'. A model version source must be a runs:/, models:/ or "
+            "mlflow-artifacts:/ URI, or a location inside the artifact location of the run or logged model "
+            "named by the request or inside one of this server's artifact roots."
+        )
+
+    async def _registered_source(self, source: str, ref: dict, run_id, model_id):
+        """``models:/name/version`` (or ``@alias``, or a stage): a live, non-prompt version here."""
+        name = ref["name"]
+        try:
+            rm = await self.store.get_registered_model(name)
+        except AiotrackError as exc:
+            if exc.error_code == RESOURCE_DOES_NOT_EXIST:
+                raise _not_identified(source, "model_id") from None
+            raise
+        if any(t["key"] == IS_PROMPT_TAG_KEY and str(t["value"]).lower() == "true" for t in rm.get("tags", [])):
+            raise invalid(
+                f"Invalid model version source: '{source}'. Prompt versions cannot be used as model version sources."
+            )
+        try:
+            if "version" in ref:
+                version = ref["version"]
+            elif "alias" in ref:
+                version = int((await self.store.get_model_version_by_alias(name, ref["alias"]))["version"])
+            else:
+                stage = ref["stage"]
+                latest = await self.store.get_latest_versions(
+                    name, None if stage.lower() == "latest" else [canonical_stage(stage)]
+                )
+                if not latest:
+                    raise _not_identified(source, "model_id")
+                version = max(int(mv["version"]) for mv in latest)
+            target = await self.store.get_model_version_internal(name, version)
+        except AiotrackError as exc:
+            if exc.error_code == RESOURCE_DOES_NOT_EXIST:
+                raise _not_identified(source, "model_id") from None
+            raise
+        if (run_id is not None and (run_id or "") != (target.get("run_id") or "")) or (
+            model_id is not None and (model_id or "") != (target.get("model_id") or "")
+        ):
+            raise invalid(
+                f"Invalid model version source: '{source}'. The run_id and model_id request parameters must "
+                "match the referenced model version."
+            )
+        storage = target.get("storage_location") or target.get("source")
+        return (
+            f"models:/{name}/{target['version']}",
+            run_id if run_id is not None else target.get("run_id"),
+            model_id if model_id is not None else target.get("model_id"),
+            storage,
+        )
+
+    async def get_model_version(self, name, version):
+        return await self.store.get_model_version(validate_model_name(name), validate_version(version))
+
+    async def update_model_version(self, name, version, description):
+        return await self.store.update_model_version(
+            validate_model_name(name), validate_version(version), description
+        )
+
+    async def transition_model_version_stage(self, name, version, stage, archive_existing_versions: bool):
+        validate_model_name(name)
+        version = validate_version(version)
+        canonical = canonical_stage(stage)
+        if archive_existing_versions and canonical not in ACTIVE_STAGES:
+            raise invalid(
+                "Model version transition cannot archive existing model versions because "
+                f"'{stage}' is not an Active stage. Valid stages are {list(ACTIVE_STAGES)}"
+            )
+        return await self.store.transition_model_version_stage(name, version, canonical, archive_existing_versions)
+
+    async def delete_model_version(self, name, version):
+        await self.store.delete_model_version(validate_model_name(name), validate_version(version))
+
+    async def get_model_version_download_uri(self, name, version):
+        return await self.store.get_model_version_download_uri(validate_model_name(name), validate_version(version))
+
+    async def search_model_versions(self, filter_string, max_results, order_by, page_token):
+        if max_results is None:
+            max_results = SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT
+        if max_results < 1:
+            raise invalid(f"Invalid value for max_results. It must be a positive integer, but got {max_results}")
+        if max_results > SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD:
+            raise invalid(
+                "Invalid value for request parameter max_results. It must be at most "
+                f"{SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD}, but got value {max_results}"
+            )
+        offset = paging.parse_token(page_token)
+        versions, more = await self.store.search_model_versions(filter_string, max_results, order_by, offset)
+        return versions, (paging.make_token(offset + max_results) if more else None)
+
+    async def set_model_version_tag(self, name, version, key, value):
+        validate_model_name(name)
+        version = validate_version(version)
+        tag = _tag(key, value, model_version=True)
+        await self.store.set_model_version_tag(name, version, tag["key"], tag["value"])
+
+    async def delete_model_version_tag(self, name, version, key):
+        validate_model_name(name)
+        version = validate_version(version)
+        v.validate_key(key, "key")
+        await self.store.delete_model_version_tag(name, version, key)
+
+    # ------------------------------------------------------------------ aliases
+
+    async def set_registered_model_alias(self, name, alias, version):
+        validate_model_name(name)
+        validate_alias(alias)
+        validate_alias_not_reserved(alias)
+        await self.store.set_registered_model_alias(name, alias, validate_version(version))
+
+    async def delete_registered_model_alias(self, name, alias):
+        validate_model_name(name)
+        validate_alias(alias)
+        await self.store.delete_registered_model_alias(name, alias)
+
+    async def get_model_version_by_alias(self, name, alias):
+        validate_model_name(name)
+        validate_alias(alias)
+        return await self.store.get_model_version_by_alias(name, alias)
+
+    async def get_model_version_artifact_root(self, name, version) -> str:
+        """Where a version's files are (its download URI), for the UI's get-artifact route."""
+        return await self.get_model_version_download_uri(name, version)

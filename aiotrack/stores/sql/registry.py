@@ -1,0 +1,430 @@
+"""The model registry over SQL (migration 0002), written once for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+
+from aiotrack.errors import already_exists, invalid, not_found
+from aiotrack.stores.base import RegistryStore
+from aiotrack.stores.sql import registry_search
+from aiotrack.stores.sql.database import Database, Tx
+
+IS_PROMPT_TAG_KEY = "mlflow.prompt.is_prompt"
+STAGE_NONE = "None"
+STAGE_ARCHIVED = "Archived"
+STAGE_DELETED_INTERNAL = "Deleted_Internal"
+IN_CHUNK = 5000
+
+RM_COLUMNS = (
+    "registered_models.name, registered_models.creation_time, registered_models.last_updated_time, "
+    "registered_models.description"
+)
+MV_COLUMNS = (
+    "model_versions.name, model_versions.version, model_versions.creation_time, "
+    "model_versions.last_updated_time, model_versions.description, model_versions.user_id, "
+    "model_versions.current_stage, model_versions.source, model_versions.run_id, model_versions.run_link, "
+    "model_versions.status, model_versions.status_message, model_versions.storage_location, "
+    "model_versions.model_id"
+)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def _chunks(seq, size: int = IN_CHUNK):
+    for i in range(0, len(seq), size):
+        yield seq[i : i + size]
+
+
+def _model_version(row, tags: list | None = None, aliases: list | None = None) -> dict:
+    """MLflow's ModelVersion proto JSON: unset (NULL) fields are left out, the version is a string."""
+    mv: dict = {"name": row[0], "version": str(row[1])}
+    if row[2] is not None:
+        mv["creation_timestamp"] = row[2]
+    if row[3] is not None:
+        mv["last_updated_timestamp"] = row[3]
+    for key, value in (("description", row[4]), ("user_id", row[5]), ("current_stage", row[6]),
+                       ("source", row[7]), ("run_id", row[8]), ("run_link", row[9]), ("status", row[10])):
+        if value is not None:
+            mv[key] = value
+    if row[11]:
+        mv["status_message"] = row[11]
+    if tags:
+        mv["tags"] = tags
+    if aliases:
+        mv["aliases"] = aliases
+    return mv
+
+
+def _registered_model(row, latest: list, tags: list, aliases: list) -> dict:
+    rm: dict = {"name": row[0]}
+    if row[1] is not None:
+        rm["creation_timestamp"] = row[1]
+    if row[2]:
+        rm["last_updated_timestamp"] = row[2]
+    if row[3]:
+        rm["description"] = row[3]
+    if latest:
+        rm["latest_versions"] = latest
+    if tags:
+        rm["tags"] = tags
+    if aliases:
+        rm["aliases"] = aliases
+    return rm
+
+
+def _rm_not_found(name: str):
+    return not_found(f"Registered Model with name={name} not found")
+
+
+def _mv_not_found(name: str, version) -> Exception:
+    return not_found(f"Model Version (name={name}, version={version}) not found")
+
+
+class SqlRegistryStore(RegistryStore):
+    def __init__(self, db: Database):
+        self.db = db
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    # ------------------------------------------------------------------ helpers
+
+    async def _require_model(self, name: str, tx: Tx | None = None):
+        src = tx or self.db
+        row = await src.fetchrow(f"SELECT {RM_COLUMNS} FROM registered_models WHERE name = ?", (name,))
+        if row is None:
+            raise _rm_not_found(name)
+        return row
+
+    async def _version_row(self, name: str, version: int, tx: Tx | None = None):
+        src = tx or self.db
+        row = await src.fetchrow(
+            f"SELECT {MV_COLUMNS} FROM model_versions WHERE name = ? AND version = ? AND current_stage <> ?",
+            (name, version, STAGE_DELETED_INTERNAL),
+        )
+        if row is None:
+            raise _mv_not_found(name, version)
+        return row
+
+    async def _hydrate_versions(self, rows, tx: Tx | None = None) -> list[dict]:
+        """Model versions with their tags and aliases, in a fixed number of queries."""
+        if not rows:
+            return []
+        src = tx or self.db
+        keys = [(r[0], r[1]) for r in rows]
+        names = sorted({r[0] for r in rows})
+        tags: dict[tuple, list] = {}
+        aliases: dict[tuple, list] = {}
+        for chunk in _chunks(names):
+            for name, version, key, value in await src.fetch(
+                f"SELECT name, version, key, value FROM model_version_tags WHERE name IN ({_marks(len(chunk))}) "
+                "ORDER BY name, version, key",
+                chunk,
+            ):
+                tags.setdefault((name, version), []).append({"key": key, "value": value})
+            for name, alias, version in await src.fetch(
+                f"SELECT name, alias, version FROM registered_model_aliases WHERE name IN ({_marks(len(chunk))}) "
+                "ORDER BY name, alias",
+                chunk,
+            ):
+                aliases.setdefault((name, version), []).append(alias)
+        return [_model_version(r, tags.get(k), aliases.get(k)) for r, k in zip(rows, keys)]
+
+    async def _hydrate_models(self, rows, tx: Tx | None = None) -> list[dict]:
+        if not rows:
+            return []
+        src = tx or self.db
+        names = [r[0] for r in rows]
+        tags: dict[str, list] = {}
+        aliases: dict[str, list] = {}
+        latest_rows: dict[str, list] = {}
+        for chunk in _chunks(names):
+            marks = _marks(len(chunk))
+            for name, key, value in await src.fetch(
+                f"SELECT name, key, value FROM registered_model_tags WHERE name IN ({marks}) ORDER BY name, key",
+                chunk,
+            ):
+                tags.setdefault(name, []).append({"key": key, "value": value})
+            for name, alias, version in await src.fetch(
+                f"SELECT name, alias, version FROM registered_model_aliases WHERE name IN ({marks}) "
+                "ORDER BY name, alias",
+                chunk,
+            ):
+                aliases.setdefault(name, []).append({"alias": alias, "version": str(version)})
+            # The newest live version per (model, stage); stages in the order their first version
+            # appears, as MLflow builds latest_versions.
+            for row in await src.fetch(
+                f"SELECT {MV_COLUMNS} FROM model_versions JOIN ("
+                "SELECT name AS n, current_stage AS s, MAX(version) AS v, MIN(version) AS first_v "
+                f"FROM model_versions WHERE name IN ({marks}) AND current_stage <> ? GROUP BY name, current_stage"
+                ") latest ON model_versions.name = latest.n AND model_versions.version = latest.v "
+                "ORDER BY model_versions.name, latest.first_v",
+                (*chunk, STAGE_DELETED_INTERNAL),
+            ):
+                latest_rows.setdefault(row[0], []).append(row)
+        all_latest = [r for name in names for r in latest_rows.get(name, [])]
+        hydrated = await self._hydrate_versions(all_latest, tx)
+        latest: dict[str, list] = {}
+        for mv in hydrated:
+            latest.setdefault(mv["name"], []).append(mv)
+        return [_registered_model(r, latest.get(r[0], []), tags.get(r[0], []), aliases.get(r[0], [])) for r in rows]
+
+    # ------------------------------------------------------------------ registered models
+
+    async def create_registered_model(self, name, tags, description):
+        now = now_ms()
+        async with self.db.transaction() as tx:
+            created = await tx.fetchrow(
+                "INSERT INTO registered_models (name, creation_time, last_updated_time, description) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING name",
+                (name, now, now, description),
+            )
+            if created is None:
+                existing = await tx.fetchrow(
+                    "SELECT 1 FROM registered_model_tags WHERE name = ? AND key = ?", (name, IS_PROMPT_TAG_KEY)
+                )
+                new_is_prompt = any(t["key"] == IS_PROMPT_TAG_KEY for t in tags)
+                old_entity = "Prompt" if existing else "Registered Model"
+                new_entity = "Prompt" if new_is_prompt else "Registered Model"
+                if old_entity != new_entity:
+                    raise already_exists(
+                        f"Tried to create a {new_entity.lower()} with name {name!r}, but the name is already "
+                        f"taken by a {old_entity.lower()}. MLflow does not allow creating a model and a prompt "
+                        "with the same name."
+                    )
+                raise already_exists(f"{new_entity} (name={name}) already exists.")
+            pairs = {t["key"]: t["value"] for t in tags}
+            if pairs:
+                await tx.executemany(
+                    "INSERT INTO registered_model_tags (name, key, value) VALUES (?, ?, ?)",
+                    [(name, k, v) for k, v in pairs.items()],
+                )
+            row = await self._require_model(name, tx)
+            return (await self._hydrate_models([row], tx))[0]
+
+    async def get_registered_model(self, name):
+        row = await self._require_model(name)
+        return (await self._hydrate_models([row]))[0]
+
+    async def update_registered_model(self, name, description):
+        async with self.db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE registered_models SET description = ?, last_updated_time = ? WHERE name = ?",
+                (description, now_ms(), name),
+            )
+            if not changed:
+                raise _rm_not_found(name)
+            row = await self._require_model(name, tx)
+            return (await self._hydrate_models([row], tx))[0]
+
+    async def rename_registered_model(self, name, new_name):
+        now = now_ms()
+        async with self.db.transaction() as tx:
+            await self._require_model(name, tx)
+            if new_name != name and await tx.fetchrow("SELECT 1 FROM registered_models WHERE name = ?", (new_name,)):
+                raise already_exists(f"Registered Model (name={new_name}) already exists.")
+            # Versions, tags and aliases follow through ON UPDATE CASCADE.
+            await tx.execute(
+                "UPDATE registered_models SET name = ?, last_updated_time = ? WHERE name = ?", (new_name, now, name)
+            )
+            await tx.execute("UPDATE model_versions SET last_updated_time = ? WHERE name = ?", (now, new_name))
+            row = await self._require_model(new_name, tx)
+            return (await self._hydrate_models([row], tx))[0]
+
+    async def delete_registered_model(self, name):
+        async with self.db.transaction() as tx:
+            # Children go through ON DELETE CASCADE; delete them explicitly too so that the
+            # result does not depend on a connection's foreign-key setting.
+            await self._require_model(name, tx)
+            await tx.execute("DELETE FROM model_version_tags WHERE name = ?", (name,))
+            await tx.execute("DELETE FROM registered_model_aliases WHERE name = ?", (name,))
+            await tx.execute("DELETE FROM model_versions WHERE name = ?", (name,))
+            await tx.execute("DELETE FROM registered_model_tags WHERE name = ?", (name,))
+            await tx.execute("DELETE FROM registered_models WHERE name = ?", (name,))
+
+    async def search_registered_models(self, filter_string, max_results, order_by, offset):
+        sql, params = registry_search.registered_models_query(
+            self.db.dialect, columns=RM_COLUMNS, filter_string=filter_string, order_by=order_by,
+            limit=max_results + 1, offset=offset,
+        )
+        rows = await self.db.fetch(sql, params)
+        more = len(rows) > max_results
+        return await self._hydrate_models(rows[:max_results]), more
+
+    async def get_latest_versions(self, name, stages):
+        model = await self.get_registered_model(name)
+        latest = model.get("latest_versions", [])
+        if stages:
+            wanted = set(stages)
+            latest = [mv for mv in latest if mv.get("current_stage") in wanted]
+        return latest
+
+    async def set_registered_model_tag(self, name, key, value):
+        async with self.db.transaction() as tx:
+            await self._require_model(name, tx)
+            await tx.execute(
+                "INSERT INTO registered_model_tags (name, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (name, key) DO UPDATE SET value = excluded.value",
+                (name, key, value),
+            )
+
+    async def delete_registered_model_tag(self, name, key):
+        async with self.db.transaction() as tx:
+            await self._require_model(name, tx)
+            await tx.execute("DELETE FROM registered_model_tags WHERE name = ? AND key = ?", (name, key))
+
+    # ------------------------------------------------------------------ model versions
+
+    async def create_model_version(self, name, source, storage_location, run_id, tags, run_link, description, model_id):
+        now = now_ms()
+        async with self.db.transaction() as tx:
+            # Updating the model row first also locks it (PostgreSQL), so concurrent creators of
+            # versions of one model take turns and never compute the same number.
+            changed = await tx.execute(
+                "UPDATE registered_models SET last_updated_time = ? WHERE name = ?", (now, name)
+            )
+            if not changed:
+                raise _rm_not_found(name)
+            row = await tx.fetchrow("SELECT MAX(version) FROM model_versions WHERE name = ?", (name,))
+            version = (row[0] or 0) + 1
+            await tx.execute(
+                "INSERT INTO model_versions (name, version, creation_time, last_updated_time, description, "
+                "user_id, current_stage, source, storage_location, run_id, run_link, status, status_message, "
+                "model_id) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, 'READY', NULL, ?)",
+                (name, version, now, now, description, STAGE_NONE, source, storage_location, run_id, run_link,
+                 model_id),
+            )
+            pairs = {t["key"]: t["value"] for t in tags}
+            if pairs:
+                await tx.executemany(
+                    "INSERT INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?)",
+                    [(name, version, k, v) for k, v in pairs.items()],
+                )
+            mv_row = await self._version_row(name, version, tx)
+            return (await self._hydrate_versions([mv_row], tx))[0]
+
+    async def get_model_version(self, name, version):
+        row = await self._version_row(name, version)
+        return (await self._hydrate_versions([row]))[0]
+
+    async def get_model_version_internal(self, name, version):
+        row = await self._version_row(name, version)
+        mv = _model_version(row)
+        mv["storage_location"] = row[12]
+        mv["model_id"] = row[13]
+        return mv
+
+    async def update_model_version(self, name, version, description):
+        async with self.db.transaction() as tx:
+            await self._version_row(name, version, tx)
+            await tx.execute(
+                "UPDATE model_versions SET description = ?, last_updated_time = ? WHERE name = ? AND version = ?",
+                (description, now_ms(), name, version),
+            )
+            row = await self._version_row(name, version, tx)
+            return (await self._hydrate_versions([row], tx))[0]
+
+    async def transition_model_version_stage(self, name, version, stage, archive_existing_versions):
+        now = now_ms()
+        async with self.db.transaction() as tx:
+            await self._version_row(name, version, tx)
+            if archive_existing_versions:
+                await tx.execute(
+                    "UPDATE model_versions SET current_stage = ?, last_updated_time = ? "
+                    "WHERE name = ? AND version <> ? AND current_stage = ?",
+                    (STAGE_ARCHIVED, now, name, version, stage),
+                )
+            await tx.execute(
+                "UPDATE model_versions SET current_stage = ?, last_updated_time = ? WHERE name = ? AND version = ?",
+                (stage, now, name, version),
+            )
+            await tx.execute("UPDATE registered_models SET last_updated_time = ? WHERE name = ?", (now, name))
+            row = await self._version_row(name, version, tx)
+            return (await self._hydrate_versions([row], tx))[0]
+
+    async def delete_model_version(self, name, version):
+        now = now_ms()
+        async with self.db.transaction() as tx:
+            await self._version_row(name, version, tx)
+            await tx.execute("UPDATE registered_models SET last_updated_time = ? WHERE name = ?", (now, name))
+            await tx.execute(
+                "DELETE FROM registered_model_aliases WHERE name = ? AND version = ?", (name, version)
+            )
+            # MLflow keeps the row, redacted, so the number is not reused; tags stay too.
+            await tx.execute(
+                "UPDATE model_versions SET current_stage = ?, last_updated_time = ?, description = NULL, "
+                "user_id = NULL, source = 'REDACTED-SOURCE-PATH', storage_location = NULL, "
+                "run_id = 'REDACTED-RUN-ID', run_link = 'REDACTED-RUN-LINK', status_message = NULL, model_id = NULL "
+                "WHERE name = ? AND version = ?",
+                (STAGE_DELETED_INTERNAL, now, name, version),
+            )
+
+    async def get_model_version_download_uri(self, name, version):
+        row = await self._version_row(name, version)
+        return row[12] or row[7]
+
+    async def search_model_versions(self, filter_string, max_results, order_by, offset):
+        sql, params = registry_search.model_versions_query(
+            self.db.dialect, columns=MV_COLUMNS, filter_string=filter_string, order_by=order_by,
+            limit=max_results + 1, offset=offset,
+        )
+        rows = await self.db.fetch(sql, params)
+        more = len(rows) > max_results
+        return await self._hydrate_versions(rows[:max_results]), more
+
+    async def set_model_version_tag(self, name, version, key, value):
+        async with self.db.transaction() as tx:
+            await self._version_row(name, version, tx)
+            await tx.execute(
+                "INSERT INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (name, version, key) DO UPDATE SET value = excluded.value",
+                (name, version, key, value),
+            )
+
+    async def delete_model_version_tag(self, name, version, key):
+        async with self.db.transaction() as tx:
+            await self._version_row(name, version, tx)
+            await tx.execute(
+                "DELETE FROM model_version_tags WHERE name = ? AND version = ? AND key = ?", (name, version, key)
+            )
+
+    # ------------------------------------------------------------------ aliases
+
+    async def set_registered_model_alias(self, name, alias, version):
+        async with self.db.transaction() as tx:
+            await self._version_row(name, version, tx)
+            await tx.execute(
+                "INSERT INTO registered_model_aliases (name, alias, version) VALUES (?, ?, ?) "
+                "ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version",
+                (name, alias, version),
+            )
+
+    async def delete_registered_model_alias(self, name, alias):
+        async with self.db.transaction() as tx:
+            await self._require_model(name, tx)
+            await tx.execute("DELETE FROM registered_model_aliases WHERE name = ? AND alias = ?", (name, alias))
+
+    async def get_model_version_by_alias(self, name, alias):
+        if alias.lower() == "latest":
+            await self._require_model(name)
+            row = await self.db.fetchrow(
+                f"SELECT {MV_COLUMNS} FROM model_versions WHERE name = ? AND current_stage <> ? "
+                "ORDER BY version DESC LIMIT 1",
+                (name, STAGE_DELETED_INTERNAL),
+            )
+            if row is None:
+                raise not_found(f"Latest version not found for model {name}.")
+            return (await self._hydrate_versions([row]))[0]
+        await self._require_model(name)
+        found = await self.db.fetchrow(
+            "SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?", (name, alias)
+        )
+        if found is None:
+            raise invalid(f"Registered model alias {alias} not found.")
+        return await self.get_model_version(name, found[0])
