@@ -330,57 +330,64 @@ class SqlTrackingStore(TrackingStore):
         return runs[0]
 
     async def _hydrate(self, rows) -> list[Run]:
-        """Runs with data, inputs and outputs, in a fixed number of queries whatever their count."""
+        """Runs with data, inputs and outputs. One UNION query brings metrics, params, tags,
+        outputs and model inputs of every run in the chunk (a database round trip is the main
+        cost of a read); a second one runs only when some run has dataset inputs."""
         runs: dict[str, Run] = {}
         for row in rows:
             runs[row[0]] = {"info": _run_info(row), "data": {}, "inputs": {}, "outputs": {}}
         ids = list(runs)
-        for chunk in _chunks(ids):
+        for chunk in _chunks(ids, IN_CHUNK // 5):
             marks = _placeholders(len(chunk))
-            for run_uuid, key, value, ts, step, is_nan in await self.db.fetch(
-                f"SELECT run_uuid, key, value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid IN ({marks})",
-                chunk,
-            ):
-                runs[run_uuid]["data"].setdefault("metrics", []).append(metric_json(key, value, ts, step, is_nan))
-            for run_uuid, key, value in await self.db.fetch(
-                f"SELECT run_uuid, key, value FROM params WHERE run_uuid IN ({marks})", chunk
-            ):
-                runs[run_uuid]["data"].setdefault("params", []).append({"key": key, "value": value})
-            for run_uuid, key, value in await self.db.fetch(
-                f"SELECT run_uuid, key, value FROM tags WHERE run_uuid IN ({marks})", chunk
-            ):
-                runs[run_uuid]["data"].setdefault("tags", []).append({"key": key, "value": value})
-            await self._hydrate_inputs(runs, chunk, marks)
-            for run_uuid, model_id, step in await self.db.fetch(
-                f"SELECT run_uuid, model_id, step FROM run_outputs WHERE run_uuid IN ({marks})", chunk
-            ):
-                runs[run_uuid]["outputs"].setdefault("model_outputs", []).append({"model_id": model_id, "step": step})
+            sql = " UNION ALL ".join(
+                (
+                    f"SELECT 'm', run_uuid, key, NULL, value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid IN ({marks})",
+                    f"SELECT 'p', run_uuid, key, value, NULL, NULL, NULL, NULL FROM params WHERE run_uuid IN ({marks})",
+                    f"SELECT 't', run_uuid, key, value, NULL, NULL, NULL, NULL FROM tags WHERE run_uuid IN ({marks})",
+                    f"SELECT 'o', run_uuid, model_id, NULL, NULL, NULL, step, NULL FROM run_outputs WHERE run_uuid IN ({marks})",
+                    "SELECT CASE source_type WHEN 'DATASET' THEN 'd' ELSE 'i' END, destination_id, source_id, NULL, NULL, "
+                    "NULL, NULL, NULL FROM inputs "
+                    f"WHERE destination_type = 'RUN' AND destination_id IN ({marks}) AND source_type IN ('DATASET', 'MODEL')",
+                )
+            )
+            has_datasets = False
+            for kind, run_uuid, key, text, value, ts, step, is_nan in await self.db.fetch(sql, chunk * 5):
+                run = runs[run_uuid]
+                if kind == "m":
+                    run["data"].setdefault("metrics", []).append(metric_json(key, value, ts, step, is_nan))
+                elif kind == "p":
+                    run["data"].setdefault("params", []).append({"key": key, "value": text})
+                elif kind == "t":
+                    run["data"].setdefault("tags", []).append({"key": key, "value": text})
+                elif kind == "o":
+                    run["outputs"].setdefault("model_outputs", []).append({"model_id": key, "step": step})
+                elif kind == "i":
+                    run["inputs"].setdefault("model_inputs", []).append({"model_id": key})
+                else:
+                    has_datasets = True
+            if has_datasets:
+                await self._hydrate_datasets(runs, chunk, marks)
         return list(runs.values())
 
-    async def _hydrate_inputs(self, runs: dict[str, Run], chunk, marks: str) -> None:
+    async def _hydrate_datasets(self, runs: dict[str, Run], chunk, marks: str) -> None:
         rows = await self.db.fetch(
-            "SELECT i.destination_id, i.input_uuid, i.source_type, i.source_id, d.name, d.digest, "
-            "d.dataset_source_type, d.dataset_source, d.dataset_schema, d.dataset_profile "
-            "FROM inputs i LEFT JOIN datasets d ON i.source_type = 'DATASET' AND d.dataset_uuid = i.source_id "
-            f"WHERE i.destination_type = 'RUN' AND i.destination_id IN ({marks}) ORDER BY i.input_uuid",
+            "SELECT i.destination_id, i.input_uuid, d.name, d.digest, d.dataset_source_type, d.dataset_source, "
+            "d.dataset_schema, d.dataset_profile "
+            "FROM inputs i JOIN datasets d ON d.dataset_uuid = i.source_id "
+            f"WHERE i.source_type = 'DATASET' AND i.destination_type = 'RUN' AND i.destination_id IN ({marks}) "
+            "ORDER BY i.input_uuid",
             chunk,
         )
-        if not rows:
-            return
         by_input: dict[str, dict] = {}
-        for run_uuid, input_uuid, source_type, source_id, name, digest, stype, source, schema, profile in rows:
-            inputs = runs[run_uuid]["inputs"]
-            if source_type == "DATASET":
-                dataset = {"name": name, "digest": digest, "source_type": stype, "source": source}
-                if schema is not None:
-                    dataset["schema"] = schema
-                if profile is not None:
-                    dataset["profile"] = profile
-                entry: dict = {"dataset": dataset}
-                inputs.setdefault("dataset_inputs", []).append(entry)
-                by_input[input_uuid] = entry
-            elif source_type == "MODEL":
-                inputs.setdefault("model_inputs", []).append({"model_id": source_id})
+        for run_uuid, input_uuid, name, digest, stype, source, schema, profile in rows:
+            dataset = {"name": name, "digest": digest, "source_type": stype, "source": source}
+            if schema is not None:
+                dataset["schema"] = schema
+            if profile is not None:
+                dataset["profile"] = profile
+            entry: dict = {"dataset": dataset}
+            runs[run_uuid]["inputs"].setdefault("dataset_inputs", []).append(entry)
+            by_input[input_uuid] = entry
         uuids = list(by_input)
         for sub in _chunks(uuids):
             for input_uuid, name, value in await self.db.fetch(
