@@ -244,8 +244,8 @@ function RunsTable({ route, rows, keys, loading, loadMs, expNames, setState, onC
         <button onClick={() => setPicking(true)}>Columns ({chosen.length})</button>
         <button disabled={sel.size < 1} onClick={() => navigate(routeToHash({ ...route, state: { ...state, view: 'charts' } }))}>Chart selected</button>
         <button class="primary" disabled={sel.size < 2} onClick={() => navigate(hrefs.compare(state.sel))}>Compare{sel.size ? ` (${sel.size})` : ''}</button>
-        {anyActive && <button class="danger" disabled={busy} onClick={() => confirm(`Delete ${plural(sel.size, 'run')}?`) && act('runs/delete')}>Delete</button>}
-        {anyDeleted && <button disabled={busy} onClick={() => act('runs/restore')}>Restore</button>}
+        {anyActive && <button class="danger" disabled={busy} onClick={() => confirm(`Delete ${plural(sel.size, 'run')}?`) && act('runs/delete')}>Delete runs</button>}
+        {anyDeleted && <button disabled={busy} onClick={() => act('runs/restore')}>Restore runs</button>}
       </div>
       <ErrorBox error={actionErr} />
       <div class="table-wrap">
