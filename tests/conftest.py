@@ -184,3 +184,93 @@ def start_server(tmp_path):
     yield start
     for server in started:
         server.stop()
+
+
+# --------------------------------------------------------------------------- S3 (moto server)
+
+
+class MotoS3:
+    """A `moto[server]` subprocess speaking S3 over real HTTP on a free loopback port."""
+
+    access_key = "aiotrack-test-key"
+    secret_key = "aiotrack-test-secret"
+    region = "us-east-1"
+
+    def __init__(self, workdir):
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.log_path = os.path.join(str(workdir), "moto.log")
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"moto server exited: {open(self.log_path).read()}")
+            try:
+                with urllib.request.urlopen(self.endpoint + "/moto-api/", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("moto server did not start within 30s") from None
+                time.sleep(0.1)
+
+    @property
+    def env(self) -> dict[str, str]:
+        """What a process needs to reach this S3 (the server under test, the mlflow client)."""
+        return {
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_DEFAULT_REGION": self.region,
+            "MLFLOW_S3_ENDPOINT_URL": self.endpoint,
+        }
+
+    def boto3_client(self):
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name=self.region,
+        )
+
+    def create_bucket(self) -> str:
+        name = f"aiotrack-{uuid.uuid4().hex[:12]}"
+        self.boto3_client().create_bucket(Bucket=name)
+        return name
+
+    def stop(self) -> None:
+        import signal
+
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        self._log.close()
+
+
+@pytest.fixture(scope="session")
+def moto_s3(tmp_path_factory):
+    """One moto S3 server per test session; tests make their own bucket (``create_bucket()``)."""
+    server = MotoS3(tmp_path_factory.mktemp("moto"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_env(moto_s3, monkeypatch):
+    """This process's AWS settings pointed at moto (for aiobotocore in-process)."""
+    for key, value in moto_s3.env.items():
+        monkeypatch.setenv(key, value)
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(key, raising=False)
+    return moto_s3

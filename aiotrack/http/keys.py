@@ -9,9 +9,14 @@ from aiohttp import web
 from aiotrack.config import Settings
 
 if TYPE_CHECKING:
+    from aiotrack.services.artifact_uris import ArtifactLocations
     from aiotrack.services.tracking import TrackingService
 
 SETTINGS = web.AppKey("settings", Settings)
 TRACKING = web.AppKey("tracking", "TrackingService")
+# Artifact roots, the repositories behind them (started by app.py's _artifacts_ctx), location checks.
+ARTIFACTS = web.AppKey("artifacts", "ArtifactLocations")
+REGISTRY = web.AppKey("registry", "RegistryService")  # aiotrack.services.registry
+LOGGED_MODELS = web.AppKey("logged_models", "LoggedModelService")  # aiotrack.services.logged_models
 # Other areas (artifacts, registry, logged models) add their own keys in their own modules.
 EXTRA = web.AppKey("extra", dict[str, Any])

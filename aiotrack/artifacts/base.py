@@ -1,0 +1,121 @@
+"""The artifact repository contract: async chunk iterators in and out.
+
+A repository stores bytes under canonical relative paths (see :mod:`aiotrack.artifacts.paths`;
+callers validate before calling). Bodies are never held whole: uploads arrive as an async
+iterator of chunks (~1 MiB), downloads leave as one. Implementations:
+
+* :class:`aiotrack.artifacts.local.LocalArtifactRepository` - a directory; atomic writes
+  (temp file + rename), file I/O in a thread, downloads by sendfile (``local_path``).
+* :class:`aiotrack.artifacts.s3.S3ArtifactRepository` - a bucket/prefix through aiobotocore;
+  multipart upload from the chunk stream, ranged streaming reads, presigned part URLs.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiotrack.errors import AiotrackError, NOT_IMPLEMENTED
+
+CHUNK_SIZE = 1024 * 1024
+
+# MLflow's _UnsupportedMultipartUploadException.MESSAGE: the client matches this prefix to fall
+# back to one streamed PUT.
+MULTIPART_UPLOAD_UNSUPPORTED = "Multipart upload is not supported for the current artifact repository"
+MULTIPART_DOWNLOAD_UNSUPPORTED = "Multipart download is not supported for the current artifact repository"
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    path: str  # relative to the listed directory's root (the repository root)
+    is_dir: bool
+    file_size: int | None = None
+
+    def to_json(self, path: str | None = None) -> dict:
+        out: dict = {"path": self.path if path is None else path, "is_dir": self.is_dir}
+        if not self.is_dir and self.file_size is not None:
+            out["file_size"] = self.file_size
+        return out
+
+
+@dataclass(frozen=True)
+class ObjectStat:
+    size: int
+    mtime: float | None = None
+    etag: str | None = None
+
+
+@dataclass(frozen=True)
+class MultipartCredential:
+    part_number: int
+    url: str
+    headers: dict
+
+    def to_json(self) -> dict:
+        return {"part_number": self.part_number, "url": self.url, "headers": self.headers}
+
+
+class ArtifactRepository(abc.ABC):
+    """Bytes under canonical relative paths. All methods may raise AiotrackError (MLflow codes)."""
+
+    #: A short description for logs and error messages (never a secret).
+    description: str = ""
+    #: Whether create/complete/abort_multipart and presigned URLs work (S3 yes, local no).
+    supports_multipart: bool = False
+
+    async def start(self) -> None:
+        """Open clients, clean up leftovers of interrupted uploads. Called once per worker."""
+
+    async def close(self) -> None:
+        """Release clients. Called once per worker at shutdown."""
+
+    @abc.abstractmethod
+    async def write(self, path: str, chunks: AsyncIterator[bytes]) -> int:
+        """Store the chunks under ``path`` (replacing a file there). Nothing is visible under
+        ``path`` unless every chunk arrived: a failure or cancellation midway leaves the old
+        state. Returns the number of bytes written."""
+
+    @abc.abstractmethod
+    async def stat(self, path: str) -> ObjectStat | None:
+        """Size of the file at ``path``; None when there is no file (missing or a directory)."""
+
+    @abc.abstractmethod
+    async def is_dir(self, path: str) -> bool:
+        """Whether ``path`` names a directory (a key prefix with something under it on S3)."""
+
+    @abc.abstractmethod
+    def read(self, path: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """Chunks of the file from byte ``start`` up to ``end`` (exclusive; None = to the end)."""
+
+    @abc.abstractmethod
+    async def list(self, path: str) -> list[FileInfo]:
+        """Direct children of directory ``path`` ('' = root), with paths relative to the
+        repository root; [] when ``path`` is a file or does not exist. Sorted by path."""
+
+    @abc.abstractmethod
+    async def delete(self, path: str) -> None:
+        """Delete the file or the whole directory at ``path``; missing is not an error."""
+
+    def local_path(self, path: str) -> Path | None:
+        """A filesystem path to serve with sendfile, when the repository is local."""
+        return None
+
+    async def create_multipart(self, path: str, num_parts: int) -> tuple[str, list[MultipartCredential]]:
+        raise AiotrackError(MULTIPART_UPLOAD_UNSUPPORTED, NOT_IMPLEMENTED)
+
+    async def complete_multipart(self, path: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
+        raise AiotrackError(MULTIPART_UPLOAD_UNSUPPORTED, NOT_IMPLEMENTED)
+
+    async def abort_multipart(self, path: str, upload_id: str) -> None:
+        raise AiotrackError(MULTIPART_UPLOAD_UNSUPPORTED, NOT_IMPLEMENTED)
+
+    async def presigned_download(self, path: str, expires: int) -> dict:
+        raise AiotrackError(MULTIPART_DOWNLOAD_UNSUPPORTED, NOT_IMPLEMENTED)
+
+
+async def aiter_bytes(data: bytes, chunk_size: int = CHUNK_SIZE) -> AsyncIterator[bytes]:
+    """An in-memory body as a chunk stream (small bodies and tests)."""
+    for i in range(0, len(data), chunk_size):
+        yield data[i : i + chunk_size]
