@@ -32,11 +32,13 @@ from aiotrack.config import Settings
 from aiotrack.http import keys
 from aiotrack.http.api import experiments, metrics, runs, server_info
 from aiotrack.http.api import ui as ui_api  # web UI endpoints MLflow lacks (aiotrack/http/api/ui.py)
+from aiotrack.http.api import artifacts as artifacts_api
 from aiotrack.http.middleware.errors import error_middleware
 from aiotrack.http.middleware.content_type import content_type_middleware
 from aiotrack.http.middleware.cors import origin_middleware, origin_policy, setup_cors
 from aiotrack.http.middleware.headers import install_security_headers, preflight_middleware
 from aiotrack.http.middleware.hosts import host_middleware, host_policy
+from aiotrack.services.artifact_uris import ArtifactLocations
 from aiotrack.services.tracking import TrackingService
 from aiotrack.stores.sql import migrations
 from aiotrack.stores.sql.database import Database, PostgresDatabase, SqliteDatabase
@@ -51,6 +53,9 @@ CLIENT_MAX_SIZE = 32 * 1024 * 1024
 
 API_MODULES = (experiments, runs, metrics, server_info)
 API_MODULES += (ui_api,)
+API_MODULES += (artifacts_api,)
+# What an --artifacts-only server serves; every other module's routes answer MLflow's 503.
+ARTIFACTS_ONLY_MODULES = (artifacts_api, server_info)
 
 
 async def open_database(uri: str) -> Database:
@@ -66,8 +71,11 @@ async def _tracking_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         await migrations.ensure_current(db)
         store = SqlTrackingStore(db)
-        await store.initialize(settings.effective_default_artifact_root)
-        app[keys.TRACKING] = TrackingService(store, settings.effective_default_artifact_root)
+        locations = app[keys.ARTIFACTS]
+        await store.initialize(locations.default_root)
+        app[keys.TRACKING] = TrackingService(
+            store, locations.default_root, check_artifact_location=locations.check_artifact_location
+        )
         yield
     finally:
         await db.close()
@@ -89,6 +97,30 @@ def _middlewares(settings: Settings) -> list:
     return chain
 
 
+async def _artifacts_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Start the artifact repositories (S3 client per worker, local leftover sweeper); close them."""
+    repos = app[keys.ARTIFACTS].repositories()
+    started = []
+    try:
+        for repo in repos:
+            await repo.start()
+            started.append(repo)
+        yield
+    finally:
+        for repo in reversed(started):
+            await repo.close()
+
+
+def _register_artifacts_only_refusals(app: web.Application, module, prefix: str) -> None:
+    for r in module.routes.routes:
+        paths = [f"{prefix}/api/{r.path}", f"{prefix}/ajax-api/{r.path}"] if r.api else [prefix + r.path]
+        for path in paths:
+            async def refuse(request: web.Request, rule: str = "/api/" + r.path if r.api else r.path):
+                return artifacts_api.artifacts_only_refusal(rule)
+
+            app.router.add_route(r.method, path, refuse)
+
+
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=_middlewares(settings), client_max_size=CLIENT_MAX_SIZE)
     install_security_headers(app, settings.x_frame_options, settings.prefix)
@@ -98,9 +130,15 @@ def create_app(settings: Settings) -> web.Application:
         setup_prometheus(app, settings.expose_prometheus, settings.prefix)
     app[keys.SETTINGS] = settings
     app[keys.EXTRA] = {}
-    app.cleanup_ctx.append(_tracking_ctx)
+    app[keys.ARTIFACTS] = ArtifactLocations(settings)  # checks the artifact options (ConfigError)
+    app.cleanup_ctx.append(_artifacts_ctx)
+    if not settings.artifacts_only:
+        app.cleanup_ctx.append(_tracking_ctx)
     for module in API_MODULES:
-        module.routes.register(app, settings.prefix)
+        if settings.artifacts_only and module not in ARTIFACTS_ONLY_MODULES:
+            _register_artifacts_only_refusals(app, module, settings.prefix)
+        else:
+            module.routes.register(app, settings.prefix)
     # Keep last: CORS headers and preflight answers for every route registered above.
     setup_cors(app, origin_policy(settings.cors_allowed_origins))
     return app
