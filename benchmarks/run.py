@@ -156,6 +156,9 @@ def pss(root: int) -> int:
     return total
 
 
+RUNNING: list["Running"] = []  # every server started, so that main() can stop them whatever happens
+
+
 class Running:
     def __init__(self, server: Server, backend: str, scratch: str, workers: int, stamp: str):
         self.server, self.backend = server, backend
@@ -179,6 +182,7 @@ class Running:
         if self.pg_db:
             psql(f'DROP DATABASE IF EXISTS "{self.pg_db}" WITH (FORCE)')
             psql(f'CREATE DATABASE "{self.pg_db}"')
+        RUNNING.append(self)
         logf = open(self.logpath, "wb")
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(self.cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -314,7 +318,9 @@ def _cell(res: dict, key: str, field: str, fmt: str):
     if all(v is None for v in vals):
         return "✗", None, None
     txt = " / ".join("—" if v is None else fmt.format(v) for v in vals)
-    bad = d.get("errors") or d.get("check_ok") is False or (d.get("status") not in (None, 200))
+    if d.get("status") not in (None, 200):  # a single transfer that failed has no figure
+        return f"✗ ({d['status']})", None, True
+    bad = bool(d.get("errors") or d.get("check_ok") is False)
     if bad:
         txt += " ⚠"
     return txt, vals[0], bad
@@ -339,17 +345,19 @@ def markdown(results: dict, servers: list[str], cfg: loadgen.Config) -> str:
         out.append("|" + "---|" * len(hdr))
         notes = []
         for label, key, field, better, fmt in ROWS:
-            cells, vals = [], {}
+            cells, vals, bads = [], {}, {}
             for s in servers:
                 res = per.get(s, {})
                 txt, v, bad = _cell(res, key, field, fmt)
                 cells.append(txt)
-                vals[s] = v
+                vals[s], bads[s] = v, bad
             if all(c == "—" for c in cells):
                 continue
             row = [_label(label, cfg)] + cells
             if "aiotrack" in servers:
-                row += [_ratio(vals["aiotrack"], vals[s], better) for s in others]
+                row += [_ratio(vals["aiotrack"], vals[s], better)
+                        + (" ⚠" if (bads["aiotrack"] or bads[s]) and vals["aiotrack"] and vals[s] else "")
+                        for s in others]
             out.append("| " + " | ".join(row) + " |")
         for s in servers:
             res = per.get(s, {})
@@ -399,6 +407,7 @@ def machine_facts(servers: dict[str, Server]) -> dict:
         "nproc": os.cpu_count(), "mem_mib": mem, "cpu": cpu, "kernel": platform.release(),
         "python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "postgresql": pgv,
         "servers": {n: {"version": s.version, "note": s.note} for n, s in servers.items()},
+        "loadavg_at_start": open("/proc/loadavg").read().split()[:3],
     }
 
 
@@ -481,6 +490,7 @@ async def run(a, cfg: loadgen.Config) -> dict:
     if not a.keep_scratch:
         shutil.rmtree(scratch, ignore_errors=True)
     results["total_seconds"] = time.perf_counter() - t_all
+    results["meta"]["loadavg_at_end"] = open("/proc/loadavg").read().split()[:3]
     return results
 
 
@@ -502,14 +512,24 @@ def main() -> None:
     a = ap.parse_args()
     cfg = loadgen.config_from_args(a)
     servers = a.servers.split(",")
-    results = asyncio.run(run(a, cfg))
+    def _interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)  # also when started with & (which ignores SIGINT)
+    try:
+        results = asyncio.run(run(a, cfg))
+    finally:
+        for r in RUNNING:
+            r.stop()
     md = markdown(results, servers, cfg)
     m = results["meta"]
     head = (f"Measured {m['date']} on {m['nproc']} cores ({m['cpu']}), {m['mem_mib']:,} MiB, Linux {m['kernel']}; "
             f"Python {m['python']}, SQLite {m['sqlite']}, PostgreSQL {m['postgresql']}; "
             + ", ".join(f"{n} {v['version']}" for n, v in m["servers"].items())
             + f"; --workers {a.workers} for mlflow and aiotrack; {cfg.duration:g} s timed loops"
-            + (" (--quick sizes)" if a.quick else "") + f"; run took {results['total_seconds'] / 60:.1f} min.\n")
+            + (" (--quick sizes)" if a.quick else "") + f"; run took {results['total_seconds'] / 60:.1f} min; "
+            f"load average at start {' '.join(m['loadavg_at_start'])}, at end {' '.join(m['loadavg_at_end'])}.\n")
     notes = [f"- {n}: {v['note']}" for n, v in m["servers"].items() if v["note"]]
     text = head + ("\n" + "\n".join(notes) + "\n" if notes else "") + "\n" + md
     os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
