@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import time
 
+import orjson
+
 from aiotrack.entities import RUN_STATUSES, VIEW_TYPES, KeyValue
 from aiotrack.errors import invalid
 from aiotrack.services import paging
@@ -249,6 +251,36 @@ class TrackingService:
                 raise invalid(v.missing_value(f"models[{i}].model_id"))
             out.append((model_id, v.parse_int64(m.get("step"), f"models[{i}].step", default=0)))
         await self.store.log_outputs(run_id, out)
+
+    async def log_model(self, run_id: str, model_json: str) -> None:
+        v.validate_run_id(run_id)
+        try:
+            model = orjson.loads(model_json)
+        except orjson.JSONDecodeError:
+            raise invalid(f"Malformed model info. \n {model_json} \n is not a valid JSON.") from None
+        if not isinstance(model, dict):
+            raise invalid(f"Malformed model info. \n {model_json} \n is not a valid JSON.")
+        missing = {"artifact_path", "flavors", "utc_time_created", "run_id"} - set(model)
+        if missing:
+            raise invalid(f"Model json is missing mandatory fields: {missing}")
+        # What MLflow keeps of it: the identifying fields and each flavor without its 'config'.
+        summary = {k: model[k] for k in ("run_id", "utc_time_created", "artifact_path", "model_uuid") if k in model}
+        flavors = model.get("flavors") or {}
+        summary["flavors"] = {
+            name: ({k: val for k, val in conf.items() if k != "config"} if isinstance(conf, dict) else conf)
+            for name, conf in (flavors.items() if isinstance(flavors, dict) else [])
+        }
+        await self.store.record_logged_model(run_id, summary)
+
+    async def search_datasets(self, experiment_ids: list[str]):
+        if not experiment_ids:
+            raise invalid("SearchDatasets request must specify at least one experiment_id.")
+        if len(experiment_ids) > 20:
+            raise invalid(
+                "SearchDatasets request cannot specify more than 20 experiment_ids. "
+                f"Received {len(experiment_ids)} experiment_ids."
+            )
+        return await self.store.search_datasets(experiment_ids, 1000)
 
     async def search_runs(
         self, experiment_ids: list[str], filter_string: str | None, run_view_type: str | None,

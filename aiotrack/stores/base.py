@@ -140,6 +140,14 @@ class TrackingStore(ABC):
     async def log_outputs(self, run_id: str, models: Sequence[tuple[str, int]]) -> None: ...
 
     @abstractmethod
+    async def record_logged_model(self, run_id: str, model: dict) -> None:
+        """Append a model's summary to the run's ``mlflow.log-model.history`` tag (MLflow 2.x clients)."""
+
+    @abstractmethod
+    async def search_datasets(self, experiment_ids: list[str], limit: int) -> list[dict]:
+        """Distinct (experiment_id, name, digest, context) of the datasets logged to the experiments."""
+
+    @abstractmethod
     async def search_runs(
         self,
         experiment_ids: list[str],

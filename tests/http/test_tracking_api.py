@@ -317,3 +317,36 @@ async def test_static_prefix_serves_api_health_and_version(make_client):
     resp = await client.get("/mlflow/api/2.0/mlflow/experiments/get", params={"experiment_id": "0"})
     assert (await resp.json())["experiment"]["name"] == "Default"
     assert (await client.get("/api/2.0/mlflow/experiments/get", params={"experiment_id": "0"})).status == 404
+
+
+async def test_log_model_history_tag(client):
+    import json
+
+    rid = await make_run(client)
+    model = {"run_id": rid, "artifact_path": "model", "utc_time_created": "2026-01-01 00:00:00.000000",
+             "flavors": {"python_function": {"loader_module": "x", "config": {"secret": 1}}}, "signature": {"a": 1}}
+    await post(client, "runs/log-model", {"run_id": rid, "model_json": json.dumps(model)})
+    await post(client, "runs/log-model", {"run_id": rid, "model_json": json.dumps({**model, "artifact_path": "m2"})})
+    tags = {t["key"]: t["value"] for t in (await get(client, "runs/get", {"run_id": rid}))["run"]["data"]["tags"]}
+    history = json.loads(tags["mlflow.log-model.history"])
+    assert [h["artifact_path"] for h in history] == ["model", "m2"]
+    assert history[0]["flavors"] == {"python_function": {"loader_module": "x"}}
+    assert "signature" not in history[0]
+    err = await post(client, "runs/log-model", {"run_id": rid, "model_json": "{"}, 400)
+    assert "not a valid JSON" in err["message"]
+    err = await post(client, "runs/log-model", {"run_id": rid, "model_json": "{}"}, 400)
+    assert "missing mandatory fields" in err["message"]
+
+
+async def test_search_datasets(client):
+    rid = await make_run(client)
+    for name, context in (("a", "train"), ("b", None)):
+        tags = [{"key": "mlflow.data.context", "value": context}] if context else []
+        await post(client, "runs/log-inputs", {"run_id": rid, "datasets": [{"tags": tags, "dataset": {
+            "name": name, "digest": "d1", "source_type": "local", "source": "{}"}}]})
+    res = await post(client, "experiments/search-datasets", {"experiment_ids": ["0"]}, base="/ajax-api/2.0/mlflow")
+    assert res["dataset_summaries"] == [
+        {"experiment_id": "0", "name": "a", "digest": "d1", "context": "train"},
+        {"experiment_id": "0", "name": "b", "digest": "d1"},
+    ]
+    assert_error(await post(client, "experiments/search-datasets", {"experiment_ids": []}, 400), "INVALID_PARAMETER_VALUE")

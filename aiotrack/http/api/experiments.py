@@ -88,3 +88,10 @@ async def delete_experiment_tag(request: web.Request) -> web.Response:
         args.str("experiment_id", required=True), args.str("key", required=True)
     )
     return empty_response()
+
+
+@routes.post("2.0/mlflow/experiments/search-datasets")
+async def search_datasets(request: web.Request) -> web.Response:
+    args = await read_args(request)
+    summaries = await request.app[keys.TRACKING].search_datasets(args.str_list("experiment_ids"))
+    return json_response({"dataset_summaries": summaries} if summaries else {})

@@ -144,3 +144,10 @@ async def search_runs(request: web.Request) -> web.Response:
     if token:
         body["next_page_token"] = token
     return json_response(body)
+
+
+@routes.post("2.0/mlflow/runs/log-model")
+async def log_model(request: web.Request) -> web.Response:
+    args = await read_args(request)
+    await request.app[keys.TRACKING].log_model(args.str("run_id", required=True), args.str("model_json", required=True))
+    return empty_response()

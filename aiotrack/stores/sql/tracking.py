@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 import uuid
+
+import orjson
 from collections.abc import Sequence
 
 from aiotrack.entities import ACTIVE, DELETED, Experiment, KeyValue, Metric, Run, RunInfo
@@ -13,6 +15,8 @@ from aiotrack.stores.sql import search_sql
 from aiotrack.stores.sql.database import Database, Tx
 
 RUN_NAME_TAG = "mlflow.runName"
+LOGGED_MODELS_TAG = "mlflow.log-model.history"
+MAX_TAG_VAL_LENGTH = 8000
 DATASET_CONTEXT_TAG = "mlflow.data.context"
 IN_CHUNK = 5000  # ids per IN (...) list: far below both engines' parameter limits
 
@@ -518,6 +522,42 @@ class SqlTrackingStore(TrackingStore):
                 "ON CONFLICT (run_uuid, model_id) DO UPDATE SET step = excluded.step",
                 [(run_id, model_id, step) for model_id, step in models],
             )
+
+    async def record_logged_model(self, run_id, model: dict) -> None:
+        async with self.db.transaction() as tx:
+            row = await self._run_row(run_id, tx)
+            _require_active_run(row)
+            tag = await tx.fetchrow("SELECT value FROM tags WHERE run_uuid = ? AND key = ?", (run_id, LOGGED_MODELS_TAG))
+            history = []
+            if tag and tag[0]:
+                try:
+                    history = orjson.loads(tag[0])
+                except orjson.JSONDecodeError:
+                    history = []
+                if not isinstance(history, list):
+                    history = []
+            history.append(model)
+            value = orjson.dumps(history).decode()
+            if len(value) > MAX_TAG_VAL_LENGTH:
+                raise invalid(f"'{LOGGED_MODELS_TAG}' exceeds the maximum length of {MAX_TAG_VAL_LENGTH} characters")
+            await _upsert_tags(tx, run_id, [(LOGGED_MODELS_TAG, value)])
+
+    async def search_datasets(self, experiment_ids, limit: int):
+        ids = [_experiment_id(e) for e in experiment_ids]
+        rows = await self.db.fetch(
+            "SELECT DISTINCT d.experiment_id, d.name, d.digest, t.value FROM datasets d "
+            "JOIN inputs i ON i.source_type = 'DATASET' AND i.source_id = d.dataset_uuid "
+            "LEFT JOIN input_tags t ON t.input_uuid = i.input_uuid AND t.name = ? "
+            f"WHERE d.experiment_id IN ({_placeholders(len(ids))}) ORDER BY d.experiment_id, d.name, d.digest LIMIT ?",
+            (DATASET_CONTEXT_TAG, *ids, limit),
+        )
+        out = []
+        for eid, name, digest, context in rows:
+            summary = {"experiment_id": str(eid), "name": name, "digest": digest}
+            if context is not None:
+                summary["context"] = context
+            out.append(summary)
+        return out
 
     async def search_runs(self, experiment_ids, filter_string, run_view_type, max_results, order_by, offset):
         ids = []
