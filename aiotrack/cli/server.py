@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 
 import click
@@ -71,10 +72,17 @@ def _refuse_app_name(ctx, param, value):
               help="Refused until aiotrack has authentication.")
 def server(**options) -> None:
     """Run the tracking server."""
+    if options["dev"] and options["workers"] is not None and options["workers"] > 1:
+        raise click.UsageError(
+            f"--dev runs a single worker that restarts when the code changes; it cannot be combined "
+            f"with --workers {options['workers']}. Drop --workers for development, or --dev for production."
+        )
     if options["workers"] is None:
         options["workers"] = 1 if options["dev"] else 4
     options["x_frame_options"] = options["x_frame_options"].upper()
     settings = Settings(**options)
+    if os.environ.get("AIOTRACK_WORKER_HEADER") == "1":  # debug/test aid: X-Aiotrack-Worker: <pid>
+        settings.extra["worker_header"] = True
     try:
         run_server(settings)
     except ConfigError as exc:
@@ -108,5 +116,11 @@ def run_server(settings: Settings) -> None:
         format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if settings.dev:
+        from aiotrack.cli import devserver
+
+        devserver.check_available()
     prepare(settings)
-    workers.serve(settings)
+    code = devserver.serve(settings) if settings.dev else workers.serve(settings)
+    if code:
+        sys.exit(code)
