@@ -33,6 +33,7 @@ from aiotrack.http import keys
 from aiotrack.http.api import experiments, metrics, runs, server_info
 from aiotrack.http.api import ui as ui_api  # web UI endpoints MLflow lacks (aiotrack/http/api/ui.py)
 from aiotrack.http.api import artifacts as artifacts_api
+from aiotrack.http.api import logged_models as logged_models_api, registry as registry_api
 from aiotrack.http.middleware.errors import error_middleware
 from aiotrack.http.middleware.content_type import content_type_middleware
 from aiotrack.http.middleware.cors import origin_middleware, origin_policy, setup_cors
@@ -54,6 +55,7 @@ CLIENT_MAX_SIZE = 32 * 1024 * 1024
 API_MODULES = (experiments, runs, metrics, server_info)
 API_MODULES += (ui_api,)
 API_MODULES += (artifacts_api,)
+API_MODULES += (registry_api, logged_models_api)
 # What an --artifacts-only server serves; every other module's routes answer MLflow's 503.
 ARTIFACTS_ONLY_MODULES = (artifacts_api, server_info)
 
@@ -79,6 +81,35 @@ async def _tracking_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await db.close()
+
+
+async def _registry_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Logged models share the tracking database; the registry opens its own database when
+    --registry-store-uri names another one, else shares the tracking one."""
+    from aiotrack.services.logged_models import LoggedModelService
+    from aiotrack.services.registry import RegistryService
+    from aiotrack.stores.sql.logged_models import SqlLoggedModelStore
+    from aiotrack.stores.sql.registry import SqlRegistryStore
+
+    settings = app[keys.SETTINGS]
+    tracking_store = app[keys.TRACKING].store
+    tracking_db = tracking_store.db
+    own_db = None
+    if settings.effective_registry_store_uri != settings.backend_store_uri:
+        own_db = await open_database(settings.effective_registry_store_uri)
+    try:
+        if own_db is not None:
+            await migrations.ensure_current(own_db)
+        logged_models = SqlLoggedModelStore(tracking_db)
+        app[keys.LOGGED_MODELS] = LoggedModelService(logged_models)
+        app[keys.REGISTRY] = RegistryService(
+            SqlRegistryStore(own_db or tracking_db), tracking_store, logged_models,
+            (settings.effective_default_artifact_root, settings.artifacts_destination),
+        )
+        yield
+    finally:
+        if own_db is not None:
+            await own_db.close()
 
 
 def _middlewares(settings: Settings) -> list:
@@ -134,6 +165,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_artifacts_ctx)
     if not settings.artifacts_only:
         app.cleanup_ctx.append(_tracking_ctx)
+        app.cleanup_ctx.append(_registry_ctx)
     for module in API_MODULES:
         if settings.artifacts_only and module not in ARTIFACTS_ONLY_MODULES:
             _register_artifacts_only_refusals(app, module, settings.prefix)
