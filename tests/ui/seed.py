@@ -129,13 +129,35 @@ def seed(base: str) -> dict:
                   metrics=[{"key": "f1", "value": 0.88, "timestamp": t0, "step": 0}])
     api.end_run(r2, t0 + 5000)
     runs["bert"] = r2
+    # logged model (MLflow 3), then the registry
+    try:
+        lm = api.call("POST", "logged-models", {"experiment_id": exp, "name": "model", "source_run_id": c,
+                                                "model_type": "sklearn"})
+        out["logged_model"] = lm["model"]["info"]["model_id"]
+    except Exception as e:  # logged models not implemented yet
+        out["logged_model_error"] = str(e)
+    # a dataset input and the logged model as an output of charlie
+    try:
+        api.call("POST", "runs/log-inputs", {"run_id": c, "datasets": [{
+            "tags": [{"key": "mlflow.data.context", "value": "training"}],
+            "dataset": {"name": "cifar10", "digest": "d1g35t", "source_type": "local", "source": "/data/cifar10",
+                        "schema": "{}", "profile": '{"num_rows": 50000}'}}]})
+        out["datasets"] = True
+        if "logged_model" in out:
+            api.call("POST", "runs/outputs", {"run_id": c, "models": [{"model_id": out["logged_model"], "step": 0}]})
+            out["outputs"] = True
+    except Exception as e:
+        out["inputs_error"] = str(e)
     # registry
     try:
         api.call("POST", "registered-models/create", {"name": "resnet-classifier", "description": "Image classifier",
                                                       "tags": [{"key": "domain", "value": "vision"}]})
-        mv = api.call("POST", "model-versions/create", {"name": "resnet-classifier",
-                                                        "source": f"mlflow-artifacts:/{exp}/{c}/artifacts/model",
-                                                        "run_id": c, "description": "first version"})
+        # like the mlflow client: a logged model's version names it in source and model_id
+        lm_id = out.get("logged_model")
+        mv = api.call("POST", "model-versions/create", {
+            "name": "resnet-classifier", "run_id": c, "description": "first version",
+            **({"source": f"models:/{lm_id}", "model_id": lm_id} if lm_id
+               else {"source": f"mlflow-artifacts:/{exp}/{c}/artifacts/model"})})
         api.call("POST", "model-versions/create", {"name": "resnet-classifier",
                                                    "source": f"mlflow-artifacts:/{exp}/{runs['bravo']}/artifacts/model",
                                                    "run_id": runs["bravo"]})
@@ -145,12 +167,6 @@ def seed(base: str) -> dict:
         out["model_version"] = mv["model_version"]["version"]
     except Exception as e:  # registry not implemented yet
         out["registry_error"] = str(e)
-    try:
-        lm = api.call("POST", "logged-models", {"experiment_id": exp, "name": "model", "source_run_id": c,
-                                                "model_type": "sklearn"})
-        out["logged_model"] = lm["model"]["info"]["model_id"]
-    except Exception as e:  # logged models not implemented yet
-        out["logged_model_error"] = str(e)
     return out
 
 

@@ -214,6 +214,11 @@ def test_run_detail_overview(page, ui_server):
     assert page.locator(".description script").count() == 0
     # child run link
     expect(page.get_by_role("link", name="charlie-child")).to_be_visible()
+    if ui_server.data.get("datasets"):
+        expect(page.locator("section", has_text="Datasets")).to_contain_text("cifar10")
+        expect(page.locator("section", has_text="Datasets")).to_contain_text("training")
+    if ui_server.data.get("outputs"):
+        expect(page.get_by_role("link", name=ui_server.data["logged_model"])).to_be_visible()
     screenshot(page, "run")
     # tags: add, edit, delete
     page.get_by_label("New tag key").fill("reviewed")
@@ -369,6 +374,8 @@ def test_models_list_model_and_version(page, ui_server):
     expect(page.get_by_role("heading", name=re.compile("Version 1"))).to_contain_text("@champion")
     expect(page.locator(".tags-editor")).to_contain_text("validated")
     screenshot(page, "model-version")
+    if "logged_model" in ui_server.data:
+        expect(page.get_by_role("link", name=re.compile(ui_server.data["logged_model"]))).to_be_visible()
     page.get_by_role("link", name="charlie").click()
     expect(page.get_by_role("heading", name=re.compile("charlie"))).to_be_visible()
 

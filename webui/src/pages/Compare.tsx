@@ -1,9 +1,9 @@
 import { useMemo, useState } from 'preact/hooks';
 import { runColor } from '../lib/colors';
 import { fmtDuration, fmtNumber, fmtTime } from '../lib/format';
-import { getRun, pool } from '../lib/load';
+import { getExperiment, getRun, pool } from '../lib/load';
 import { normalizeRun, runDuration, runUser } from '../lib/runs';
-import type { RunRow } from '../lib/types';
+import type { Experiment, RunRow } from '../lib/types';
 import { hrefs, routeToHash, type Route } from '../lib/url';
 import { ErrorBox, Spinner, StatusBadge, navigate, useAsync } from '../components/common';
 import { ParallelCoordinates, ScatterPlot, type PlotRun } from '../components/Plots';
@@ -15,6 +15,9 @@ interface Row { section: string; label: string; values: (string | null)[]; title
 
 export function ComparePage({ route }: { route: CompareRoute }) {
   const runs = useAsync((s) => pool(route.runIds, 4, (id) => getRun(id, s)).then((rs) => rs.map(normalizeRun)), [route.runIds.join(',')]);
+  const expIdsKey = runs.data ? [...new Set(runs.data.map((r) => r.run.info.experiment_id))].join(',') : '';
+  const exps = useAsync((s) => Promise.all(expIdsKey.split(',').filter(Boolean).map((id) => getExperiment(id, s).catch(() => null))), [expIdsKey]);
+  const expNames = useMemo(() => new Map((exps.data || []).filter((e): e is Experiment => !!e).map((e) => [e.experiment_id, e.name])), [exps.data]);
   const set = (p: Partial<CompareRoute>) => navigate(routeToHash({ ...route, ...p }), true);
   if (route.runIds.length === 0) return <div class="page"><h1>Compare runs</h1><p class="muted">Select runs in a runs table and press Compare.</p></div>;
   if (runs.error) return <div class="page"><ErrorBox error={runs.error} /></div>;
@@ -29,19 +32,19 @@ export function ComparePage({ route }: { route: CompareRoute }) {
           <h1>Comparing {rows.length} runs</h1>
         </div>
       </div>
-      <CompareTable rows={rows} diff={route.diff} onDiff={(diff) => set({ diff })} />
+      <CompareTable rows={rows} diff={route.diff} onDiff={(diff) => set({ diff })} expNames={expNames} />
       <ComparePlots rows={rows} x={route.x} y={route.y} onXY={(x, y) => set({ x, y })} />
       <CompareCharts rows={rows} />
     </div>
   );
 }
 
-function CompareTable({ rows, diff, onDiff }: { rows: RunRow[]; diff: boolean; onDiff: (d: boolean) => void }) {
+function CompareTable({ rows, diff, onDiff, expNames }: { rows: RunRow[]; diff: boolean; onDiff: (d: boolean) => void; expNames: Map<string, string> }) {
   const table = useMemo(() => {
     const out: Row[] = [];
     const info = (label: string, f: (r: RunRow) => string) => out.push({ section: 'Run', label, values: rows.map(f) });
     info('Run ID', (r) => r.id);
-    info('Experiment', (r) => r.run.info.experiment_id);
+    info('Experiment', (r) => expNames.get(r.run.info.experiment_id) || r.run.info.experiment_id);
     info('Status', (r) => r.run.info.status);
     info('Started', (r) => fmtTime(r.run.info.start_time));
     info('Duration', (r) => fmtDuration(runDuration(r)));
@@ -51,7 +54,7 @@ function CompareTable({ rows, diff, onDiff }: { rows: RunRow[]; diff: boolean; o
     for (const k of keysOf((r) => r.metrics)) out.push({ section: 'Metrics', label: k, values: rows.map((r) => (k in r.metrics ? fmtNumber(r.metrics[k]) : null)) });
     for (const k of keysOf((r) => r.tags).filter((k) => !k.startsWith('mlflow.'))) out.push({ section: 'Tags', label: k, values: rows.map((r) => r.tags[k] ?? null) });
     return out;
-  }, [rows]);
+  }, [rows, expNames]);
   const same = (r: Row) => r.values.every((v) => v === r.values[0]);
   const shown = table.filter((r) => r.section === 'Run' && r.label !== 'Run ID' ? !diff || !same(r) : !diff || r.label === 'Run ID' || !same(r));
   let lastSection = '';
@@ -78,7 +81,7 @@ function CompareTable({ rows, diff, onDiff }: { rows: RunRow[]; diff: boolean; o
               const differs = !same(r);
               return [
                 head && <tr class="section" key={'s-' + r.section}><td colSpan={rows.length + 1}>{r.section}</td></tr>,
-                <tr key={r.section + r.label} class={differs ? 'differs' : ''}>
+                <tr key={r.section + r.label} class={differs && r.label !== 'Run ID' ? 'differs' : ''}>
                   <th class="sticky-col" title={r.label}>{r.label}</th>
                   {r.values.map((v, i) => <td key={i} class={r.section === 'Metrics' ? 'num' : ''}>{r.label === 'Status' && v ? <StatusBadge status={v} /> : v ?? <span class="muted">—</span>}</td>)}
                 </tr>,
@@ -104,11 +107,13 @@ function ComparePlots({ rows, x, y, onXY }: { rows: RunRow[]; x: string; y: stri
     for (const k in r.metrics) values['metrics.' + k] = Number.isFinite(r.metrics[k]) ? r.metrics[k] : null;
     return { id: r.id, name: r.name, color: runColor(r.id), values };
   }), [rows]);
-  const firstP = cols.find((c) => c.startsWith('params.')) || cols[0] || '';
-  const firstM = cols.find((c) => c.startsWith('metrics.')) || cols[1] || '';
-  const xx = cols.includes(x) ? x : firstP, yy = cols.includes(y) ? y : firstM;
+  // columns whose values differ between the runs are the interesting ones
+  const varying = cols.filter((c) => new Set(plotRuns.map((r) => String(r.values[c] ?? ''))).size > 1);
+  const pick = (prefix: string, fallback: string) => varying.find((c) => c.startsWith(prefix)) || cols.find((c) => c.startsWith(prefix)) || fallback;
+  const xx = cols.includes(x) ? x : pick('params.', cols[0] || '');
+  const yy = cols.includes(y) ? y : pick('metrics.', cols[1] || cols[0] || '');
   const [axes, setAxes] = useState<string[] | null>(null);
-  const pcAxes = axes ?? cols.slice(0, 8);
+  const pcAxes = axes ?? (varying.length >= 2 ? varying : cols).slice(0, 8);
   if (cols.length === 0) return null;
   const select = (v: string, on: (s: string) => void, lbl: string) => (
     <select aria-label={lbl} value={v} onChange={(e) => on((e.target as HTMLSelectElement).value)}>

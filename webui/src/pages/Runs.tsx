@@ -205,7 +205,7 @@ function RunsTable({ route, rows, keys, loading, loadMs, expNames, setState, onC
               if (t.expanded) { s.delete(t.row.id); if (expandAll) { setExpandAll(false); tree.forEach((x) => x.childCount && x.row.id !== t.row.id && s.add(x.row.id)); } } else s.add(t.row.id);
               setExpanded(s);
             }}>{t.expanded ? '▾' : '▸'}</button>
-          ) : <span class="expander-space" />}
+          ) : hasNested ? <span class="expander-space" /> : null}
           <ColorSwatch id={t.row.id} onChange={onColor} tick={colorTick} />
           <a href={hrefs.run(t.row.run.info.experiment_id, t.row.id)} title={t.row.name}>{t.row.name}</a>
           {t.childCount > 0 && <span class="muted small"> ({t.childCount})</span>}
