@@ -130,7 +130,12 @@ def _middlewares(settings: Settings) -> list:
 
 async def _artifacts_ctx(app: web.Application) -> AsyncIterator[None]:
     """Start the artifact repositories (S3 client per worker, local leftover sweeper); close them."""
-    repos = app[keys.ARTIFACTS].repositories()
+    locations = app[keys.ARTIFACTS]
+    repos = locations.repositories()
+    proxy_multipart = locations.proxy is not None and locations.proxy.supports_multipart
+    # Advertised by /api/3.0/mlflow/server-info, as MLflow does for a multipart-capable destination.
+    app[keys.EXTRA]["multipart_uploads_enabled"] = proxy_multipart
+    app[keys.EXTRA]["multipart_downloads_enabled"] = proxy_multipart
     started = []
     try:
         for repo in repos:
