@@ -120,3 +120,42 @@ def _alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_sigterm_lets_a_slow_artifact_upload_finish(start_server):
+    server = start_server("--workers", "2")
+    path = "/api/2.0/mlflow-artifacts/artifacts/0/slow/artifacts/big.bin"
+    chunk = bytes(range(256)) * 256  # 64 KiB
+
+    async def scenario():
+        started = asyncio.Event()
+
+        async def trickle():
+            for _ in range(12):
+                yield chunk
+                started.set()
+                await asyncio.sleep(0.25)
+
+        async def upload():
+            async with aiohttp.ClientSession() as http:
+                async with http.put(server.url + path, data=trickle(),
+                                    headers={"Content-Type": "application/octet-stream"}) as resp:
+                    return resp.status, await resp.text()
+
+        task = asyncio.create_task(upload())
+        await started.wait()
+        await asyncio.sleep(0.5)
+        t0 = time.monotonic()
+        server.proc.send_signal(signal.SIGTERM)
+        status, text = await task
+        return status, text, time.monotonic() - t0
+
+    status, text, after_signal = asyncio.run(scenario())
+    assert status == 200, text
+    assert after_signal > 1.5
+    assert server.proc.wait(40) == 0
+    assert not session_members(server.proc.pid), "processes left behind"
+    again = start_server("--workers", "1", store_uri=server.store_uri)
+    got = requests.get(again.url + path, timeout=10)
+    assert got.status_code == 200
+    assert got.content == chunk * 12
