@@ -354,21 +354,37 @@ class SqlTrackingStore(TrackingStore):
                     f"WHERE destination_type = 'RUN' AND destination_id IN ({marks}) AND source_type IN ('DATASET', 'MODEL')",
                 )
             )
+            # Per run: metrics, params, tags, model outputs, model inputs (filled, then attached if non-empty).
+            acc = {rid: ([], [], [], [], []) for rid in chunk}
             has_datasets = False
             for kind, run_uuid, key, text, value, ts, step, is_nan in await self.db.fetch(sql, chunk * 5):
-                run = runs[run_uuid]
-                if kind == "m":
-                    run["data"].setdefault("metrics", []).append(metric_json(key, value, ts, step, is_nan))
+                if kind == "t":
+                    acc[run_uuid][2].append({"key": key, "value": text})
                 elif kind == "p":
-                    run["data"].setdefault("params", []).append({"key": key, "value": text})
-                elif kind == "t":
-                    run["data"].setdefault("tags", []).append({"key": key, "value": text})
+                    acc[run_uuid][1].append({"key": key, "value": text})
+                elif kind == "m":
+                    acc[run_uuid][0].append(
+                        {"key": key, "value": "NaN" if is_nan else value, "timestamp": ts, "step": step}
+                    )
                 elif kind == "o":
-                    run["outputs"].setdefault("model_outputs", []).append({"model_id": key, "step": step})
+                    acc[run_uuid][3].append({"model_id": key, "step": step})
                 elif kind == "i":
-                    run["inputs"].setdefault("model_inputs", []).append({"model_id": key})
+                    acc[run_uuid][4].append({"model_id": key})
                 else:
                     has_datasets = True
+            for rid, (metrics, params, tags, outputs, model_inputs) in acc.items():
+                run = runs[rid]
+                data = run["data"]
+                if metrics:
+                    data["metrics"] = metrics
+                if params:
+                    data["params"] = params
+                if tags:
+                    data["tags"] = tags
+                if outputs:
+                    run["outputs"]["model_outputs"] = outputs
+                if model_inputs:
+                    run["inputs"]["model_inputs"] = model_inputs
             if has_datasets:
                 await self._hydrate_datasets(runs, chunk, marks)
         return list(runs.values())
