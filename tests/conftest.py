@@ -61,6 +61,17 @@ class PgServer:
     def create_sync(self, suffix: str | None = None) -> str:
         return asyncio.run(self.create(suffix))
 
+    async def clone(self, template: str) -> str:
+        """A new database copied from ``template`` (a file copy: much faster than migrating)."""
+        name = f"{self.prefix}_{uuid.uuid4().hex[:8]}"
+        conn = await asyncpg.connect(self.admin_dsn)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        finally:
+            await conn.close()
+        self.created.append(name)
+        return self.dsn(name)
+
     async def drop_all(self) -> None:
         conn = await asyncpg.connect(self.admin_dsn)
         try:
@@ -82,13 +93,32 @@ def pg_server():
     asyncio.run(server.drop_all())
 
 
+@pytest.fixture(scope="session")
+def pg_template(pg_server) -> str:
+    """The name of a PostgreSQL database with the current schema and no data, to clone from."""
+
+    async def make() -> str:
+        dsn = await pg_server.create("template")
+        db = await PostgresDatabase(dsn, max_size=1).open()
+        try:
+            await migrations.upgrade(db)
+        finally:
+            await db.close()
+        return dsn.rsplit("/", 1)[1]
+
+    return asyncio.run(make())
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_uri(request, tmp_path) -> str:
-    """A backend store URI for an empty database of each kind."""
+    """A backend store URI of each kind, holding no data. The SQLite file does not exist yet (the
+    server creates its schema); the PostgreSQL database is a clone of a migrated template, since
+    creating and migrating a PostgreSQL database per test dominated the suite's time. Tests that
+    need an empty PostgreSQL database ask pg_server.create_sync()."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/aiotrack-test.db"
     server = request.getfixturevalue("pg_server")
-    return server.create_sync()
+    return asyncio.run(server.clone(request.getfixturevalue("pg_template")))
 
 
 @pytest.fixture

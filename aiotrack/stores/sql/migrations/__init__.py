@@ -54,6 +54,7 @@ async def pending(db: Database) -> list[ModuleType]:
 async def upgrade(db: Database) -> list[str]:
     """Apply every pending migration, each in its own transaction. Returns the names applied."""
     names = []
+    await applied(db)  # refuses a database another program wrote, before touching it
     async with db.transaction() as tx:
         await tx.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)")
     for migration in await pending(db):
