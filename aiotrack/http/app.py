@@ -30,7 +30,7 @@ from aiohttp import web
 
 from aiotrack.config import Settings
 from aiotrack.http import keys
-from aiotrack.http.api import experiments, metrics, runs, server_info
+from aiotrack.http.api import experiments, metrics, runs, server_info, webui
 from aiotrack.http.api import ui as ui_api  # web UI endpoints MLflow lacks (aiotrack/http/api/ui.py)
 from aiotrack.http.api import artifacts as artifacts_api
 from aiotrack.http.api import logged_models as logged_models_api, registry as registry_api
@@ -56,6 +56,7 @@ API_MODULES = (experiments, runs, metrics, server_info)
 API_MODULES += (ui_api,)
 API_MODULES += (artifacts_api,)
 API_MODULES += (registry_api, logged_models_api)
+API_MODULES += (webui,)  # the browser UI at / and /static-files/
 # What an --artifacts-only server serves; every other module's routes answer MLflow's 503.
 ARTIFACTS_ONLY_MODULES = (artifacts_api, server_info)
 
@@ -176,6 +177,7 @@ def create_app(settings: Settings) -> web.Application:
             _register_artifacts_only_refusals(app, module, settings.prefix)
         else:
             module.routes.register(app, settings.prefix)
+    webui.add_prefix_redirect(app, settings.prefix)
     # Keep last: CORS headers and preflight answers for every route registered above.
     setup_cors(app, origin_policy(settings.cors_allowed_origins))
     return app
