@@ -409,3 +409,22 @@ def test_everything_under_a_static_prefix(page, ui_server_prefix):
     expect(page.locator(".chart-card[data-metric=loss] canvas")).to_be_visible()
     api_calls = [u for u in requests if "/ajax-api/" in u or "/static-files/" in u]
     assert api_calls and all(urllib.parse.urlparse(u).path.startswith("/p/") for u in api_calls), api_calls
+
+
+def test_filter_box_suggests_keys(page, ui_server):
+    exp = ui_server.data["exp"]
+    goto(page, ui_server, f"#/experiments/{exp}")
+    expect(page.locator(".count")).to_contain_text("4 runs")
+    box = page.get_by_label("Filter runs")
+    box.click()
+    box.press_sequentially("metrics.acc")
+    hints = page.get_by_role("listbox", name="Filter suggestions")
+    expect(hints.get_by_role("option", name=re.compile("metrics.accuracy"))).to_be_visible()
+    box.press("Tab")
+    expect(box).to_have_value("metrics.accuracy")
+    box.press_sequentially(" > 0.9")
+    box.press("Enter")
+    expect(page.locator(".count")).to_contain_text("1 run")
+    assert grid_names(page) == ["charlie"]
+    screenshot_box = page.locator(".filter-bar")
+    assert screenshot_box.is_visible()

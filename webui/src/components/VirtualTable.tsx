@@ -64,11 +64,14 @@ export function VirtualTable<R>({ rows, columns, rowKey, rowHeight = 30, sortId,
   const cellClass = (c: Column<R>, i: number, base: string) =>
     base + (c.align === 'right' ? ' right' : '') + (stickyLeft[i] !== null ? ' sticky' : '');
 
+  // Rows are keyed by their slot in a fixed-size pool (index modulo pool size), so scrolling
+  // patches the same DOM nodes with new content instead of unmounting and mounting rows.
+  const pool = Math.ceil(viewH / rowHeight) + 2 * overscan + 2;
   const items = [];
   for (let i = first; i < last; i++) {
     const r = rows[i];
     items.push(
-      <div role="row" aria-rowindex={i + 2} class={'vt-row ' + (i % 2 ? 'odd ' : '') + (rowClass ? rowClass(r) : '')} key={rowKey(r)}
+      <div role="row" aria-rowindex={i + 2} data-key={rowKey(r)} class={'vt-row ' + (i % 2 ? 'odd ' : '') + (rowClass ? rowClass(r) : '')} key={i % pool}
         style={{ transform: `translateY(${i * rowHeight}px)`, height: rowHeight + 'px', width: totalW + 'px', minWidth: '100%' }}>
         {columns.map((c, ci) => (
           <div role="gridcell" class={cellClass(c, ci, 'vt-cell')} style={cellStyle(c, ci)} key={c.id}>{c.render(r, i)}</div>

@@ -8,6 +8,7 @@ import {
   normalizeRun, runDuration, runSource, runUser, sortRows, type TreeRow,
 } from '../lib/runs';
 import type { Experiment, RunRow } from '../lib/types';
+import { filterHints, type Hint } from '../lib/filterHints';
 import { hrefs, routeToHash, type Lifecycle, type Route, type RunsState } from '../lib/url';
 import { EditableMarkdown, ErrorBox, Modal, Spinner, StatusBadge, TagEditor, Tabs, navigate, useAsync } from '../components/common';
 import { VirtualTable, type Column } from '../components/VirtualTable';
@@ -51,6 +52,16 @@ export function RunsPage({ route }: { route: RunsRoute }) {
   }, [expKey, state.filter, state.lifecycle, version]);
 
   const keys = useMemo(() => collectKeys(rows), [rows]);
+  // keys seen in any load of this page, so a narrowing filter does not shrink the suggestions
+  const seenKeys = useRef({ metrics: new Set<string>(), params: new Set<string>(), tags: new Set<string>() });
+  const filterKeys = useMemo(() => {
+    const k = seenKeys.current;
+    keys.metrics.forEach((x) => k.metrics.add(x));
+    keys.params.forEach((x) => k.params.add(x));
+    keys.tags.forEach((x) => k.tags.add(x));
+    const sorted = (x: Set<string>) => [...x].sort();
+    return { metrics: sorted(k.metrics), params: sorted(k.params), tags: sorted(k.tags) };
+  }, [keys]);
   const [colorTick, setColorTick] = useState(0);
   const exp = exps.data && exps.data.length === 1 ? exps.data[0] : null;
   const title = exps.data ? exps.data.map((e) => e.name).join(', ') : '…';
@@ -72,7 +83,7 @@ export function RunsPage({ route }: { route: RunsRoute }) {
         <LoggedModelsList expIds={route.expIds} />
       ) : (
         <>
-          <FilterBar state={state} setState={setState} error={loadErr} />
+          <FilterBar state={state} setState={setState} error={loadErr} keys={filterKeys} />
           {state.view === 'table' ? (
             <RunsTable route={route} rows={rows} keys={keys} loading={loading} loadMs={loadMs} expNames={expNames}
               setState={setState} onChanged={() => setVersion((v) => v + 1)} colorTick={colorTick} onColor={() => setColorTick((t) => t + 1)} />
@@ -134,15 +145,56 @@ function ExperimentAbout({ exp, onChange }: { exp: Experiment; onChange: () => v
   );
 }
 
-function FilterBar({ state, setState, error }: { state: RunsState; setState: (p: Partial<RunsState>, push?: boolean) => void; error?: Error }) {
+function FilterBar({ state, setState, error, keys }: {
+  state: RunsState; setState: (p: Partial<RunsState>, push?: boolean) => void; error?: Error; keys: ReturnType<typeof collectKeys>;
+}) {
   const [text, setText] = useState(state.filter);
+  const [cursor, setCursor] = useState(0);
+  const [open, setOpen] = useState(false);
+  const [active, setActive] = useState(-1);
+  const input = useRef<HTMLInputElement>(null);
   useEffect(() => setText(state.filter), [state.filter]);
+  const res = useMemo(() => filterHints(text, cursor, keys), [text, cursor, keys]);
+  const shown = open && res.hints.length > 0;
+  const sync = () => setCursor(input.current?.selectionStart ?? text.length);
+  const accept = (h: Hint) => {
+    const t = text.slice(0, res.from) + h.insert + text.slice(res.to);
+    const c = res.from + h.insert.length;
+    setText(t);
+    setCursor(c);
+    setActive(-1);
+    requestAnimationFrame(() => { input.current?.focus(); input.current?.setSelectionRange(c, c); });
+  };
+  const onKey = (e: KeyboardEvent) => {
+    if (e.key === 'Escape') { setOpen(false); return; }
+    if ((e.key === ' ' && e.ctrlKey) || (e.key === 'ArrowDown' && !shown)) { setOpen(true); sync(); e.preventDefault(); return; }
+    if (!shown) return;
+    if (e.key === 'ArrowDown') { setActive((a) => Math.min(a + 1, res.hints.length - 1)); e.preventDefault(); }
+    else if (e.key === 'ArrowUp') { setActive((a) => Math.max(a - 1, -1)); e.preventDefault(); }
+    else if ((e.key === 'Enter' && active >= 0) || e.key === 'Tab') { accept(res.hints[Math.max(active, 0)]); e.preventDefault(); }
+  };
   return (
     <div class="filter-bar">
-      <form class="toolbar" onSubmit={(e) => { e.preventDefault(); setState({ filter: text.trim() }, true); }}>
-        <input type="search" class="grow mono" aria-label="Filter runs" spellcheck={false}
-          placeholder={`Filter runs, e.g. metrics.accuracy > 0.9 and params.optimizer = 'adam'`}
-          value={text} onInput={(e) => setText((e.target as HTMLInputElement).value)} />
+      <form class="toolbar" onSubmit={(e) => { e.preventDefault(); setOpen(false); setState({ filter: text.trim() }, true); }}>
+        <div class="filter-input grow">
+          <input ref={input} type="search" class="mono" aria-label="Filter runs" spellcheck={false} autocomplete="off"
+            aria-expanded={shown} aria-autocomplete="list"
+            placeholder={`Filter runs, e.g. metrics.accuracy > 0.9 and params.optimizer = 'adam'`}
+            value={text}
+            onInput={(e) => { const el = e.target as HTMLInputElement; setText(el.value); setCursor(el.selectionStart ?? el.value.length); setOpen(true); setActive(-1); }}
+            onKeyDown={onKey} onKeyUp={(e) => !['ArrowDown', 'ArrowUp', 'Enter', 'Tab', 'Escape'].includes(e.key) && sync()}
+            onClick={sync} onBlur={() => setOpen(false)} />
+          {shown && (
+            <ul class="hints" role="listbox" aria-label="Filter suggestions">
+              {res.hints.map((h, i) => (
+                <li key={h.label} role="option" aria-selected={i === active} class={i === active ? 'active' : ''}
+                  onMouseDown={(e) => { e.preventDefault(); accept(h); }}>
+                  <span class={'hint-kind hint-' + h.kind}>{h.kind}</span>{h.label}
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
         <button type="submit" class="primary">Search</button>
         {state.filter && <button type="button" onClick={() => { setText(''); setState({ filter: '' }, true); }}>Clear</button>}
         <select aria-label="Run lifecycle" value={state.lifecycle} onChange={(e) => setState({ lifecycle: (e.target as HTMLSelectElement).value as Lifecycle, sel: [] })}>
@@ -178,6 +230,15 @@ function RunsTable({ route, rows, keys, loading, loadMs, expNames, setState, onC
   const cols = state.cols ?? defaultColumns(keys);
   const chosen = multi && !cols.includes('attributes.experiment_id') ? ['attributes.experiment_id', ...cols] : cols;
 
+  const colorInput = useRef<HTMLInputElement>(null);
+  const colorFor = useRef('');
+  const pickColor = (id: string) => {
+    const el = colorInput.current;
+    if (!el) return;
+    colorFor.current = id;
+    el.value = runColor(id);
+    el.click();
+  };
   const toggleSel = (id: string, on: boolean) => {
     const s = new Set(sel);
     on ? s.add(id) : s.delete(id);
@@ -206,7 +267,7 @@ function RunsTable({ route, rows, keys, loading, loadMs, expNames, setState, onC
               setExpanded(s);
             }}>{t.expanded ? '▾' : '▸'}</button>
           ) : hasNested ? <span class="expander-space" /> : null}
-          <ColorSwatch id={t.row.id} onChange={onColor} tick={colorTick} />
+          <ColorSwatch id={t.row.id} onPick={pickColor} tick={colorTick} />
           <a href={hrefs.run(t.row.run.info.experiment_id, t.row.id)} title={t.row.name}>{t.row.name}</a>
           {t.childCount > 0 && <span class="muted small"> ({t.childCount})</span>}
         </span>
@@ -248,6 +309,8 @@ function RunsTable({ route, rows, keys, loading, loadMs, expNames, setState, onC
         {anyDeleted && <button disabled={busy} onClick={() => act('runs/restore')}>Restore runs</button>}
       </div>
       <ErrorBox error={actionErr} />
+      <input ref={colorInput} type="color" class="hidden-color" tabIndex={-1} aria-hidden="true"
+        onChange={(e) => { if (colorFor.current) { setRunColor(colorFor.current, (e.target as HTMLInputElement).value); onColor(); } }} />
       <div class="table-wrap">
         <VirtualTable rows={tree} columns={columns} rowKey={(t) => t.row.id} sortId={sortId} sortDesc={sortDesc} onSort={onSort} label="Runs"
           rowClass={(t) => (sel.has(t.row.id) ? 'selected ' : '') + (t.row.run.info.lifecycle_stage === 'deleted' ? 'deleted' : '')}
@@ -287,14 +350,11 @@ function colDef(c: string, expNames: Map<string, string>): Column<TreeRow> {
   return { ...base, label, width: 130, render: (t) => { const v = cellValue(t.row, c); return <span title={v === null ? '' : String(v)}>{v ?? ''}</span>; } };
 }
 
-function ColorSwatch({ id, onChange }: { id: string; onChange: () => void; tick: number }) {
-  const ref = useRef<HTMLInputElement>(null);
-  const color = runColor(id);
+/** The run's colour; clicking it opens the table's one shared colour picker. */
+function ColorSwatch({ id, onPick }: { id: string; onPick: (id: string, el: HTMLElement) => void; tick: number }) {
   return (
-    <span class="swatch" style={{ background: color }} title="Run colour (click to change)" onClick={() => ref.current?.click()}>
-      <input ref={ref} type="color" value={color} tabIndex={-1} aria-hidden="true"
-        onChange={(e) => { setRunColor(id, (e.target as HTMLInputElement).value); onChange(); }} />
-    </span>
+    <button type="button" class="swatch" style={{ background: runColor(id) }} title="Run colour (click to change)"
+      aria-label="Change run colour" onClick={(e) => onPick(id, e.currentTarget as HTMLElement)} />
   );
 }
 
