@@ -181,3 +181,36 @@ def test_client_multipart_upload(tracking, tmp_path, monkeypatch):
     else:
         assert info["multipart_uploads_enabled"] is False
         assert info["multipart_downloads_enabled"] is False
+
+
+def test_no_serve_artifacts_client_writes_directly(start_server, tmp_path, monkeypatch):
+    """--no-serve-artifacts: runs get a local artifact_uri under the root, the client writes
+    there itself, the server still lists and serves those files to the UI, and the proxy routes
+    answer MLflow's 503."""
+    root = tmp_path / "direct-root"
+    server = start_server(
+        ["--backend-store-uri", f"sqlite:///{tmp_path}/db.sqlite", "--no-serve-artifacts",
+         "--default-artifact-root", str(root)]
+    )
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
+    mlflow.set_tracking_uri(server.url)
+    try:
+        mlflow.set_experiment("direct")
+        with mlflow.start_run() as run:
+            mlflow.log_text("written by the client", "notes/n.txt")
+        assert run.info.artifact_uri.startswith(str(root))
+        on_disk = root / run.info.experiment_id / run.info.run_id / "artifacts" / "notes" / "n.txt"
+        assert on_disk.read_text() == "written by the client"
+        r = requests.get(f"{server.url}/api/2.0/mlflow/artifacts/list", params={"run_id": run.info.run_id, "path": "notes"})
+        assert r.json()["files"] == [{"path": "notes/n.txt", "is_dir": False, "file_size": 21}]
+        r = requests.get(f"{server.url}/get-artifact", params={"run_uuid": run.info.run_id, "path": "notes/n.txt"})
+        assert r.text == "written by the client"
+        r = requests.put(f"{server.url}/api/2.0/mlflow-artifacts/artifacts/x.txt", data=b"x")
+        assert r.status_code == 503 and "--no-serve-artifacts" in r.text
+        # an experiment pointing outside the root is refused
+        with pytest.raises(mlflow.exceptions.MlflowException, match="outside the configured artifact roots"):
+            mlflow.create_experiment("escape", artifact_location=str(tmp_path / "elsewhere"))
+    finally:
+        while mlflow.active_run():
+            mlflow.end_run()
+        mlflow.set_tracking_uri(None)
