@@ -428,3 +428,47 @@ def test_filter_box_suggests_keys(page, ui_server):
     assert grid_names(page) == ["charlie"]
     screenshot_box = page.locator(".filter-bar")
     assert screenshot_box.is_visible()
+
+
+def test_long_series_chart_downsampled_and_zoomable(page, ui_server):
+    api = Api(ui_server.api)
+    exp = api.create_experiment("long-series")
+    rid = api.create_run(exp, "long", 1_700_000_000_000)
+    n = 30_000
+    for start in range(0, n, 1000):
+        api.log_batch(rid, metrics=[{"key": "loss", "value": 1000.0 if s == 21_234 else 1.0 / (1 + s / 1000),
+                                     "timestamp": 1_700_000_000_000 + s, "step": s} for s in range(start, start + 1000)])
+    goto(page, ui_server, f"#/experiments/{exp}/runs/{rid}?tab=charts")
+    card = page.locator(".chart-card[data-metric=loss]")
+    expect(card.locator("canvas")).to_be_visible()
+    foot = card.locator(".chart-foot")
+    expect(foot).to_contain_text("of 30,000 points (min/max kept)")
+    shown = int(foot.inner_text().split(" of ")[0].replace(",", ""))
+    assert shown <= 4000
+    screenshot(page, "run-charts-long")
+    # the overview's max comes from the whole history, spike included
+    goto(page, ui_server, f"#/experiments/{exp}/runs/{rid}")
+    expect(page.get_by_role("table", name="Metrics").get_by_role("row", name=re.compile("loss"))).to_contain_text("1000")
+    # drag across part of the chart to zoom in: the chart reloads that step range at full detail
+    goto(page, ui_server, f"#/experiments/{exp}/runs/{rid}?tab=charts")
+    over = card.locator(".u-over")
+    expect(over).to_be_visible()
+    box = over.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.70, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.72, box["y"] + box["height"] / 2, steps=5)
+    page.mouse.up()
+    expect(card.get_by_role("button", name="Reset zoom")).to_be_visible()
+    expect(foot).to_have_count(0)  # a narrow range has few enough points to come back whole
+    card.get_by_role("button", name="Reset zoom").click()
+    expect(foot).to_contain_text("of 30,000 points")
+
+
+def test_charts_refresh_while_a_run_is_active(page, ui_server):
+    exp, runs = ui_server.data["exp"], ui_server.data["runs"]
+    goto(page, ui_server, f"#/experiments/{exp}?view=charts&run={runs['child']}")
+    expect(page.locator(".chart-controls .live")).to_be_visible()
+    expect(page.locator(".chart-card[data-metric=accuracy] canvas")).to_be_visible()
+    goto(page, ui_server, f"#/experiments/{exp}?view=charts&run={runs['alpha']}")
+    expect(page.locator(".chart-card[data-metric=accuracy] canvas")).to_be_visible()
+    expect(page.locator(".chart-controls .live")).to_have_count(0)

@@ -61,3 +61,25 @@ describe('alignSeries', () => {
     expect(forLogScale([1, 0, -1, null, 2])).toEqual([1, null, null, null, 2]);
   });
 });
+
+import { chunkQuery } from '../src/lib/metrics';
+
+describe('chunkQuery', () => {
+  const ids = (n: number, p: string) => Array.from({ length: n }, (_, i) => p + i);
+  it('keeps a small query whole', () => {
+    expect(chunkQuery({ runIds: ['a'], keys: ['k'], buckets: 10, axis: 'step' })).toHaveLength(1);
+  });
+  it('splits runs by 100 and keys so each request has at most 1000 series', () => {
+    const parts = chunkQuery({ runIds: ids(250, 'r'), keys: ids(25, 'k'), buckets: 10, axis: 'step' });
+    for (const p of parts) {
+      expect(p.runIds.length).toBeLessThanOrEqual(100);
+      expect(p.runIds.length * p.keys.length).toBeLessThanOrEqual(1000);
+    }
+    const pairs = new Set(parts.flatMap((p) => p.runIds.flatMap((r) => p.keys.map((k) => r + '/' + k))));
+    expect(pairs.size).toBe(250 * 25);
+  });
+  it('splits many keys for one run', () => {
+    const parts = chunkQuery({ runIds: ['r'], keys: ids(250, 'k'), buckets: 0, axis: 'step' });
+    expect(parts.map((p) => p.keys.length)).toEqual([100, 100, 50]);
+  });
+});

@@ -22,13 +22,20 @@ export interface DownsampleQuery {
  */
 export async function fetchDownsampled(q: DownsampleQuery, signal?: AbortSignal): Promise<DownsampledSeries[]> {
   if (q.runIds.length === 0 || q.keys.length === 0) return [];
+  // the endpoint takes at most 100 runs, 100 keys and 1000 series per request
+  const parts = chunkQuery(q);
+  if (parts.length > 1) {
+    const out: DownsampledSeries[] = [];
+    for (const part of parts) out.push(...(await fetchDownsampled(part, signal)));
+    return out;
+  }
   if (!endpointMissing) {
     try {
       const res = await request<{ series: DownsampledSeries[] }>(AIOTRACK + 'metrics/downsampled', {
         signal,
         query: {
           run_id: q.runIds, metric_key: q.keys, buckets: q.buckets, x_axis: q.axis,
-          min_x: q.range ? q.range[0] : undefined, max_x: q.range ? q.range[1] : undefined,
+          min_x: q.range ? Math.floor(q.range[0]) : undefined, max_x: q.range ? Math.ceil(q.range[1]) : undefined,
         },
       });
       return res.series || [];
@@ -72,5 +79,15 @@ async function fallback(q: DownsampleQuery, signal?: AbortSignal): Promise<Downs
       });
     }
   }
+  return out;
+}
+
+export function chunkQuery(q: DownsampleQuery, maxRuns = 100, maxKeys = 100, maxSeries = 1000): DownsampleQuery[] {
+  const runsPer = Math.min(maxRuns, q.runIds.length);
+  const keysPer = Math.max(1, Math.min(maxKeys, Math.floor(maxSeries / runsPer)));
+  const out: DownsampleQuery[] = [];
+  for (let i = 0; i < q.runIds.length; i += runsPer)
+    for (let j = 0; j < q.keys.length; j += keysPer)
+      out.push({ ...q, runIds: q.runIds.slice(i, i + runsPer), keys: q.keys.slice(j, j + keysPer) });
   return out;
 }
