@@ -93,7 +93,19 @@ def prepare(settings: Settings) -> None:
     """Checks that must pass once, before any worker starts: URIs parse, the schema is current
     (created on an empty database, so that workers never race to create it)."""
     from aiotrack.http.app import open_database
+    from aiotrack.services.artifact_uris import ArtifactLocations
 
+    # A bad artifact option fails here once, with a clear message, not in every worker.
+    from aiotrack.artifacts.local import LocalArtifactRepository
+
+    for repo in ArtifactLocations(settings).repositories():
+        if isinstance(repo, LocalArtifactRepository):
+            try:
+                repo.root.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(f"Cannot use {repo.root} as an artifact directory: {exc.strerror}") from None
+    if settings.artifacts_only:
+        return  # no tracking or registry store is opened in this mode
     for uri in {settings.backend_store_uri, settings.effective_registry_store_uri}:
         parse_store_uri(uri)
 

@@ -105,7 +105,7 @@ async def _registry_ctx(app: web.Application) -> AsyncIterator[None]:
         app[keys.LOGGED_MODELS] = LoggedModelService(logged_models)
         app[keys.REGISTRY] = RegistryService(
             SqlRegistryStore(own_db or tracking_db), tracking_store, logged_models,
-            (settings.effective_default_artifact_root, settings.artifacts_destination),
+            (app[keys.ARTIFACTS].default_root, settings.artifacts_destination),
         )
         yield
     finally:

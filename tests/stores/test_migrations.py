@@ -140,3 +140,4 @@ def test_store_uri_forms(uri, ok):
 
 def test_default_store_is_aiotracks_own_file():
     assert Settings().backend_store_uri == "sqlite:///aiotrack.db"
+
