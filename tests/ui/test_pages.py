@@ -30,6 +30,16 @@ def grid_names(page) -> list[str]:
     return [n for _, n in sorted(out)]
 
 
+def eventually(check, timeout: float = 10.0):
+    """Wait until check() is true (a UI action's request may still be in flight)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.1)
+
+
 def api_get(server, path: str, **query):
     url = f"{server.api}/api/2.0/mlflow/{path}?" + urllib.parse.urlencode(query, doseq=True)
     with urllib.request.urlopen(url, timeout=10) as r:
@@ -376,6 +386,18 @@ def test_models_list_model_and_version(page, ui_server):
     screenshot(page, "model-version")
     if "logged_model" in ui_server.data:
         expect(page.get_by_role("link", name=re.compile(ui_server.data["logged_model"]))).to_be_visible()
+    # aliases and stage are editable
+    page.get_by_label("New alias").fill("candidate")
+    page.get_by_role("button", name="Add alias").click()
+    expect(page.get_by_role("heading", name=re.compile("Version 1"))).to_contain_text("@candidate")
+    page.get_by_label("Stage").select_option("Staging")
+    expect(page.get_by_label("Stage")).to_have_value("Staging")
+    eventually(lambda: api_get(ui_server, "model-versions/get", name="resnet-classifier", version="1")
+               ["model_version"]["current_stage"] == "Staging")
+    m = api_get(ui_server, "registered-models/get", name="resnet-classifier")["registered_model"]
+    assert {"alias": "candidate", "version": "1"} in m["aliases"]
+    page.get_by_role("button", name="Remove alias candidate").click()
+    expect(page.get_by_role("heading", name=re.compile("Version 1"))).not_to_contain_text("@candidate")
     page.get_by_role("link", name="charlie").click()
     expect(page.get_by_role("heading", name=re.compile("charlie"))).to_be_visible()
 
@@ -472,3 +494,17 @@ def test_charts_refresh_while_a_run_is_active(page, ui_server):
     goto(page, ui_server, f"#/experiments/{exp}?view=charts&run={runs['alpha']}")
     expect(page.locator(".chart-card[data-metric=accuracy] canvas")).to_be_visible()
     expect(page.locator(".chart-controls .live")).to_have_count(0)
+
+
+def test_runs_of_several_experiments(page, ui_server):
+    goto(page, ui_server, "#/experiments")
+    page.get_by_label("Select vision-resnet").check()
+    page.get_by_label("Select nlp-bert").check()
+    page.get_by_role("button", name="Compare 2 experiments").click()
+    expect(page.get_by_role("heading", name=re.compile("nlp-bert"))).to_be_visible()
+    expect(page.locator(".count")).to_contain_text("5 runs")
+    grid = page.get_by_role("grid", name="Runs")
+    expect(page.get_by_role("columnheader", name="Experiment")).to_be_visible()
+    expect(grid).to_contain_text("bert-base")
+    expect(grid).to_contain_text("vision-resnet")
+    assert re.search(r"#/experiments/\d+,\d+", page.url)

@@ -17,7 +17,8 @@ export function ModelsPage({ route }: { route: Extract<Route, { page: 'models' }
     }, s);
     return { items: r.registered_models || [], next: r.next_page_token };
   }), [route.q]);
-  const list = models.data || [];
+  // prompts live in the same registry (tag mlflow.prompt.is_prompt); this page lists models only
+  const list = (models.data || []).filter((m) => !(m.tags || []).some((t) => t.key === 'mlflow.prompt.is_prompt' && t.value === 'true'));
   return (
     <div class="page">
       <div class="page-head"><h1>Registered models</h1></div>
@@ -157,7 +158,8 @@ export function VersionPage({ route }: { route: Extract<Route, { page: 'version'
             <tr><th>Registered</th><td>{fmtTime(v.creation_timestamp)}</td></tr>
             <tr><th>Last modified</th><td>{fmtTime(v.last_updated_timestamp)}</td></tr>
             {v.user_id && <tr><th>Creator</th><td>{v.user_id}</td></tr>}
-            <tr><th>Stage</th><td><Stage stage={v.current_stage} /></td></tr>
+            <tr><th>Stage</th><td><StageSelect v={v} onChange={mv.reload} /></td></tr>
+            <tr><th>Aliases</th><td><AliasEditor name={v.name} version={v.version} aliases={aliases} onChange={model.reload} /></td></tr>
             <tr><th>Status</th><td>{v.status}{v.status_message && <span class="muted"> — {v.status_message}</span>}</td></tr>
             <tr><th>Source run</th><td>{v.run_id ? (r ? <a href={hrefs.run(r.info.experiment_id, v.run_id)}>{r.info.run_name || v.run_id}</a> : <span class="mono">{v.run_id}</span>) : <span class="muted">—</span>}</td></tr>
             <tr><th>Logged model</th><td>{lmId ? <a href={hrefs.loggedModel(lm.data?.info.experiment_id || r?.info.experiment_id || '0', lmId)}>{lm.data?.info.name ? `${lm.data.info.name} (${lmId})` : lmId}</a> : <span class="muted">—</span>}</td></tr>
@@ -177,6 +179,46 @@ export function VersionPage({ route }: { route: Extract<Route, { page: 'version'
         <button class="link" aria-expanded={showMl} onClick={() => setShowMl(!showMl)}>{showMl ? '▾' : '▸'} MLmodel file</button>
         {showMl && <ArtifactPreview path="MLmodel" url={modelVersionArtifactUrl(v.name, v.version, 'MLmodel')} />}
       </section>
+    </div>
+  );
+}
+
+const STAGES = ['None', 'Staging', 'Production', 'Archived'];
+
+function StageSelect({ v, onChange }: { v: ModelVersion; onChange: () => void }) {
+  const [err, setErr] = useState<Error>();
+  return (
+    <span class="row">
+      <select aria-label="Stage" value={v.current_stage || 'None'} onChange={(e) => {
+        const stage = (e.target as HTMLSelectElement).value;
+        post('model-versions/transition-stage', { name: v.name, version: v.version, stage, archive_existing_versions: false })
+          .then(() => { setErr(undefined); onChange(); }, setErr);
+      }}>
+        {STAGES.map((s) => <option key={s} value={s}>{s}</option>)}
+      </select>
+      <ErrorBox error={err} />
+    </span>
+  );
+}
+
+function AliasEditor({ name, version, aliases, onChange }: { name: string; version: string; aliases: string[]; onChange: () => void }) {
+  const [alias, setAlias] = useState('');
+  const [err, setErr] = useState<Error>();
+  const run = (p: Promise<unknown>) => p.then(() => { setErr(undefined); onChange(); }, setErr);
+  return (
+    <div>
+      <span class="row">
+        {aliases.map((a) => (
+          <span class="pill alias" key={a}>@{a}
+            <button class="link small" aria-label={'Remove alias ' + a} onClick={() => run(del('registered-models/alias', { name, alias: a }))}>×</button>
+          </span>
+        ))}
+        <form class="row" onSubmit={(e) => { e.preventDefault(); if (alias.trim()) run(post('registered-models/alias', { name, alias: alias.trim(), version }).then(() => setAlias(''))); }}>
+          <input aria-label="New alias" placeholder="alias" size={10} value={alias} onInput={(e) => setAlias((e.target as HTMLInputElement).value)} />
+          <button type="submit">Add alias</button>
+        </form>
+      </span>
+      <ErrorBox error={err} />
     </div>
   );
 }
