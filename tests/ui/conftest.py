@@ -1,61 +1,22 @@
-"""Browser tests of the web UI: a real `aiotrack server` subprocess, data made through the REST
-API (tests/ui/seed.py), and headless Debian Chromium driven by Playwright.
-
-- Chromium: /usr/bin/chromium (Debian's package; Playwright's own browser download does not work
-  here). Missing -> the tests skip with the reason, except under CI (CI=true), where it fails.
-- The UI bundle: aiotrack/webui_dist, built by `npm ci && npm run build` in webui/. If it is
-  missing the fixture builds it (npm is needed); if that fails -> skip, or failure under CI.
-- If the server does not serve the UI at <prefix>/ yet, a stand-in static front (tests/ui/front.py)
-  serves the bundle and forwards the API to the real server; test_serving.py checks the server's own.
-"""
+"""Fixtures of the browser tests; see ui_support.py for what they need and how they skip."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-DIST = ROOT / "aiotrack" / "webui_dist"
-WEBUI = ROOT / "webui"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
-CHROMIUM = os.environ.get("AIOTRACK_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
 sys.path.insert(0, str(Path(__file__).parent))
 from seed import seed  # noqa: E402
-
-
-def _skip_or_fail(reason: str):
-    if IN_CI:
-        pytest.fail(f"{reason} (CI is set, so this is a failure, not a skip)")
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _get(url: str, timeout: float = 5) -> tuple[int, dict, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
-            return r.status, dict(r.headers), r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
+from ui_support import (  # noqa: E402
+    CHROMIUM, CHROMIUM_ARGS, DIST, WEBUI, _free_port, _get, _skip_or_fail,
+)
 
 
 class Proc:
@@ -184,8 +145,3 @@ def page(browser):
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
-def screenshot(page, name: str) -> None:
-    """Save docs/screenshots/<name>.png (viewport only, kept small)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.wait_for_timeout(300)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))

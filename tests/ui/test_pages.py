@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from conftest import screenshot
+from ui_support import screenshot
 from seed import Api, seed_many
 
 

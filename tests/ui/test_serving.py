@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from conftest import _get
+from ui_support import _get
 
 
 def _served(server):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from conftest import WEBUI, _skip_or_fail
+from ui_support import WEBUI, _skip_or_fail
 
 
 def test_webui_unit_tests():
