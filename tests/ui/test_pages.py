@@ -349,7 +349,7 @@ def test_compare_two_runs(page, ui_server):
     expect(table.get_by_role("row", name=re.compile("^epochs"))).to_have_count(1)
     expect(page.get_by_role("img", name=re.compile("Scatter plot")).locator("circle")).to_have_count(2)
     expect(page.get_by_role("img", name="Parallel coordinates plot").locator("polyline")).to_have_count(2)
-    screenshot(page, "compare")
+    screenshot(page, "compare", full_page=True)
     page.get_by_label("Show differences only").check()
     assert "diff=1" in page.url
     expect(table.get_by_role("row", name=re.compile("^epochs"))).to_have_count(0)

@@ -52,8 +52,18 @@ def _get(url: str, timeout: float = 5) -> tuple[int, dict, bytes]:
 
 
 
-def screenshot(page, name: str) -> None:
-    """Save docs/screenshots/<name>.png (viewport only, kept small)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+def screenshot(page, name: str, full_page: bool = False) -> None:
+    """Screenshot of the viewport. Written to docs/screenshots/<name>.png (committed, linked from the
+    docs) only when AIOTRACK_UI_SCREENSHOTS=1, so ordinary test runs leave the work tree alone."""
     page.wait_for_timeout(300)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    if os.environ.get("AIOTRACK_UI_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        size = page.viewport_size
+        if full_page:  # the app scrolls inside <main>: grow the viewport to the content's height
+            height = page.evaluate("document.querySelector('main').scrollHeight + 48")
+            page.set_viewport_size({"width": size["width"], "height": min(height, 3000)})
+            page.wait_for_timeout(300)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+        page.set_viewport_size(size)
+    else:
+        page.screenshot()  # still proves the page renders

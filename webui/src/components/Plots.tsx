@@ -42,7 +42,9 @@ export function ScatterPlot({ runs, x, y }: { runs: PlotRun[]; x: string; y: str
   const [hover, setHover] = useState<PlotRun | null>(null);
   const W = Math.max(size.width, 300), H = 340, m = { l: 70, r: 20, t: 16, b: 44 };
   const ax = buildAxis(x, runs), ay = buildAxis(y, runs);
-  const px = (p: number) => m.l + p * (W - m.l - m.r), py = (p: number) => H - m.b - p * (H - m.t - m.b);
+  // keep points off the frame: data spans the middle 88% of each axis
+  const pad = (p: number) => 0.06 + p * 0.88;
+  const px = (p: number) => m.l + pad(p) * (W - m.l - m.r), py = (p: number) => H - m.b - pad(p) * (H - m.t - m.b);
   const pts = runs.map((r) => ({ r, x: axisPos(ax, r.values[x]), y: axisPos(ay, r.values[y]) })).filter((p) => p.x !== null && p.y !== null);
   return (
     <div ref={ref} class="plot">

@@ -1,7 +1,7 @@
 // Run colours: stable per run id (hash into a palette), overridable by the user (kept in localStorage).
 export const PALETTE = [
-  '#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf',
-  '#bcbd22', '#f59f00', '#3b5bdb', '#e8590c', '#2b8a3e', '#c2255c', '#5f3dc4', '#0b7285',
+  '#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b',
+  '#e377c2', '#17becf', '#bcbd22', '#f59f00', '#0b3d91', '#7a0177',
 ];
 
 export function hashString(s: string): number {
