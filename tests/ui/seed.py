@@ -133,7 +133,17 @@ def seed(base: str) -> dict:
     try:
         lm = api.call("POST", "logged-models", {"experiment_id": exp, "name": "model", "source_run_id": c,
                                                 "model_type": "sklearn"})
-        out["logged_model"] = lm["model"]["info"]["model_id"]
+        out["logged_model"] = lm_id = lm["model"]["info"]["model_id"]
+        try:
+            url = f"{api.base}/api/2.0/mlflow-artifacts/artifacts/{exp}/models/{lm_id}/artifacts/"
+            for name, body in (("MLmodel", b"artifact_path: model\nflavors:\n  sklearn:\n    sklearn_version: 1.5.0\n"),
+                               ("requirements.txt", b"scikit-learn==1.5.0\n")):
+                req = urllib.request.Request(url + name, data=body, method="PUT")
+                with urllib.request.urlopen(req, timeout=30) as r:
+                    r.read()
+            out["logged_model_files"] = True
+        except Exception as e:
+            out["logged_model_files_error"] = repr(e)
     except Exception as e:  # logged models not implemented yet
         out["logged_model_error"] = str(e)
     # a dataset input and the logged model as an output of charlie

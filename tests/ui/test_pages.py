@@ -396,6 +396,9 @@ def test_models_list_model_and_version(page, ui_server):
                ["model_version"]["current_stage"] == "Staging")
     m = api_get(ui_server, "registered-models/get", name="resnet-classifier")["registered_model"]
     assert {"alias": "candidate", "version": "1"} in m["aliases"]
+    if ui_server.data.get("logged_model_files"):
+        page.get_by_role("button", name=re.compile("MLmodel file")).click()
+        expect(page.locator(".preview pre")).to_contain_text("sklearn_version")
     page.get_by_role("button", name="Remove alias candidate").click()
     expect(page.get_by_role("heading", name=re.compile("Version 1"))).not_to_contain_text("@candidate")
     page.get_by_role("link", name="charlie").click()
@@ -412,6 +415,9 @@ def test_logged_models_list(page, ui_server):
     table.get_by_role("link", name="model").click()
     expect(page.get_by_role("heading", name=re.compile("model"))).to_be_visible()
     expect(page.get_by_role("link", name=ui_server.data["runs"]["charlie"])).to_be_visible()
+    if ui_server.data.get("logged_model_files"):
+        page.get_by_label("Artifact files").get_by_role("button", name=re.compile("MLmodel")).click()
+        expect(page.locator(".preview pre")).to_contain_text("flavors:")
 
 
 # ---------------------------------------------------------------------------- static prefix

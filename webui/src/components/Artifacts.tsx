@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { artifactUrl, get } from '../lib/api';
+import { MLFLOW, artifactUrl, get, qs } from '../lib/api';
 import { parseCsv } from '../lib/csv';
 import { fmtBytes } from '../lib/format';
 import { ErrorBox, Markdown, Spinner } from './common';
@@ -25,19 +25,36 @@ export function previewKind(path: string): PreviewKind {
   return 'binary';
 }
 
-async function list(runId: string, path: string): Promise<FileInfo[]> {
-  const r = await get<{ files?: FileInfo[] }>('artifacts/list', { run_id: runId, path: path || undefined });
-  return (r.files || []).sort((a, b) => Number(b.is_dir) - Number(a.is_dir) || a.path.localeCompare(b.path));
+const sortFiles = (files: FileInfo[]) => files.sort((a, b) => Number(b.is_dir) - Number(a.is_dir) || a.path.localeCompare(b.path));
+
+/** Where a browser's files come from: a run's artifacts, or a logged model's. */
+export interface ArtifactSource {
+  key: string;
+  list: (dir: string) => Promise<FileInfo[]>;
+  url: (path: string) => string;
 }
 
-export function ArtifactBrowser({ runId, path, onPath }: { runId: string; path: string; onPath: (p: string) => void }) {
+export const runArtifacts = (runId: string): ArtifactSource => ({
+  key: 'run:' + runId,
+  list: async (dir) => sortFiles((await get<{ files?: FileInfo[] }>('artifacts/list', { run_id: runId, path: dir || undefined })).files || []),
+  url: (path) => artifactUrl(runId, path),
+});
+
+export const loggedModelArtifacts = (modelId: string): ArtifactSource => ({
+  key: 'model:' + modelId,
+  list: async (dir) => sortFiles((await get<{ files?: FileInfo[] }>(`logged-models/${encodeURIComponent(modelId)}/artifacts/directories`,
+    { artifact_directory_path: dir || undefined })).files || []),
+  url: (path) => `${MLFLOW}logged-models/${encodeURIComponent(modelId)}/artifacts/files${qs({ artifact_file_path: path })}`,
+});
+
+export function ArtifactBrowser({ source, path, onPath }: { source: ArtifactSource; path: string; onPath: (p: string) => void }) {
   const [dirs, setDirs] = useState<Map<string, FileInfo[]>>(new Map());
   const [open, setOpen] = useState<Set<string>>(new Set());
   const [err, setErr] = useState<Error>();
   const load = async (dir: string) => {
     if (dirs.has(dir)) return;
     try {
-      const files = await list(runId, dir);
+      const files = await source.list(dir);
       setDirs((m) => new Map(m).set(dir, files));
     } catch (e: any) {
       setErr(e);
@@ -51,7 +68,7 @@ export function ArtifactBrowser({ runId, path, onPath }: { runId: string; path: 
     for (let i = 1; i < parts.length; i++) anc.add(parts.slice(0, i).join('/'));
     anc.forEach((d) => load(d));
     setOpen((o) => new Set([...o, ...anc]));
-  }, [runId]);
+  }, [source.key]);
   const root = dirs.get('');
   const sizeOf = (p: string) => {
     const dir = p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '';
@@ -91,7 +108,7 @@ export function ArtifactBrowser({ runId, path, onPath }: { runId: string; path: 
       </div>
       <div class="artifact-view">
         {path && (!sel || !sel.is_dir) ? (
-          <ArtifactPreview key={path} path={path} url={artifactUrl(runId, path)} size={sel?.file_size} />
+          <ArtifactPreview key={path} path={path} url={source.url(path)} size={sel?.file_size} />
         ) : (
           <p class="muted pad">Select a file to preview it.</p>
         )}

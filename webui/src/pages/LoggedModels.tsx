@@ -1,4 +1,6 @@
+import { useState } from 'preact/hooks';
 import { get, post, searchAll } from '../lib/api';
+import { ArtifactBrowser, loggedModelArtifacts } from '../components/Artifacts';
 import { fmtAgo, fmtNumber, fmtTime, plural } from '../lib/format';
 import { toNumber } from '../lib/runs';
 import type { LoggedModel } from '../lib/types';
@@ -39,6 +41,7 @@ export function LoggedModelsList({ expIds }: { expIds: string[] }) {
 }
 
 export function LoggedModelPage({ route }: { route: Extract<Route, { page: 'logged-model' }> }) {
+  const [path, setPath] = useState('');
   const m = useAsync((s) => get<{ model: LoggedModel }>(`logged-models/${encodeURIComponent(route.modelId)}`, undefined, s).then((r) => r.model), [route.modelId]);
   if (m.error) return <div class="page"><ErrorBox error={m.error} title="Could not load logged model" /></div>;
   if (!m.data) return <div class="page"><Spinner /></div>;
@@ -74,6 +77,8 @@ export function LoggedModelPage({ route }: { route: Extract<Route, { page: 'logg
           <TagEditor tags={info.tags || []} />
         </section>
       </div>
+      <h2>Artifacts</h2>
+      <ArtifactBrowser source={loggedModelArtifacts(info.model_id)} path={path} onPath={setPath} />
       <div class="two-col">
         <section class="card"><h2>Parameters</h2>
           {(data?.params || []).length === 0 ? <p class="muted">No parameters</p> : (

@@ -9,7 +9,7 @@ import type { Run, RunRow } from '../lib/types';
 import { hrefs, routeToHash, type Route } from '../lib/url';
 import { Copyable, EditableMarkdown, ErrorBox, Spinner, StatusBadge, TagEditor, Tabs, navigate, useAsync } from '../components/common';
 import { ChartControls, MetricCharts, type ChartSettings } from '../components/MetricCharts';
-import { ArtifactBrowser } from '../components/Artifacts';
+import { ArtifactBrowser, runArtifacts } from '../components/Artifacts';
 
 type RunRoute = Extract<Route, { page: 'run' }>;
 
@@ -50,7 +50,7 @@ export function RunPage({ route }: { route: RunRoute }) {
       {route.tab === 'charts' ? (
         <RunCharts row={row} tick={tick} running={running} />
       ) : route.tab === 'artifacts' ? (
-        <ArtifactBrowser runId={row.id} path={route.path} onPath={(path) => navigate(routeToHash({ ...route, path }), true)} />
+        <ArtifactBrowser source={runArtifacts(row.id)} path={route.path} onPath={(path) => navigate(routeToHash({ ...route, path }), true)} />
       ) : (
         <Overview run={run.data} row={row} reload={run.reload} tick={tick} />
       )}
