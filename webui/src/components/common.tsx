@@ -179,7 +179,7 @@ export function TagEditor({ tags, onSet, onDelete, hideSystem = true }: {
         </table>
       )}
       {sys.length > 0 && hideSystem && (
-        <button class="link" onClick={() => setShowSys(!showSys)}>{showSys ? 'Hide' : 'Show'} {sys.length} system tags</button>
+        <button class="link" onClick={() => setShowSys(!showSys)}>{showSys ? "Hide" : "Show"} system tags ({sys.length})</button>
       )}
       {onSet && (
         <form class="row add-tag" onSubmit={(e) => {
