@@ -13,6 +13,7 @@ import orjson
 from aiohttp import web
 
 from aiotrack.errors import AiotrackError
+from aiotrack.stores.sql.database import IntegrityViolation
 
 log = logging.getLogger("aiotrack.http")
 
@@ -34,6 +35,11 @@ async def error_middleware(request: web.Request, handler):
         return await handler(request)
     except AiotrackError as exc:
         return error_response(exc.error_code, exc.message, exc.status)
+    except IntegrityViolation:
+        # A write raced another one for the same unique key and lost; nothing was written.
+        return error_response(
+            "RESOURCE_CONFLICT", "The request conflicted with a concurrent change and was not applied; retry it.", 409
+        )
     except web.HTTPRequestEntityTooLarge as exc:
         return error_response("INVALID_PARAMETER_VALUE", f"Request body too large: {exc.text}", 413)
     except web.HTTPException as exc:

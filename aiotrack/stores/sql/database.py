@@ -40,8 +40,20 @@ Row = Sequence[Any]
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 
 
+class IntegrityViolation(Exception):
+    """A write broke a uniqueness or foreign-key constraint (the driver's error, made neutral).
+    Stores turn it into MLflow's error where a race can cause it (two creators of one name)."""
+
+
 class Tx:
-    """The statements of one write transaction."""
+    """The statements of one write transaction.
+
+    ``executemany`` may be deferred: its statements run, in order, before the next statement that
+    returns something (``fetch``, ``fetchrow``, ``execute``) or at commit, and any error they raise
+    surfaces there and rolls the whole transaction back. On SQLite this packs a transaction into
+    as few thread round trips as possible (typically two: BEGIN + the first read, then the writes
+    + COMMIT), which matters because the writer lock is held across them.
+    """
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         raise NotImplementedError
@@ -56,6 +68,10 @@ class Tx:
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         raise NotImplementedError
+
+    async def write(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """One statement whose outcome is not needed: may be deferred like ``executemany``."""
+        await self.executemany(sql, [params])
 
 
 class Database:
@@ -83,23 +99,60 @@ class Database:
 
 
 class _SqliteTx(Tx):
-    __slots__ = ("_conn",)
+    """Runs on aiosqlite's connection thread in batches: each ``_hop`` is one thread round trip
+    carrying every deferred statement plus the statement whose answer is awaited."""
+
+    __slots__ = ("_conn", "_pending")
 
     def __init__(self, conn: aiosqlite.Connection):
         self._conn = conn
+        self._pending: list[tuple[str, Any, bool]] = [("BEGIN IMMEDIATE", (), False)]
+
+    async def _hop(self, final):
+        pending, self._pending = self._pending, []
+        raw = self._conn._conn  # the sqlite3 connection; used only on its own thread below
+
+        def work():
+            for sql, params, many in pending:
+                if many:
+                    raw.executemany(sql, params)
+                else:
+                    raw.execute(sql, params)
+            return final(raw) if final is not None else None
+
+        try:
+            # aiosqlite's own way to run a function on the connection's thread (private, stable
+            # since 0.17; pinned below 0.23 in pyproject.toml and checked by a test).
+            return await self._conn._execute(work)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityViolation(str(exc)) from None
+        except sqlite3.OperationalError as exc:
+            raise _sqlite_error(exc) from exc
 
     async def fetch(self, sql, params=()):
-        return list(await self._conn.execute_fetchall(sql, params))
+        return await self._hop(lambda raw: raw.execute(sql, params).fetchall())
 
     async def execute(self, sql, params=()):
-        cursor = await self._conn.execute(sql, params)
-        count = cursor.rowcount
-        await cursor.close()
-        return count
+        return await self._hop(lambda raw: raw.execute(sql, params).rowcount)
 
     async def executemany(self, sql, rows):
-        cursor = await self._conn.executemany(sql, rows)
-        await cursor.close()
+        self._pending.append((sql, list(rows), True))
+
+    async def commit(self) -> None:
+        if self._pending == [("BEGIN IMMEDIATE", (), False)]:
+            self._pending = []  # nothing was written: no transaction was ever begun
+            return
+        await self._hop(lambda raw: raw.execute("COMMIT"))
+
+    async def rollback(self) -> None:
+        self._pending = []
+        raw = self._conn._conn
+
+        def work():
+            if raw.in_transaction:
+                raw.execute("ROLLBACK")
+
+        await self._conn._execute(work)
 
 
 class SqliteDatabase(Database):
@@ -150,21 +203,13 @@ class SqliteDatabase(Database):
         async with self._write_lock:
             await self._lock_across_processes()
             try:
+                tx = _SqliteTx(conn)
                 try:
-                    await conn.execute_fetchall("BEGIN IMMEDIATE")
-                except sqlite3.OperationalError as exc:
-                    raise _sqlite_error(exc) from exc
-                try:
-                    yield _SqliteTx(conn)
+                    yield tx
+                    await tx.commit()
                 except BaseException:
-                    await conn.execute_fetchall("ROLLBACK")
+                    await asyncio.shield(tx.rollback())
                     raise
-                else:
-                    try:
-                        await conn.execute_fetchall("COMMIT")
-                    except sqlite3.OperationalError as exc:
-                        await conn.execute_fetchall("ROLLBACK")
-                        raise _sqlite_error(exc) from exc
             finally:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
@@ -225,15 +270,24 @@ class _PgTx(Tx):
         self._conn = conn
 
     async def fetch(self, sql, params=()):
-        return await self._conn.fetch(to_dollar_params(sql), *params)
+        try:
+            return await self._conn.fetch(to_dollar_params(sql), *params)
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityViolation(str(exc)) from None
 
     async def execute(self, sql, params=()):
-        status = await self._conn.execute(to_dollar_params(sql), *params)
+        try:
+            status = await self._conn.execute(to_dollar_params(sql), *params)
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityViolation(str(exc)) from None
         tail = status.rsplit(" ", 1)[-1]
         return int(tail) if tail.isdigit() else 0
 
     async def executemany(self, sql, rows):
-        await self._conn.executemany(to_dollar_params(sql), list(rows))
+        try:
+            await self._conn.executemany(to_dollar_params(sql), list(rows))
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityViolation(str(exc)) from None
 
 
 class PostgresDatabase(Database):

@@ -12,7 +12,7 @@ from aiotrack.entities import ACTIVE, DELETED, Experiment, KeyValue, Metric, Run
 from aiotrack.errors import INVALID_STATE, AiotrackError, already_exists, invalid, not_found
 from aiotrack.stores.base import DatasetIn, MetricPoint, TrackingStore
 from aiotrack.stores.sql import search_sql
-from aiotrack.stores.sql.database import Database, Tx
+from aiotrack.stores.sql.database import Database, IntegrityViolation, Tx
 
 RUN_NAME_TAG = "mlflow.runName"
 LOGGED_MODELS_TAG = "mlflow.log-model.history"
@@ -126,11 +126,14 @@ class SqlTrackingStore(TrackingStore):
                         "experiment, or permanently delete the experiment to create a new one with this name."
                     )
                 raise already_exists(f"Experiment(name={name}) already exists.")
-            row = await tx.fetchrow(
-                "INSERT INTO experiments (name, artifact_location, lifecycle_stage, creation_time, last_update_time) "
-                "VALUES (?, ?, 'active', ?, ?) RETURNING experiment_id",
-                (name, artifact_location, now, now),
-            )
+            try:
+                row = await tx.fetchrow(
+                    "INSERT INTO experiments (name, artifact_location, lifecycle_stage, creation_time, "
+                    "last_update_time) VALUES (?, ?, 'active', ?, ?) RETURNING experiment_id",
+                    (name, artifact_location, now, now),
+                )
+            except IntegrityViolation:  # a concurrent creator won the race for the name
+                raise already_exists(f"Experiment(name={name}) already exists.") from None
             experiment_id = row[0]
             if not artifact_location:
                 await tx.execute(
@@ -222,10 +225,13 @@ class SqlTrackingStore(TrackingStore):
             )
             if clash:
                 raise already_exists(f"Experiment(name={new_name}) already exists.")
-            await tx.execute(
-                "UPDATE experiments SET name = ?, last_update_time = ? WHERE experiment_id = ?",
-                (new_name, now_ms(), eid),
-            )
+            try:
+                await tx.execute(
+                    "UPDATE experiments SET name = ?, last_update_time = ? WHERE experiment_id = ?",
+                    (new_name, now_ms(), eid),
+                )
+            except IntegrityViolation:
+                raise already_exists(f"Experiment(name={new_name}) already exists.") from None
 
     async def set_experiment_tag(self, experiment_id, key, value):
         eid = _experiment_id(experiment_id)
@@ -288,7 +294,7 @@ class SqlTrackingStore(TrackingStore):
                     f"The experiment {experiment_id} must be in the 'active' state. Current state is {row[0]}."
                 )
             artifact_uri = _join_uri(row[1] or "", f"{run_id}/artifacts")
-            await tx.execute(
+            await tx.write(
                 "INSERT INTO runs (run_uuid, experiment_id, name, source_type, source_name, entry_point_name, "
                 "user_id, status, start_time, end_time, source_version, lifecycle_stage, artifact_uri) "
                 "VALUES (?, ?, ?, 'UNKNOWN', '', '', ?, 'RUNNING', ?, NULL, '', 'active', ?)",
@@ -431,7 +437,7 @@ class SqlTrackingStore(TrackingStore):
                 params.append(run_name)
                 await _upsert_tags(tx, run_id, [(RUN_NAME_TAG, run_name)])
             if sets:
-                await tx.execute(f"UPDATE runs SET {', '.join(sets)} WHERE run_uuid = ?", (*params, run_id))
+                await tx.write(f"UPDATE runs SET {', '.join(sets)} WHERE run_uuid = ?", (*params, run_id))
             row = await self._run_row(run_id, tx)
         return _run_info(row)
 
@@ -463,7 +469,7 @@ class SqlTrackingStore(TrackingStore):
                 await _upsert_tags(tx, run_id, pairs)
                 names = [v for k, v in pairs if k == RUN_NAME_TAG]
                 if names:
-                    await tx.execute("UPDATE runs SET name = ? WHERE run_uuid = ?", (names[-1], run_id))
+                    await tx.write("UPDATE runs SET name = ? WHERE run_uuid = ?", (names[-1], run_id))
             if metrics:
                 await _log_metrics(tx, run_id, metrics)
                 if any(m.model_id for m in metrics):
