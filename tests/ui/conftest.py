@@ -4,91 +4,38 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from seed import seed  # noqa: E402
+from server_process import ServerProcess  # noqa: E402  (tests/, on sys.path through its conftest)
 from ui_support import (  # noqa: E402
-    CHROMIUM, CHROMIUM_ARGS, DIST, WEBUI, _free_port, _get, _skip_or_fail,
+    CHROMIUM, CHROMIUM_ARGS, DIST, WEBUI, _get, _skip_or_fail,
 )
 
 
-class Proc:
-    def __init__(self, cmd: list[str], log: Path):
-        self.log_path = log
-        self._log = open(log, "wb")
-        self.proc = subprocess.Popen(cmd, cwd=str(log.parent), stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-
-    def wait_http(self, url: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.proc.args} exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                if _get(url, 2)[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"{url} did not answer within {timeout}s:\n{self.log()}")
-
-    def log(self) -> str:
-        return self.log_path.read_bytes().decode(errors="replace")[-5000:]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout=20)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                self.proc.wait(timeout=10)
-        self._log.close()
-
-
 class UiServer:
-    """A running aiotrack server (+ stand-in front if needed) with seeded data."""
+    """A running aiotrack server that serves the UI itself (at <prefix>/), with seeded data."""
 
     def __init__(self, tmp: Path, prefix: str = ""):
         self.prefix = prefix
-        port = _free_port()
-        self.api = f"http://127.0.0.1:{port}{prefix}"  # REST API root (for seeding)
-        self.procs: list[Proc] = []
-        server = Proc([sys.executable, "-m", "aiotrack", "server", "--port", str(port), "--workers", "1",
-                       "--backend-store-uri", f"sqlite:///{tmp}/db.sqlite", "--artifacts-destination", f"{tmp}/artifacts",
-                       *(["--static-prefix", prefix] if prefix else [])], tmp / "server.log")
-        self.procs.append(server)
-        try:
-            server.wait_http(f"{self.api}/health", 60)
-        except RuntimeError:
-            server.wait_http(f"http://127.0.0.1:{port}/health", 5)
+        self.server = ServerProcess(
+            ["--workers", "1", "--backend-store-uri", f"sqlite:///{tmp}/db.sqlite", "--artifacts-destination",
+             f"{tmp}/artifacts", *(["--static-prefix", prefix] if prefix else [])],
+            tmp,
+        ).wait_ready(f"{prefix}/health", 60)
+        self.api = f"{self.server.url}{prefix}"  # REST API root (for seeding)
         status, _, body = _get(f"{self.api}/")
-        self.server_serves_ui = status == 200 and b'<div id="app">' in body
-        if self.server_serves_ui:
-            self.url = f"{self.api}/"
-        else:
-            fport = _free_port()
-            front = Proc([sys.executable, str(Path(__file__).parent / "front.py"), "--dist", str(DIST),
-                          "--upstream", f"http://127.0.0.1:{port}", "--port", str(fport), "--prefix", prefix],
-                         tmp / "front.log")
-            self.procs.append(front)
-            front.wait_http(f"http://127.0.0.1:{fport}{prefix}/", 30)
-            self.url = f"http://127.0.0.1:{fport}{prefix}/"
+        assert status == 200 and b'<div id="app">' in body, f"the server does not serve the UI at {self.api}/"
+        self.url = f"{self.api}/"
         self.data = seed(self.api)
 
     def stop(self):
-        for p in reversed(self.procs):
-            p.stop()
+        self.server.stop()
 
 
 @pytest.fixture(scope="session")

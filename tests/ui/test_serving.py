@@ -10,15 +10,9 @@ import pytest
 from ui_support import _get
 
 
-def _served(server):
-    if not server.server_serves_ui:
-        pytest.skip("this aiotrack server does not serve the web UI at / (a stand-in front served it in the page tests)")
-
-
 @pytest.mark.parametrize("which", ["ui_server", "ui_server_prefix"])
 def test_index_and_hashed_assets(request, which):
     server = request.getfixturevalue(which)
-    _served(server)
     status, headers, body = _get(server.api + "/")
     assert status == 200 and b'<div id="app">' in body
     assert "no-cache" in headers.get("Cache-Control", "")
@@ -32,8 +26,6 @@ def test_index_and_hashed_assets(request, which):
 
 
 def test_prefix_without_trailing_slash_redirects(ui_server_prefix):
-    _served(ui_server_prefix)
-
     class NoRedirect(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *a, **k):
             return None

@@ -5,8 +5,6 @@ through the REST API (tests/ui/seed.py), and headless Debian Chromium driven by 
   here). Missing -> the tests skip with the reason, except under CI (CI=true), where it fails.
 - The UI bundle: aiotrack/webui_dist, built by `npm ci && npm run build` in webui/. If it is
   missing the fixture builds it (npm is needed); if that fails -> skip, or failure under CI.
-- If the server does not serve the UI at <prefix>/ yet, a stand-in static front (tests/ui/front.py)
-  serves the bundle and forwards the API to the real server; test_serving.py checks the server's own.
 """
 
 from __future__ import annotations
