@@ -10,7 +10,6 @@ through the REST API (tests/ui/seed.py), and headless Debian Chromium driven by 
 from __future__ import annotations
 
 import os
-import socket
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -33,12 +32,6 @@ def _skip_or_fail(reason: str):
     if IN_CI:
         pytest.fail(f"{reason} (CI is set, so this is a failure, not a skip)")
     pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get(url: str, timeout: float = 5) -> tuple[int, dict, bytes]:
