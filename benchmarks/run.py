@@ -276,10 +276,10 @@ ROWS = [
     ("search_experiments p50 / p99 (ms)", "search_experiments", "p50_ms|p99_ms", "low", "{:.1f}"),
     ("artifact upload {n} MiB (MiB/s)", "artifact_upload", "mib_per_s", "high", "{:.0f}"),
     ("  server tree peak RSS during upload (MiB)", "artifact_upload", "rss_peak_mib", "low", "{:.0f}"),
-    ("  server tree RSS growth during upload (MiB)", "artifact_upload", "rss_growth_mib", "low", "{:.0f}"),
+    ("  server tree RSS growth during upload (MiB)", "artifact_upload", "rss_growth_mib", "none", "{:.0f}"),
     ("artifact download {n} MiB (MiB/s)", "artifact_download", "mib_per_s", "high", "{:.0f}"),
     ("  server tree peak RSS during download (MiB)", "artifact_download", "rss_peak_mib", "low", "{:.0f}"),
-    ("  server tree RSS growth during download (MiB)", "artifact_download", "rss_growth_mib", "low", "{:.0f}"),
+    ("  server tree RSS growth during download (MiB)", "artifact_download", "rss_growth_mib", "none", "{:.0f}"),
     ("{n} small files ({k} KiB) concurrent upload: files/s", "small_files_upload", "files_per_s", "high", "{:.0f}"),
     ("  upload p50 / p99 (ms)", "small_files_upload", "p50_ms|p99_ms", "low", "{:.0f}"),
     ("{n} small files concurrent download: files/s", "small_files_download", "files_per_s", "high", "{:.0f}"),
@@ -327,6 +327,8 @@ def _cell(res: dict, key: str, field: str, fmt: str):
 
 
 def _ratio(a, b, better: str) -> str:
+    if better == "none":  # e.g. RSS growth near 0: a ratio of two noise figures means nothing
+        return "—"
     if a is None or b is None or a == 0 or b == 0:
         return "—"
     r = a / b if better == "high" else b / a
@@ -411,6 +413,15 @@ def machine_facts(servers: dict[str, Server]) -> dict:
     }
 
 
+async def wait_quiet(max_load: float | None, max_wait: float) -> None:
+    """On a shared machine: wait (up to max_wait s) until the 1-minute load average is below max_load."""
+    if not max_load:
+        return
+    t0 = time.perf_counter()
+    while os.getloadavg()[0] > max_load and time.perf_counter() - t0 < max_wait:
+        await asyncio.sleep(5)
+
+
 async def run(a, cfg: loadgen.Config) -> dict:
     names = a.servers.split(",")
     servers = discover(names, a.aiotrack)
@@ -464,12 +475,15 @@ async def run(a, cfg: loadgen.Config) -> dict:
                         continue
                     if w == "artifacts" and not r.server.has_artifacts:
                         continue
+                    await wait_quiet(a.max_load, a.max_load_wait)
+                    load0 = os.getloadavg()[0]
                     t0 = time.perf_counter()
                     try:
                         res = await asyncio.wait_for(loadgen.run_workload(w, r.target(), cfg), a.workload_timeout)
                     except asyncio.TimeoutError:
                         res = {f"{w}_failed": {"exception": f"timed out after {a.workload_timeout} s"}}
                     r.result.update(res)
+                    r.result.setdefault("loadavg_1min_before", {})[w] = load0
                     summary = {k2: {f: round(v2[f], 2) for f in ("rps", "p50_ms", "p99_ms", "seconds", "mib_per_s",
                                                                  "points_per_s", "files_per_s", "errors")
                                     if isinstance(v2.get(f), (int, float))}
@@ -507,9 +521,23 @@ def main() -> None:
     ap.add_argument("--workload-timeout", type=float, default=1800.0)
     ap.add_argument("--out", default=os.path.join(HERE, "results", "latest"),
                     help="writes OUT.json and OUT.md (default benchmarks/results/latest)")
+    ap.add_argument("--max-load", type=float, default=None,
+                    help="before each measurement wait until the 1-min load average is below this (shared machines)")
+    ap.add_argument("--max-load-wait", type=float, default=120.0, help="longest wait for --max-load, seconds")
     ap.add_argument("--keep-scratch", action="store_true", help="keep stores and logs in benchmarks/scratch/")
     loadgen.add_config_args(ap)
+    ap.add_argument("--render", metavar="JSON", default=None,
+                    help="only re-render the markdown of an earlier run's JSON (written next to it as .md)")
     a = ap.parse_args()
+    if a.render:
+        with open(a.render) as f:
+            results = json.load(f)
+        cfg = loadgen.Config(**results["config"])
+        text = render(results, results["servers"], cfg, results["workers"], results.get("quick", False))
+        with open(os.path.splitext(a.render)[0] + ".md", "w") as f:
+            f.write(text)
+        print(text)
+        return
     cfg = loadgen.config_from_args(a)
     servers = a.servers.split(",")
     def _interrupt(signum, frame):
@@ -522,22 +550,27 @@ def main() -> None:
     finally:
         for r in RUNNING:
             r.stop()
-    md = markdown(results, servers, cfg)
-    m = results["meta"]
-    head = (f"Measured {m['date']} on {m['nproc']} cores ({m['cpu']}), {m['mem_mib']:,} MiB, Linux {m['kernel']}; "
-            f"Python {m['python']}, SQLite {m['sqlite']}, PostgreSQL {m['postgresql']}; "
-            + ", ".join(f"{n} {v['version']}" for n, v in m["servers"].items())
-            + f"; --workers {a.workers} for mlflow and aiotrack; {cfg.duration:g} s timed loops"
-            + (" (--quick sizes)" if a.quick else "") + f"; run took {results['total_seconds'] / 60:.1f} min; "
-            f"load average at start {' '.join(m['loadavg_at_start'])}, at end {' '.join(m['loadavg_at_end'])}.\n")
-    notes = [f"- {n}: {v['note']}" for n, v in m["servers"].items() if v["note"]]
-    text = head + ("\n" + "\n".join(notes) + "\n" if notes else "") + "\n" + md
+    results["quick"] = a.quick
+    text = render(results, servers, cfg, a.workers, a.quick)
     os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
     with open(a.out + ".json", "w") as f:
         json.dump(results, f, indent=1, default=str)
     with open(a.out + ".md", "w") as f:
         f.write(text)
     print(text)
+
+
+def render(results: dict, servers: list[str], cfg: loadgen.Config, workers: int, quick: bool) -> str:
+    md = markdown(results, servers, cfg)
+    m = results["meta"]
+    head = (f"Measured {m['date']} on {m['nproc']} cores ({m['cpu']}), {m['mem_mib']:,} MiB, Linux {m['kernel']}; "
+            f"Python {m['python']}, SQLite {m['sqlite']}, PostgreSQL {m['postgresql']}; "
+            + ", ".join(f"{n} {v['version']}" for n, v in m["servers"].items())
+            + f"; --workers {workers} for mlflow and aiotrack; {cfg.duration:g} s timed loops"
+            + (" (--quick sizes)" if quick else "") + f"; run took {results['total_seconds'] / 60:.1f} min; "
+            f"load average at start {' '.join(m['loadavg_at_start'])}, at end {' '.join(m['loadavg_at_end'])}.\n")
+    notes = [f"- {n}: {v['note']}" for n, v in m["servers"].items() if v["note"]]
+    return head + ("\n" + "\n".join(notes) + "\n" if notes else "") + "\n" + md
 
 
 if __name__ == "__main__":
