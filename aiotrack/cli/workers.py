@@ -36,6 +36,7 @@ import time
 from dataclasses import dataclass
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 
 from aiotrack import MLFLOW_COMPAT_VERSION, __version__
 from aiotrack.config import Settings
@@ -50,7 +51,6 @@ BACKLOG = 2048
 PARENT_POLL_SECONDS = 1.0
 QUICK_DEATH_SECONDS = 5.0  # a worker dying sooner than this after its start counts as a failed start
 MAX_QUICK_DEATHS = 5
-ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs "%{User-Agent}i"'
 # Debug/test aid: the CLI sets settings.extra["worker_header"] (from AIOTRACK_WORKER_HEADER=1) and
 # every response then names the worker process that answered it.
 WORKER_HEADER = "X-Aiotrack-Worker"
@@ -85,6 +85,25 @@ def bind_socket(host: str, port: int) -> socket.socket:
 
 
 # --------------------------------------------------------------------------- a worker
+
+
+class AccessLog(AbstractAccessLogger):
+    """One line per request: client, request line, status, bytes, seconds, user agent.
+
+    aiohttp's configurable AccessLogger spent a tenth of a small request's CPU formatting its
+    atoms; this one formats a fixed line, and nothing at all when the logger is silenced
+    (``logging.getLogger("aiotrack.access").setLevel(logging.WARNING)``)."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info(
+            '%s "%s %s HTTP/%d.%d" %d %d %.6fs "%s"',
+            request.remote, request.method, request.path_qs, request.version.major, request.version.minor,
+            response.status, response.body_length, time, request.headers.get("User-Agent", "-"),
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return self.logger.isEnabledFor(logging.INFO)
 
 
 async def _add_worker_header(request: web.Request, response: web.StreamResponse) -> None:
@@ -125,7 +144,7 @@ async def run_worker(
         app,
         handle_signals=False,
         access_log=access_log,
-        access_log_format=ACCESS_LOG_FORMAT,
+        access_log_class=AccessLog,
         shutdown_timeout=graceful_timeout,
     )
     await runner.setup()  # opens the stores (cleanup_ctx)

@@ -234,12 +234,25 @@ def is_exempt(path: str, prefix: str) -> bool:
     return any(path == prefix + p for p in EXEMPT_PATHS)
 
 
+DECISION_CACHE_SIZE = 1024
+
+
 def host_middleware(policy: HostPolicy, prefix: str):
+    # Parsing a Host header and testing it against networks costs more than the rest of a small
+    # request's middleware chain; clients send few distinct values, so remember the decisions.
+    decided: dict[str | None, bool] = {}
+
     @web.middleware
     async def check_host(request: web.Request, handler):
         if not is_exempt(request.path, prefix):
             header = request.headers.get("Host")
-            if not is_allowed_host(policy, header):
+            allowed = decided.get(header)
+            if allowed is None:
+                allowed = is_allowed_host(policy, header)
+                if len(decided) >= DECISION_CACHE_SIZE:
+                    decided.clear()
+                decided[header] = allowed
+            if not allowed:
                 log.warning("Rejected request with invalid Host header: %r", header)
                 raise AiotrackError(INVALID_HOST_MSG, PERMISSION_DENIED)
         return await handler(request)

@@ -12,7 +12,7 @@ from aiotrack.entities import ACTIVE, DELETED, Experiment, KeyValue, Metric, Run
 from aiotrack.errors import INVALID_STATE, AiotrackError, already_exists, invalid, not_found
 from aiotrack.stores.base import DatasetIn, MetricPoint, TrackingStore
 from aiotrack.stores.sql import search_sql
-from aiotrack.stores.sql.database import Database, IntegrityViolation, Tx
+from aiotrack.stores.sql.database import Database, ExecMany, Fetch, FetchRow, IntegrityViolation, Tx
 
 RUN_NAME_TAG = "mlflow.runName"
 LOGGED_MODELS_TAG = "mlflow.log-model.history"
@@ -283,29 +283,11 @@ class SqlTrackingStore(TrackingStore):
     async def create_run(self, experiment_id, user_id, start_time, tags, run_name):
         eid = _experiment_id(experiment_id)
         run_id = uuid.uuid4().hex
-        async with self.db.transaction() as tx:
-            row = await tx.fetchrow(
-                "SELECT lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = ?", (eid,)
-            )
-            if row is None:
-                raise not_found(f"No Experiment with id={experiment_id} exists")
-            if row[0] != ACTIVE:
-                raise invalid(
-                    f"The experiment {experiment_id} must be in the 'active' state. Current state is {row[0]}."
-                )
-            artifact_uri = _join_uri(row[1] or "", f"{run_id}/artifacts")
-            await tx.write(
-                "INSERT INTO runs (run_uuid, experiment_id, name, source_type, source_name, entry_point_name, "
-                "user_id, status, start_time, end_time, source_version, lifecycle_stage, artifact_uri) "
-                "VALUES (?, ?, ?, 'UNKNOWN', '', '', ?, 'RUNNING', ?, NULL, '', 'active', ?)",
-                (run_id, eid, run_name, user_id, start_time, artifact_uri),
-            )
-            all_tags = {t["key"]: t["value"] for t in tags}
-            all_tags[RUN_NAME_TAG] = run_name
-            await tx.executemany(
-                "INSERT INTO tags (run_uuid, key, value) VALUES (?, ?, ?)",
-                [(run_id, k, v) for k, v in all_tags.items()],
-            )
+        all_tags = {t["key"]: t["value"] for t in tags}
+        all_tags[RUN_NAME_TAG] = run_name
+        artifact_uri = await self.db.run(
+            _create_run_body, eid, experiment_id, run_id, run_name, user_id, start_time, all_tags
+        )
         info: RunInfo = {
             "run_uuid": run_id,
             "run_id": run_id,
@@ -435,7 +417,7 @@ class SqlTrackingStore(TrackingStore):
             if run_name:
                 sets.append("name = ?")
                 params.append(run_name)
-                await _upsert_tags(tx, run_id, [(RUN_NAME_TAG, run_name)])
+                await tx.executemany(*_tag_upsert(run_id, [(RUN_NAME_TAG, run_name)]))
             if sets:
                 await tx.write(f"UPDATE runs SET {', '.join(sets)} WHERE run_uuid = ?", (*params, run_id))
             row = await self._run_row(run_id, tx)
@@ -456,24 +438,7 @@ class SqlTrackingStore(TrackingStore):
             )
 
     async def log_batch(self, run_id, metrics, params, tags):
-        async with self.db.transaction() as tx:
-            row = await tx.fetchrow("SELECT lifecycle_stage FROM runs WHERE run_uuid = ?", (run_id,))
-            if row is None:
-                raise not_found(f"Run with id={run_id} not found")
-            if row[0] != ACTIVE:
-                raise invalid(f"The run {run_id} must be in the 'active' state. Current state is {row[0]}.")
-            if params:
-                await _log_params(tx, run_id, params)
-            if tags:
-                pairs = [(t["key"], t["value"]) for t in tags]
-                await _upsert_tags(tx, run_id, pairs)
-                names = [v for k, v in pairs if k == RUN_NAME_TAG]
-                if names:
-                    await tx.write("UPDATE runs SET name = ? WHERE run_uuid = ?", (names[-1], run_id))
-            if metrics:
-                await _log_metrics(tx, run_id, metrics)
-                if any(m.model_id for m in metrics):
-                    await _log_model_metrics(tx, run_id, metrics)
+        await self.db.run(_log_batch_body, run_id, metrics, params, tags)
 
     async def delete_tag(self, run_id, key):
         async with self.db.transaction() as tx:
@@ -562,7 +527,7 @@ class SqlTrackingStore(TrackingStore):
             value = orjson.dumps(history).decode()
             if len(value) > MAX_TAG_VAL_LENGTH:
                 raise invalid(f"'{LOGGED_MODELS_TAG}' exceeds the maximum length of {MAX_TAG_VAL_LENGTH} characters")
-            await _upsert_tags(tx, run_id, [(LOGGED_MODELS_TAG, value)])
+            await tx.executemany(*_tag_upsert(run_id, [(LOGGED_MODELS_TAG, value)]))
 
     async def search_datasets(self, experiment_ids, limit: int):
         ids = [_experiment_id(e) for e in experiment_ids]
@@ -687,18 +652,62 @@ def _join_uri(root: str, tail: str) -> str:
     return root.rstrip("/") + "/" + tail if not root.endswith(":/") else root + tail
 
 
-async def _upsert_tags(tx: Tx, run_id: str, pairs: list[tuple[str, str]]) -> None:
-    await tx.executemany(
+# Transaction bodies for Database.run: generators that yield statements and receive results.
+# A body may catch IntegrityViolation only to raise another error (PostgreSQL has aborted the
+# transaction by then).
+
+
+def _create_run_body(eid, experiment_id, run_id, run_name, user_id, start_time, all_tags):
+    row = yield FetchRow("SELECT lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = ?", (eid,))
+    if row is None:
+        raise not_found(f"No Experiment with id={experiment_id} exists")
+    if row[0] != ACTIVE:
+        raise invalid(f"The experiment {experiment_id} must be in the 'active' state. Current state is {row[0]}.")
+    artifact_uri = _join_uri(row[1] or "", f"{run_id}/artifacts")
+    yield ExecMany(
+        "INSERT INTO runs (run_uuid, experiment_id, name, source_type, source_name, entry_point_name, "
+        "user_id, status, start_time, end_time, source_version, lifecycle_stage, artifact_uri) "
+        "VALUES (?, ?, ?, 'UNKNOWN', '', '', ?, 'RUNNING', ?, NULL, '', 'active', ?)",
+        [(run_id, eid, run_name, user_id, start_time, artifact_uri)],
+    )
+    yield ExecMany(
+        "INSERT INTO tags (run_uuid, key, value) VALUES (?, ?, ?)", [(run_id, k, v) for k, v in all_tags.items()]
+    )
+    return artifact_uri
+
+
+def _log_batch_body(run_id: str, metrics: Sequence[MetricPoint], params: Sequence[KeyValue], tags: Sequence[KeyValue]):
+    row = yield FetchRow("SELECT lifecycle_stage FROM runs WHERE run_uuid = ?", (run_id,))
+    if row is None:
+        raise not_found(f"Run with id={run_id} not found")
+    if row[0] != ACTIVE:
+        raise invalid(f"The run {run_id} must be in the 'active' state. Current state is {row[0]}.")
+    if params:
+        yield from _log_params(run_id, params)
+    if tags:
+        pairs = [(t["key"], t["value"]) for t in tags]
+        yield _tag_upsert(run_id, pairs)
+        names = [v for k, v in pairs if k == RUN_NAME_TAG]
+        if names:
+            yield ExecMany("UPDATE runs SET name = ? WHERE run_uuid = ?", [(names[-1], run_id)])
+    if metrics:
+        yield from _log_metrics(run_id, metrics)
+        if any(m.model_id for m in metrics):
+            yield from _log_model_metrics(run_id, metrics)
+
+
+def _tag_upsert(run_id: str, pairs: list[tuple[str, str]]) -> ExecMany:
+    return ExecMany(
         "INSERT INTO tags (run_uuid, key, value) VALUES (?, ?, ?) "
         "ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value",
         [(run_id, k, v) for k, v in pairs],
     )
 
 
-async def _log_params(tx: Tx, run_id: str, params: Sequence[KeyValue]) -> None:
+def _log_params(run_id: str, params: Sequence[KeyValue]):
     wanted = {p["key"]: p["value"] for p in params}
     keys = list(wanted)
-    rows = await tx.fetch(
+    rows = yield Fetch(
         f"SELECT key, value FROM params WHERE run_uuid = ? AND key IN ({_placeholders(len(keys))})",
         (run_id, *keys),
     )
@@ -712,11 +721,11 @@ async def _log_params(tx: Tx, run_id: str, params: Sequence[KeyValue]) -> None:
         )
     fresh = [(run_id, k, v) for k, v in wanted.items() if k not in existing]
     if fresh:
-        await tx.executemany("INSERT INTO params (run_uuid, key, value) VALUES (?, ?, ?)", fresh)
+        yield ExecMany("INSERT INTO params (run_uuid, key, value) VALUES (?, ?, ?)", fresh)
 
 
-async def _log_metrics(tx: Tx, run_id: str, metrics: Sequence[MetricPoint]) -> None:
-    await tx.executemany(
+def _log_metrics(run_id: str, metrics: Sequence[MetricPoint]):
+    yield ExecMany(
         "INSERT INTO metrics (run_uuid, key, step, timestamp, value, is_nan) VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT DO NOTHING",
         [(run_id, m.key, m.step, m.timestamp, m.value, 1 if m.is_nan else 0) for m in metrics],
@@ -728,7 +737,7 @@ async def _log_metrics(tx: Tx, run_id: str, metrics: Sequence[MetricPoint]) -> N
         cur = latest.get(m.key)
         if cur is None or (m.step, m.timestamp, m.value) >= (cur.step, cur.timestamp, cur.value):
             latest[m.key] = m
-    await tx.executemany(
+    yield ExecMany(
         "INSERT INTO latest_metrics (run_uuid, key, step, timestamp, value, is_nan) VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (run_uuid, key) DO UPDATE SET step = excluded.step, timestamp = excluded.timestamp, "
         "value = excluded.value, is_nan = excluded.is_nan "
@@ -738,19 +747,19 @@ async def _log_metrics(tx: Tx, run_id: str, metrics: Sequence[MetricPoint]) -> N
     )
 
 
-async def _log_model_metrics(tx: Tx, run_id: str, metrics: Sequence[MetricPoint]) -> None:
+def _log_model_metrics(run_id: str, metrics: Sequence[MetricPoint]):
     """Metrics logged with a model id also go to that logged model (MLflow's logged_model_metrics);
     the first value for (model, key, timestamp, step, run) is kept, as MLflow keeps it."""
     with_model = [m for m in metrics if m.model_id]
     model_ids = sorted({m.model_id for m in with_model})
-    rows = await tx.fetch(
+    rows = yield Fetch(
         f"SELECT model_id FROM logged_models WHERE model_id IN ({_placeholders(len(model_ids))})", model_ids
     )
     missing = set(model_ids) - {r[0] for r in rows}
     if missing:
         raise not_found(f"Logged model with ID '{sorted(missing)[0]}' not found.")
-    run = await tx.fetchrow("SELECT experiment_id FROM runs WHERE run_uuid = ?", (run_id,))
-    await tx.executemany(
+    run = yield FetchRow("SELECT experiment_id FROM runs WHERE run_uuid = ?", (run_id,))
+    yield ExecMany(
         "INSERT INTO logged_model_metrics (model_id, metric_name, metric_timestamp_ms, metric_step, metric_value, "
         "is_nan, experiment_id, run_id, dataset_uuid, dataset_name, dataset_digest) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?) ON CONFLICT DO NOTHING",
