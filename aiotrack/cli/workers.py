@@ -95,10 +95,11 @@ class AccessLog(AbstractAccessLogger):
     (``logging.getLogger("aiotrack.access").setLevel(logging.WARNING)``)."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        version = request.version
+        # Formatted here, passed without arguments: logging then skips its own %-interpolation.
         self.logger.info(
-            '%s "%s %s HTTP/%d.%d" %d %d %.6fs "%s"',
-            request.remote, request.method, request.path_qs, request.version.major, request.version.minor,
-            response.status, response.body_length, time, request.headers.get("User-Agent", "-"),
+            f'{request.remote} "{request.method} {request.path_qs} HTTP/{version.major}.{version.minor}" '
+            f'{response.status} {response.body_length} {time:.6f}s "{request.headers.get("User-Agent", "-")}"'
         )
 
     @property
