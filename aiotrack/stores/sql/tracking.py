@@ -317,20 +317,37 @@ class SqlTrackingStore(TrackingStore):
         return _run_info(await self._run_row(run_id))
 
     async def get_run(self, run_id):
-        row = await self._run_row(run_id)
-        runs = await self._hydrate([row])
+        # The run's own columns travel in the same UNION as its data: one query, one round trip.
+        runs = await self._hydrate((), ids=[run_id])
+        if not runs:
+            raise not_found(f"Run with id={run_id} not found")
         return runs[0]
 
-    async def _hydrate(self, rows) -> list[Run]:
+    async def _hydrate(self, rows, *, ids: list[str] | None = None) -> list[Run]:
         """Runs with data, inputs and outputs. One UNION query brings metrics, params, tags,
         outputs and model inputs of every run in the chunk (a database round trip is the main
-        cost of a read); a second one runs only when some run has dataset inputs."""
+        cost of a read); a second one runs only when some run has dataset inputs.
+
+        Given ``ids`` instead of run rows, the runs' own columns come in the same query, spread
+        over the UNION's typed columns (kinds r, R, L); runs that do not exist are left out."""
         runs: dict[str, Run] = {}
         for row in rows:
             runs[row[0]] = {"info": _run_info(row), "data": {}, "inputs": {}, "outputs": {}}
-        ids = list(runs)
-        for chunk in _chunks(ids, IN_CHUNK // 5):
+        with_info = ids is not None
+        if not with_info:
+            ids = list(runs)
+        for chunk in _chunks(ids, IN_CHUNK // 8):
             marks = _placeholders(len(chunk))
+            info_branches = (
+                (
+                    f"SELECT 'r', run_uuid, name, user_id, NULL, start_time, end_time, NULL FROM runs WHERE run_uuid IN ({marks})",
+                    f"SELECT 'R', run_uuid, status, artifact_uri, NULL, experiment_id, NULL, NULL FROM runs WHERE run_uuid IN ({marks})",
+                    f"SELECT 'L', run_uuid, lifecycle_stage, NULL, NULL, NULL, NULL, NULL FROM runs WHERE run_uuid IN ({marks})",
+                )
+                if with_info
+                else ()
+            )
+            # Data branches first: PostgreSQL types the UNION's columns from the first branches.
             sql = " UNION ALL ".join(
                 (
                     f"SELECT 'm', run_uuid, key, NULL, value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid IN ({marks})",
@@ -341,11 +358,14 @@ class SqlTrackingStore(TrackingStore):
                     "NULL, NULL, NULL FROM inputs "
                     f"WHERE destination_type = 'RUN' AND destination_id IN ({marks}) AND source_type IN ('DATASET', 'MODEL')",
                 )
+                + info_branches
             )
             # Per run: metrics, params, tags, model outputs, model inputs (filled, then attached if non-empty).
             acc = {rid: ([], [], [], [], []) for rid in chunk}
             has_datasets = False
-            for kind, run_uuid, key, text, value, ts, step, is_nan in await self.db.fetch(sql, chunk * 5):
+            info_parts: dict[str, list] = {}
+            n_branches = 8 if with_info else 5
+            for kind, run_uuid, key, text, value, ts, step, is_nan in await self.db.fetch(sql, chunk * n_branches):
                 if kind == "t":
                     acc[run_uuid][2].append({"key": key, "value": text})
                 elif kind == "p":
@@ -358,10 +378,23 @@ class SqlTrackingStore(TrackingStore):
                     acc[run_uuid][3].append({"model_id": key, "step": step})
                 elif kind == "i":
                     acc[run_uuid][4].append({"model_id": key})
-                else:
+                elif kind == "d":
                     has_datasets = True
+                else:  # r, R, L: the run's own columns
+                    parts = info_parts.setdefault(run_uuid, [None] * 9)
+                    parts[0] = run_uuid
+                    if kind == "r":
+                        parts[1], parts[3], parts[5], parts[6] = key, text, ts, step
+                    elif kind == "R":
+                        parts[4], parts[7], parts[2] = key, text, ts
+                    else:
+                        parts[8] = key
+            for rid, parts in info_parts.items():
+                runs[rid] = {"info": _run_info(parts), "data": {}, "inputs": {}, "outputs": {}}
             for rid, (metrics, params, tags, outputs, model_inputs) in acc.items():
-                run = runs[rid]
+                run = runs.get(rid)
+                if run is None:
+                    continue  # asked for by id and does not exist
                 data = run["data"]
                 if metrics:
                     data["metrics"] = metrics
