@@ -85,17 +85,7 @@ class TrackingService:
         order_by: list[str], page_token: str | None,
     ):
         view_type = _view_type(view_type)
-        if max_results is None:
-            max_results = v.SEARCH_MAX_RESULTS_DEFAULT
-        if max_results < 1:
-            raise invalid(
-                f"Invalid value {max_results} for parameter 'max_results' supplied. It must be a positive integer"
-            )
-        if max_results > v.MAX_EXPERIMENTS_LISTED_PER_PAGE:
-            raise invalid(
-                f"Invalid value {max_results} for parameter 'max_results' supplied. It must be at most "
-                f"{v.MAX_EXPERIMENTS_LISTED_PER_PAGE}, but got value {max_results}"
-            )
+        max_results = _page_size(max_results, v.MAX_EXPERIMENTS_LISTED_PER_PAGE, f", but got value {max_results}")
         offset = paging.parse_token(page_token)
         experiments, more = await self.store.search_experiments(view_type, max_results, filter_string, order_by, offset)
         return experiments, (paging.make_token(offset + max_results) if more else None)
@@ -287,17 +277,7 @@ class TrackingService:
         max_results: int | None, order_by: list[str], page_token: str | None,
     ):
         view = _view_type(run_view_type)
-        if max_results is None:
-            max_results = v.SEARCH_MAX_RESULTS_DEFAULT
-        if max_results < 1:
-            raise invalid(
-                f"Invalid value {max_results} for parameter 'max_results' supplied. It must be a positive integer"
-            )
-        if max_results > v.SEARCH_MAX_RESULTS_THRESHOLD:
-            raise invalid(
-                f"Invalid value {max_results} for parameter 'max_results' supplied. It must be at most "
-                f"{v.SEARCH_MAX_RESULTS_THRESHOLD}"
-            )
+        max_results = _page_size(max_results, v.SEARCH_MAX_RESULTS_THRESHOLD)
         offset = paging.parse_token(page_token)
         runs, more = await self.store.search_runs(experiment_ids, filter_string, view, max_results, order_by, offset)
         return runs, (paging.make_token(offset + max_results) if more else None)
@@ -355,6 +335,19 @@ class TrackingService:
         for rid in run_ids:
             v.validate_run_id(rid, "run_ids")
         return await self.store.get_metric_history_bulk_interval(run_ids, key, max_results, start_step, end_step)
+
+
+def _page_size(max_results: int | None, limit: int, detail: str = "") -> int:
+    """A search's max_results: MLflow's default when absent, 1 to ``limit`` otherwise."""
+    if max_results is None:
+        return v.SEARCH_MAX_RESULTS_DEFAULT
+    if max_results < 1:
+        raise invalid(f"Invalid value {max_results} for parameter 'max_results' supplied. It must be a positive integer")
+    if max_results > limit:
+        raise invalid(
+            f"Invalid value {max_results} for parameter 'max_results' supplied. It must be at most {limit}{detail}"
+        )
+    return max_results
 
 
 def _view_type(value: str | int | None) -> str:
