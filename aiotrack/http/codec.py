@@ -24,6 +24,15 @@ def json_response(data: Any, status: int = 200) -> web.Response:
     return web.Response(body=orjson.dumps(data), status=status, content_type=JSON)
 
 
+def page_response(field: str, items: list, token: str | None) -> web.Response:
+    """MLflow's paged answer: the items under ``field`` (left out when there are none, as proto
+    JSON leaves out an empty list) and ``next_page_token`` when more follow."""
+    body: dict = {field: items} if items else {}
+    if token:
+        body["next_page_token"] = token
+    return json_response(body)
+
+
 EMPTY = b"{}"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from aiotrack.http import keys
-from aiotrack.http.codec import empty_response, json_response, read_args
+from aiotrack.http.codec import empty_response, json_response, page_response, read_args
 from aiotrack.http.routing import Routes
 
 routes = Routes()
@@ -45,10 +45,7 @@ async def search_experiments(request: web.Request) -> web.Response:
         args.str_list("order_by"),
         args.str("page_token"),
     )
-    body: dict = {"experiments": experiments} if experiments else {}
-    if token:
-        body["next_page_token"] = token
-    return json_response(body)
+    return page_response("experiments", experiments, token)
 
 
 @routes.post("2.0/mlflow/experiments/update")

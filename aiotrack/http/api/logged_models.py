@@ -11,7 +11,7 @@ from aiotrack.artifacts.paths import join, safe_relative_path
 from aiotrack.errors import BAD_REQUEST, AiotrackError, invalid
 from aiotrack.http import keys
 from aiotrack.http.api.artifacts import serve_artifact
-from aiotrack.http.codec import empty_response, json_response, read_args
+from aiotrack.http.codec import empty_response, json_response, page_response, read_args
 from aiotrack.http.routing import Routes
 
 routes = Routes()
@@ -45,12 +45,7 @@ async def search_logged_models(request: web.Request) -> web.Response:
         experiment_ids, args.str("filter"), args.obj_list("datasets"), args.int("max_results"),
         args.obj_list("order_by"), args.str("page_token"),
     )
-    out: dict = {}
-    if models:
-        out["models"] = models
-    if token:
-        out["next_page_token"] = token
-    return json_response(out)
+    return page_response("models", models, token)
 
 
 @routes.get("2.0/mlflow/logged-models/{model_id}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from aiotrack.http import keys
-from aiotrack.http.codec import json_response, read_args
+from aiotrack.http.codec import json_response, page_response, read_args
 from aiotrack.http.routing import Routes
 
 routes = Routes()
@@ -18,10 +18,7 @@ async def get_metric_history(request: web.Request) -> web.Response:
     metrics, token = await request.app[keys.TRACKING].get_metric_history(
         run_id, args.str("metric_key", required=True), args.int("max_results"), args.str("page_token")
     )
-    body: dict = {"metrics": metrics} if metrics else {}
-    if token:
-        body["next_page_token"] = token
-    return json_response(body)
+    return page_response("metrics", metrics, token)
 
 
 @routes.get("2.0/mlflow/metrics/get-history-bulk")

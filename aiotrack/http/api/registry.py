@@ -11,7 +11,7 @@ from aiotrack.artifacts.paths import join, safe_relative_path
 from aiotrack.errors import invalid
 from aiotrack.http import keys
 from aiotrack.http.api.artifacts import serve_artifact
-from aiotrack.http.codec import Args, empty_response, json_response, read_args
+from aiotrack.http.codec import Args, empty_response, json_response, page_response, read_args
 from aiotrack.http.routing import Routes
 from aiotrack.services.validation import missing_value
 
@@ -88,12 +88,7 @@ async def search_registered_models(request: web.Request) -> web.Response:
     models, token = await _registry(request).search_registered_models(
         args.str("filter"), args.int("max_results"), args.str_list("order_by"), args.str("page_token")
     )
-    out: dict = {}
-    if models:
-        out["registered_models"] = models
-    if token:
-        out["next_page_token"] = token
-    return json_response(out)
+    return page_response("registered_models", models, token)
 
 
 @routes.post("2.0/mlflow/registered-models/get-latest-versions")
@@ -202,12 +197,7 @@ async def search_model_versions(request: web.Request) -> web.Response:
     versions, token = await _registry(request).search_model_versions(
         args.str("filter"), args.int("max_results"), args.str_list("order_by"), args.str("page_token")
     )
-    out: dict = {}
-    if versions:
-        out["model_versions"] = versions
-    if token:
-        out["next_page_token"] = token
-    return json_response(out)
+    return page_response("model_versions", versions, token)
 
 
 @routes.get("2.0/mlflow/model-versions/get-download-uri")

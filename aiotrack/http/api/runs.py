@@ -6,7 +6,7 @@ from aiohttp import web
 
 from aiotrack.errors import invalid
 from aiotrack.http import keys
-from aiotrack.http.codec import empty_response, json_response, read_args
+from aiotrack.http.codec import empty_response, json_response, page_response, read_args
 from aiotrack.http.routing import Routes
 from aiotrack.services.validation import MAX_BATCH_LOG_REQUEST_SIZE
 
@@ -140,10 +140,7 @@ async def search_runs(request: web.Request) -> web.Response:
         args.str_list("order_by"),
         args.str("page_token"),
     )
-    body: dict = {"runs": runs} if runs else {}
-    if token:
-        body["next_page_token"] = token
-    return json_response(body)
+    return page_response("runs", runs, token)
 
 
 @routes.post("2.0/mlflow/runs/log-model")
