@@ -141,3 +141,30 @@ def test_store_uri_forms(uri, ok):
 def test_default_store_is_aiotracks_own_file():
     assert Settings().backend_store_uri == "sqlite:///aiotrack.db"
 
+
+
+async def test_0004_clusters_sqlite_child_tables_keeping_their_rows(tmp_path, monkeypatch):
+    from aiotrack.stores.base import MetricPoint
+    from aiotrack.stores.sql.tracking import SqlTrackingStore
+
+    db = await SqliteDatabase(str(tmp_path / "old.db")).open()
+    try:
+        monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:3])
+        await migrations.upgrade(db)
+        store = SqlTrackingStore(db)
+        await store.initialize("mlflow-artifacts:/")
+        run_id = (await store.create_run("0", "u", 1, [{"key": "t", "value": "v"}], "r"))["info"]["run_id"]
+        await store.log_batch(run_id, [MetricPoint("m", 2.5, 1, 3)], [{"key": "p", "value": "1"}], [])
+        before = await store.get_run(run_id)
+        monkeypatch.undo()
+        assert await migrations.upgrade(db) == ["0004_sqlite_clustered_children"]
+        for table in ("params", "tags", "latest_metrics"):
+            ddl = (await db.fetchrow("SELECT sql FROM sqlite_master WHERE name = ?", (table,)))[0]
+            assert "WITHOUT ROWID" in ddl
+        assert await store.get_run(run_id) == before
+        await store.log_batch(run_id, [MetricPoint("m", 3.5, 2, 4)], [{"key": "q", "value": "2"}], [])
+        after = await store.get_run(run_id)
+        assert after["data"]["metrics"] == [{"key": "m", "value": 3.5, "timestamp": 2, "step": 4}]
+        assert {p["key"] for p in after["data"]["params"]} == {"p", "q"}
+    finally:
+        await db.close()

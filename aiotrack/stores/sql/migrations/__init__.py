@@ -1,7 +1,8 @@
 """Named, append-only schema migrations, recorded in the ``aiotrack_migrations`` table.
 
 Each migration is a module with ``NAME`` and ``STEPS`` (DDL strings with ``{bigint_pk}`` and
-``{float}`` holes the dialect fills). Never edit or reorder a shipped migration: append a new one.
+``{float}`` holes the dialect fills), and optionally ``DIALECT_STEPS`` (steps for one engine
+only, run after ``STEPS``). Never edit or reorder a shipped migration: append a new one.
 The server creates the schema on an empty database, refuses a database written by another
 program, and refuses an aiotrack database whose schema is behind, naming ``aiotrack db upgrade``.
 """
@@ -13,9 +14,19 @@ from types import ModuleType
 
 from aiotrack.errors import ConfigError
 from aiotrack.stores.sql.database import Database
-from aiotrack.stores.sql.migrations import m0001_tracking_core, m0002_model_registry, m0003_logged_models
+from aiotrack.stores.sql.migrations import (
+    m0001_tracking_core,
+    m0002_model_registry,
+    m0003_logged_models,
+    m0004_sqlite_clustered_children,
+)
 
-MIGRATIONS: tuple[ModuleType, ...] = (m0001_tracking_core, m0002_model_registry, m0003_logged_models)
+MIGRATIONS: tuple[ModuleType, ...] = (
+    m0001_tracking_core,
+    m0002_model_registry,
+    m0003_logged_models,
+    m0004_sqlite_clustered_children,
+)
 
 TABLE = "aiotrack_migrations"
 
@@ -62,7 +73,8 @@ async def upgrade(db: Database) -> list[str]:
             # Re-check inside the write transaction: another process may have run it meanwhile.
             if await tx.fetchrow(f"SELECT 1 FROM {TABLE} WHERE name = ?", (migration.NAME,)):
                 continue
-            for step in migration.STEPS:
+            steps = (*migration.STEPS, *getattr(migration, "DIALECT_STEPS", {}).get(db.dialect.name, ()))
+            for step in steps:
                 await tx.execute(db.dialect.ddl(step))
             await tx.execute(
                 f"INSERT INTO {TABLE} (name, applied_at) VALUES (?, ?)", (migration.NAME, int(time.time() * 1000))
