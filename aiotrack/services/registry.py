@@ -245,6 +245,19 @@ def parse_models_uri(uri: str) -> dict:
     raise ValueError(uri)
 
 
+
+def _page_size(max_results: int | None, default: int, limit: int) -> int:
+    """A registry search's max_results, with MLflow's registry wording for bad values."""
+    if max_results is None:
+        return default
+    if max_results < 1:
+        raise invalid(f"Invalid value for max_results. It must be a positive integer, but got {max_results}")
+    if max_results > limit:
+        raise invalid(
+            f"Invalid value for request parameter max_results. It must be at most {limit}, but got value {max_results}"
+        )
+    return max_results
+
 class RegistryService:
     def __init__(
         self,
@@ -283,15 +296,7 @@ class RegistryService:
         await self.store.delete_registered_model(validate_model_name(name))
 
     async def search_registered_models(self, filter_string, max_results, order_by, page_token):
-        if max_results is None:
-            max_results = SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT
-        if max_results < 1:
-            raise invalid(f"Invalid value for max_results. It must be a positive integer, but got {max_results}")
-        if max_results > SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD:
-            raise invalid(
-                "Invalid value for request parameter max_results. It must be at most "
-                f"{SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD}, but got value {max_results}"
-            )
+        max_results = _page_size(max_results, SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT, SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD)
         offset = paging.parse_token(page_token)
         models, more = await self.store.search_registered_models(filter_string, max_results, order_by, offset)
         return models, (paging.make_token(offset + max_results) if more else None)
@@ -514,15 +519,7 @@ class RegistryService:
         return await self.store.get_model_version_download_uri(validate_model_name(name), validate_version(version))
 
     async def search_model_versions(self, filter_string, max_results, order_by, page_token):
-        if max_results is None:
-            max_results = SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT
-        if max_results < 1:
-            raise invalid(f"Invalid value for max_results. It must be a positive integer, but got {max_results}")
-        if max_results > SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD:
-            raise invalid(
-                "Invalid value for request parameter max_results. It must be at most "
-                f"{SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD}, but got value {max_results}"
-            )
+        max_results = _page_size(max_results, SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT, SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD)
         offset = paging.parse_token(page_token)
         versions, more = await self.store.search_model_versions(filter_string, max_results, order_by, offset)
         return versions, (paging.make_token(offset + max_results) if more else None)

@@ -272,9 +272,7 @@ class SqlTrackingStore(TrackingStore):
             limit=max_results + 1,
             offset=offset,
         )
-        rows = await self.db.fetch(sql, params)
-        more = len(rows) > max_results
-        rows = rows[:max_results]
+        rows, more = _one_page(await self.db.fetch(sql, params), max_results)
         tags = await self._experiment_tags([r[0] for r in rows]) if rows else {}
         return [_experiment(r, tags.get(r[0])) for r in rows], more
 
@@ -598,9 +596,7 @@ class SqlTrackingStore(TrackingStore):
             limit=max_results + 1,
             offset=offset,
         )
-        rows = await self.db.fetch(sql, params)
-        more = len(rows) > max_results
-        rows = rows[:max_results]
+        rows, more = _one_page(await self.db.fetch(sql, params), max_results)
         return await self._hydrate(rows), more
 
     # ------------------------------------------------------------------ metric history
@@ -672,6 +668,11 @@ class SqlTrackingStore(TrackingStore):
                 m["run_id"] = run_id
                 out.append(m)
         return out
+
+
+def _one_page(rows: list, max_results: int) -> tuple[list, bool]:
+    """Searches fetch one row more than a page: its presence says whether another page follows."""
+    return rows[:max_results], len(rows) > max_results
 
 
 def _require_active_run(row) -> None:
