@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from compat_support import mlflow_pointed_at  # tests/compat is on sys.path
 
 mlflow = pytest.importorskip("mlflow", reason="the compatibility tests need the mlflow client (pip install -e '.[test]')")
 
@@ -17,12 +18,4 @@ def tracking_server(start_server, store_uri, tmp_path):
 
 @pytest.fixture
 def client_env(tracking_server, monkeypatch):
-    """Point the mlflow client at the server, the way users do: MLFLOW_TRACKING_URI."""
-    import mlflow
-
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_server.url)
-    mlflow.set_tracking_uri(tracking_server.url)
-    yield tracking_server
-    while mlflow.active_run():
-        mlflow.end_run()
-    mlflow.set_tracking_uri(None)
+    yield from mlflow_pointed_at(tracking_server, monkeypatch)

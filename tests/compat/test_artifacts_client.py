@@ -8,6 +8,7 @@ import os
 import time
 
 import pytest
+from compat_support import mlflow_pointed_at  # tests/compat is on sys.path
 import requests
 
 mlflow = pytest.importorskip("mlflow")
@@ -35,12 +36,7 @@ def art_server(request, start_server, tmp_path):
 
 @pytest.fixture
 def tracking(art_server, monkeypatch):
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", art_server.url)
-    mlflow.set_tracking_uri(art_server.url)
-    yield art_server
-    while mlflow.active_run():
-        mlflow.end_run()
-    mlflow.set_tracking_uri(None)
+    yield from mlflow_pointed_at(art_server, monkeypatch)
 
 
 def _read(path, mode="r"):

@@ -6,21 +6,11 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
-import orjson
 import pytest
 
 from aiotrack.stores.sql.uri import parse_store_uri
 
-API = "/api/2.0/mlflow"
-H = {"Content-Type": "application/json"}
-
-
-async def call(client, method, path, body=None, params=None, status=200, base=API):
-    kwargs = {"params": params} if params is not None else {"data": orjson.dumps(body or {}), "headers": H}
-    resp = await client.request(method, f"{base}/{path}", **kwargs)
-    data = await resp.json()
-    assert resp.status == status, (path, data)
-    return data
+from http_calls import API, H, call  # noqa: E402,F401  (tests/http is on sys.path)
 
 
 def assert_error(data, code):
