@@ -14,7 +14,9 @@ METRICS_PER_CALL = 3
 
 
 async def _client(url: str, run_id: str, errors: list, workers: set):
-    async with aiohttp.ClientSession() as http:
+    # A fresh connection per call: with keep-alive, whichever worker happened to accept the eight
+    # connections would serve every call, and the writes would not cross processes at all.
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http:
         for step in range(CALLS):
             body = {
                 "run_id": run_id,

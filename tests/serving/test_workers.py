@@ -27,8 +27,11 @@ def _pids_seen(url: str, n: int) -> set[str]:
 def test_two_workers_serve_and_a_killed_worker_is_replaced(start_server):
     server = start_server("--workers", "2")
     workers = wait_until(lambda: len(server.workers()) == 2 and server.workers(), 20, "two workers")
-    seen = wait_until(lambda: _pids_seen(server.url, 20) if len(_pids_seen(server.url, 20)) == 2 else None,
-                      30, "both workers to answer")
+    def both_workers_answered():
+        seen = _pids_seen(server.url, 20)
+        return seen if len(seen) == 2 else None
+
+    seen = wait_until(both_workers_answered, 30, "both workers to answer")
     assert seen == {str(p) for p in workers}
     assert "listening on http://127.0.0.1:" in server.log() and "with 2 workers" in server.log()
     assert '"GET /health HTTP/1.1" 200' in server.log()  # the access log
