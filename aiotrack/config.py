@@ -24,26 +24,41 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("backend_store_uri", f"sqlite:///{DEFAULT_DB_FILE}",
-            "Where runs, experiments and metrics live: sqlite:///file.db or postgresql://... "
-            f"Default: ./{DEFAULT_DB_FILE} (a file of aiotrack's own, never MLflow's mlflow.db)."),
+    Setting(
+        "backend_store_uri",
+        f"sqlite:///{DEFAULT_DB_FILE}",
+        "Where runs, experiments and metrics live: sqlite:///file.db or postgresql://... "
+        f"Default: ./{DEFAULT_DB_FILE} (a file of aiotrack's own, never MLflow's mlflow.db).",
+    ),
     Setting("registry_store_uri", None, "Model registry store URI. Default: the backend store."),
-    Setting("default_artifact_root", None,
-            "Artifact root recorded for new experiments. Default: mlflow-artifacts:/ when serving "
-            "artifacts, ./mlruns otherwise."),
+    Setting(
+        "default_artifact_root",
+        None,
+        "Artifact root recorded for new experiments. Default: mlflow-artifacts:/ when serving "
+        "artifacts, ./mlruns otherwise.",
+    ),
     Setting("serve_artifacts", True, "Proxy artifact uploads and downloads through this server."),
     Setting("artifacts_only", False, "Serve only the artifact API (plus /health and /version)."),
-    Setting("artifacts_destination", f"./{DEFAULT_ARTIFACTS_DIR}",
-            "Where proxied artifacts are stored: a directory, file:// URI or s3://bucket/prefix."),
+    Setting(
+        "artifacts_destination",
+        f"./{DEFAULT_ARTIFACTS_DIR}",
+        "Where proxied artifacts are stored: a directory, file:// URI or s3://bucket/prefix.",
+    ),
     Setting("host", "127.0.0.1", "Address to listen on. Use 0.0.0.0 to listen on every interface."),
     Setting("port", 5000, "Port to listen on."),
     Setting("workers", 4, "Number of worker processes sharing the listening socket."),
     Setting("static_prefix", "", "A path prefix under which everything is served, e.g. /mlflow."),
-    Setting("allowed_hosts", None,
-            "Comma-separated Host header values accepted (wildcards, '*'). Default: localhost, "
-            "loopback and private addresses."),
-    Setting("cors_allowed_origins", None,
-            "Comma-separated origins allowed cross-origin (wildcards, '*'). Default: localhost origins."),
+    Setting(
+        "allowed_hosts",
+        None,
+        "Comma-separated Host header values accepted (wildcards, '*'). Default: localhost, "
+        "loopback and private addresses.",
+    ),
+    Setting(
+        "cors_allowed_origins",
+        None,
+        "Comma-separated origins allowed cross-origin (wildcards, '*'). Default: localhost origins.",
+    ),
     Setting("disable_security_middleware", False, "Turn off host and origin checks (not recommended)."),
     Setting("x_frame_options", "SAMEORIGIN", "X-Frame-Options header: SAMEORIGIN, DENY or NONE."),
     Setting("dev", False, "Development mode: reload on code change, debug logging, one worker."),

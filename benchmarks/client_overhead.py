@@ -18,10 +18,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from httpclient import Connection  # noqa: E402
+from httpclient import Connection
 
-BODY = json.dumps({"run_id": "0123456789abcdef0123456789abcdef", "key": "loss", "value": 0.5,
-                   "timestamp": 1700000000000, "step": 1}).encode()
+BODY = json.dumps(
+    {"run_id": "0123456789abcdef0123456789abcdef", "key": "loss", "value": 0.5, "timestamp": 1700000000000, "step": 1}
+).encode()
 
 
 def _serve(port: int) -> None:
@@ -56,6 +57,7 @@ async def _aiohttp(port: int, n: int, conc: int) -> None:
     left = [n]
     url = f"http://127.0.0.1:{port}/api/2.0/mlflow/runs/log-metric"
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=conc)) as s:
+
         async def worker():
             while left[0] > 0:
                 left[0] -= 1
@@ -88,8 +90,10 @@ def main() -> None:
             c0, w0 = time.process_time(), time.perf_counter()
             asyncio.run(fn(port, a.requests, a.concurrency))
             c1, w1 = time.process_time(), time.perf_counter()
-            print(f"{name:8s} client CPU {1e6 * (c1 - c0) / a.requests:6.1f} us/req, "
-                  f"{a.requests / (w1 - w0):8.0f} req/s (server is one aiohttp process)")
+            print(
+                f"{name:8s} client CPU {1e6 * (c1 - c0) / a.requests:6.1f} us/req, "
+                f"{a.requests / (w1 - w0):8.0f} req/s (server is one aiohttp process)"
+            )
     finally:
         p.terminate()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable
 
 _READ_LIMIT = 1 << 20
 
@@ -21,7 +21,7 @@ class HTTPError(Exception):
 
 
 class Response:
-    __slots__ = ("status", "headers", "body")
+    __slots__ = ("body", "headers", "status")
 
     def __init__(self, status: int, headers: dict[str, str], body: bytes):
         self.status = status
@@ -86,8 +86,13 @@ class Connection:
                 await self.connect()
             reused = self.reused
             try:
-                data = self._head(method, path, len(body) if body is not None else (0 if method in ("POST", "PUT", "PATCH") else None),
-                                  ctype if body is not None else None, headers)
+                data = self._head(
+                    method,
+                    path,
+                    len(body) if body is not None else (0 if method in ("POST", "PUT", "PATCH") else None),
+                    ctype if body is not None else None,
+                    headers,
+                )
                 if body is not None and len(body) < 65536:
                     self.writer.write(data + body)
                 else:

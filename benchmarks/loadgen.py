@@ -27,7 +27,7 @@ import uuid
 from urllib.parse import quote, urlparse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from httpclient import Connection, HTTPError, Response  # noqa: E402
+from httpclient import Connection, HTTPError, Response
 
 API = "/api/2.0/mlflow"
 AJAX = "/ajax-api/2.0/mlflow"
@@ -37,17 +37,17 @@ MiB = 1 << 20
 
 @dataclasses.dataclass
 class Config:
-    duration: float = 10.0          # seconds of each timed closed loop
-    warmup: float = 1.0             # seconds of untimed warm-up before it
-    max_requests: int = 200_000     # request bound of each timed loop
+    duration: float = 10.0  # seconds of each timed closed loop
+    warmup: float = 1.0  # seconds of untimed warm-up before it
+    max_requests: int = 200_000  # request bound of each timed loop
     seed_concurrency: int = 16
     create_run_concurrency: int = 16
     log_metric_concurrency: int = 32
     log_batch_concurrency: int = 8
     log_batch_size: int = 1000
     get_run_concurrency: int = 32
-    get_run_entities: int = 100      # params, metrics and tags each
-    search_runs: int = 10_000        # runs seeded for search_runs
+    get_run_entities: int = 100  # params, metrics and tags each
+    search_runs: int = 10_000  # runs seeded for search_runs
     search_concurrency: int = 4
     search_filtered_max: int = 100
     search_page: int = 1000
@@ -64,9 +64,17 @@ class Config:
     small_file_kib: int = 16
 
     @classmethod
-    def quick(cls) -> "Config":
-        return cls(duration=3.0, warmup=0.5, search_runs=500, history_points=10_000, history_repeats=2,
-                   experiments=100, artifact_mib=64, small_files=50)
+    def quick(cls) -> Config:
+        return cls(
+            duration=3.0,
+            warmup=0.5,
+            search_runs=500,
+            history_points=10_000,
+            history_repeats=2,
+            experiments=100,
+            artifact_mib=64,
+            small_files=50,
+        )
 
 
 @dataclasses.dataclass
@@ -74,7 +82,7 @@ class Target:
     name: str
     host: str
     port: int
-    pid: int | None = None          # server's root pid, for RSS sampling of its process tree
+    pid: int | None = None  # server's root pid, for RSS sampling of its process tree
 
     def conn(self) -> Connection:
         return Connection(self.host, self.port)
@@ -87,6 +95,7 @@ class WorkloadError(Exception):
 # ---------------------------------------------------------------------------------------------
 # process-tree RSS (Linux /proc)
 
+
 def tree_pids(root: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for d in os.listdir("/proc"):
@@ -97,7 +106,7 @@ def tree_pids(root: int) -> list[int]:
                 s = f.read()
         except OSError:
             continue
-        ppid = int(s[s.rindex(b")") + 2:].split()[1])
+        ppid = int(s[s.rindex(b")") + 2 :].split()[1])
         children.setdefault(ppid, []).append(int(d))
     out, todo = [], [root]
     while todo:
@@ -153,6 +162,7 @@ class RSSSampler:
 # ---------------------------------------------------------------------------------------------
 # closed-loop driver
 
+
 def pct(sorted_vals: list[float], q: float) -> float | None:
     if not sorted_vals:
         return None
@@ -171,8 +181,9 @@ def _err_sample(method, path, body, resp: Response | None, exc: Exception | None
     return d
 
 
-async def closed_loop(target: Target, concurrency: int, duration: float, max_requests: int, make,
-                      timed: bool = True) -> dict:
+async def closed_loop(
+    target: Target, concurrency: int, duration: float, max_requests: int, make, timed: bool = True
+) -> dict:
     """Run `concurrency` workers, each on its own keep-alive connection, issuing
     make(worker, seq) -> (method, path, body) until `duration` s or `max_requests` have passed.
     Returns throughput (successful requests / wall time incl. the tail of in-flight requests)
@@ -240,6 +251,7 @@ async def timed_loop(target: Target, cfg: Config, concurrency: int, make) -> dic
 
 # ---------------------------------------------------------------------------------------------
 # REST helpers (single requests, used for seeding and checks)
+
 
 def jdump(o) -> bytes:
     return json.dumps(o, separators=(",", ":")).encode()
@@ -328,6 +340,7 @@ def seed_result(seconds: float, **kw) -> dict:
 # ---------------------------------------------------------------------------------------------
 # workloads
 
+
 async def wl_create_run(t: Target, cfg: Config) -> dict:
     c = t.conn()
     exp = await create_experiment(c, "bench-create-run")
@@ -335,8 +348,19 @@ async def wl_create_run(t: Target, cfg: Config) -> dict:
     path = f"{API}/runs/create"
 
     def make(w, i):
-        return "POST", path, jdump({"experiment_id": exp, "start_time": now_ms(), "user_id": "bench",
-                                    "run_name": f"r{i}", "tags": [{"key": "mlflow.runName", "value": f"r{i}"}]})
+        return (
+            "POST",
+            path,
+            jdump(
+                {
+                    "experiment_id": exp,
+                    "start_time": now_ms(),
+                    "user_id": "bench",
+                    "run_name": f"r{i}",
+                    "tags": [{"key": "mlflow.runName", "value": f"r{i}"}],
+                }
+            ),
+        )
 
     return {"create_run": await timed_loop(t, cfg, cfg.create_run_concurrency, make)}
 
@@ -357,8 +381,20 @@ async def wl_log_metric(t: Target, cfg: Config) -> dict:
     def make(w, i):
         s = steps[w]
         steps[w] = s + 1
-        return "POST", path, jdump({"run_id": runs[w], "run_uuid": runs[w], "key": "loss",
-                                    "value": 1.0 / (s + 1), "timestamp": now_ms(), "step": s})
+        return (
+            "POST",
+            path,
+            jdump(
+                {
+                    "run_id": runs[w],
+                    "run_uuid": runs[w],
+                    "key": "loss",
+                    "value": 1.0 / (s + 1),
+                    "timestamp": now_ms(),
+                    "step": s,
+                }
+            ),
+        )
 
     return {"log_metric": await timed_loop(t, cfg, cfg.log_metric_concurrency, make)}
 
@@ -373,8 +409,9 @@ async def wl_log_batch(t: Target, cfg: Config) -> dict:
         b = base[w]
         base[w] = b + n // 10 + 1
         ts = now_ms()
-        metrics = [{"key": f"m{j % 10}", "value": (b + j) % 97 / 97.0, "timestamp": ts, "step": b + j // 10}
-                   for j in range(n)]
+        metrics = [
+            {"key": f"m{j % 10}", "value": (b + j) % 97 / 97.0, "timestamp": ts, "step": b + j // 10} for j in range(n)
+        ]
         return "POST", path, jdump({"run_id": runs[w], "metrics": metrics, "params": [], "tags": []})
 
     r = await timed_loop(t, cfg, cfg.log_batch_concurrency, make)
@@ -388,18 +425,26 @@ async def wl_get_run(t: Target, cfg: Config) -> dict:
     exp = await create_experiment(c, "bench-get-run")
     run = await create_run(c, exp)
     ts = now_ms()
-    await call(c, "POST", f"{API}/runs/log-batch", {
-        "run_id": run,
-        "params": [{"key": f"param_{i}", "value": f"value-{i}-" + "x" * 20} for i in range(k)],
-        "metrics": [{"key": f"metric_{i}", "value": i * 0.5, "timestamp": ts, "step": 0} for i in range(k)],
-        "tags": [{"key": f"tag_{i}", "value": f"tag-value-{i}"} for i in range(k)],
-    })
+    await call(
+        c,
+        "POST",
+        f"{API}/runs/log-batch",
+        {
+            "run_id": run,
+            "params": [{"key": f"param_{i}", "value": f"value-{i}-" + "x" * 20} for i in range(k)],
+            "metrics": [{"key": f"metric_{i}", "value": i * 0.5, "timestamp": ts, "step": 0} for i in range(k)],
+            "tags": [{"key": f"tag_{i}", "value": f"tag-value-{i}"} for i in range(k)],
+        },
+    )
     path = f"{API}/runs/get?run_id={run}&run_uuid={run}"
     d = await call(c, "GET", path)
     c.close()
     data = d.get("run", {}).get("data", {})
-    check = {"params": len(data.get("params", [])), "metrics": len(data.get("metrics", [])),
-             "tags": len([x for x in data.get("tags", []) if x.get("key", "").startswith("tag_")])}
+    check = {
+        "params": len(data.get("params", [])),
+        "metrics": len(data.get("metrics", [])),
+        "tags": len([x for x in data.get("tags", []) if x.get("key", "").startswith("tag_")]),
+    }
     r = await timed_loop(t, cfg, cfg.get_run_concurrency, lambda w, i: ("GET", path, None))
     r["check"] = check
     r["check_ok"] = check == {"params": k, "metrics": k, "tags": k}
@@ -411,8 +456,9 @@ async def wl_search_runs(t: Target, cfg: Config) -> dict:
     rng = random.Random(42)
     rows = []
     for i in range(n):
-        params = {f"p{j}": ("x" if rng.random() < 0.5 else "y") if j == 1 else f"v{rng.randrange(100)}"
-                  for j in range(10)}
+        params = {
+            f"p{j}": ("x" if rng.random() < 0.5 else "y") if j == 1 else f"v{rng.randrange(100)}" for j in range(10)
+        }
         metrics = {f"m{j}": rng.random() for j in range(10)}
         rows.append((params, metrics))
     match = [m["m2"] for p, m in rows if m["m1"] > 0.5 and p["p1"] == "x"]
@@ -426,20 +472,37 @@ async def wl_search_runs(t: Target, cfg: Config) -> dict:
 
     async def seed(conn, i):
         params, metrics = rows[i]
-        run = await create_run(conn, exp, tags=[{"key": f"t{j}", "value": f"tag{(i + j) % 7}"} for j in range(5)],
-                               name=f"run-{i}", retries=5)
-        await call(conn, "POST", f"{API}/runs/log-batch", retries=5, payload={
-            "run_id": run,
-            "params": [{"key": k, "value": v} for k, v in params.items()],
-            "metrics": [{"key": k, "value": v, "timestamp": ts, "step": 0} for k, v in metrics.items()],
-            "tags": [],
-        })
+        run = await create_run(
+            conn,
+            exp,
+            tags=[{"key": f"t{j}", "value": f"tag{(i + j) % 7}"} for j in range(5)],
+            name=f"run-{i}",
+            retries=5,
+        )
+        await call(
+            conn,
+            "POST",
+            f"{API}/runs/log-batch",
+            retries=5,
+            payload={
+                "run_id": run,
+                "params": [{"key": k, "value": v} for k, v in params.items()],
+                "metrics": [{"key": k, "value": v, "timestamp": ts, "step": 0} for k, v in metrics.items()],
+                "tags": [],
+            },
+        )
 
     seed_s = await seed_parallel(t, cfg.seed_concurrency, n, seed)
 
     path = f"{API}/runs/search"
-    filt = jdump({"experiment_ids": [exp], "filter": "metrics.m1 > 0.5 and params.p1 = 'x'",
-                  "order_by": ["metrics.m2 DESC"], "max_results": cfg.search_filtered_max})
+    filt = jdump(
+        {
+            "experiment_ids": [exp],
+            "filter": "metrics.m1 > 0.5 and params.p1 = 'x'",
+            "order_by": ["metrics.m2 DESC"],
+            "max_results": cfg.search_filtered_max,
+        }
+    )
     page = jdump({"experiment_ids": [exp], "max_results": cfg.search_page})
 
     c = t.conn()
@@ -467,8 +530,11 @@ async def wl_search_runs(t: Target, cfg: Config) -> dict:
     rp = await timed_loop(t, cfg, cfg.search_concurrency, lambda w, i: ("POST", path, page))
     rp["check"] = pcheck
     rp["check_ok"] = pcheck.get("count") == pcheck["expected_count"]
-    return {"search_runs_seed": seed_result(seed_s, runs=n, runs_per_s=n / seed_s),
-            "search_runs_filtered": rf, "search_runs_page": rp}
+    return {
+        "search_runs_seed": seed_result(seed_s, runs=n, runs_per_s=n / seed_s),
+        "search_runs_filtered": rf,
+        "search_runs_page": rp,
+    }
 
 
 async def wl_history(t: Target, cfg: Config) -> dict:
@@ -481,10 +547,21 @@ async def wl_history(t: Target, cfg: Config) -> dict:
     per = 1000
 
     async def seed(conn, b):
-        await call(conn, "POST", f"{API}/runs/log-batch", retries=5, payload={
-            "run_id": run, "params": [], "tags": [],
-            "metrics": [{"key": "loss", "value": 1.0 / (s + 1), "timestamp": ts0 + s, "step": s}
-                        for s in range(b * per, min(n, (b + 1) * per))]})
+        await call(
+            conn,
+            "POST",
+            f"{API}/runs/log-batch",
+            retries=5,
+            payload={
+                "run_id": run,
+                "params": [],
+                "tags": [],
+                "metrics": [
+                    {"key": "loss", "value": 1.0 / (s + 1), "timestamp": ts0 + s, "step": s}
+                    for s in range(b * per, min(n, (b + 1) * per))
+                ],
+            },
+        )
 
     seed_s = await seed_parallel(t, 4, (n + per - 1) // per, seed)
     history_seed = seed_result(seed_s, points=n)
@@ -508,14 +585,21 @@ async def wl_history(t: Target, cfg: Config) -> dict:
         counts.append(total)
         pages.append(npages)
     c.close()
-    full = {"seconds": statistics.median(times), "all_seconds": [round(x, 3) for x in times],
-            "points": counts[0], "pages": pages[0], "check_ok": counts[0] == n,
-            "points_per_s": counts[0] / statistics.median(times)}
+    full = {
+        "seconds": statistics.median(times),
+        "all_seconds": [round(x, 3) for x in times],
+        "points": counts[0],
+        "pages": pages[0],
+        "check_ok": counts[0] == n,
+        "points_per_s": counts[0] / statistics.median(times),
+    }
 
     c = t.conn()
     for prefix in (AJAX, API):  # the UI uses /ajax-api; the proto also declares /api/2.0
-        bpath = (f"{prefix}/metrics/get-history-bulk-interval?run_ids={run}&metric_key=loss"
-                 f"&max_results={cfg.bulk_interval_max_results}")
+        bpath = (
+            f"{prefix}/metrics/get-history-bulk-interval?run_ids={run}&metric_key=loss"
+            f"&max_results={cfg.bulk_interval_max_results}"
+        )
         r = await c.request("GET", bpath)
         if r.status == 200:
             break
@@ -535,8 +619,13 @@ async def wl_search_experiments(t: Target, cfg: Config) -> dict:
     prefix = f"bench-exp-{uuid.uuid4().hex[:6]}"
 
     async def seed(conn, i):
-        await call(conn, "POST", f"{API}/experiments/create", retries=5, payload=
-                   {"name": f"{prefix}-{i:05d}", "tags": [{"key": "team", "value": f"t{i % 5}"}]})
+        await call(
+            conn,
+            "POST",
+            f"{API}/experiments/create",
+            retries=5,
+            payload={"name": f"{prefix}-{i:05d}", "tags": [{"key": "team", "value": f"t{i % 5}"}]},
+        )
 
     seed_s = await seed_parallel(t, cfg.seed_concurrency, cfg.experiments, seed)
     exp_seed = seed_result(seed_s, experiments=cfg.experiments)
@@ -551,8 +640,7 @@ async def wl_search_experiments(t: Target, cfg: Config) -> dict:
     res = await timed_loop(t, cfg, cfg.search_exp_concurrency, lambda w, i: ("POST", path, body))
     res["check"] = check
     res["check_ok"] = check.get("count", 0) >= min(cfg.search_exp_page, cfg.experiments)
-    return {"search_experiments_seed": exp_seed,
-            "search_experiments": res}
+    return {"search_experiments_seed": exp_seed, "search_experiments": res}
 
 
 async def wl_artifacts(t: Target, cfg: Config) -> dict:
@@ -574,9 +662,14 @@ async def wl_artifacts(t: Target, cfg: Config) -> dict:
         t0 = time.perf_counter()
         r = await c.request_stream_body("PUT", f"{base}/big.bin", chunks(), size)
         up_s = time.perf_counter() - t0
-    up = {"seconds": up_s, "mib_per_s": cfg.artifact_mib / up_s, "status": r.status,
-          "rss_before_mib": s.start_rss / MiB, "rss_peak_mib": s.peak / MiB,
-          "rss_growth_mib": (s.peak - s.start_rss) / MiB}
+    up = {
+        "seconds": up_s,
+        "mib_per_s": cfg.artifact_mib / up_s,
+        "status": r.status,
+        "rss_before_mib": s.start_rss / MiB,
+        "rss_peak_mib": s.peak / MiB,
+        "rss_growth_mib": (s.peak - s.start_rss) / MiB,
+    }
     if r.status != 200:
         up["first_error"] = _err_sample("PUT", f"{base}/big.bin", None, r, None)
     out["artifact_upload"] = up
@@ -587,10 +680,16 @@ async def wl_artifacts(t: Target, cfg: Config) -> dict:
         status, nbytes = await c.get_streamed(f"{base}/big.bin")
         dn_s = time.perf_counter() - t0
     c.close()
-    dn = {"seconds": dn_s, "mib_per_s": nbytes / MiB / dn_s, "status": status, "bytes": nbytes,
-          "check_ok": status == 200 and nbytes == size,
-          "rss_before_mib": s.start_rss / MiB, "rss_peak_mib": s.peak / MiB,
-          "rss_growth_mib": (s.peak - s.start_rss) / MiB}
+    dn = {
+        "seconds": dn_s,
+        "mib_per_s": nbytes / MiB / dn_s,
+        "status": status,
+        "bytes": nbytes,
+        "check_ok": status == 200 and nbytes == size,
+        "rss_before_mib": s.start_rss / MiB,
+        "rss_peak_mib": s.peak / MiB,
+        "rss_growth_mib": (s.peak - s.start_rss) / MiB,
+    }
     out["artifact_download"] = dn
 
     small = os.urandom(cfg.small_file_kib * 1024)
@@ -617,14 +716,23 @@ async def wl_artifacts(t: Target, cfg: Config) -> dict:
         el = time.perf_counter() - t0
         lat = sorted(x[0] for x in res if x[1] == 200)
         bad = [x for x in res if x[1] != 200 or not x[2]]
-        d = {"files": nf, "kib": cfg.small_file_kib, "seconds": el, "files_per_s": len(lat) / el,
-             "p50_ms": pct(lat, 0.5) * 1e3 if lat else None, "p99_ms": pct(lat, 0.99) * 1e3 if lat else None,
-             "errors": len(bad), "concurrency": nf}
+        d = {
+            "files": nf,
+            "kib": cfg.small_file_kib,
+            "seconds": el,
+            "files_per_s": len(lat) / el,
+            "p50_ms": pct(lat, 0.5) * 1e3 if lat else None,
+            "p99_ms": pct(lat, 0.99) * 1e3 if lat else None,
+            "errors": len(bad),
+            "concurrency": nf,
+        }
         if bad:
             x = bad[0]
-            d["first_error"] = ({"request": f"{method} {base}/small/...", "status": x[3].status,
-                                 "response": x[3].text(400)} if isinstance(x[3], Response)
-                                else {"request": f"{method} {base}/small/...", "exception": repr(x[3])})
+            d["first_error"] = (
+                {"request": f"{method} {base}/small/...", "status": x[3].status, "response": x[3].text(400)}
+                if isinstance(x[3], Response)
+                else {"request": f"{method} {base}/small/...", "exception": repr(x[3])}
+            )
         out[key] = d
     return out
 
@@ -642,8 +750,13 @@ async def prime(t: Target, connections: int = 48) -> dict:
         conn = t.conn()
         try:
             run = await create_run(conn, exp, retries=3)
-            await call(conn, "POST", f"{API}/runs/log-metric", {"run_id": run, "key": "m", "value": 1.0,
-                                                               "timestamp": now_ms(), "step": 0}, retries=3)
+            await call(
+                conn,
+                "POST",
+                f"{API}/runs/log-metric",
+                {"run_id": run, "key": "m", "value": 1.0, "timestamp": now_ms(), "step": 0},
+                retries=3,
+            )
             await call(conn, "GET", f"{API}/runs/get?run_id={run}", retries=3)
             await call(conn, "POST", f"{API}/runs/search", {"experiment_ids": [exp], "max_results": 10}, retries=3)
             await call(conn, "POST", f"{API}/experiments/search", {"max_results": 10}, retries=3)
@@ -685,8 +798,12 @@ async def run_workload(name: str, t: Target, cfg: Config) -> dict:
 def add_config_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--quick", action="store_true", help="small sizes and 3 s loops: a smoke run of a minute or two")
     for f in dataclasses.fields(Config):
-        ap.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=None,
-                        help=f"(default {f.default:,}; --quick: {getattr(Config.quick(), f.name):,})")
+        ap.add_argument(
+            "--" + f.name.replace("_", "-"),
+            type=type(f.default),
+            default=None,
+            help=f"(default {f.default:,}; --quick: {getattr(Config.quick(), f.name):,})",
+        )
 
 
 def config_from_args(a) -> Config:
@@ -702,7 +819,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--url", required=True, help="http://127.0.0.1:PORT of a running tracking server")
     ap.add_argument("--pid", type=int, default=None, help="server root pid, for RSS sampling during artifacts")
-    ap.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset of: " + ",".join(WORKLOADS))
+    ap.add_argument(
+        "--workloads", default=",".join(WORKLOADS), help="comma-separated subset of: " + ",".join(WORKLOADS)
+    )
     add_config_args(ap)
     a = ap.parse_args()
     u = urlparse(a.url)

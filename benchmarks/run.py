@@ -48,6 +48,7 @@ def log(*a) -> None:
 # ---------------------------------------------------------------------------------------------
 # servers
 
+
 @dataclasses.dataclass
 class Server:
     name: str
@@ -67,13 +68,43 @@ class Server:
 
     def command(self, uri: str, art: str, port: int, workers: int) -> list[str]:
         if self.name == "mlflow":
-            return [self.exe, "server", "--backend-store-uri", uri, "--artifacts-destination", art,
-                    "--workers", str(workers), "--host", "127.0.0.1", "--port", str(port)]
+            return [
+                self.exe,
+                "server",
+                "--backend-store-uri",
+                uri,
+                "--artifacts-destination",
+                art,
+                "--workers",
+                str(workers),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ]
         if self.name == "fml":
-            return [self.exe, "server", "--database-uri", uri, "--default-artifact-root", art,
-                    "--listen-address", f"127.0.0.1:{port}"]
-        cmd = [self.exe, "server", "--backend-store-uri", uri, self.artifacts_flag, art,
-               "--host", "127.0.0.1", "--port", str(port)]
+            return [
+                self.exe,
+                "server",
+                "--database-uri",
+                uri,
+                "--default-artifact-root",
+                art,
+                "--listen-address",
+                f"127.0.0.1:{port}",
+            ]
+        cmd = [
+            self.exe,
+            "server",
+            "--backend-store-uri",
+            uri,
+            self.artifacts_flag,
+            art,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ]
         if self.accepts_workers:
             cmd += ["--workers", str(workers)]
         return cmd
@@ -99,8 +130,13 @@ def discover(names: list[str], aiotrack_exe: str | None) -> dict[str, Server]:
                 s.note = "not installed: run benchmarks/setup_peers.sh"
         elif name == "fml":
             exe = os.path.join(HERE, ".venvs", "fml", "bin", "fml")
-            s = Server("fml", exe if os.path.exists(exe) else None, has_artifacts=False, accepts_workers=False,
-                       note="FastTrackML: one Go process (no --workers); no artifact proxy")
+            s = Server(
+                "fml",
+                exe if os.path.exists(exe) else None,
+                has_artifacts=False,
+                accepts_workers=False,
+                note="FastTrackML: one Go process (no --workers); no artifact proxy",
+            )
             if s.exe:
                 s.version = _out([exe, "--version"]).splitlines()[0].split()[-1]
             else:
@@ -138,8 +174,27 @@ def free_port() -> int:
 
 
 def psql(sql: str) -> None:
-    subprocess.run(["psql", "-h", PG["host"], "-p", str(PG["port"]), "-U", PG["user"], "-d", "postgres",
-                    "-v", "ON_ERROR_STOP=1", "-q", "-c", sql], check=True, capture_output=True, text=True)
+    subprocess.run(
+        [
+            "psql",
+            "-h",
+            PG["host"],
+            "-p",
+            str(PG["port"]),
+            "-U",
+            PG["user"],
+            "-d",
+            "postgres",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-q",
+            "-c",
+            sql,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
 
 
 def pss(root: int) -> int:
@@ -156,7 +211,7 @@ def pss(root: int) -> int:
     return total
 
 
-RUNNING: list["Running"] = []  # every server started, so that main() can stop them whatever happens
+RUNNING: list[Running] = []  # every server started, so that main() can stop them whatever happens
 
 
 class Running:
@@ -185,8 +240,14 @@ class Running:
         RUNNING.append(self)
         logf = open(self.logpath, "wb")
         t0 = time.perf_counter()
-        self.proc = subprocess.Popen(self.cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     cwd=self.dir, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.cmd,
+            stdout=logf,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=self.dir,
+            start_new_session=True,
+        )
         logf.close()
         while True:
             if self.proc.poll() is not None:
@@ -217,8 +278,11 @@ class Running:
 
     def memory(self) -> dict:
         pid = self.proc.pid
-        return {"rss_mib": loadgen.tree_rss(pid) / MiB, "pss_mib": pss(pid) / MiB,
-                "processes": len(loadgen.tree_pids(pid))}
+        return {
+            "rss_mib": loadgen.tree_rss(pid) / MiB,
+            "pss_mib": pss(pid) / MiB,
+            "processes": len(loadgen.tree_pids(pid)),
+        }
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -290,20 +354,27 @@ ROWS = [
 
 def _label(label: str, cfg: loadgen.Config) -> str:
     m = {
-        "create_run": (None, cfg.create_run_concurrency), "log_metric": (None, cfg.log_metric_concurrency),
+        "create_run": (None, cfg.create_run_concurrency),
+        "log_metric": (None, cfg.log_metric_concurrency),
         "log_batch": (cfg.log_batch_size, cfg.log_batch_concurrency),
-        "get_run": (None, cfg.get_run_concurrency), "seeding {n} runs": (cfg.search_runs, None),
-        "top 100": (None, cfg.search_concurrency), "page of {n} c": (cfg.search_page, cfg.search_concurrency),
-        "history": (cfg.history_points, None), "bulk-interval c": (None, cfg.bulk_concurrency),
+        "get_run": (None, cfg.get_run_concurrency),
+        "seeding {n} runs": (cfg.search_runs, None),
+        "top 100": (None, cfg.search_concurrency),
+        "page of {n} c": (cfg.search_page, cfg.search_concurrency),
+        "history": (cfg.history_points, None),
+        "bulk-interval c": (None, cfg.bulk_concurrency),
         "experiments: seeding": (cfg.experiments, None),
         "experiments page": (cfg.search_exp_page, cfg.search_exp_concurrency),
-        "artifact": (cfg.artifact_mib, None), "small files": (cfg.small_files, None),
+        "artifact": (cfg.artifact_mib, None),
+        "small files": (cfg.small_files, None),
     }
     n = c = None
     for key, (nn, cc) in m.items():
         if key.split(" {")[0] in label:
             n, c = nn if nn is not None else n, cc if cc is not None else c
-    return label.replace("{n}", f"{n:,}" if n else "").replace("{c}", str(c or "")).replace("{k}", str(cfg.small_file_kib))
+    return (
+        label.replace("{n}", f"{n:,}" if n else "").replace("{c}", str(c or "")).replace("{k}", str(cfg.small_file_kib))
+    )
 
 
 def _cell(res: dict, key: str, field: str, fmt: str):
@@ -357,9 +428,11 @@ def markdown(results: dict, servers: list[str], cfg: loadgen.Config) -> str:
                 continue
             row = [_label(label, cfg)] + cells
             if "aiotrack" in servers:
-                row += [_ratio(vals["aiotrack"], vals[s], better)
-                        + (" ⚠" if (bads["aiotrack"] or bads[s]) and vals["aiotrack"] and vals[s] else "")
-                        for s in others]
+                row += [
+                    _ratio(vals["aiotrack"], vals[s], better)
+                    + (" ⚠" if (bads["aiotrack"] or bads[s]) and vals["aiotrack"] and vals[s] else "")
+                    for s in others
+                ]
             out.append("| " + " | ".join(row) + " |")
         for s in servers:
             res = per.get(s, {})
@@ -371,8 +444,10 @@ def markdown(results: dict, servers: list[str], cfg: loadgen.Config) -> str:
                 if k.endswith("_failed"):
                     notes.append(f"- **{s}** `{k[:-7]}` failed: `{json.dumps(d)[:700]}`")
                 elif d.get("unsupported"):
-                    notes.append(f"- **{s}** `{k}`: not served ({d['first_error'].get('request')} → "
-                                 f"{d['first_error'].get('status')})")
+                    notes.append(
+                        f"- **{s}** `{k}`: not served ({d['first_error'].get('request')} → "
+                        f"{d['first_error'].get('status')})"
+                    )
                 elif d.get("errors") or d.get("check_ok") is False:
                     extra = f" check: `{json.dumps(d.get('check'))}`" if d.get("check_ok") is False else ""
                     fe = f" first error: `{json.dumps(d.get('first_error'))[:700]}`" if d.get("first_error") else ""
@@ -380,9 +455,11 @@ def markdown(results: dict, servers: list[str], cfg: loadgen.Config) -> str:
             if res.get("died"):
                 notes.append(f"- **{s}** died during `{res['died']}`")
         out.append("")
-        out.append("Ratios: > 1 means aiotrack is better (throughput aiotrack/other; latency, time and memory "
-                   "other/aiotrack). ⚠ = errors or a failed plausibility check (see notes); n/a = endpoint not "
-                   "served; — = not measured.")
+        out.append(
+            "Ratios: > 1 means aiotrack is better (throughput aiotrack/other; latency, time and memory "
+            "other/aiotrack). ⚠ = errors or a failed plausibility check (see notes); n/a = endpoint not "
+            "served; — = not measured."
+        )
         if notes:
             out.append("\nNotes:\n" + "\n".join(notes))
         out.append("")
@@ -390,6 +467,7 @@ def markdown(results: dict, servers: list[str], cfg: loadgen.Config) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+
 
 def machine_facts(servers: dict[str, Server]) -> dict:
     cpu = "?"
@@ -406,8 +484,13 @@ def machine_facts(servers: dict[str, Server]) -> dict:
     pgv = _out(["psql", "-h", PG["host"], "-U", PG["user"], "-d", "postgres", "-tAc", "show server_version"])
     return {
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "nproc": os.cpu_count(), "mem_mib": mem, "cpu": cpu, "kernel": platform.release(),
-        "python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "postgresql": pgv,
+        "nproc": os.cpu_count(),
+        "mem_mib": mem,
+        "cpu": cpu,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "postgresql": pgv,
         "servers": {n: {"version": s.version, "note": s.note} for n, s in servers.items()},
         "loadavg_at_start": open("/proc/loadavg").read().split()[:3],
     }
@@ -434,8 +517,14 @@ async def run(a, cfg: loadgen.Config) -> dict:
             raise SystemExit(f"unknown workload {w!r}")
     stamp = time.strftime("%Y%m%d%H%M%S") + "_" + uuid.uuid4().hex[:4]
     scratch = os.path.join(HERE, "scratch", stamp)
-    results = {"meta": machine_facts(servers), "config": dataclasses.asdict(cfg), "workers": a.workers,
-               "servers": names, "workloads": workloads, "backends": {}}
+    results = {
+        "meta": machine_facts(servers),
+        "config": dataclasses.asdict(cfg),
+        "workers": a.workers,
+        "servers": names,
+        "workloads": workloads,
+        "backends": {},
+    }
     t_all = time.perf_counter()
     for backend in a.backends.split(","):
         per: dict[str, dict] = {n: {} for n in names}
@@ -469,7 +558,7 @@ async def run(a, cfg: loadgen.Config) -> dict:
                     r.result["prime"] = {"error": repr(e)[:300]}
                 log(f"[{backend}] {r.server.name} primed: {r.result['prime']}")
             for k, w in enumerate(workloads):
-                order = running[k % len(running):] + running[:k % len(running)] if running else []
+                order = running[k % len(running) :] + running[: k % len(running)] if running else []
                 for r in order:
                     if r.dead:
                         continue
@@ -484,10 +573,24 @@ async def run(a, cfg: loadgen.Config) -> dict:
                         res = {f"{w}_failed": {"exception": f"timed out after {a.workload_timeout} s"}}
                     r.result.update(res)
                     r.result.setdefault("loadavg_1min_before", {})[w] = load0
-                    summary = {k2: {f: round(v2[f], 2) for f in ("rps", "p50_ms", "p99_ms", "seconds", "mib_per_s",
-                                                                 "points_per_s", "files_per_s", "errors")
-                                    if isinstance(v2.get(f), (int, float))}
-                               for k2, v2 in res.items() if isinstance(v2, dict)}
+                    summary = {
+                        k2: {
+                            f: round(v2[f], 2)
+                            for f in (
+                                "rps",
+                                "p50_ms",
+                                "p99_ms",
+                                "seconds",
+                                "mib_per_s",
+                                "points_per_s",
+                                "files_per_s",
+                                "errors",
+                            )
+                            if isinstance(v2.get(f), (int, float))
+                        }
+                        for k2, v2 in res.items()
+                        if isinstance(v2, dict)
+                    }
                     log(f"[{backend}] {w} on {r.server.name} ({time.perf_counter() - t0:.0f} s): {summary}")
                     if not r.alive():
                         r.dead = True
@@ -512,22 +615,36 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--servers", default="mlflow,fml,aiotrack", help="comma-separated: mlflow,fml,aiotrack")
     ap.add_argument("--backends", default="sqlite,postgresql", help="comma-separated: sqlite,postgresql")
-    ap.add_argument("--workloads", default=",".join(loadgen.WORKLOADS),
-                    help="comma-separated subset of: " + ",".join(loadgen.WORKLOADS))
+    ap.add_argument(
+        "--workloads",
+        default=",".join(loadgen.WORKLOADS),
+        help="comma-separated subset of: " + ",".join(loadgen.WORKLOADS),
+    )
     ap.add_argument("--workers", type=int, default=4, help="--workers for mlflow and aiotrack (default 4)")
     ap.add_argument("--aiotrack", default=None, help="path of the aiotrack executable (default: .venv/bin/aiotrack)")
     ap.add_argument("--start-timeout", type=float, default=180.0)
     ap.add_argument("--settle", type=float, default=5.0, help="seconds after start before idle RSS is read")
     ap.add_argument("--workload-timeout", type=float, default=1800.0)
-    ap.add_argument("--out", default=os.path.join(HERE, "results", "latest"),
-                    help="writes OUT.json and OUT.md (default benchmarks/results/latest)")
-    ap.add_argument("--max-load", type=float, default=None,
-                    help="before each measurement wait until the 1-min load average is below this (shared machines)")
+    ap.add_argument(
+        "--out",
+        default=os.path.join(HERE, "results", "latest"),
+        help="writes OUT.json and OUT.md (default benchmarks/results/latest)",
+    )
+    ap.add_argument(
+        "--max-load",
+        type=float,
+        default=None,
+        help="before each measurement wait until the 1-min load average is below this (shared machines)",
+    )
     ap.add_argument("--max-load-wait", type=float, default=120.0, help="longest wait for --max-load, seconds")
     ap.add_argument("--keep-scratch", action="store_true", help="keep stores and logs in benchmarks/scratch/")
     loadgen.add_config_args(ap)
-    ap.add_argument("--render", metavar="JSON", default=None,
-                    help="only re-render the markdown of an earlier run's JSON (written next to it as .md)")
+    ap.add_argument(
+        "--render",
+        metavar="JSON",
+        default=None,
+        help="only re-render the markdown of an earlier run's JSON (written next to it as .md)",
+    )
     a = ap.parse_args()
     if a.render:
         with open(a.render) as f:
@@ -540,6 +657,7 @@ def main() -> None:
         return
     cfg = loadgen.config_from_args(a)
     servers = a.servers.split(",")
+
     def _interrupt(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
 
@@ -563,12 +681,15 @@ def main() -> None:
 def render(results: dict, servers: list[str], cfg: loadgen.Config, workers: int, quick: bool) -> str:
     md = markdown(results, servers, cfg)
     m = results["meta"]
-    head = (f"Measured {m['date']} on {m['nproc']} cores ({m['cpu']}), {m['mem_mib']:,} MiB, Linux {m['kernel']}; "
-            f"Python {m['python']}, SQLite {m['sqlite']}, PostgreSQL {m['postgresql']}; "
-            + ", ".join(f"{n} {v['version']}" for n, v in m["servers"].items())
-            + f"; --workers {workers} for mlflow and aiotrack; {cfg.duration:g} s timed loops"
-            + (" (--quick sizes)" if quick else "") + f"; run took {results['total_seconds'] / 60:.1f} min; "
-            f"load average at start {' '.join(m['loadavg_at_start'])}, at end {' '.join(m['loadavg_at_end'])}.\n")
+    head = (
+        f"Measured {m['date']} on {m['nproc']} cores ({m['cpu']}), {m['mem_mib']:,} MiB, Linux {m['kernel']}; "
+        f"Python {m['python']}, SQLite {m['sqlite']}, PostgreSQL {m['postgresql']}; "
+        + ", ".join(f"{n} {v['version']}" for n, v in m["servers"].items())
+        + f"; --workers {workers} for mlflow and aiotrack; {cfg.duration:g} s timed loops"
+        + (" (--quick sizes)" if quick else "")
+        + f"; run took {results['total_seconds'] / 60:.1f} min; "
+        f"load average at start {' '.join(m['loadavg_at_start'])}, at end {' '.join(m['loadavg_at_end'])}.\n"
+    )
     notes = [f"- {n}: {v['note']}" for n, v in m["servers"].items() if v["note"]]
     return head + ("\n" + "\n".join(notes) + "\n" if notes else "") + "\n" + md
 

@@ -39,8 +39,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from httpclient import Connection  # noqa: E402  (the benchmark's own keep-alive HTTP/1.1 client)
 
 CHROMIUM = os.environ.get("AIOTRACK_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 API = "/api/2.0/mlflow"
 
 
@@ -68,16 +75,30 @@ async def seed(port: int, n: int, concurrency: int = 16) -> str:
         c = Connection("127.0.0.1", port)
         while queue:
             i = queue.pop()
-            run = (await call(c, f"{API}/runs/create", {
-                "experiment_id": exp, "run_name": f"run-{i:05d}", "start_time": 1_700_000_000_000 + i,
-                "tags": [{"key": f"t{j}", "value": f"tag{(i + j) % 7}"} for j in range(5)],
-            }))["run"]["info"]["run_id"]
-            await call(c, f"{API}/runs/log-batch", {
-                "run_id": run,
-                "params": [{"key": f"p{j}", "value": f"v{rng.randrange(100)}"} for j in range(10)],
-                "metrics": [{"key": f"m{j}", "value": rng.random(), "timestamp": 1, "step": 0} for j in range(10)],
-            })
-            await call(c, f"{API}/runs/update", {"run_id": run, "status": "FINISHED", "end_time": 1_700_000_100_000 + i})
+            run = (
+                await call(
+                    c,
+                    f"{API}/runs/create",
+                    {
+                        "experiment_id": exp,
+                        "run_name": f"run-{i:05d}",
+                        "start_time": 1_700_000_000_000 + i,
+                        "tags": [{"key": f"t{j}", "value": f"tag{(i + j) % 7}"} for j in range(5)],
+                    },
+                )
+            )["run"]["info"]["run_id"]
+            await call(
+                c,
+                f"{API}/runs/log-batch",
+                {
+                    "run_id": run,
+                    "params": [{"key": f"p{j}", "value": f"v{rng.randrange(100)}"} for j in range(10)],
+                    "metrics": [{"key": f"m{j}", "value": rng.random(), "timestamp": 1, "step": 0} for j in range(10)],
+                },
+            )
+            await call(
+                c, f"{API}/runs/update", {"run_id": run, "status": "FINISHED", "end_time": 1_700_000_100_000 + i}
+            )
         c.close()
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -105,8 +126,11 @@ def measure(url: str, n: int, repeats: int) -> dict:
             scroll.append(time.perf_counter() - t1)
             ctx.close()
         browser.close()
-    return {"first_rows_s": statistics.median(first), "all_runs_s": statistics.median(every),
-            "scroll_to_end_s": statistics.median(scroll)}
+    return {
+        "first_rows_s": statistics.median(first),
+        "all_runs_s": statistics.median(every),
+        "scroll_to_end_s": statistics.median(scroll),
+    }
 
 
 def main() -> int:
@@ -123,9 +147,22 @@ def main() -> int:
     exe = ROOT / ".venv" / "bin" / "aiotrack"
     log = open(tmp / "server.log", "wb")
     server = subprocess.Popen(
-        [str(exe), "server", "--port", str(port), "--workers", str(args.workers), "--backend-store-uri",
-         f"sqlite:///{tmp}/db.sqlite", "--artifacts-destination", str(tmp / "artifacts")],
-        cwd=tmp, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            str(exe),
+            "server",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+            "--backend-store-uri",
+            f"sqlite:///{tmp}/db.sqlite",
+            "--artifacts-destination",
+            str(tmp / "artifacts"),
+        ],
+        cwd=tmp,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 30

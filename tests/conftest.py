@@ -20,8 +20,8 @@ import uuid
 import asyncpg
 import pytest
 
-from aiotrack.stores.sql.database import PostgresDatabase, SqliteDatabase
 from aiotrack.stores.sql import migrations
+from aiotrack.stores.sql.database import PostgresDatabase, SqliteDatabase
 
 PG_ADMIN_DSN = os.environ.get("AIOTRACK_TEST_PG", "postgresql://root@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -35,7 +35,7 @@ def _pg_reachable() -> str | None:
     try:
         asyncio.run(probe())
         return None
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+    except Exception as exc:
         return f"PostgreSQL at {PG_ADMIN_DSN} is not reachable: {exc!r}"
 
 
@@ -141,7 +141,7 @@ async def database(store_uri):
 
 # --------------------------------------------------------------------------- real servers
 
-from server_process import ServerProcess, free_port  # noqa: E402,F401  (tests/ is on sys.path)
+from server_process import ServerProcess, free_port  # noqa: E402  (tests/ is on sys.path)
 
 
 @pytest.fixture

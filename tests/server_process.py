@@ -34,7 +34,7 @@ class ServerProcess:
             start_new_session=True,
         )
 
-    def wait_ready(self, path: str = "/health", timeout: float = 30.0) -> "ServerProcess":
+    def wait_ready(self, path: str = "/health", timeout: float = 30.0) -> ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

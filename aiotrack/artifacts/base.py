@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiotrack.errors import AiotrackError, NOT_IMPLEMENTED
+from aiotrack.errors import NOT_IMPLEMENTED, AiotrackError
 
 CHUNK_SIZE = 1024 * 1024
 

@@ -16,8 +16,7 @@ import unicodedata
 from urllib.parse import quote
 
 _TEXT_EXTENSIONS = frozenset(
-    "txt log err cfg conf cnf cf ini properties prop hocon toml yaml yml xml json js py py3 csv tsv md "
-    "rst ipynb".split()
+    ["txt", "log", "err", "cfg", "conf", "cnf", "cf", "ini", "properties", "prop", "hocon", "toml", "yaml", "yml", "xml", "json", "js", "py", "py3", "csv", "tsv", "md", "rst", "ipynb"]
 ) | {"MLmodel", "MLproject"}
 
 # Types a browser would run script in if it navigated to them.
@@ -52,7 +51,7 @@ def guess_content_type(name: str) -> str:
     mime, _ = mimetypes.guess_type(filename, strict=False)
     if not mime:
         return "application/octet-stream"
-    if mime in _ACTIVE_TYPES or mime.endswith("+xml") and mime != "image/svg+xml":
+    if mime in _ACTIVE_TYPES or (mime.endswith("+xml") and mime != "image/svg+xml"):
         return "text/plain"
     return mime
 

@@ -64,7 +64,7 @@ class LocalArtifactRepository(ArtifactRepository):
                 removed = await asyncio.to_thread(self.sweep_leftovers)
                 if removed:
                     log.info("Removed %d leftover partial upload(s) under %s", removed, self.root)
-            except Exception:  # noqa: BLE001 - a failed sweep must not stop the worker
+            except Exception:
                 log.exception("Sweeping leftover uploads under %s failed", self.root)
             await asyncio.sleep(SWEEP_INTERVAL)
 
@@ -207,4 +207,3 @@ class LocalArtifactRepository(ArtifactRepository):
             p.unlink(missing_ok=True)
         elif p.is_dir():
             shutil.rmtree(p, ignore_errors=False)
-

@@ -201,9 +201,7 @@ class S3ArtifactRepository(ArtifactRepository):
     async def is_dir(self, path: str) -> bool:
         prefix = self.key(path)
         prefix = prefix + "/" if prefix else ""
-        resp = await self._call(
-            self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=1), path
-        )
+        resp = await self._call(self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=1), path)
         return bool(resp.get("KeyCount") or resp.get("Contents") or resp.get("CommonPrefixes"))
 
     async def read(self, path: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
@@ -226,11 +224,11 @@ class S3ArtifactRepository(ArtifactRepository):
         try:
             async for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
                 for cp in page.get("CommonPrefixes", []):
-                    name = cp["Prefix"][len(prefix):].rstrip("/")
+                    name = cp["Prefix"][len(prefix) :].rstrip("/")
                     if name:
                         out.append(FileInfo(join(path, name), True))
                 for obj in page.get("Contents", []):
-                    name = obj["Key"][len(prefix):]
+                    name = obj["Key"][len(prefix) :]
                     if name and "/" not in name:
                         out.append(FileInfo(join(path, name), False, int(obj["Size"])))
         except Exception as exc:

@@ -10,7 +10,9 @@ from aiotrack.cli.server import server
 
 
 @click.group(context_settings={"help_option_names": ["--help"]})
-@click.version_option(__version__, "--version", message=f"aiotrack %(version)s (MLflow REST API {MLFLOW_COMPAT_VERSION})")
+@click.version_option(
+    __version__, "--version", message=f"aiotrack %(version)s (MLflow REST API {MLFLOW_COMPAT_VERSION})"
+)
 def main() -> None:
     """aiotrack: an asyncio-native tracking server for the mlflow client."""
 

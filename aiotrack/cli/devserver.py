@@ -37,8 +37,7 @@ def check_available() -> None:
         import aiohttp_devtools.runserver.watch  # noqa: F401
     except ImportError:
         raise ConfigError(
-            "--dev needs aiohttp-devtools, which is not installed: pip install 'aiotrack[dev]' "
-            "(or run without --dev)."
+            "--dev needs aiohttp-devtools, which is not installed: pip install 'aiotrack[dev]' (or run without --dev)."
         ) from None
 
 
@@ -77,7 +76,9 @@ def _make_task(settings: Settings):
     class AiotrackAppTask(AppTask):
         def _start_dev_server(self) -> None:
             action = "Starting" if self._reloads == 0 else "Restarting"
-            log.info("%s the dev server at http://%s:%d%s", action, settings.host, settings.port, settings.prefix or "/")
+            log.info(
+                "%s the dev server at http://%s:%d%s", action, settings.host, settings.port, settings.prefix or "/"
+            )
             self._process = multiprocessing.get_context("spawn").Process(
                 target=_dev_child, args=(settings,), name="aiotrack-dev"
             )

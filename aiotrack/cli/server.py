@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import os
 import sys
+import time
 
 import click
 
@@ -44,14 +44,19 @@ def _refuse_app_name(ctx, param, value):
 
 
 @click.command()
-@click.option("--backend-store-uri", default=_DEFAULT["backend_store_uri"], show_default=True,
-              help=_HELP["backend_store_uri"])
+@click.option(
+    "--backend-store-uri", default=_DEFAULT["backend_store_uri"], show_default=True, help=_HELP["backend_store_uri"]
+)
 @click.option("--registry-store-uri", default=None, help=_HELP["registry_store_uri"])
 @click.option("--default-artifact-root", default=None, help=_HELP["default_artifact_root"])
 @click.option("--serve-artifacts/--no-serve-artifacts", default=True, show_default=True, help=_HELP["serve_artifacts"])
 @click.option("--artifacts-only", is_flag=True, default=False, help=_HELP["artifacts_only"])
-@click.option("--artifacts-destination", default=_DEFAULT["artifacts_destination"], show_default=True,
-              help=_HELP["artifacts_destination"])
+@click.option(
+    "--artifacts-destination",
+    default=_DEFAULT["artifacts_destination"],
+    show_default=True,
+    help=_HELP["artifacts_destination"],
+)
 @click.option("-h", "--host", default="127.0.0.1", show_default=True, help=_HELP["host"])
 @click.option("-p", "--port", default=5000, type=int, show_default=True, help=_HELP["port"])
 @click.option("-w", "--workers", default=None, type=click.IntRange(min=1), help=_HELP["workers"] + " [default: 4]")
@@ -59,18 +64,43 @@ def _refuse_app_name(ctx, param, value):
 @click.option("--allowed-hosts", default=None, help=_HELP["allowed_hosts"])
 @click.option("--cors-allowed-origins", default=None, help=_HELP["cors_allowed_origins"])
 @click.option("--disable-security-middleware", is_flag=True, default=False, help=_HELP["disable_security_middleware"])
-@click.option("--x-frame-options", default="SAMEORIGIN", show_default=True,
-              type=click.Choice(["SAMEORIGIN", "DENY", "NONE"], case_sensitive=False), help=_HELP["x_frame_options"])
+@click.option(
+    "--x-frame-options",
+    default="SAMEORIGIN",
+    show_default=True,
+    type=click.Choice(["SAMEORIGIN", "DENY", "NONE"], case_sensitive=False),
+    help=_HELP["x_frame_options"],
+)
 @click.option("--dev", is_flag=True, default=False, help=_HELP["dev"])
 @click.option("--expose-prometheus", default=None, help=_HELP["expose_prometheus"])
-@click.option("--gunicorn-opts", default=None, expose_value=False, callback=_refuse_other_server,
-              help="Refused: aiotrack does not run gunicorn.")
-@click.option("--waitress-opts", default=None, expose_value=False, callback=_refuse_other_server,
-              help="Refused: aiotrack does not run waitress.")
-@click.option("--uvicorn-opts", default=None, expose_value=False, callback=_refuse_other_server,
-              help="Refused: aiotrack does not run uvicorn.")
-@click.option("--app-name", default=None, expose_value=False, callback=_refuse_app_name,
-              help="Refused until aiotrack has authentication.")
+@click.option(
+    "--gunicorn-opts",
+    default=None,
+    expose_value=False,
+    callback=_refuse_other_server,
+    help="Refused: aiotrack does not run gunicorn.",
+)
+@click.option(
+    "--waitress-opts",
+    default=None,
+    expose_value=False,
+    callback=_refuse_other_server,
+    help="Refused: aiotrack does not run waitress.",
+)
+@click.option(
+    "--uvicorn-opts",
+    default=None,
+    expose_value=False,
+    callback=_refuse_other_server,
+    help="Refused: aiotrack does not run uvicorn.",
+)
+@click.option(
+    "--app-name",
+    default=None,
+    expose_value=False,
+    callback=_refuse_app_name,
+    help="Refused until aiotrack has authentication.",
+)
 def server(**options) -> None:
     """Run the tracking server."""
     if options["dev"] and options["workers"] is not None and options["workers"] > 1:
@@ -93,11 +123,10 @@ def server(**options) -> None:
 def prepare(settings: Settings) -> None:
     """Checks that must pass once, before any worker starts: URIs parse, the schema is current
     (created on an empty database, so that workers never race to create it)."""
-    from aiotrack.http.app import open_database
-    from aiotrack.services.artifact_uris import ArtifactLocations
-
     # A bad artifact option fails here once, with a clear message, not in every worker.
     from aiotrack.artifacts.local import LocalArtifactRepository
+    from aiotrack.http.app import open_database
+    from aiotrack.services.artifact_uris import ArtifactLocations
 
     for repo in ArtifactLocations(settings).repositories():
         if isinstance(repo, LocalArtifactRepository):

@@ -157,8 +157,12 @@ async def run_worker(
         if parent_pid is not None:
             watcher = asyncio.create_task(_watch_parent(parent_pid, stop))
         await stop.wait()
-        log.info("worker %d stopping: finishing %d requests in flight (up to %gs)", os.getpid(),
-                 drain.in_flight, graceful_timeout)
+        log.info(
+            "worker %d stopping: finishing %d requests in flight (up to %gs)",
+            os.getpid(),
+            drain.in_flight,
+            graceful_timeout,
+        )
         await site.stop()  # stop accepting; the other workers (or the next server) take new connections
         await drain.wait(graceful_timeout)
     finally:
@@ -203,8 +207,9 @@ class _Drain:
         try:
             await asyncio.wait_for(self._idle.wait(), timeout)
         except asyncio.TimeoutError:
-            log.warning("worker %d: %d requests still in flight after %gs; closing them", os.getpid(),
-                        self.in_flight, timeout)
+            log.warning(
+                "worker %d: %d requests still in flight after %gs; closing them", os.getpid(), self.in_flight, timeout
+            )
 
 
 def _set_parent_death_signal() -> None:
@@ -226,7 +231,7 @@ def _child_main(settings: Settings, sock: socket.socket, parent_pid: int, gracef
         return 0
     except KeyboardInterrupt:
         return 0
-    except BaseException:  # noqa: BLE001 - logged, then the supervisor decides
+    except BaseException:
         log.exception("worker %d failed", os.getpid())
         return 1
 
@@ -335,14 +340,20 @@ class Supervisor:
             self._wait(timeout)
             for worker, status in self._reap():
                 lived = time.monotonic() - worker.started
-                log.warning("worker %d died (%s) after %.1fs; starting a replacement", worker.pid,
-                            self._describe_exit(status), lived)
+                log.warning(
+                    "worker %d died (%s) after %.1fs; starting a replacement",
+                    worker.pid,
+                    self._describe_exit(status),
+                    lived,
+                )
                 self._quick_deaths = self._quick_deaths + 1 if lived < QUICK_DEATH_SECONDS else 0
                 delay = min(0.2 * 2 ** max(self._quick_deaths - 1, 0), 5.0) if self._quick_deaths else 0.0
                 self._pending_spawns.append(time.monotonic() + delay)
             if self._quick_deaths >= MAX_QUICK_DEATHS:
-                log.error("workers keep dying right after they start (%d in a row); stopping. "
-                          "See the errors above.", self._quick_deaths)
+                log.error(
+                    "workers keep dying right after they start (%d in a row); stopping. See the errors above.",
+                    self._quick_deaths,
+                )
                 code = 1
                 break
             now = time.monotonic()
@@ -352,8 +363,12 @@ class Supervisor:
                 for _ in due:
                     self._spawn()
         if self._stop_signal is not None:
-            log.info("received %s: stopping %d workers (requests in flight get up to %gs)",
-                     signal.Signals(self._stop_signal).name, len(self.workers), self.graceful_timeout)
+            log.info(
+                "received %s: stopping %d workers (requests in flight get up to %gs)",
+                signal.Signals(self._stop_signal).name,
+                len(self.workers),
+                self.graceful_timeout,
+            )
         self._shutdown()
         return code
 
@@ -373,8 +388,11 @@ class Supervisor:
             if not self.workers:
                 break
             if time.monotonic() >= deadline or self._signals > max(signals_seen, 1):
-                log.warning("killing %d workers that did not stop in time: %s", len(self.workers),
-                            ", ".join(map(str, self.workers)))
+                log.warning(
+                    "killing %d workers that did not stop in time: %s",
+                    len(self.workers),
+                    ", ".join(map(str, self.workers)),
+                )
                 self._signal_all(signal.SIGKILL)
                 deadline = float("inf")
             self._wait(0.2)
@@ -408,8 +426,10 @@ def banner(settings: Settings, address: tuple) -> list[str]:
         f"  registry store:  {_redact(settings.effective_registry_store_uri)}",
     ]
     if settings.serve_artifacts:
-        lines.append(f"  artifacts:       served from {_redact(settings.artifacts_destination)} "
-                     f"(new experiments: {settings.effective_default_artifact_root})")
+        lines.append(
+            f"  artifacts:       served from {_redact(settings.artifacts_destination)} "
+            f"(new experiments: {settings.effective_default_artifact_root})"
+        )
     else:
         lines.append(f"  artifacts:       not proxied (new experiments: {settings.effective_default_artifact_root})")
     if settings.artifacts_only:
@@ -421,8 +441,10 @@ def banner(settings: Settings, address: tuple) -> list[str]:
         lines.append(f"  CORS origins:    {origin_policy(settings.cors_allowed_origins).describe()}")
     lines.append(f"  X-Frame-Options: {settings.x_frame_options}")
     if settings.expose_prometheus:
-        lines.append(f"  prometheus:      {settings.prefix}/metrics (multiprocess files in "
-                     f"{os.path.abspath(settings.expose_prometheus)})")
+        lines.append(
+            f"  prometheus:      {settings.prefix}/metrics (multiprocess files in "
+            f"{os.path.abspath(settings.expose_prometheus)})"
+        )
     return lines
 
 

@@ -30,13 +30,14 @@ from aiohttp import web
 
 from aiotrack.config import Settings
 from aiotrack.http import keys
-from aiotrack.http.api import experiments, metrics, runs, server_info, webui
-from aiotrack.http.api import ui as ui_api  # web UI endpoints MLflow lacks (aiotrack/http/api/ui.py)
 from aiotrack.http.api import artifacts as artifacts_api
-from aiotrack.http.api import logged_models as logged_models_api, registry as registry_api
-from aiotrack.http.middleware.errors import error_middleware
+from aiotrack.http.api import experiments, metrics, runs, server_info, webui
+from aiotrack.http.api import logged_models as logged_models_api
+from aiotrack.http.api import registry as registry_api
+from aiotrack.http.api import ui as ui_api  # web UI endpoints MLflow lacks (aiotrack/http/api/ui.py)
 from aiotrack.http.middleware.content_type import content_type_middleware
 from aiotrack.http.middleware.cors import origin_middleware, origin_policy, setup_cors
+from aiotrack.http.middleware.errors import error_middleware
 from aiotrack.http.middleware.headers import install_security_headers, preflight_middleware
 from aiotrack.http.middleware.hosts import host_middleware, host_policy
 from aiotrack.services.artifact_uris import ArtifactLocations
@@ -104,7 +105,9 @@ async def _registry_ctx(app: web.Application) -> AsyncIterator[None]:
         logged_models = SqlLoggedModelStore(tracking_db)
         app[keys.LOGGED_MODELS] = LoggedModelService(logged_models)
         app[keys.REGISTRY] = RegistryService(
-            SqlRegistryStore(own_db or tracking_db), tracking_store, logged_models,
+            SqlRegistryStore(own_db or tracking_db),
+            tracking_store,
+            logged_models,
             (app[keys.ARTIFACTS].default_root, settings.artifacts_destination),
         )
         yield
@@ -152,6 +155,7 @@ def _register_artifacts_only_refusals(app: web.Application, module, prefix: str)
     for r in module.routes.routes:
         paths = [f"{prefix}/api/{r.path}", f"{prefix}/ajax-api/{r.path}"] if r.api else [prefix + r.path]
         for path in paths:
+
             async def refuse(request: web.Request, rule: str = "/api/" + r.path if r.api else r.path):
                 return artifacts_api.artifacts_only_refusal(rule)
 

@@ -61,7 +61,9 @@ class Args:
                 raise invalid(v.missing_value(name) + SEE_DOCS)
             return default
         if not isinstance(value, str):
-            raise invalid(v.invalid_value(name, value, f" Hint: Value was of type '{type(value).__name__}'.") + SEE_DOCS)
+            raise invalid(
+                v.invalid_value(name, value, f" Hint: Value was of type '{type(value).__name__}'.") + SEE_DOCS
+            )
         return value
 
     def int(self, name: str, *, required: bool = False, default: int | None = None) -> int | None:

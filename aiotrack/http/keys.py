@@ -9,8 +9,7 @@ from aiohttp import web
 from aiotrack.config import Settings
 
 if TYPE_CHECKING:
-    from aiotrack.services.artifact_uris import ArtifactLocations
-    from aiotrack.services.tracking import TrackingService
+    pass
 
 SETTINGS = web.AppKey("settings", Settings)
 TRACKING = web.AppKey("tracking", "TrackingService")

@@ -19,15 +19,15 @@ from aiotrack.search.parser import (
 )
 
 __all__ = [
+    "EXPERIMENTS",
+    "LOGGED_MODELS",
+    "MODEL_VERSIONS",
+    "REGISTERED_MODELS",
+    "RUNS",
+    "SPECS",
     "Comparison",
-    "OrderBy",
     "EntitySpec",
+    "OrderBy",
     "parse_filter",
     "parse_order_by",
-    "RUNS",
-    "EXPERIMENTS",
-    "REGISTERED_MODELS",
-    "MODEL_VERSIONS",
-    "LOGGED_MODELS",
-    "SPECS",
 ]

@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from aiotrack.errors import AiotrackError, INVALID_PARAMETER_VALUE
+from aiotrack.errors import INVALID_PARAMETER_VALUE, AiotrackError
 from aiotrack.search import lexer as lx
 from aiotrack.search.ast import (
     ATTRIBUTE,
@@ -293,9 +293,7 @@ def _value(kind: str, key: str, v: _RawValue, spec: EntitySpec):
     if kind in (PARAM, TAG):
         if v.type in ("string", "bare"):
             return _quoted_string(v)
-        raise _invalid(
-            f"Expected a quoted string value for {_KIND_LABEL[kind]} (e.g. 'my-value'). Got value {v.text}"
-        )
+        raise _invalid(f"Expected a quoted string value for {_KIND_LABEL[kind]} (e.g. 'my-value'). Got value {v.text}")
     if kind == DATASET:
         if v.type in ("string", "bare"):
             return _quoted_string(v)
@@ -448,17 +446,34 @@ _RUN_STRING = frozenset({"run_id", "run_name", "status", "user_id", "artifact_ur
 RUNS = EntitySpec(
     name="runs",
     entity_types={
-        "metric": METRIC, "metrics": METRIC,
-        "parameter": PARAM, "parameters": PARAM, "param": PARAM, "params": PARAM,
-        "tag": TAG, "tags": TAG,
-        "attribute": ATTRIBUTE, "attributes": ATTRIBUTE, "attr": ATTRIBUTE, "run": ATTRIBUTE,
-        "dataset": DATASET, "datasets": DATASET,
+        "metric": METRIC,
+        "metrics": METRIC,
+        "parameter": PARAM,
+        "parameters": PARAM,
+        "param": PARAM,
+        "params": PARAM,
+        "tag": TAG,
+        "tags": TAG,
+        "attribute": ATTRIBUTE,
+        "attributes": ATTRIBUTE,
+        "attr": ATTRIBUTE,
+        "run": ATTRIBUTE,
+        "dataset": DATASET,
+        "datasets": DATASET,
     },
     entity_type_error="Invalid entity type '{entity_type}'. Valid values are ['metric', 'parameter', 'tag', 'attribute', 'dataset']",
     search_attributes=_RUN_NUMERIC | _RUN_STRING,
-    order_by_attributes=frozenset({"start_time", "end_time", "created", "Created", "run_id", "run_name", "status", "user_id", "artifact_uri"}),
+    order_by_attributes=frozenset(
+        {"start_time", "end_time", "created", "Created", "run_id", "run_name", "status", "user_id", "artifact_uri"}
+    ),
     numeric_attributes=_RUN_NUMERIC,
-    attribute_aliases={"created": "start_time", "Created": "start_time", "run name": "run_name", "Run name": "run_name", "Run Name": "run_name"},
+    attribute_aliases={
+        "created": "start_time",
+        "Created": "start_time",
+        "run name": "run_name",
+        "Run name": "run_name",
+        "Run Name": "run_name",
+    },
     list_attributes=frozenset({"run_id"}),
     comparators={
         METRIC: NUMERIC_OPS,
@@ -527,19 +542,45 @@ LOGGED_MODELS = EntitySpec(
     name="logged_models",
     entity_types=RUNS.entity_types,
     entity_type_error=RUNS.entity_type_error,
-    search_attributes=frozenset({
-        "name", "model_id", "model_type", "status", "source_run_id",
-        "creation_timestamp", "creation_time", "last_updated_timestamp", "last_updated_time",
-    }),
-    order_by_attributes=frozenset({
-        "name", "model_id", "model_type", "status", "source_run_id",
-        "creation_timestamp", "creation_time", "last_updated_timestamp", "last_updated_time",
-    }),
-    numeric_attributes=frozenset({"creation_timestamp", "creation_time", "last_updated_timestamp", "last_updated_time"}),
+    search_attributes=frozenset(
+        {
+            "name",
+            "model_id",
+            "model_type",
+            "status",
+            "source_run_id",
+            "creation_timestamp",
+            "creation_time",
+            "last_updated_timestamp",
+            "last_updated_time",
+        }
+    ),
+    order_by_attributes=frozenset(
+        {
+            "name",
+            "model_id",
+            "model_type",
+            "status",
+            "source_run_id",
+            "creation_timestamp",
+            "creation_time",
+            "last_updated_timestamp",
+            "last_updated_time",
+        }
+    ),
+    numeric_attributes=frozenset(
+        {"creation_timestamp", "creation_time", "last_updated_timestamp", "last_updated_time"}
+    ),
     attribute_aliases={"creation_time": "creation_timestamp", "last_updated_time": "last_updated_timestamp"},
-    list_attributes=frozenset({
-        "name", "model_id", "model_type", "status", "source_run_id",
-    }),
+    list_attributes=frozenset(
+        {
+            "name",
+            "model_id",
+            "model_type",
+            "status",
+            "source_run_id",
+        }
+    ),
     comparators={METRIC: NUMERIC_OPS, PARAM: STRING_OPS, TAG: STRING_OPS},
     order_by_kinds=frozenset({METRIC, ATTRIBUTE}),
 )

@@ -51,11 +51,7 @@ class _Loc:
     parts: tuple[str, ...]
 
     def within(self, root: _Loc) -> bool:
-        return (
-            self.scheme == root.scheme
-            and self.netloc == root.netloc
-            and self.parts[: len(root.parts)] == root.parts
-        )
+        return self.scheme == root.scheme and self.netloc == root.netloc and self.parts[: len(root.parts)] == root.parts
 
 
 def _normalize(uri: str) -> _Loc:
@@ -99,12 +95,12 @@ class ArtifactLocations:
         self.default_root = resolve_default_artifact_root(settings)
         self.destination = settings.artifacts_destination
         # Repositories are built here (URIs checked, ConfigError early) and started by the app.
-        self.proxy: ArtifactRepository | None = (
-            repository_for_uri(self.destination) if self.serve_artifacts else None
-        )
+        self.proxy: ArtifactRepository | None = repository_for_uri(self.destination) if self.serve_artifacts else None
         default_scheme = urlsplit(self.default_root).scheme
         self.default_repo: ArtifactRepository | None = None
-        if default_scheme != MLFLOW_ARTIFACTS and (local_path_of(self.default_root) is not None or default_scheme == "s3"):
+        if default_scheme != MLFLOW_ARTIFACTS and (
+            local_path_of(self.default_root) is not None or default_scheme == "s3"
+        ):
             self.default_repo = repository_for_uri(self.default_root)
         self._roots: list[_Loc] = []
         if default_scheme != MLFLOW_ARTIFACTS:
@@ -187,11 +183,11 @@ class ArtifactLocations:
         if self.default_repo is not None:
             root = _normalize(self.default_root)
             if loc.within(root):
-                return self.default_repo, "/".join(loc.parts[len(root.parts):])
+                return self.default_repo, "/".join(loc.parts[len(root.parts) :])
         if self.proxy is not None:
             root = _normalize(self.destination)
             if loc.within(root):
-                return self.proxy, "/".join(loc.parts[len(root.parts):])
+                return self.proxy, "/".join(loc.parts[len(root.parts) :])
         return None
 
 

@@ -72,12 +72,14 @@ def _order_by(items: list[dict]) -> list[dict] | None:
         ascending = ob.get("ascending", True)
         if not isinstance(ascending, bool):
             raise invalid(v.invalid_value(f"order_by[{i}].ascending", ascending))
-        out.append({
-            "field_name": field_name,
-            "ascending": ascending,
-            "dataset_name": ob.get("dataset_name") or None,
-            "dataset_digest": ob.get("dataset_digest") or None,
-        })
+        out.append(
+            {
+                "field_name": field_name,
+                "ascending": ascending,
+                "dataset_name": ob.get("dataset_name") or None,
+                "dataset_digest": ob.get("dataset_digest") or None,
+            }
+        )
     return out
 
 
@@ -125,10 +127,12 @@ class LoggedModelService:
             raise invalid(v.missing_value("experiment_id"))
         name = validate_logged_model_name(name) or random_run_name()
         return await self.store.create_logged_model(
-            experiment_id, name,
+            experiment_id,
+            name,
             model_type if model_type is not None else "",
             source_run_id if source_run_id is not None else "",
-            _key_values(params, "params"), _key_values(tags, "tags"),
+            _key_values(params, "params"),
+            _key_values(tags, "tags"),
         )
 
     async def get_logged_model(self, model_id: str, allow_deleted: bool = False):
@@ -152,8 +156,13 @@ class LoggedModelService:
         await self.store.log_logged_model_params(model_id, _key_values(params, "params"))
 
     async def search_logged_models(
-        self, experiment_ids: list[str], filter_string: str | None, datasets: list[dict],
-        max_results: int | None, order_by: list[dict], page_token: str | None,
+        self,
+        experiment_ids: list[str],
+        filter_string: str | None,
+        datasets: list[dict],
+        max_results: int | None,
+        order_by: list[dict],
+        page_token: str | None,
     ):
         if not experiment_ids:
             raise invalid(v.missing_value("experiment_ids"))
@@ -162,7 +171,9 @@ class LoggedModelService:
         for d in datasets or []:
             if not d.get("dataset_name"):
                 raise invalid("`dataset_name` in the `datasets` clause must be specified.")
-            clean_datasets.append({"dataset_name": d["dataset_name"], "dataset_digest": d.get("dataset_digest") or None})
+            clean_datasets.append(
+                {"dataset_name": d["dataset_name"], "dataset_digest": d.get("dataset_digest") or None}
+            )
         orders = _order_by(order_by)
         if not max_results:
             max_results = SEARCH_LOGGED_MODEL_MAX_RESULTS_DEFAULT

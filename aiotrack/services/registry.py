@@ -27,7 +27,7 @@ import posixpath
 import re
 from urllib.parse import unquote, urlsplit
 
-from aiotrack.errors import AiotrackError, RESOURCE_DOES_NOT_EXIST, invalid
+from aiotrack.errors import RESOURCE_DOES_NOT_EXIST, AiotrackError, invalid
 from aiotrack.services import paging
 from aiotrack.services import validation as v
 from aiotrack.stores.base import LoggedModelStore, RegistryStore, TrackingStore
@@ -66,7 +66,8 @@ def validate_model_name(name, path: str = "name") -> str:
     if v._path_not_unique(name):
         raise invalid(
             v.invalid_value(
-                path, name,
+                path,
+                name,
                 "Names may be treated as files in certain cases, and must not resolve to other names when "
                 f"treated as such. This name would resolve to {posixpath.normpath(name)!r}",
             )
@@ -245,7 +246,6 @@ def parse_models_uri(uri: str) -> dict:
     raise ValueError(uri)
 
 
-
 def _page_size(max_results: int | None, default: int, limit: int) -> int:
     """A registry search's max_results, with MLflow's registry wording for bad values."""
     if max_results is None:
@@ -257,6 +257,7 @@ def _page_size(max_results: int | None, default: int, limit: int) -> int:
             f"Invalid value for request parameter max_results. It must be at most {limit}, but got value {max_results}"
         )
     return max_results
+
 
 class RegistryService:
     def __init__(
@@ -296,7 +297,9 @@ class RegistryService:
         await self.store.delete_registered_model(validate_model_name(name))
 
     async def search_registered_models(self, filter_string, max_results, order_by, page_token):
-        max_results = _page_size(max_results, SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT, SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD)
+        max_results = _page_size(
+            max_results, SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT, SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD
+        )
         offset = paging.parse_token(page_token)
         models, more = await self.store.search_registered_models(filter_string, max_results, order_by, offset)
         return models, (paging.make_token(offset + max_results) if more else None)
@@ -319,8 +322,14 @@ class RegistryService:
     # ------------------------------------------------------------------ model versions
 
     async def create_model_version(
-        self, name, source, run_id: str | None, tags: list[dict], run_link: str | None,
-        description: str | None, model_id: str | None,
+        self,
+        name,
+        source,
+        run_id: str | None,
+        tags: list[dict],
+        run_link: str | None,
+        description: str | None,
+        model_id: str | None,
     ):
         validate_model_name(name)
         if not isinstance(source, str) or not source:
@@ -330,16 +339,20 @@ class RegistryService:
         storage_location = source
         if is_prompt:
             if source not in PROMPT_SOURCE_PLACEHOLDERS:
-                raise invalid(
-                    f"Invalid prompt source: '{source}'. Prompt sources must use an MLflow placeholder."
-                )
+                raise invalid(f"Invalid prompt source: '{source}'. Prompt sources must use an MLflow placeholder.")
         else:
             source, run_id, model_id, storage_location = await self._check_source(source, run_id, model_id)
         if not run_id and model_id:
             run_id = (await self._logged_model(model_id, source))["info"].get("source_run_id") or run_id
         mv = await self.store.create_model_version(
-            name, source, storage_location, run_id if run_id is not None else "", clean,
-            run_link if run_link is not None else "", description if description is not None else "", model_id,
+            name,
+            source,
+            storage_location,
+            run_id if run_id is not None else "",
+            clean,
+            run_link if run_link is not None else "",
+            description if description is not None else "",
+            model_id,
         )
         if not is_prompt and model_id:
             await self._record_version_on_model(model_id, name, int(mv["version"]))
@@ -497,9 +510,7 @@ class RegistryService:
         return await self.store.get_model_version(validate_model_name(name), validate_version(version))
 
     async def update_model_version(self, name, version, description):
-        return await self.store.update_model_version(
-            validate_model_name(name), validate_version(version), description
-        )
+        return await self.store.update_model_version(validate_model_name(name), validate_version(version), description)
 
     async def transition_model_version_stage(self, name, version, stage, archive_existing_versions: bool):
         validate_model_name(name)
@@ -519,7 +530,9 @@ class RegistryService:
         return await self.store.get_model_version_download_uri(validate_model_name(name), validate_version(version))
 
     async def search_model_versions(self, filter_string, max_results, order_by, page_token):
-        max_results = _page_size(max_results, SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT, SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD)
+        max_results = _page_size(
+            max_results, SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT, SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD
+        )
         offset = paging.parse_token(page_token)
         versions, more = await self.store.search_model_versions(filter_string, max_results, order_by, offset)
         return versions, (paging.make_token(offset + max_results) if more else None)

@@ -81,8 +81,12 @@ class TrackingService:
         await self.store.delete_experiment_tag(experiment_id, key)
 
     async def search_experiments(
-        self, view_type: str | None, max_results: int | None, filter_string: str | None,
-        order_by: list[str], page_token: str | None,
+        self,
+        view_type: str | None,
+        max_results: int | None,
+        filter_string: str | None,
+        order_by: list[str],
+        page_token: str | None,
     ):
         view_type = _view_type(view_type)
         max_results = _page_size(max_results, v.MAX_EXPERIMENTS_LISTED_PER_PAGE, f", but got value {max_results}")
@@ -93,8 +97,12 @@ class TrackingService:
     # ------------------------------------------------------------------ runs
 
     async def create_run(
-        self, experiment_id: str | None, user_id: str | None, start_time: int | None,
-        tags: list[KeyValue], run_name: str | None,
+        self,
+        experiment_id: str | None,
+        user_id: str | None,
+        start_time: int | None,
+        tags: list[KeyValue],
+        run_name: str | None,
     ):
         experiment_id = experiment_id or "0"
         clean_tags = [self._run_tag(t["key"], t["value"], f"tags[{i}]") for i, t in enumerate(tags)]
@@ -186,15 +194,24 @@ class TrackingService:
         if timestamp < 0:
             raise invalid(
                 v.invalid_value(
-                    at("timestamp"), timestamp,
+                    at("timestamp"),
+                    timestamp,
                     f"metric '{key}' (value={m.get('value')}). Timestamp must be a nonnegative long (64-bit integer) ",
                 )
             )
         step = v.parse_int64(m.get("step"), at("step"), default=0)
         value, is_nan = v.encode_metric_value(m.get("value"), at("value"), timestamp)
         model_id = m.get("model_id") or None
-        return MetricPoint(key, value, timestamp, step, is_nan, model_id,
-                           m.get("dataset_name") or None, m.get("dataset_digest") or None)
+        return MetricPoint(
+            key,
+            value,
+            timestamp,
+            step,
+            is_nan,
+            model_id,
+            m.get("dataset_name") or None,
+            m.get("dataset_digest") or None,
+        )
 
     async def log_inputs(self, run_id: str, datasets: list[dict], models: list[dict]) -> None:
         v.validate_run_id(run_id)
@@ -273,8 +290,13 @@ class TrackingService:
         return await self.store.search_datasets(experiment_ids, 1000)
 
     async def search_runs(
-        self, experiment_ids: list[str], filter_string: str | None, run_view_type: str | None,
-        max_results: int | None, order_by: list[str], page_token: str | None,
+        self,
+        experiment_ids: list[str],
+        filter_string: str | None,
+        run_view_type: str | None,
+        max_results: int | None,
+        order_by: list[str],
+        page_token: str | None,
     ):
         view = _view_type(run_view_type)
         max_results = _page_size(max_results, v.SEARCH_MAX_RESULTS_THRESHOLD)
@@ -309,7 +331,11 @@ class TrackingService:
         return await self.store.get_metric_history_bulk(run_ids, key, limit)
 
     async def get_metric_history_bulk_interval(
-        self, run_ids: list[str], key: str | None, start_step: int | None, end_step: int | None,
+        self,
+        run_ids: list[str],
+        key: str | None,
+        start_step: int | None,
+        end_step: int | None,
         max_results: int | None,
     ):
         if not run_ids:
@@ -329,8 +355,7 @@ class TrackingService:
             raise invalid("If either start step or end step are specified, both must be specified.")
         if start_step is not None and start_step > end_step:
             raise invalid(
-                "end_step must be greater than start_step. "
-                f"Found start_step={start_step} and end_step={end_step}."
+                f"end_step must be greater than start_step. Found start_step={start_step} and end_step={end_step}."
             )
         for rid in run_ids:
             v.validate_run_id(rid, "run_ids")
@@ -342,7 +367,9 @@ def _page_size(max_results: int | None, limit: int, detail: str = "") -> int:
     if max_results is None:
         return v.SEARCH_MAX_RESULTS_DEFAULT
     if max_results < 1:
-        raise invalid(f"Invalid value {max_results} for parameter 'max_results' supplied. It must be a positive integer")
+        raise invalid(
+            f"Invalid value {max_results} for parameter 'max_results' supplied. It must be a positive integer"
+        )
     if max_results > limit:
         raise invalid(
             f"Invalid value {max_results} for parameter 'max_results' supplied. It must be at most {limit}{detail}"

@@ -152,11 +152,10 @@ async def test_multipart_capability(repo):
     assert await read_all(repo, "mp/file.bin") == b"".join(payloads)
     info = await repo.presigned_download("mp/file.bin", 60)
     assert info["file_size"] == len(b"".join(payloads))
-    async with aiohttp.ClientSession() as http:
-        async with http.get(info["url"], headers={"Range": "bytes=0-3"}) as resp:
-            assert resp.status == 206
-            assert await resp.read() == b"pppp"
-            assert "attachment" in resp.headers.get("Content-Disposition", "")
+    async with aiohttp.ClientSession() as http, http.get(info["url"], headers={"Range": "bytes=0-3"}) as resp:
+        assert resp.status == 206
+        assert await resp.read() == b"pppp"
+        assert "attachment" in resp.headers.get("Content-Disposition", "")
     upload_id, _ = await repo.create_multipart("mp/aborted.bin", 1)
     await repo.abort_multipart("mp/aborted.bin", upload_id)
     uploads = await repo.client.list_multipart_uploads(Bucket=repo.bucket)

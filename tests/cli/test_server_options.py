@@ -48,7 +48,10 @@ def test_dev_without_aiohttp_devtools_is_refused(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "args,expected",
     [
-        (["--allowed-hosts", "http://mlflow.example.com"], "--allowed-hosts: 'http://mlflow.example.com' is not a host"),
+        (
+            ["--allowed-hosts", "http://mlflow.example.com"],
+            "--allowed-hosts: 'http://mlflow.example.com' is not a host",
+        ),
         (["--cors-allowed-origins", "app.example.com"], "--cors-allowed-origins: 'app.example.com' is not an origin"),
         (["--x-frame-options", "ALLOWALL"], "Invalid value for '--x-frame-options'"),
         (["--workers", "0"], "Invalid value for '-w' / '--workers'"),

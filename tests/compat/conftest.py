@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from compat_support import mlflow_pointed_at  # tests/compat is on sys.path
 
-mlflow = pytest.importorskip("mlflow", reason="the compatibility tests need the mlflow client (pip install -e '.[test]')")
+mlflow = pytest.importorskip(
+    "mlflow", reason="the compatibility tests need the mlflow client (pip install -e '.[test]')"
+)
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import os
 import time
 
 import pytest
-from compat_support import mlflow_pointed_at  # tests/compat is on sys.path
 import requests
+from compat_support import mlflow_pointed_at  # tests/compat is on sys.path
 
 mlflow = pytest.importorskip("mlflow")
 
@@ -106,7 +106,9 @@ def test_logging_listing_downloading_deleting(tracking, tmp_path):
     assert mlflow.artifacts.load_text(f"runs:/{run_id}/texts/note.txt") == "some text"
 
     # the UI's endpoints
-    r = requests.get(f"{tracking.url}/ajax-api/2.0/mlflow/artifacts/list", params={"run_uuid": run_id, "path": "images"})
+    r = requests.get(
+        f"{tracking.url}/ajax-api/2.0/mlflow/artifacts/list", params={"run_uuid": run_id, "path": "images"}
+    )
     assert r.json()["files"][0]["path"] == "images/black.png"
     r = requests.get(f"{tracking.url}/get-artifact", params={"run_uuid": run_id, "path": "tree/top.txt"})
     assert r.status_code == 200 and r.text == "top"
@@ -161,8 +163,9 @@ def test_client_multipart_upload(tracking, tmp_path, monkeypatch):
     mlflow.set_experiment("multipart")
     with mlflow.start_run() as run:
         mlflow.log_artifact(str(f), artifact_path="mp")
-    back = mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="mp/model.bin",
-                                               dst_path=str(tmp_path / "dl"))
+    back = mlflow.artifacts.download_artifacts(
+        run_id=run.info.run_id, artifact_path="mp/model.bin", dst_path=str(tmp_path / "dl")
+    )
     assert _read(back, "rb") == data
     info = requests.get(f"{tracking.url}/api/3.0/mlflow/server-info").json()
     if tracking.kind == "s3":
@@ -170,7 +173,7 @@ def test_client_multipart_upload(tracking, tmp_path, monkeypatch):
         assert info["multipart_downloads_enabled"] is True
         # S3 marks an object assembled from parts with "-<parts>" in its ETag: 11 MiB / 5 MiB = 3
         # parts, where the server's own streaming upload would have used 8 MiB parts (2).
-        bucket, prefix = tracking.destination[len("s3://"):].split("/", 1)
+        bucket, prefix = tracking.destination[len("s3://") :].split("/", 1)
         key = f"{prefix}/{run.info.experiment_id}/{run.info.run_id}/artifacts/mp/model.bin"
         head = tracking.moto.boto3_client().head_object(Bucket=bucket, Key=key)
         assert head["ETag"].strip('"').endswith("-3")
@@ -185,8 +188,13 @@ def test_no_serve_artifacts_client_writes_directly(start_server, tmp_path, monke
     answer MLflow's 503."""
     root = tmp_path / "direct-root"
     server = start_server(
-        ["--backend-store-uri", f"sqlite:///{tmp_path}/db.sqlite", "--no-serve-artifacts",
-         "--default-artifact-root", str(root)]
+        [
+            "--backend-store-uri",
+            f"sqlite:///{tmp_path}/db.sqlite",
+            "--no-serve-artifacts",
+            "--default-artifact-root",
+            str(root),
+        ]
     )
     monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
     mlflow.set_tracking_uri(server.url)
@@ -197,7 +205,9 @@ def test_no_serve_artifacts_client_writes_directly(start_server, tmp_path, monke
         assert run.info.artifact_uri.startswith(str(root))
         on_disk = root / run.info.experiment_id / run.info.run_id / "artifacts" / "notes" / "n.txt"
         assert on_disk.read_text() == "written by the client"
-        r = requests.get(f"{server.url}/api/2.0/mlflow/artifacts/list", params={"run_id": run.info.run_id, "path": "notes"})
+        r = requests.get(
+            f"{server.url}/api/2.0/mlflow/artifacts/list", params={"run_id": run.info.run_id, "path": "notes"}
+        )
         assert r.json()["files"] == [{"path": "notes/n.txt", "is_dir": False, "file_size": 21}]
         r = requests.get(f"{server.url}/get-artifact", params={"run_uuid": run.info.run_id, "path": "notes/n.txt"})
         assert r.text == "written by the client"

@@ -24,7 +24,9 @@ def mlflow2_python() -> Path:
     if not PY.exists() or subprocess.run([str(PY), "-c", "import mlflow"], capture_output=True).returncode:
         made = subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], capture_output=True, text=True)
         installed = made.returncode == 0 and subprocess.run(
-            [str(PY), "-m", "pip", "install", "-q", "mlflow-skinny>=2.22,<3"], capture_output=True, text=True,
+            [str(PY), "-m", "pip", "install", "-q", "mlflow-skinny>=2.22,<3"],
+            capture_output=True,
+            text=True,
             timeout=600,
         )
         if made.returncode or not installed or installed.returncode:

@@ -129,8 +129,9 @@ def test_registry_search_and_paging(client_env):
     page = client.search_registered_models(filter_string="name LIKE 'search-%'", max_results=3)
     names = [m.name for m in page]
     while page.token:
-        page = client.search_registered_models(filter_string="name LIKE 'search-%'", max_results=3,
-                                               page_token=page.token)
+        page = client.search_registered_models(
+            filter_string="name LIKE 'search-%'", max_results=3, page_token=page.token
+        )
         names += [m.name for m in page]
     assert names == [f"search-{i}" for i in range(7)]
     even = client.search_registered_models(filter_string="tags.parity = 'even'", order_by=["name DESC"])

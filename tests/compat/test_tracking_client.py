@@ -82,9 +82,7 @@ def test_log_input_with_a_pandas_dataset(client_env):
     assert inputs[0].dataset.name == "train-set"
     assert inputs[0].dataset.digest == dataset.digest
     assert {t.key: t.value for t in inputs[0].tags}["mlflow.data.context"] == "training"
-    found = mlflow.search_runs(
-        experiment_names=["compat-datasets"], filter_string="datasets.name = 'train-set'"
-    )
+    found = mlflow.search_runs(experiment_names=["compat-datasets"], filter_string="datasets.name = 'train-set'")
     assert list(found["run_id"]) == [run.info.run_id]
 
 

@@ -156,7 +156,7 @@ async def test_multipart_per_destination(api, destination):
         data = await r.json()
         assert data["error_code"] == "NOT_IMPLEMENTED"
         assert data["message"].startswith("Multipart upload is not supported for the current artifact repository")
-        r = await api.get(f"/api/2.0/mlflow-artifacts/presigned/1/run/artifacts/x")
+        r = await api.get("/api/2.0/mlflow-artifacts/presigned/1/run/artifacts/x")
         assert r.status == 501
         assert (await r.json())["message"].startswith("Multipart download is not supported")
         return
@@ -184,11 +184,12 @@ async def test_multipart_per_destination(api, destination):
     r = await api.get("/api/2.0/mlflow-artifacts/presigned/1/run/artifacts/model.bin")
     pres = await r.json()
     assert pres["file_size"] == sum(map(len, payloads)) and pres["headers"] == {}
-    async with aiohttp.ClientSession() as http:
-        async with http.get(pres["url"]) as resp:
-            assert await resp.read() == b"".join(payloads)
+    async with aiohttp.ClientSession() as http, http.get(pres["url"]) as resp:
+        assert await resp.read() == b"".join(payloads)
     # abort: the upload disappears and nothing is stored
-    r = await api.post("/api/2.0/mlflow-artifacts/mpu/create/1/run/artifacts", json={"path": "C:\\x\\y.bin", "num_parts": 1})
+    r = await api.post(
+        "/api/2.0/mlflow-artifacts/mpu/create/1/run/artifacts", json={"path": "C:\\x\\y.bin", "num_parts": 1}
+    )
     upload_id = (await r.json())["upload_id"]
     r = await api.post(
         "/api/2.0/mlflow-artifacts/mpu/abort/1/run/artifacts", json={"path": "C:\\x\\y.bin", "upload_id": upload_id}
@@ -222,9 +223,13 @@ async def test_no_serve_artifacts_answers_mlflows_503(make_client, tmp_path):
         "running with `--no-serve-artifacts`. To enable artifacts server functionality, run `mlflow server` "
         "with `--serve-artifacts`"
     )
-    for method, path in [("GET", A), ("GET", f"{A}/x"), ("DELETE", f"{A}/x"),
-                         ("POST", "/api/2.0/mlflow-artifacts/mpu/create/x"),
-                         ("GET", "/api/2.0/mlflow-artifacts/presigned/x")]:
+    for method, path in [
+        ("GET", A),
+        ("GET", f"{A}/x"),
+        ("DELETE", f"{A}/x"),
+        ("POST", "/api/2.0/mlflow-artifacts/mpu/create/x"),
+        ("GET", "/api/2.0/mlflow-artifacts/presigned/x"),
+    ]:
         r = await api.request(method, path, json={"path": "x", "upload_id": "u"} if method == "POST" else None)
         assert r.status == 503, path
     assert not (tmp_path / "artifacts").exists()
@@ -247,8 +252,11 @@ async def test_artifacts_only(make_client, tmp_path):
         "`--artifacts-only` mode. To enable tracking server functionality, run `mlflow server` without "
         "`--artifacts-only`"
     )
-    for path in ("/api/2.0/mlflow/artifacts/list?run_id=x", "/get-artifact?run_id=x&path=y",
-                 "/ajax-api/2.0/mlflow/runs/get?run_id=x"):
+    for path in (
+        "/api/2.0/mlflow/artifacts/list?run_id=x",
+        "/get-artifact?run_id=x&path=y",
+        "/ajax-api/2.0/mlflow/runs/get?run_id=x",
+    ):
         assert (await api.get(path)).status == 503, path
 
 
@@ -297,12 +305,19 @@ async def test_experiment_artifact_location_is_confined(make_client, tmp_path):
     async def create(name, location):
         return await api.post("/api/2.0/mlflow/experiments/create", json={"name": name, "artifact_location": location})
 
-    for i, bad in enumerate([
-        "/etc", str(tmp_path / "other"), f"file://{tmp_path}/root/../x", str(tmp_path / "root" / "%2e%2e" / "x"),
-        "s3://someone-elses-bucket/x", "http://evil.example/api/2.0/mlflow-artifacts/artifacts/x",
-        "file://otherhost/x", "mlflow-artifacts:/x",  # not serving artifacts
-        f"{tmp_path}/root\\..\\x",
-    ]):
+    for i, bad in enumerate(
+        [
+            "/etc",
+            str(tmp_path / "other"),
+            f"file://{tmp_path}/root/../x",
+            str(tmp_path / "root" / "%2e%2e" / "x"),
+            "s3://someone-elses-bucket/x",
+            "http://evil.example/api/2.0/mlflow-artifacts/artifacts/x",
+            "file://otherhost/x",
+            "mlflow-artifacts:/x",  # not serving artifacts
+            f"{tmp_path}/root\\..\\x",
+        ]
+    ):
         r = await create(f"bad{i}", bad)
         assert r.status == 400, bad
         assert (await r.json())["error_code"] == "INVALID_PARAMETER_VALUE"
@@ -325,7 +340,9 @@ async def test_experiment_artifact_location_is_confined(make_client, tmp_path):
 
 
 async def test_serving_accepts_mlflow_artifacts_locations(api):
-    r = await api.post("/api/2.0/mlflow/experiments/create", json={"name": "p", "artifact_location": "mlflow-artifacts:/team/p"})
+    r = await api.post(
+        "/api/2.0/mlflow/experiments/create", json={"name": "p", "artifact_location": "mlflow-artifacts:/team/p"}
+    )
     assert r.status == 200
     r = await api.post(
         "/api/2.0/mlflow/experiments/create", json={"name": "q", "artifact_location": "mlflow-artifacts://otherhost/p"}

@@ -4,11 +4,9 @@ through a real server over raw sockets (no client-side normalization at all)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 
-import pytest
 from yarl import URL
 
 CANARY = b"CANARY-7f3a9c-never-served"
@@ -146,7 +144,9 @@ def _raw_http(port: int, method: str, target: str, body: bytes) -> tuple[int, by
 
 def test_tricks_against_real_server(start_server, tmp_path):
     box, dest, canary = _layout(tmp_path)
-    server = start_server(["--backend-store-uri", f"sqlite:///{tmp_path}/db.sqlite", "--artifacts-destination", str(dest)])
+    server = start_server(
+        ["--backend-store-uri", f"sqlite:///{tmp_path}/db.sqlite", "--artifacts-destination", str(dest)]
+    )
     before = _snapshot(box, dest)
     for method, target, body in _requests(box):
         status, resp = _raw_http(server.port, method, target, body)

@@ -7,10 +7,9 @@ import asyncio
 
 import asyncpg
 import pytest
+from http_calls import API, H, call  # noqa: F401  (tests/http is on sys.path)
 
 from aiotrack.stores.sql.uri import parse_store_uri
-
-from http_calls import API, H, call  # noqa: E402,F401  (tests/http is on sys.path)
 
 
 def assert_error(data, code):
@@ -23,21 +22,32 @@ async def make_run(client, experiment_id="0"):
 
 
 async def test_registered_model_lifecycle_and_shapes(client):
-    rm = (await call(client, "POST", "registered-models/create",
-                     {"name": "m", "tags": [{"key": "a", "value": "b"}], "description": "d"}))["registered_model"]
+    rm = (
+        await call(
+            client,
+            "POST",
+            "registered-models/create",
+            {"name": "m", "tags": [{"key": "a", "value": "b"}], "description": "d"},
+        )
+    )["registered_model"]
     assert set(rm) == {"name", "creation_timestamp", "last_updated_timestamp", "description", "tags"}
     dup = await call(client, "POST", "registered-models/create", {"name": "m"}, status=400)
     assert_error(dup, "RESOURCE_ALREADY_EXISTS")
     missing = await call(client, "GET", "registered-models/get", params={"name": "nope"}, status=404)
     assert_error(missing, "RESOURCE_DOES_NOT_EXIST")
     assert_error(await call(client, "POST", "registered-models/create", {}, status=400), "INVALID_PARAMETER_VALUE")
-    assert_error(await call(client, "POST", "registered-models/create", {"name": "a/b"}, status=400),
-                 "INVALID_PARAMETER_VALUE")
+    assert_error(
+        await call(client, "POST", "registered-models/create", {"name": "a/b"}, status=400), "INVALID_PARAMETER_VALUE"
+    )
 
     run = await make_run(client)
     src = f"runs:/{run['run_id']}/model"
-    mv = (await call(client, "POST", "model-versions/create",
-                     {"name": "m", "source": src, "run_id": run["run_id"], "tags": [{"key": "t", "value": "1"}]}))
+    mv = await call(
+        client,
+        "POST",
+        "model-versions/create",
+        {"name": "m", "source": src, "run_id": run["run_id"], "tags": [{"key": "t", "value": "1"}]},
+    )
     mv = mv["model_version"]
     assert mv["version"] == "1" and mv["current_stage"] == "None" and mv["status"] == "READY"
     assert mv["source"] == src and mv["run_id"] == run["run_id"] and mv["tags"] == [{"key": "t", "value": "1"}]
@@ -54,28 +64,47 @@ async def test_registered_model_lifecycle_and_shapes(client):
     got = (await call(client, "GET", "registered-models/get", params={"name": "m"}))["registered_model"]
     assert got["aliases"] == [{"alias": "champ", "version": "2"}]
     for bad_alias in ("latest", "v3", "bad alias"):
-        bad = await call(client, "POST", "registered-models/alias",
-                         {"name": "m", "alias": bad_alias, "version": "1"}, status=400)
+        bad = await call(
+            client, "POST", "registered-models/alias", {"name": "m", "alias": bad_alias, "version": "1"}, status=400
+        )
         assert_error(bad, "INVALID_PARAMETER_VALUE")
     await call(client, "DELETE", "registered-models/alias", {"name": "m", "alias": "champ"})
     await call(client, "GET", "registered-models/alias", params={"name": "m", "alias": "champ"}, status=400)
 
-    t = await call(client, "POST", "model-versions/transition-stage",
-                   {"name": "m", "version": "1", "stage": "staging", "archive_existing_versions": False})
+    t = await call(
+        client,
+        "POST",
+        "model-versions/transition-stage",
+        {"name": "m", "version": "1", "stage": "staging", "archive_existing_versions": False},
+    )
     assert t["model_version"]["current_stage"] == "Staging"
-    await call(client, "POST", "model-versions/transition-stage",
-               {"name": "m", "version": "2", "stage": "Staging", "archive_existing_versions": True})
+    await call(
+        client,
+        "POST",
+        "model-versions/transition-stage",
+        {"name": "m", "version": "2", "stage": "Staging", "archive_existing_versions": True},
+    )
     v1 = await call(client, "GET", "model-versions/get", params={"name": "m", "version": "1"})
     assert v1["model_version"]["current_stage"] == "Archived"
-    bad = await call(client, "POST", "model-versions/transition-stage",
-                     {"name": "m", "version": "1", "stage": "Archived", "archive_existing_versions": True}, status=400)
+    bad = await call(
+        client,
+        "POST",
+        "model-versions/transition-stage",
+        {"name": "m", "version": "1", "stage": "Archived", "archive_existing_versions": True},
+        status=400,
+    )
     assert_error(bad, "INVALID_PARAMETER_VALUE")
-    bad = await call(client, "POST", "model-versions/transition-stage",
-                     {"name": "m", "version": "1", "stage": "Nowhere"}, status=400)
+    bad = await call(
+        client, "POST", "model-versions/transition-stage", {"name": "m", "version": "1", "stage": "Nowhere"}, status=400
+    )
     assert "Invalid Model Version stage" in bad["message"]
 
     for method in ("POST", "GET"):
-        body, params = ({"name": "m", "stages": ["Staging"]}, None) if method == "POST" else (None, {"name": "m", "stages": "Staging"})
+        body, params = (
+            ({"name": "m", "stages": ["Staging"]}, None)
+            if method == "POST"
+            else (None, {"name": "m", "stages": "Staging"})
+        )
         latest = await call(client, method, "registered-models/get-latest-versions", body, params=params)
         assert [v["version"] for v in latest["model_versions"]] == ["2"]
 
@@ -105,22 +134,35 @@ async def test_searches_paging_and_limits(client):
     run = await make_run(client)
     for i in range(5):
         await call(client, "POST", "registered-models/create", {"name": f"model-{i}"})
-        await call(client, "POST", "model-versions/create",
-                   {"name": f"model-{i}", "source": f"runs:/{run['run_id']}/m", "run_id": run["run_id"]})
-    page = await call(client, "GET", "registered-models/search",
-                      params={"filter": "name LIKE 'model-%'", "max_results": "2"})
+        await call(
+            client,
+            "POST",
+            "model-versions/create",
+            {"name": f"model-{i}", "source": f"runs:/{run['run_id']}/m", "run_id": run["run_id"]},
+        )
+    page = await call(
+        client, "GET", "registered-models/search", params={"filter": "name LIKE 'model-%'", "max_results": "2"}
+    )
     assert [m["name"] for m in page["registered_models"]] == ["model-0", "model-1"]
     assert page["next_page_token"] == "eyJvZmZzZXQiOiAyfQ=="  # MLflow's {"offset": 2}
     seen = [m["name"] for m in page["registered_models"]]
     token = page["next_page_token"]
     while token:
-        page = await call(client, "GET", "registered-models/search",
-                          params={"filter": "name LIKE 'model-%'", "max_results": "2", "page_token": token})
+        page = await call(
+            client,
+            "GET",
+            "registered-models/search",
+            params={"filter": "name LIKE 'model-%'", "max_results": "2", "page_token": token},
+        )
         seen += [m["name"] for m in page["registered_models"]]
         token = page.get("next_page_token")
     assert seen == [f"model-{i}" for i in range(5)]
-    mvs = await call(client, "GET", "model-versions/search",
-                     params=[("filter", f"run_id = '{run['run_id']}'"), ("order_by", "name DESC"), ("max_results", "3")])
+    mvs = await call(
+        client,
+        "GET",
+        "model-versions/search",
+        params=[("filter", f"run_id = '{run['run_id']}'"), ("order_by", "name DESC"), ("max_results", "3")],
+    )
     assert [v["name"] for v in mvs["model_versions"]] == ["model-4", "model-3", "model-2"]
     assert "next_page_token" in mvs
     assert await call(client, "GET", "model-versions/search", params={"filter": "name = 'none'"}) == {}
@@ -135,15 +177,22 @@ async def test_prompts_are_registered_models_with_prompt_tags(client):
     prompt_tags = [{"key": "mlflow.prompt.is_prompt", "value": "true"}]
     await call(client, "POST", "registered-models/create", {"name": "qa", "tags": prompt_tags})
     version_tags = prompt_tags + [{"key": "mlflow.prompt.text", "value": "Answer {{q}}"}]
-    mv = await call(client, "POST", "model-versions/create",
-                    {"name": "qa", "source": "dummy-source", "tags": version_tags})
+    mv = await call(
+        client, "POST", "model-versions/create", {"name": "qa", "source": "dummy-source", "tags": version_tags}
+    )
     assert mv["model_version"]["version"] == "1"
-    bad = await call(client, "POST", "model-versions/create",
-                     {"name": "qa", "source": "s3://bucket/x", "tags": version_tags}, status=400)
+    bad = await call(
+        client,
+        "POST",
+        "model-versions/create",
+        {"name": "qa", "source": "s3://bucket/x", "tags": version_tags},
+        status=400,
+    )
     assert "Invalid prompt source" in bad["message"]
     assert await call(client, "GET", "registered-models/search") == {}
-    found = await call(client, "GET", "registered-models/search",
-                       params={"filter": "tags.`mlflow.prompt.is_prompt` = 'true'"})
+    found = await call(
+        client, "GET", "registered-models/search", params={"filter": "tags.`mlflow.prompt.is_prompt` = 'true'"}
+    )
     assert [m["name"] for m in found["registered_models"]] == ["qa"]
     clash = await call(client, "POST", "registered-models/create", {"name": "qa"}, status=400)
     assert "already taken by a prompt" in clash["message"]
@@ -188,65 +237,98 @@ async def test_hostile_model_version_sources_are_refused(client):
     await call(client, "POST", "registered-models/create", {"name": "target"})
     for template in HOSTILE_SOURCES:
         source = template.format(run=run, other=other)
-        data = await call(client, "POST", "model-versions/create",
-                          {"name": "target", "source": source, "run_id": run}, status=400)
+        data = await call(
+            client, "POST", "model-versions/create", {"name": "target", "source": source, "run_id": run}, status=400
+        )
         assert_error(data, "INVALID_PARAMETER_VALUE")
         data = await call(client, "POST", "model-versions/create", {"name": "target", "source": source}, status=400)
         assert_error(data, "INVALID_PARAMETER_VALUE")
     # Nothing was created; then honest sources inside the run's artifacts are accepted.
     assert (await call(client, "GET", "model-versions/search", params={"filter": "name = 'target'"})) == {}
-    ok = await call(client, "POST", "model-versions/create",
-                    {"name": "target", "source": f"mlflow-artifacts:/0/{run}/artifacts/model", "run_id": run})
+    ok = await call(
+        client,
+        "POST",
+        "model-versions/create",
+        {"name": "target", "source": f"mlflow-artifacts:/0/{run}/artifacts/model", "run_id": run},
+    )
     assert ok["model_version"]["version"] == "1"
-    ok = await call(client, "POST", "model-versions/create",
-                    {"name": "target", "source": f"runs:/{run}/model", "run_id": run})
+    ok = await call(
+        client, "POST", "model-versions/create", {"name": "target", "source": f"runs:/{run}/model", "run_id": run}
+    )
     assert ok["model_version"]["version"] == "2"
     # Another run's location is refused even with a run id.
-    bad = await call(client, "POST", "model-versions/create",
-                     {"name": "target", "source": f"mlflow-artifacts:/0/{other}/artifacts/model", "run_id": run},
-                     status=400)
+    bad = await call(
+        client,
+        "POST",
+        "model-versions/create",
+        {"name": "target", "source": f"mlflow-artifacts:/0/{other}/artifacts/model", "run_id": run},
+        status=400,
+    )
     assert "run_id request parameter must identify" in bad["message"]
 
 
 async def test_logged_model_sources_and_registration_tag(client):
     exp = (await call(client, "POST", "experiments/create", {"name": "lm"}))["experiment_id"]
     run = (await make_run(client, exp))["run_id"]
-    model = (await call(client, "POST", "logged-models",
-                        {"experiment_id": exp, "name": "model", "source_run_id": run}))["model"]["info"]
+    model = (
+        await call(client, "POST", "logged-models", {"experiment_id": exp, "name": "model", "source_run_id": run})
+    )["model"]["info"]
     mid = model["model_id"]
     await call(client, "POST", "registered-models/create", {"name": "reg"})
-    mv = await call(client, "POST", "model-versions/create",
-                    {"name": "reg", "source": f"models:/{mid}", "model_id": mid})
+    mv = await call(
+        client, "POST", "model-versions/create", {"name": "reg", "source": f"models:/{mid}", "model_id": mid}
+    )
     assert mv["model_version"]["run_id"] == run  # taken from the logged model
     uri = await call(client, "GET", "model-versions/get-download-uri", params={"name": "reg", "version": "1"})
     assert uri["artifact_uri"] == f"mlflow-artifacts:/{exp}/models/{mid}/artifacts"
     await call(client, "POST", "model-versions/create", {"name": "reg", "source": f"models:/{mid}", "model_id": mid})
     tags = (await call(client, "GET", f"logged-models/{mid}"))["model"]["info"]["tags"]
-    assert tags == [{"key": "mlflow.modelVersions",
-                     "value": '[{"name": "reg", "version": 1}, {"name": "reg", "version": 2}]'}]
+    assert tags == [
+        {"key": "mlflow.modelVersions", "value": '[{"name": "reg", "version": 1}, {"name": "reg", "version": 2}]'}
+    ]
     # models:/<id> needs that model id; inside the model's location is fine, outside is not.
     await call(client, "POST", "model-versions/create", {"name": "reg", "source": f"models:/{mid}"}, status=400)
-    await call(client, "POST", "model-versions/create",
-               {"name": "reg", "source": f"mlflow-artifacts:/{exp}/models/{mid}/artifacts/x", "model_id": mid})
-    await call(client, "POST", "model-versions/create",
-               {"name": "reg", "source": f"mlflow-artifacts:/{exp}/{run}/artifacts", "model_id": mid}, status=400)
-    await call(client, "POST", "model-versions/create",
-               {"name": "reg", "source": f"runs:/{run}/model", "model_id": mid}, status=400)
+    await call(
+        client,
+        "POST",
+        "model-versions/create",
+        {"name": "reg", "source": f"mlflow-artifacts:/{exp}/models/{mid}/artifacts/x", "model_id": mid},
+    )
+    await call(
+        client,
+        "POST",
+        "model-versions/create",
+        {"name": "reg", "source": f"mlflow-artifacts:/{exp}/{run}/artifacts", "model_id": mid},
+        status=400,
+    )
+    await call(
+        client,
+        "POST",
+        "model-versions/create",
+        {"name": "reg", "source": f"runs:/{run}/model", "model_id": mid},
+        status=400,
+    )
     # A registered version as source resolves to its own location.
     mv = await call(client, "POST", "model-versions/create", {"name": "reg", "source": "models:/reg/1"})
     assert mv["model_version"]["source"] == "models:/reg/1"
-    uri = await call(client, "GET", "model-versions/get-download-uri",
-                     params={"name": "reg", "version": mv["model_version"]["version"]})
+    uri = await call(
+        client,
+        "GET",
+        "model-versions/get-download-uri",
+        params={"name": "reg", "version": mv["model_version"]["version"]},
+    )
     assert uri["artifact_uri"] == f"mlflow-artifacts:/{exp}/models/{mid}/artifacts"
 
 
 async def test_model_version_get_artifact(client):
     exp = (await call(client, "POST", "experiments/create", {"name": "art"}))["experiment_id"]
     run = (await make_run(client, exp))["run_id"]
-    mid = (await call(client, "POST", "logged-models",
-                      {"experiment_id": exp, "source_run_id": run}))["model"]["info"]["model_id"]
-    resp = await client.put(f"/api/2.0/mlflow-artifacts/artifacts/{exp}/models/{mid}/artifacts/MLmodel",
-                            data=b"flavors: {}\n")
+    mid = (await call(client, "POST", "logged-models", {"experiment_id": exp, "source_run_id": run}))["model"]["info"][
+        "model_id"
+    ]
+    resp = await client.put(
+        f"/api/2.0/mlflow-artifacts/artifacts/{exp}/models/{mid}/artifacts/MLmodel", data=b"flavors: {}\n"
+    )
     assert resp.status == 200, await resp.text()
     await call(client, "POST", "registered-models/create", {"name": "reg"})
     await call(client, "POST", "model-versions/create", {"name": "reg", "source": f"models:/{mid}", "model_id": mid})
@@ -284,13 +366,16 @@ async def test_registry_in_its_own_database(make_client, store_uri, second_store
     client = await make_client(backend_store_uri=store_uri, registry_store_uri=second_store_uri)
     exp = (await call(client, "POST", "experiments/create", {"name": "split"}))["experiment_id"]
     run = (await make_run(client, exp))["run_id"]
-    mid = (await call(client, "POST", "logged-models",
-                      {"experiment_id": exp, "source_run_id": run}))["model"]["info"]["model_id"]
+    mid = (await call(client, "POST", "logged-models", {"experiment_id": exp, "source_run_id": run}))["model"]["info"][
+        "model_id"
+    ]
     await call(client, "POST", "registered-models/create", {"name": "split-model"})
-    await call(client, "POST", "model-versions/create",
-               {"name": "split-model", "source": f"models:/{mid}", "model_id": mid})
-    await call(client, "POST", "model-versions/create",
-               {"name": "split-model", "source": f"runs:/{run}/model", "run_id": run})
+    await call(
+        client, "POST", "model-versions/create", {"name": "split-model", "source": f"models:/{mid}", "model_id": mid}
+    )
+    await call(
+        client, "POST", "model-versions/create", {"name": "split-model", "source": f"runs:/{run}/model", "run_id": run}
+    )
     assert await _count(second_store_uri, "registered_models") == 1
     assert await _count(second_store_uri, "model_versions") == 2
     assert await _count(store_uri, "registered_models") == 0
@@ -302,8 +387,10 @@ async def test_registry_in_its_own_database(make_client, store_uri, second_store
 async def test_concurrent_version_creation_over_http(client):
     await call(client, "POST", "registered-models/create", {"name": "busy"})
     run = (await make_run(client))["run_id"]
-    results = await asyncio.gather(*(
-        call(client, "POST", "model-versions/create",
-             {"name": "busy", "source": f"runs:/{run}/m", "run_id": run}) for _ in range(6)
-    ))
+    results = await asyncio.gather(
+        *(
+            call(client, "POST", "model-versions/create", {"name": "busy", "source": f"runs:/{run}/m", "run_id": run})
+            for _ in range(6)
+        )
+    )
     assert sorted(int(r["model_version"]["version"]) for r in results) == list(range(1, 7))

@@ -54,7 +54,9 @@ async def test_experiment_endpoints(client):
     assert isinstance(exp["creation_time"], int)  # int64 as a JSON number
     by_name = (await get(client, "experiments/get-by-name", {"experiment_name": "exp"}))["experiment"]
     assert by_name["experiment_id"] == eid
-    assert_error(await get(client, "experiments/get-by-name", {"experiment_name": "nope"}, 404), "RESOURCE_DOES_NOT_EXIST")
+    assert_error(
+        await get(client, "experiments/get-by-name", {"experiment_name": "nope"}, 404), "RESOURCE_DOES_NOT_EXIST"
+    )
     assert_error(await post(client, "experiments/create", {"name": "exp"}, 400), "RESOURCE_ALREADY_EXISTS")
 
     assert await post(client, "experiments/update", {"experiment_id": eid, "new_name": "exp2"}) == {}
@@ -74,21 +76,44 @@ async def test_experiment_endpoints(client):
 async def test_experiment_search_pages_by_get_and_post(client):
     for i in range(5):
         await post(client, "experiments/create", {"name": f"p{i}"})
-    page = await get(client, "experiments/search", {"max_results": "2", "order_by": "name ASC", "filter": "name LIKE 'p%'"})
+    page = await get(
+        client, "experiments/search", {"max_results": "2", "order_by": "name ASC", "filter": "name LIKE 'p%'"}
+    )
     assert [e["name"] for e in page["experiments"]] == ["p0", "p1"]
     token = page["next_page_token"]
-    page = await post(client, "experiments/search", {"max_results": 2, "order_by": ["name ASC"], "filter": "name LIKE 'p%'", "page_token": token})
+    page = await post(
+        client,
+        "experiments/search",
+        {"max_results": 2, "order_by": ["name ASC"], "filter": "name LIKE 'p%'", "page_token": token},
+    )
     assert [e["name"] for e in page["experiments"]] == ["p2", "p3"]
-    page = await post(client, "experiments/search", {"max_results": 2, "order_by": ["name ASC"], "filter": "name LIKE 'p%'", "page_token": page["next_page_token"]})
+    page = await post(
+        client,
+        "experiments/search",
+        {"max_results": 2, "order_by": ["name ASC"], "filter": "name LIKE 'p%'", "page_token": page["next_page_token"]},
+    )
     assert [e["name"] for e in page["experiments"]] == ["p4"] and "next_page_token" not in page
     assert_error(await post(client, "experiments/search", {"max_results": 0}, 400), "INVALID_PARAMETER_VALUE")
     assert_error(await post(client, "experiments/search", {"max_results": 50001}, 400), "INVALID_PARAMETER_VALUE")
-    assert_error(await post(client, "experiments/search", {"page_token": "not-base64!"}, 400), "INVALID_PARAMETER_VALUE")
+    assert_error(
+        await post(client, "experiments/search", {"page_token": "not-base64!"}, 400), "INVALID_PARAMETER_VALUE"
+    )
 
 
 async def test_run_lifecycle_and_shapes(client):
-    run = (await post(client, "runs/create", {"experiment_id": "0", "start_time": 1000, "run_name": "n",
-                                              "tags": [{"key": "t", "value": "v"}], "user_id": "u"}))["run"]
+    run = (
+        await post(
+            client,
+            "runs/create",
+            {
+                "experiment_id": "0",
+                "start_time": 1000,
+                "run_name": "n",
+                "tags": [{"key": "t", "value": "v"}],
+                "user_id": "u",
+            },
+        )
+    )["run"]
     info = run["info"]
     assert info["run_id"] == info["run_uuid"]
     assert info["status"] == "RUNNING" and info["start_time"] == 1000 and "end_time" not in info
@@ -96,7 +121,9 @@ async def test_run_lifecycle_and_shapes(client):
     got = (await get(client, "runs/get", {"run_id": rid}))["run"]
     assert got["info"] == info
     assert (await get(client, "runs/get", {"run_uuid": rid}))["run"]["info"]["run_id"] == rid
-    updated = await post(client, "runs/update", {"run_id": rid, "run_uuid": rid, "status": "FINISHED", "end_time": 2000})
+    updated = await post(
+        client, "runs/update", {"run_id": rid, "run_uuid": rid, "status": "FINISHED", "end_time": 2000}
+    )
     assert updated["run_info"]["status"] == "FINISHED" and updated["run_info"]["end_time"] == 2000
     assert_error(await post(client, "runs/update", {"run_id": rid, "status": "BOGUS"}, 400), "INVALID_PARAMETER_VALUE")
     await post(client, "runs/delete", {"run_id": rid})
@@ -111,7 +138,9 @@ async def test_logging_endpoints(client):
     rid = await make_run(client)
     await post(client, "runs/log-metric", {"run_id": rid, "key": "m", "value": 1.5, "timestamp": 10, "step": 2})
     await post(client, "runs/log-metric", {"run_id": rid, "key": "nan", "value": "NaN", "timestamp": 10})
-    await post(client, "runs/log-metric", {"run_id": rid, "key": "inf", "value": "Infinity", "timestamp": "10", "step": "1"})
+    await post(
+        client, "runs/log-metric", {"run_id": rid, "key": "inf", "value": "Infinity", "timestamp": "10", "step": "1"}
+    )
     await post(client, "runs/log-metric", {"run_id": rid, "key": "ninf", "value": "-Infinity", "timestamp": 10})
     await post(client, "runs/log-parameter", {"run_id": rid, "key": "p", "value": "v"})
     await post(client, "runs/set-tag", {"run_id": rid, "key": "t", "value": "x"})
@@ -130,8 +159,16 @@ async def test_logging_endpoints(client):
 async def test_log_batch_rules(client):
     rid = await make_run(client)
     metrics = [{"key": "m", "value": float(i), "timestamp": i, "step": i} for i in range(998)]
-    await post(client, "runs/log-batch", {"run_id": rid, "metrics": metrics, "params": [{"key": "a", "value": "1"}],
-                                          "tags": [{"key": "b", "value": "2"}]})
+    await post(
+        client,
+        "runs/log-batch",
+        {
+            "run_id": rid,
+            "metrics": metrics,
+            "params": [{"key": "a", "value": "1"}],
+            "tags": [{"key": "b", "value": "2"}],
+        },
+    )
     hist = await get(client, "metrics/get-history", {"run_id": rid, "metric_key": "m"})
     assert len(hist["metrics"]) == 998
     too_many = [{"key": "m", "value": 1, "timestamp": 1, "step": i} for i in range(1001)]
@@ -139,11 +176,17 @@ async def test_log_batch_rules(client):
     assert_error(err, "INVALID_PARAMETER_VALUE")
     assert "at most 1000 metrics" in err["message"]
     params = [{"key": f"p{i}", "value": "v"} for i in range(101)]
-    assert "at most 100 params" in (await post(client, "runs/log-batch", {"run_id": rid, "params": params}, 400))["message"]
+    assert (
+        "at most 100 params"
+        in (await post(client, "runs/log-batch", {"run_id": rid, "params": params}, 400))["message"]
+    )
     tags = [{"key": f"t{i}", "value": "v"} for i in range(101)]
     assert "at most 100 tags" in (await post(client, "runs/log-batch", {"run_id": rid, "tags": tags}, 400))["message"]
     dup = [{"key": "d", "value": "1"}, {"key": "d", "value": "2"}]
-    assert "Duplicate parameter keys" in (await post(client, "runs/log-batch", {"run_id": rid, "params": dup}, 400))["message"]
+    assert (
+        "Duplicate parameter keys"
+        in (await post(client, "runs/log-batch", {"run_id": rid, "params": dup}, 400))["message"]
+    )
     changed = await post(client, "runs/log-batch", {"run_id": rid, "params": [{"key": "a", "value": "2"}]}, 400)
     assert "Changing param values is not allowed" in changed["message"]
 
@@ -188,10 +231,27 @@ async def test_logging_to_deleted_run_is_refused(client):
 
 async def test_log_inputs_and_outputs(client):
     rid = await make_run(client)
-    await post(client, "runs/log-inputs", {"run_id": rid, "datasets": [{
-        "tags": [{"key": "mlflow.data.context", "value": "eval"}],
-        "dataset": {"name": "d", "digest": "abc", "source_type": "local", "source": "{}", "schema": "{}", "profile": "{}"},
-    }], "models": [{"model_id": "m-abc"}]})
+    await post(
+        client,
+        "runs/log-inputs",
+        {
+            "run_id": rid,
+            "datasets": [
+                {
+                    "tags": [{"key": "mlflow.data.context", "value": "eval"}],
+                    "dataset": {
+                        "name": "d",
+                        "digest": "abc",
+                        "source_type": "local",
+                        "source": "{}",
+                        "schema": "{}",
+                        "profile": "{}",
+                    },
+                }
+            ],
+            "models": [{"model_id": "m-abc"}],
+        },
+    )
     await post(client, "runs/outputs", {"run_id": rid, "models": [{"model_id": "m-out", "step": 4}]})
     run = (await get(client, "runs/get", {"run_id": rid}))["run"]
     assert run["inputs"]["dataset_inputs"][0]["dataset"]["name"] == "d"
@@ -208,20 +268,35 @@ async def test_search_runs_endpoint(client):
         rid = await make_run(client, eid, start_time=1000 + i)
         await post(client, "runs/log-metric", {"run_id": rid, "key": "acc", "value": i / 10, "timestamp": 1})
         ids.append(rid)
-    res = await post(client, "runs/search", {"experiment_ids": [eid], "filter": "metrics.acc > 0.15",
-                                             "order_by": ["metrics.acc ASC"], "max_results": 2})
+    res = await post(
+        client,
+        "runs/search",
+        {"experiment_ids": [eid], "filter": "metrics.acc > 0.15", "order_by": ["metrics.acc ASC"], "max_results": 2},
+    )
     assert [r["info"]["run_id"] for r in res["runs"]] == ids[2:4]
     assert res["next_page_token"] == "eyJvZmZzZXQiOiAyfQ=="  # base64 of {"offset": 2}, MLflow's token
-    res = await post(client, "runs/search", {"experiment_ids": [eid], "filter": "metrics.acc > 0.15",
-                                             "order_by": ["metrics.acc ASC"], "max_results": 2,
-                                             "page_token": res["next_page_token"]})
+    res = await post(
+        client,
+        "runs/search",
+        {
+            "experiment_ids": [eid],
+            "filter": "metrics.acc > 0.15",
+            "order_by": ["metrics.acc ASC"],
+            "max_results": 2,
+            "page_token": res["next_page_token"],
+        },
+    )
     assert [r["info"]["run_id"] for r in res["runs"]] == ids[4:] and "next_page_token" not in res
     assert await post(client, "runs/search", {"experiment_ids": [eid], "filter": "metrics.acc > 5"}) == {}
     err = await post(client, "runs/search", {"experiment_ids": [eid], "filter": "foo bar"}, 400)
     assert_error(err, "INVALID_PARAMETER_VALUE")
-    assert_error(await post(client, "runs/search", {"experiment_ids": [eid], "max_results": 50001}, 400),
-                 "INVALID_PARAMETER_VALUE")
-    res = await post(client, "runs/search", {"experiment_ids": [eid], "run_view_type": "ALL"}, base="/ajax-api/2.0/mlflow")
+    assert_error(
+        await post(client, "runs/search", {"experiment_ids": [eid], "max_results": 50001}, 400),
+        "INVALID_PARAMETER_VALUE",
+    )
+    res = await post(
+        client, "runs/search", {"experiment_ids": [eid], "run_view_type": "ALL"}, base="/ajax-api/2.0/mlflow"
+    )
     assert len(res["runs"]) == 5
 
 
@@ -232,26 +307,46 @@ async def test_metric_history_endpoints(client):
         await post(client, "runs/log-batch", {"run_id": rid, "metrics": metrics})
     page = await get(client, "metrics/get-history", {"run_id": a, "metric_key": "loss", "max_results": "10"})
     assert [m["step"] for m in page["metrics"]] == list(range(10))
-    page2 = await get(client, "metrics/get-history", {"run_id": a, "metric_key": "loss", "max_results": "10",
-                                                      "page_token": page["next_page_token"]})
+    page2 = await get(
+        client,
+        "metrics/get-history",
+        {"run_id": a, "metric_key": "loss", "max_results": "10", "page_token": page["next_page_token"]},
+    )
     assert [m["step"] for m in page2["metrics"]] == list(range(10, 20))
-    bulk = await get(client, "metrics/get-history-bulk", [("run_id", a), ("run_id", b), ("metric_key", "loss")],
-                     base="/ajax-api/2.0/mlflow")
+    bulk = await get(
+        client,
+        "metrics/get-history-bulk",
+        [("run_id", a), ("run_id", b), ("metric_key", "loss")],
+        base="/ajax-api/2.0/mlflow",
+    )
     assert len(bulk["metrics"]) == 60 and {m["run_id"] for m in bulk["metrics"]} == {a, b}
-    sampled = await get(client, "metrics/get-history-bulk-interval",
-                        [("run_ids", a), ("run_ids", b), ("metric_key", "loss"), ("max_results", "5")])
+    sampled = await get(
+        client,
+        "metrics/get-history-bulk-interval",
+        [("run_ids", a), ("run_ids", b), ("metric_key", "loss"), ("max_results", "5")],
+    )
     by_run = {}
     for m in sampled["metrics"]:
         by_run.setdefault(m["run_id"], []).append(m["step"])
     assert by_run[a][0] == 0 and by_run[a][-1] == 29 and len(by_run[a]) == 5
-    err = await get(client, "metrics/get-history-bulk-interval",
-                    [("run_ids", a), ("metric_key", "loss"), ("max_results", "2501")], status=400)
+    err = await get(
+        client,
+        "metrics/get-history-bulk-interval",
+        [("run_ids", a), ("metric_key", "loss"), ("max_results", "2501")],
+        status=400,
+    )
     assert "between 1 and 2500" in err["message"]
-    err = await get(client, "metrics/get-history-bulk-interval",
-                    [("run_ids", a), ("metric_key", "loss"), ("start_step", "5")], status=400)
+    err = await get(
+        client,
+        "metrics/get-history-bulk-interval",
+        [("run_ids", a), ("metric_key", "loss"), ("start_step", "5")],
+        status=400,
+    )
     assert_error(err, "INVALID_PARAMETER_VALUE")
-    assert_error(await get(client, "metrics/get-history-bulk", [("metric_key", "loss")], 400, base="/ajax-api/2.0/mlflow"),
-                 "INVALID_PARAMETER_VALUE")
+    assert_error(
+        await get(client, "metrics/get-history-bulk", [("metric_key", "loss")], 400, base="/ajax-api/2.0/mlflow"),
+        "INVALID_PARAMETER_VALUE",
+    )
 
 
 @pytest.mark.parametrize(
@@ -323,8 +418,13 @@ async def test_log_model_history_tag(client):
     import json
 
     rid = await make_run(client)
-    model = {"run_id": rid, "artifact_path": "model", "utc_time_created": "2026-01-01 00:00:00.000000",
-             "flavors": {"python_function": {"loader_module": "x", "config": {"secret": 1}}}, "signature": {"a": 1}}
+    model = {
+        "run_id": rid,
+        "artifact_path": "model",
+        "utc_time_created": "2026-01-01 00:00:00.000000",
+        "flavors": {"python_function": {"loader_module": "x", "config": {"secret": 1}}},
+        "signature": {"a": 1},
+    }
     await post(client, "runs/log-model", {"run_id": rid, "model_json": json.dumps(model)})
     await post(client, "runs/log-model", {"run_id": rid, "model_json": json.dumps({**model, "artifact_path": "m2"})})
     tags = {t["key"]: t["value"] for t in (await get(client, "runs/get", {"run_id": rid}))["run"]["data"]["tags"]}
@@ -342,11 +442,21 @@ async def test_search_datasets(client):
     rid = await make_run(client)
     for name, context in (("a", "train"), ("b", None)):
         tags = [{"key": "mlflow.data.context", "value": context}] if context else []
-        await post(client, "runs/log-inputs", {"run_id": rid, "datasets": [{"tags": tags, "dataset": {
-            "name": name, "digest": "d1", "source_type": "local", "source": "{}"}}]})
+        await post(
+            client,
+            "runs/log-inputs",
+            {
+                "run_id": rid,
+                "datasets": [
+                    {"tags": tags, "dataset": {"name": name, "digest": "d1", "source_type": "local", "source": "{}"}}
+                ],
+            },
+        )
     res = await post(client, "experiments/search-datasets", {"experiment_ids": ["0"]}, base="/ajax-api/2.0/mlflow")
     assert res["dataset_summaries"] == [
         {"experiment_id": "0", "name": "a", "digest": "d1", "context": "train"},
         {"experiment_id": "0", "name": "b", "digest": "d1"},
     ]
-    assert_error(await post(client, "experiments/search-datasets", {"experiment_ids": []}, 400), "INVALID_PARAMETER_VALUE")
+    assert_error(
+        await post(client, "experiments/search-datasets", {"experiment_ids": []}, 400), "INVALID_PARAMETER_VALUE"
+    )

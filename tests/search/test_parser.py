@@ -5,7 +5,18 @@ from __future__ import annotations
 import pytest
 
 from aiotrack.errors import AiotrackError
-from aiotrack.search import EXPERIMENTS, MODEL_VERSIONS, REGISTERED_MODELS, RUNS, Comparison as C, OrderBy, parse_filter, parse_order_by
+from aiotrack.search import (
+    EXPERIMENTS,
+    MODEL_VERSIONS,
+    REGISTERED_MODELS,
+    RUNS,
+    OrderBy,
+    parse_filter,
+    parse_order_by,
+)
+from aiotrack.search import (
+    Comparison as C,
+)
 
 VALID = [
     ("metrics.acc > 0.5", [C("metric", "acc", ">", 0.5)]),
@@ -19,7 +30,7 @@ VALID = [
     ('parameters.lr = "0.01"', [C("param", "lr", "=", "0.01")]),
     ("param.opt like 'a%'", [C("param", "opt", "LIKE", "a%")]),
     ("params.x = 'it''s'", [C("param", "x", "=", "it''s")]),  # MLflow keeps the text verbatim
-    ("params.x = \"a'b\"", [C("param", "x", "=", "a'b")]),
+    ('params.x = "a\'b"', [C("param", "x", "=", "a'b")]),
     ("params.x = ''", [C("param", "x", "=", "")]),
     ("params.x IS NULL", [C("param", "x", "IS NULL", None)]),
     ("tags.x is not null", [C("tag", "x", "IS NOT NULL", None)]),

@@ -6,7 +6,6 @@ import signal
 import subprocess
 
 import pytest
-
 from serving_helpers import Server
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 import requests
 
 
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -63,8 +62,18 @@ class Server:
         self.log_path = tmp_path / f"server-{self.port}.log"
         self.store_uri = store_uri or f"sqlite:///{tmp_path}/serving.db"
         command = [
-            sys.executable, "-m", "aiotrack", "server", "--host", "127.0.0.1", "--port", str(self.port),
-            "--backend-store-uri", self.store_uri, "--artifacts-destination", str(tmp_path / "artifacts"),
+            sys.executable,
+            "-m",
+            "aiotrack",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--backend-store-uri",
+            self.store_uri,
+            "--artifacts-destination",
+            str(tmp_path / "artifacts"),
             *args,
         ]
         full_env = {**os.environ, "AIOTRACK_WORKER_HEADER": "1", **(env or {})}
@@ -109,5 +118,3 @@ class Server:
         if self.proc.poll() is None:
             self.proc.wait(5)
         return left
-
-

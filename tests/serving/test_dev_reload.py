@@ -5,22 +5,24 @@ test edits the copy, never the repository."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import time
 from pathlib import Path
 
-import aiotrack
 import requests
-
 from serving_helpers import Server, session_members, wait_until
+
+import aiotrack
 
 
 def test_dev_mode_reloads_on_code_change(tmp_path):
     pkg_root = tmp_path / "pkg"
-    shutil.copytree(Path(aiotrack.__file__).parent, pkg_root / "aiotrack",
-                    ignore=shutil.ignore_patterns("__pycache__", "webui_dist"))
+    shutil.copytree(
+        Path(aiotrack.__file__).parent,
+        pkg_root / "aiotrack",
+        ignore=shutil.ignore_patterns("__pycache__", "webui_dist"),
+    )
     server = Server(tmp_path, "--dev", env={"PYTHONPATH": str(pkg_root)})
     try:
         server.wait_ready()

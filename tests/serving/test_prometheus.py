@@ -12,7 +12,7 @@ def _samples(text: str, name: str) -> dict[str, float]:
     for line in text.splitlines():
         if line.startswith(name + "{"):
             labels, value = line.rsplit(" ", 1)
-            out[labels[len(name):]] = float(value)
+            out[labels[len(name) :]] = float(value)
     return out
 
 
@@ -25,8 +25,11 @@ def test_metrics_across_workers(start_server, tmp_path):
     searches = 0
     # Fresh connections until both workers have answered (which one accepts is the kernel's choice).
     while searches < 30 or (len(pids) < 2 and searches < 500):
-        resp = requests.get(server.url + "/api/2.0/mlflow/experiments/search", params={"max_results": 5},
-                            headers={"Connection": "close"})
+        resp = requests.get(
+            server.url + "/api/2.0/mlflow/experiments/search",
+            params={"max_results": 5},
+            headers={"Connection": "close"},
+        )
         assert resp.status_code == 200
         pids.add(resp.headers["X-Aiotrack-Worker"])
         searches += 1
@@ -43,7 +46,10 @@ def test_metrics_across_workers(start_server, tmp_path):
     buckets = _samples(text, "aiotrack_http_request_duration_seconds_bucket")
     inf = '{le="+Inf",method="GET",route="/api/2.0/mlflow/experiments/search",status="200"}'
     assert buckets[inf] == searches
-    assert re.search(r'aiotrack_http_request_duration_seconds_sum\{method="GET",route="/api/2.0/mlflow/'
-                     r'experiments/search",status="200"\} [0-9.e-]+', text)
+    assert re.search(
+        r'aiotrack_http_request_duration_seconds_sum\{method="GET",route="/api/2.0/mlflow/'
+        r'experiments/search",status="200"\} [0-9.e-]+',
+        text,
+    )
     assert len(list(directory.glob("*.db"))) >= 2  # one file per worker
     assert not (directory / "counter_99999.db").exists()

@@ -21,7 +21,13 @@ def test_default_policy_through_the_real_server(start_server):
 
     for host in (f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}", f"10.1.2.3:{port}", f"192.168.0.7:{port}"):
         assert get(SEARCH, Host=host).status_code == 200, host
-    for host in ("10.evil.com", f"192.168.attacker.net:{port}", "10.0.0.1.nip.io", "evil.com", f"localhost.evil.com:{port}"):
+    for host in (
+        "10.evil.com",
+        f"192.168.attacker.net:{port}",
+        "10.0.0.1.nip.io",
+        "evil.com",
+        f"localhost.evil.com:{port}",
+    ):
         resp = get(SEARCH, Host=host)
         assert resp.status_code == 403, host
         assert resp.json() == {"error_code": "PERMISSION_DENIED", "message": INVALID_HOST_MSG}
@@ -41,15 +47,22 @@ def test_default_policy_through_the_real_server(start_server):
     resp = post(data='{"name": "d"}', headers={"Content-Type": "text/plain"})
     assert resp.status_code == 400
     assert resp.json()["message"] == "Bad Request. Content-Type must be one of ['application/json']."
-    resp = requests.options(url + CREATE, headers={"Origin": "http://localhost:3000",
-                                                   "Access-Control-Request-Method": "POST"})
+    resp = requests.options(
+        url + CREATE, headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST"}
+    )
     assert resp.status_code == 204
     assert resp.headers["X-Frame-Options"] == "DENY"
 
 
 def test_allowed_hosts_and_origins_and_the_mlflow_client(start_server):
-    server = start_server("--workers", "1", "--allowed-hosts", "mlflow.example.com,127.0.0.1",
-                          "--cors-allowed-origins", "https://app.example.com")
+    server = start_server(
+        "--workers",
+        "1",
+        "--allowed-hosts",
+        "mlflow.example.com,127.0.0.1",
+        "--cors-allowed-origins",
+        "https://app.example.com",
+    )
     url = server.url
     assert requests.get(url + SEARCH, headers={"Host": "mlflow.example.com"}).status_code == 200
     assert requests.get(url + SEARCH, headers={"Host": f"mlflow.example.com:{server.port}"}).status_code == 200
@@ -58,7 +71,10 @@ def test_allowed_hosts_and_origins_and_the_mlflow_client(start_server):
     resp = requests.post(url + CREATE, json={"name": "o"}, headers={"Origin": "https://app.example.com"})
     assert resp.status_code == 200
     assert resp.headers["Access-Control-Allow-Credentials"] == "true"
-    assert requests.post(url + CREATE, json={"name": "p"}, headers={"Origin": "https://evil.example.com"}).status_code == 403
+    assert (
+        requests.post(url + CREATE, json={"name": "p"}, headers={"Origin": "https://evil.example.com"}).status_code
+        == 403
+    )
 
     # the unchanged mlflow client passes every check (it sends JSON and no Origin)
     import mlflow
@@ -77,7 +93,9 @@ def test_allowed_hosts_and_origins_and_the_mlflow_client(start_server):
 def test_disabled_security_middleware_warns_loudly(start_server):
     server = start_server("--workers", "1", "--disable-security-middleware")
     assert requests.get(server.url + SEARCH, headers={"Host": "evil.com"}).status_code == 200
-    assert requests.post(server.url + CREATE, json={"name": "q"}, headers={"Origin": "http://evil.com"}).status_code == 200
+    assert (
+        requests.post(server.url + CREATE, json={"name": "q"}, headers={"Origin": "http://evil.com"}).status_code == 200
+    )
     log = server.log()
     assert "WARNING" in log and "--disable-security-middleware: Host and Origin checks are OFF" in log
     assert "host and origin checks DISABLED" in log

@@ -38,8 +38,9 @@ def test_eight_clients_through_four_workers_lose_nothing(start_server):
     http = requests.Session()
     exp = http.post(server.url + "/api/2.0/mlflow/experiments/create", json={"name": "concurrency"}).json()
     run_ids = [
-        http.post(server.url + "/api/2.0/mlflow/runs/create", json={"experiment_id": exp["experiment_id"]})
-        .json()["run"]["info"]["run_id"]
+        http.post(server.url + "/api/2.0/mlflow/runs/create", json={"experiment_id": exp["experiment_id"]}).json()[
+            "run"
+        ]["info"]["run_id"]
         for _ in range(CLIENTS)
     ]
     errors: list = []

@@ -9,7 +9,6 @@ import time
 
 import aiohttp
 import requests
-
 from serving_helpers import session_members, wait_until
 
 
@@ -27,6 +26,7 @@ def _pids_seen(url: str, n: int) -> set[str]:
 def test_two_workers_serve_and_a_killed_worker_is_replaced(start_server):
     server = start_server("--workers", "2")
     workers = wait_until(lambda: len(server.workers()) == 2 and server.workers(), 20, "two workers")
+
     def both_workers_answered():
         seen = _pids_seen(server.url, 20)
         return seen if len(seen) == 2 else None
@@ -69,11 +69,10 @@ async def _slow_log_batch(url: str, run_id: str, started: asyncio.Event, chunks:
             started.set()
             await asyncio.sleep(pause)
 
-    async with aiohttp.ClientSession() as http:
-        async with http.post(
-            url + "/api/2.0/mlflow/runs/log-batch", data=trickle(), headers={"Content-Type": "application/json"}
-        ) as resp:
-            return resp.status, await resp.text()
+    async with aiohttp.ClientSession() as http, http.post(
+        url + "/api/2.0/mlflow/runs/log-batch", data=trickle(), headers={"Content-Type": "application/json"}
+    ) as resp:
+        return resp.status, await resp.text()
 
 
 def test_sigterm_lets_a_slow_request_finish_then_exits_cleanly(start_server):
@@ -113,8 +112,9 @@ def test_workers_exit_when_the_supervisor_dies(start_server):
     workers = wait_until(lambda: len(server.workers()) == 2 and server.workers(), 20, "two workers")
     os.kill(server.proc.pid, signal.SIGKILL)
     server.proc.wait(10)
-    wait_until(lambda: not any(os.path.exists(f"/proc/{p}") and _alive(p) for p in workers), 15,
-               "orphaned workers to exit")
+    wait_until(
+        lambda: not any(os.path.exists(f"/proc/{p}") and _alive(p) for p in workers), 15, "orphaned workers to exit"
+    )
 
 
 def _alive(pid: int) -> bool:
@@ -140,10 +140,10 @@ def test_sigterm_lets_a_slow_artifact_upload_finish(start_server):
                 await asyncio.sleep(0.25)
 
         async def upload():
-            async with aiohttp.ClientSession() as http:
-                async with http.put(server.url + path, data=trickle(),
-                                    headers={"Content-Type": "application/octet-stream"}) as resp:
-                    return resp.status, await resp.text()
+            async with aiohttp.ClientSession() as http, http.put(
+                server.url + path, data=trickle(), headers={"Content-Type": "application/octet-stream"}
+            ) as resp:
+                return resp.status, await resp.text()
 
         task = asyncio.create_task(upload())
         await started.wait()

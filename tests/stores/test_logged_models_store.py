@@ -27,8 +27,9 @@ async def test_create_get_finalize_delete(stores):
     eid = await tracking.create_experiment("e", None, [], ROOT)
     run = await tracking.create_run(eid, "u", 1, [], "r")
     run_id = run["info"]["run_id"]
-    model = await lm.create_logged_model(eid, "model", "sk", run_id, [{"key": "p", "value": "1"}],
-                                         [{"key": "t", "value": "v"}])
+    model = await lm.create_logged_model(
+        eid, "model", "sk", run_id, [{"key": "p", "value": "1"}], [{"key": "t", "value": "v"}]
+    )
     info = model["info"]
     assert re.fullmatch(r"m-[0-9a-f]{32}", info["model_id"])
     assert info["artifact_uri"] == f"mlflow-artifacts:/{eid}/models/{info['model_id']}/artifacts"
@@ -61,15 +62,28 @@ async def test_model_metrics_from_log_batch(stores):
     tracking, lm = stores
     run_id = (await tracking.create_run("0", "u", 1, [], "r"))["info"]["run_id"]
     mid = (await lm.create_logged_model("0", "m", None, run_id, [], []))["info"]["model_id"]
-    await tracking.log_batch(run_id, [
-        MetricPoint("acc", 0.5, 10, 1, model_id=mid, dataset_name="ds", dataset_digest="d1"),
-        MetricPoint("acc", 0.0, 11, 2, is_nan=True, model_id=mid),
-        MetricPoint("plain", 1.0, 10, 1),
-    ], [], [])
+    await tracking.log_batch(
+        run_id,
+        [
+            MetricPoint("acc", 0.5, 10, 1, model_id=mid, dataset_name="ds", dataset_digest="d1"),
+            MetricPoint("acc", 0.0, 11, 2, is_nan=True, model_id=mid),
+            MetricPoint("plain", 1.0, 10, 1),
+        ],
+        [],
+        [],
+    )
     metrics = (await lm.get_logged_model(mid))["data"]["metrics"]
     assert metrics == [
-        {"key": "acc", "value": 0.5, "timestamp": 10, "step": 1, "dataset_name": "ds", "dataset_digest": "d1",
-         "model_id": mid, "run_id": run_id},
+        {
+            "key": "acc",
+            "value": 0.5,
+            "timestamp": 10,
+            "step": 1,
+            "dataset_name": "ds",
+            "dataset_digest": "d1",
+            "model_id": mid,
+            "run_id": run_id,
+        },
         {"key": "acc", "value": "NaN", "timestamp": 11, "step": 2, "model_id": mid, "run_id": run_id},
     ]
     # The run's own metrics are unaffected, and a retried request is harmless.
@@ -87,14 +101,22 @@ async def test_search(stores):
     run_id = (await tracking.create_run(e1, "u", 1, [], "r"))["info"]["run_id"]
     ids = {}
     for name, acc, exp in (("a", 0.9, e1), ("b", 0.5, e1), ("c", None, e1), ("model", 0.7, e2)):
-        model = await lm.create_logged_model(exp, name, "t" if name != "b" else "u", run_id,
-                                             [{"key": "lr", "value": name}], [{"key": "k", "value": name}])
+        model = await lm.create_logged_model(
+            exp,
+            name,
+            "t" if name != "b" else "u",
+            run_id,
+            [{"key": "lr", "value": name}],
+            [{"key": "k", "value": name}],
+        )
         ids[name] = model["info"]["model_id"]
         await asyncio.sleep(0.005)  # distinct creation timestamps: the default order is newest first
         if acc is not None and exp == e1:
             await tracking.log_batch(
-                run_id, [MetricPoint("acc", acc, 5, 0, model_id=ids[name], dataset_name="ds", dataset_digest="d")],
-                [], [],
+                run_id,
+                [MetricPoint("acc", acc, 5, 0, model_id=ids[name], dataset_name="ds", dataset_digest="d")],
+                [],
+                [],
             )
     await lm.finalize_logged_model(ids["a"], 2)
     await lm.delete_logged_model(ids["c"])

@@ -55,7 +55,8 @@ async def test_foreign_database_is_refused(tmp_path):
         await db.close()
     conn = sqlite3.connect(path)
     assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")] == [
-        "alembic_version", "experiments"
+        "alembic_version",
+        "experiments",
     ]  # untouched
 
 
@@ -140,7 +141,6 @@ def test_store_uri_forms(uri, ok):
 
 def test_default_store_is_aiotracks_own_file():
     assert Settings().backend_store_uri == "sqlite:///aiotrack.db"
-
 
 
 async def test_0004_clusters_sqlite_child_tables_keeping_their_rows(tmp_path, monkeypatch):

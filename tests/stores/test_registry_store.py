@@ -162,7 +162,9 @@ async def test_delete_model_version_redacts(store):
 
 async def test_update_and_download_uri(store):
     await store.create_registered_model("m", [], None)
-    await store.create_model_version("m", "models:/m-abc", "mlflow-artifacts:/1/models/m-abc/artifacts", "r", [], "", "", "m-abc")
+    await store.create_model_version(
+        "m", "models:/m-abc", "mlflow-artifacts:/1/models/m-abc/artifacts", "r", [], "", "", "m-abc"
+    )
     assert await store.get_model_version_download_uri("m", 1) == "mlflow-artifacts:/1/models/m-abc/artifacts"
     mv = await store.update_model_version("m", 1, "new description")
     assert mv["description"] == "new description"

@@ -114,7 +114,10 @@ async def test_log_batch_history_latest_and_idempotence(store):
     history, more = await store.get_metric_history(run_id, "loss", None, 0)
     assert not more
     assert [(m["timestamp"], m["step"], m["value"]) for m in history] == [
-        (50, 0, 1.0), (100, 0, 3.0), (150, 1, 5.0), (200, 1, 2.0)
+        (50, 0, 1.0),
+        (100, 0, 3.0),
+        (150, 1, 5.0),
+        (200, 1, 2.0),
     ]
     run = await store.get_run(run_id)
     assert run["data"]["metrics"] == [{"key": "loss", "value": 2.0, "timestamp": 200, "step": 1}]
@@ -192,7 +195,11 @@ async def test_log_inputs_dedupes_datasets_and_outputs(store):
     inputs = run["inputs"]["dataset_inputs"]
     assert len(inputs) == 1
     assert inputs[0]["dataset"] == {
-        "name": "train", "digest": "abc123", "source_type": "local", "source": '{"uri": "/x"}', "schema": '{"s": 1}'
+        "name": "train",
+        "digest": "abc123",
+        "source_type": "local",
+        "source": '{"uri": "/x"}',
+        "schema": '{"s": 1}',
     }
     assert inputs[0]["tags"] == [{"key": "mlflow.data.context", "value": "train"}]
     assert run["inputs"]["model_inputs"] == [{"model_id": "m-1"}]

@@ -11,10 +11,15 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from seed import seed  # noqa: E402
-from server_process import ServerProcess  # noqa: E402  (tests/, on sys.path through its conftest)
-from ui_support import (  # noqa: E402
-    CHROMIUM, CHROMIUM_ARGS, DIST, WEBUI, _get, _skip_or_fail,
+from seed import seed
+from server_process import ServerProcess
+from ui_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DIST,
+    WEBUI,
+    _get,
+    _skip_or_fail,
 )
 
 
@@ -24,8 +29,15 @@ class UiServer:
     def __init__(self, tmp: Path, prefix: str = ""):
         self.prefix = prefix
         self.server = ServerProcess(
-            ["--workers", "1", "--backend-store-uri", f"sqlite:///{tmp}/db.sqlite", "--artifacts-destination",
-             f"{tmp}/artifacts", *(["--static-prefix", prefix] if prefix else [])],
+            [
+                "--workers",
+                "1",
+                "--backend-store-uri",
+                f"sqlite:///{tmp}/db.sqlite",
+                "--artifacts-destination",
+                f"{tmp}/artifacts",
+                *(["--static-prefix", prefix] if prefix else []),
+            ],
             tmp,
         ).wait_ready(f"{prefix}/health", 60)
         self.api = f"{self.server.url}{prefix}"  # REST API root (for seeding)
@@ -44,8 +56,12 @@ def webui_dist():
     if not (DIST / "index.html").exists():
         npm = shutil.which("npm")
         if not npm:
-            _skip_or_fail(f"{DIST} is missing and npm is not installed to build it (cd webui && npm ci && npm run build)")
-        steps = ([] if (WEBUI / "node_modules").exists() else [[npm, "ci", "--no-audit", "--no-fund"]]) + [[npm, "run", "build"]]
+            _skip_or_fail(
+                f"{DIST} is missing and npm is not installed to build it (cd webui && npm ci && npm run build)"
+            )
+        steps = ([] if (WEBUI / "node_modules").exists() else [[npm, "ci", "--no-audit", "--no-fund"]]) + [
+            [npm, "run", "build"]
+        ]
         for cmd in steps:
             r = subprocess.run(cmd, cwd=WEBUI, capture_output=True, text=True, timeout=600)
             if r.returncode != 0:
@@ -90,5 +106,3 @@ def page(browser):
     yield pg
     ctx.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
-
-

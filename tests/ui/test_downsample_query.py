@@ -17,6 +17,7 @@ from aiotrack.stores.sql.ui_queries import _downsample_rows, downsample_metric, 
 def open_db(request, tmp_path):
     """A factory giving a coroutine that opens a migrated database of each kind."""
     if request.param == "sqlite":
+
         async def opener():
             return await SqliteDatabase(str(tmp_path / "ui.db")).open()
     else:
@@ -24,6 +25,7 @@ def open_db(request, tmp_path):
 
         async def opener():
             return await PostgresDatabase(dsn, max_size=2).open()
+
     return opener
 
 
@@ -32,11 +34,15 @@ async def _seed(db, points):
     async with db.transaction() as tx:
         await tx.execute("INSERT INTO experiments (experiment_id, name) VALUES (?, ?)", [7, "e"])
         await tx.execute(
-            "INSERT INTO runs (run_uuid, experiment_id, status, start_time) VALUES (?, ?, ?, ?)", ["r1", 7, "RUNNING", 0]
+            "INSERT INTO runs (run_uuid, experiment_id, status, start_time) VALUES (?, ?, ?, ?)",
+            ["r1", 7, "RUNNING", 0],
         )
         await tx.executemany(
             "INSERT INTO metrics (run_uuid, key, step, timestamp, value, is_nan) VALUES (?, ?, ?, ?, ?, ?)",
-            [("r1", "loss", s, 1_000_000 + s * 10, v, 1 if isinstance(v, float) and math.isnan(v) else 0) for s, v in points],
+            [
+                ("r1", "loss", s, 1_000_000 + s * 10, v, 1 if isinstance(v, float) and math.isnan(v) else 0)
+                for s, v in points
+            ],
         )
 
 
@@ -84,8 +90,14 @@ def test_short_series_comes_back_whole(open_db):
 
 
 def test_range_and_time_axis(open_db):
-    out, _ = _run(open_db, _points(10_000, spike_at=5_000), buckets=10, x_axis="time",
-                  min_x=1_000_000 + 4_000 * 10, max_x=1_000_000 + 6_000 * 10)
+    out, _ = _run(
+        open_db,
+        _points(10_000, spike_at=5_000),
+        buckets=10,
+        x_axis="time",
+        min_x=1_000_000 + 4_000 * 10,
+        max_x=1_000_000 + 6_000 * 10,
+    )
     assert out["total"] == 2_001
     assert min(out["step"]) == 4_000 and max(out["step"]) == 6_000
     assert 5_000 in out["step"]
@@ -101,7 +113,9 @@ def test_nan_is_reported_as_string_and_skipped_for_min_max(open_db):
             await migrations.upgrade(db)
             async with db.transaction() as tx:
                 await tx.execute("INSERT INTO experiments (experiment_id, name) VALUES (?, ?)", [7, "e"])
-                await tx.execute("INSERT INTO runs (run_uuid, experiment_id, status) VALUES (?, ?, ?)", ["r1", 7, "FINISHED"])
+                await tx.execute(
+                    "INSERT INTO runs (run_uuid, experiment_id, status) VALUES (?, ?, ?)", ["r1", 7, "FINISHED"]
+                )
                 await tx.executemany(
                     "INSERT INTO metrics (run_uuid, key, step, timestamp, value, is_nan) VALUES (?, ?, ?, ?, ?, ?)",
                     [("r1", "loss", s, s, 0.0 if math.isnan(v) else v, int(math.isnan(v))) for s, v in pts],

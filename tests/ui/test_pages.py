@@ -9,9 +9,8 @@ import urllib.request
 
 import pytest
 from playwright.sync_api import expect
-
-from ui_support import screenshot
 from seed import Api, seed_many
+from ui_support import screenshot
 
 
 def goto(page, server, hash_: str):
@@ -20,7 +19,7 @@ def goto(page, server, hash_: str):
 
 def grid_names(page) -> list[str]:
     """Run names in the visible rows of the runs grid, top to bottom."""
-    rows = page.locator('[role=grid][aria-label=Runs] .vt-row')
+    rows = page.locator("[role=grid][aria-label=Runs] .vt-row")
     expect(rows.first).to_be_visible()
     out = []
     for i in range(rows.count()):
@@ -89,7 +88,9 @@ def test_create_rename_delete_restore_experiment(page, ui_server):
     page.get_by_label("New tag value").fill("ui-test")
     page.get_by_role("button", name="Add tag").click()
     expect(page.locator(".tags-editor")).to_contain_text("ui-test")
-    tags = {t["key"]: t["value"] for t in api_get(ui_server, "experiments/get", experiment_id=exp_id)["experiment"]["tags"]}
+    tags = {
+        t["key"]: t["value"] for t in api_get(ui_server, "experiments/get", experiment_id=exp_id)["experiment"]["tags"]
+    }
     assert tags["owner"] == "ui-test" and tags["mlflow.note.content"] == "Made **by** the browser test"
     # delete from the list, find it among deleted ones, restore it
     goto(page, ui_server, "#/experiments")
@@ -145,8 +146,12 @@ def test_runs_table_sort_filter_and_nested(page, ui_server):
 
 def test_view_state_comes_from_the_url(page, ui_server):
     exp = ui_server.data["exp"]
-    goto(page, ui_server, f"#/experiments/{exp}?sort=-metrics.accuracy&col=metrics.accuracy&col=params.optimizer"
-                          f"&run={ui_server.data['runs']['bravo']}")
+    goto(
+        page,
+        ui_server,
+        f"#/experiments/{exp}?sort=-metrics.accuracy&col=metrics.accuracy&col=params.optimizer"
+        f"&run={ui_server.data['runs']['bravo']}",
+    )
     headers = page.get_by_role("columnheader")
     expect(headers).to_have_count(4)  # select, run name, 2 chosen columns
     expect(page.get_by_role("columnheader", name=re.compile("accuracy"))).to_have_attribute("aria-sort", "descending")
@@ -168,7 +173,7 @@ def test_every_run_is_loaded_and_scrolls(page, ui_server):
     exp = seed_many(ui_server.api, n, name="scroll-sweep")
     goto(page, ui_server, f"#/experiments/{exp}")
     expect(page.locator(".count")).to_contain_text(f"{n:,} runs", timeout=30_000)
-    rows = page.locator('[role=grid][aria-label=Runs] .vt-row')
+    rows = page.locator("[role=grid][aria-label=Runs] .vt-row")
     assert rows.count() < 120, "the table must render only the rows in view"
     assert grid_names(page)[0] == f"run-{n - 1:05d}"
     page.locator(".vt").evaluate("el => el.scrollTop = el.scrollHeight")
@@ -266,7 +271,9 @@ def test_run_artifacts_preview(page, ui_server):
     csv = page.get_by_role("table", name="Table preview")
     expect(csv.get_by_role("columnheader")).to_have_count(3)
     expect(csv.get_by_role("row")).to_have_count(4)
-    expect(page.get_by_role("link", name="Download")).to_have_attribute("href", re.compile(r"^get-artifact\?path=eval%2Fresults\.csv&run_uuid="))
+    expect(page.get_by_role("link", name="Download")).to_have_attribute(
+        "href", re.compile(r"^get-artifact\?path=eval%2Fresults\.csv&run_uuid=")
+    )
     screenshot(page, "artifacts")
     tree.get_by_role("button", name=re.compile("^▸\\s*plots")).click()
     tree.get_by_role("button", name=re.compile("curve.png")).click()
@@ -316,7 +323,8 @@ def test_charts_across_runs(page, ui_server):
 def test_downsampled_endpoint_keeps_the_spike(ui_server):
     bravo = ui_server.data["runs"]["bravo"]
     url = f"{ui_server.api}/ajax-api/2.0/aiotrack/metrics/downsampled?" + urllib.parse.urlencode(
-        {"run_id": bravo, "metric_key": "accuracy", "buckets": 5})
+        {"run_id": bravo, "metric_key": "accuracy", "buckets": 5}
+    )
     with urllib.request.urlopen(url, timeout=10) as r:
         body = json.loads(r.read())
     (s,) = body["series"]
@@ -392,8 +400,14 @@ def test_models_list_model_and_version(page, ui_server):
     expect(page.get_by_role("heading", name=re.compile("Version 1"))).to_contain_text("@candidate")
     page.get_by_label("Stage").select_option("Staging")
     expect(page.get_by_label("Stage")).to_have_value("Staging")
-    eventually(lambda: api_get(ui_server, "model-versions/get", name="resnet-classifier", version="1")
-               ["model_version"]["current_stage"] == "Staging")
+    eventually(
+        lambda: (
+            api_get(ui_server, "model-versions/get", name="resnet-classifier", version="1")["model_version"][
+                "current_stage"
+            ]
+            == "Staging"
+        )
+    )
     m = api_get(ui_server, "registered-models/get", name="resnet-classifier")["registered_model"]
     assert {"alias": "candidate", "version": "1"} in m["aliases"]
     if ui_server.data.get("logged_model_files"):
@@ -464,8 +478,18 @@ def test_long_series_chart_downsampled_and_zoomable(page, ui_server):
     rid = api.create_run(exp, "long", 1_700_000_000_000)
     n = 30_000
     for start in range(0, n, 1000):
-        api.log_batch(rid, metrics=[{"key": "loss", "value": 1000.0 if s == 21_234 else 1.0 / (1 + s / 1000),
-                                     "timestamp": 1_700_000_000_000 + s, "step": s} for s in range(start, start + 1000)])
+        api.log_batch(
+            rid,
+            metrics=[
+                {
+                    "key": "loss",
+                    "value": 1000.0 if s == 21_234 else 1.0 / (1 + s / 1000),
+                    "timestamp": 1_700_000_000_000 + s,
+                    "step": s,
+                }
+                for s in range(start, start + 1000)
+            ],
+        )
     goto(page, ui_server, f"#/experiments/{exp}/runs/{rid}?tab=charts")
     card = page.locator(".chart-card[data-metric=loss]")
     expect(card.locator("canvas")).to_be_visible()
@@ -476,7 +500,9 @@ def test_long_series_chart_downsampled_and_zoomable(page, ui_server):
     screenshot(page, "run-charts-long")
     # the overview's max comes from the whole history, spike included
     goto(page, ui_server, f"#/experiments/{exp}/runs/{rid}")
-    expect(page.get_by_role("table", name="Metrics").get_by_role("row", name=re.compile("loss"))).to_contain_text("1000")
+    expect(page.get_by_role("table", name="Metrics").get_by_role("row", name=re.compile("loss"))).to_contain_text(
+        "1000"
+    )
     # drag across part of the chart to zoom in: the chart reloads that step range at full detail
     goto(page, ui_server, f"#/experiments/{exp}/runs/{rid}?tab=charts")
     over = card.locator(".u-over")

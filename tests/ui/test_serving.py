@@ -6,7 +6,6 @@ import re
 import urllib.request
 
 import pytest
-
 from ui_support import _get
 
 

@@ -14,7 +14,9 @@ def test_webui_unit_tests():
     if npm is None:
         _skip_or_fail("npm is not installed; the web UI's unit tests need Node.js (cd webui && npm ci && npm test)")
     if not (WEBUI / "node_modules").is_dir():
-        r = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=WEBUI, capture_output=True, text=True, timeout=600)
+        r = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"], cwd=WEBUI, capture_output=True, text=True, timeout=600
+        )
         if r.returncode != 0:
             _skip_or_fail(f"npm ci failed in webui/:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
     r = subprocess.run([npm, "test"], cwd=WEBUI, capture_output=True, text=True, timeout=300)

@@ -22,8 +22,13 @@ WEBUI = ROOT / "webui"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = os.environ.get("AIOTRACK_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -40,7 +45,6 @@ def _get(url: str, timeout: float = 5) -> tuple[int, dict, bytes]:
             return r.status, dict(r.headers), r.read()
     except urllib.error.HTTPError as e:
         return e.code, dict(e.headers), e.read()
-
 
 
 def screenshot(page, name: str, full_page: bool = False) -> None:

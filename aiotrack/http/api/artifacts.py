@@ -23,7 +23,7 @@ from aiohttp import web
 from aiotrack.artifacts.base import CHUNK_SIZE, ArtifactRepository
 from aiotrack.artifacts.content import ARTIFACT_CSP, content_disposition, guess_content_type
 from aiotrack.artifacts.paths import INVALID_PATH, join, safe_relative_path
-from aiotrack.errors import AiotrackError, RESOURCE_DOES_NOT_EXIST, invalid
+from aiotrack.errors import RESOURCE_DOES_NOT_EXIST, AiotrackError, invalid
 from aiotrack.http import keys
 from aiotrack.http.codec import empty_response, json_response, read_args
 from aiotrack.http.routing import Routes
@@ -134,7 +134,7 @@ def _file_headers(name: str) -> dict[str, str]:
     }
 
 
-def _parse_range(header: str | None, size: int) -> tuple[int, int] | None | bool:
+def _parse_range(header: str | None, size: int) -> tuple[int, int] | bool | None:
     """(start, end_exclusive) for one satisfiable range; None to send everything (no header,
     an unparsable one, or several ranges); False when unsatisfiable."""
     if not header:

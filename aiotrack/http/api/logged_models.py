@@ -29,8 +29,12 @@ def _model_id(request: web.Request) -> str:
 async def create_logged_model(request: web.Request) -> web.Response:
     args = await read_args(request)
     model = await _service(request).create_logged_model(
-        args.str("experiment_id", required=True), args.str("name"), args.str("model_type"),
-        args.str("source_run_id"), args.tags("params"), args.tags("tags"),
+        args.str("experiment_id", required=True),
+        args.str("name"),
+        args.str("model_type"),
+        args.str("source_run_id"),
+        args.tags("params"),
+        args.tags("tags"),
     )
     return json_response({"model": model})
 
@@ -42,8 +46,12 @@ async def search_logged_models(request: web.Request) -> web.Response:
     if not experiment_ids:
         args.str("experiment_ids", required=True)
     models, token = await _service(request).search_logged_models(
-        experiment_ids, args.str("filter"), args.obj_list("datasets"), args.int("max_results"),
-        args.obj_list("order_by"), args.str("page_token"),
+        experiment_ids,
+        args.str("filter"),
+        args.obj_list("datasets"),
+        args.int("max_results"),
+        args.obj_list("order_by"),
+        args.str("page_token"),
     )
     return page_response("models", models, token)
 

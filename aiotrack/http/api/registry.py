@@ -150,7 +150,12 @@ async def create_model_version(request: web.Request) -> web.Response:
     args = await _args(request)
     name, source = _required(args, "name", "source")
     mv = await _registry(request).create_model_version(
-        name, source, args.str("run_id"), args.tags(), args.str("run_link"), args.str("description"),
+        name,
+        source,
+        args.str("run_id"),
+        args.tags(),
+        args.str("run_link"),
+        args.str("description"),
         args.str("model_id") or None,
     )
     return json_response({"model_version": mv})
@@ -237,7 +242,9 @@ async def _version_files_root(request: web.Request, name: str, version: str) -> 
     if parsed.scheme == "runs":
         run_id, _, sub = parsed.path.lstrip("/").partition("/")
         run = await request.app[keys.TRACKING].get_run(run_id)
-        return posixpath.join(run["info"]["artifact_uri"], safe_relative_path(sub)) if sub else run["info"]["artifact_uri"]
+        return (
+            posixpath.join(run["info"]["artifact_uri"], safe_relative_path(sub)) if sub else run["info"]["artifact_uri"]
+        )
     if parsed.scheme == "models":
         model_id = parsed.path.strip("/")
         model = await request.app[keys.LOGGED_MODELS].get_logged_model(model_id)

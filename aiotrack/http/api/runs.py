@@ -88,7 +88,9 @@ async def log_param(request: web.Request) -> web.Response:
 @routes.post("2.0/mlflow/runs/set-tag")
 async def set_tag(request: web.Request) -> web.Response:
     args = await read_args(request)
-    await request.app[keys.TRACKING].set_tag(_run_id(args), args.str("key", required=True), args.str("value", default=""))
+    await request.app[keys.TRACKING].set_tag(
+        _run_id(args), args.str("key", required=True), args.str("value", default="")
+    )
     return empty_response()
 
 

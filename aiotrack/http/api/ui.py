@@ -23,7 +23,7 @@ import asyncio
 
 from aiohttp import web
 
-from aiotrack.errors import AiotrackError, NOT_IMPLEMENTED, invalid, not_found
+from aiotrack.errors import NOT_IMPLEMENTED, AiotrackError, invalid, not_found
 from aiotrack.http import keys
 from aiotrack.http.codec import json_response, read_args
 from aiotrack.http.routing import Routes

@@ -46,15 +46,13 @@ async def error_middleware(request: web.Request, handler):
         if exc.status in (404, 405) and _is_api(request.path):
             if exc.status == 404:
                 return error_response("ENDPOINT_NOT_FOUND", f"No endpoint {request.method} {request.path}", 404)
-            return error_response(
-                "BAD_REQUEST", f"Method {request.method} is not allowed for {request.path}", 405
-            )
+            return error_response("BAD_REQUEST", f"Method {request.method} is not allowed for {request.path}", 405)
         raise
     except (ConnectionResetError, OSError) as exc:
         if isinstance(exc, ConnectionResetError) or request.transport is None or request.transport.is_closing():
             raise  # the client went away; there is nobody to answer
         log.exception("Unhandled I/O error on %s %s", request.method, request.path)
         return error_response("INTERNAL_ERROR", "Internal server error (I/O failure); see the server log.", 500)
-    except Exception:  # noqa: BLE001 - the last line of defence
+    except Exception:
         log.exception("Unhandled error on %s %s", request.method, request.path)
         return error_response("INTERNAL_ERROR", "Internal server error; see the server log.", 500)

@@ -30,10 +30,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import os
 import functools
 import itertools
 import logging
+import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -42,7 +42,7 @@ from typing import Any
 import aiosqlite
 import asyncpg
 
-from aiotrack.errors import AiotrackError, TEMPORARILY_UNAVAILABLE
+from aiotrack.errors import TEMPORARILY_UNAVAILABLE, AiotrackError
 from aiotrack.stores.sql.dialect import POSTGRESQL, SQLITE, Dialect
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,7 @@ class Execute(Fetch):
 
 class ExecMany(Fetch):
     """One statement for each row of parameters; no result."""
+
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 
@@ -235,7 +236,7 @@ class SqliteDatabase(Database):
             await conn.execute_fetchall(pragma)
         return conn
 
-    async def open(self) -> "SqliteDatabase":
+    async def open(self) -> SqliteDatabase:
         self._lock_fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
         self._writer = await self._connect()
         # WAL is a property of the database file; setting it needs no other writer mid-way.
@@ -394,7 +395,7 @@ class PostgresDatabase(Database):
         self._max = max_size
         self._pool: asyncpg.Pool | None = None
 
-    async def open(self) -> "PostgresDatabase":
+    async def open(self) -> PostgresDatabase:
         self._pool = await asyncpg.create_pool(self._dsn, min_size=self._min, max_size=self._max)
         return self
 
@@ -405,35 +406,33 @@ class PostgresDatabase(Database):
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         assert self._pool is not None, "database is not open"
-        async with self._pool.acquire() as conn:
-            async with conn.transaction():
-                yield _PgTx(conn)
+        async with self._pool.acquire() as conn, conn.transaction():
+            yield _PgTx(conn)
 
     async def run(self, body, *args):
         assert self._pool is not None, "database is not open"
         gen = body(*args)
-        async with self._pool.acquire() as conn:
-            async with conn.transaction():
-                tx = _PgTx(conn)
-                try:
-                    request = next(gen)
-                    while True:
-                        sql, params = request
-                        try:
-                            if type(request) is ExecMany:
-                                result = await tx.executemany(sql, params)
-                            elif type(request) is Fetch:
-                                result = await tx.fetch(sql, params)
-                            elif type(request) is FetchRow:
-                                result = await tx.fetchrow(sql, params)
-                            else:
-                                result = await tx.execute(sql, params)
-                        except IntegrityViolation as exc:
-                            request = gen.throw(exc)
-                            continue
-                        request = gen.send(result)
-                except StopIteration as stop:
-                    return stop.value
+        async with self._pool.acquire() as conn, conn.transaction():
+            tx = _PgTx(conn)
+            try:
+                request = next(gen)
+                while True:
+                    sql, params = request
+                    try:
+                        if type(request) is ExecMany:
+                            result = await tx.executemany(sql, params)
+                        elif type(request) is Fetch:
+                            result = await tx.fetch(sql, params)
+                        elif type(request) is FetchRow:
+                            result = await tx.fetchrow(sql, params)
+                        else:
+                            result = await tx.execute(sql, params)
+                    except IntegrityViolation as exc:
+                        request = gen.throw(exc)
+                        continue
+                    request = gen.send(result)
+            except StopIteration as stop:
+                return stop.value
 
     async def table_names(self):
         rows = await self.fetch("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")

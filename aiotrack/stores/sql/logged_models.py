@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from aiotrack.errors import AiotrackError, INVALID_PARAMETER_VALUE, invalid, not_found
+from aiotrack.errors import INVALID_PARAMETER_VALUE, AiotrackError, invalid, not_found
 from aiotrack.search import LOGGED_MODELS, parse_filter
 from aiotrack.search.ast import ATTRIBUTE, IN, METRIC, NOT_IN, PARAM, TAG
 from aiotrack.stores.base import LoggedModelStore
@@ -35,7 +35,11 @@ STATUS_NAMES = {
 # Spellings a filter may use for a status (MLflow's entity names and the proto names).
 _STATUS_VALUES = {
     **{name: n for n, name in STATUS_NAMES.items()},
-    "UNSPECIFIED": 0, "PENDING": 1, "READY": 2, "FAILED": 3, "UPLOAD_FAILED": 3,
+    "UNSPECIFIED": 0,
+    "PENDING": 1,
+    "READY": 2,
+    "FAILED": 3,
+    "UPLOAD_FAILED": 3,
     **{str(n): n for n in STATUS_NAMES},
 }
 PENDING = 1
@@ -189,15 +193,17 @@ class SqlLoggedModelStore(LoggedModelStore):
         try:
             eid = int(experiment_id)
         except (TypeError, ValueError):
-            raise invalid(
-                f"Invalid experiment ID '{experiment_id}'. Experiment ID must be a valid integer."
-            ) from None
+            raise invalid(f"Invalid experiment ID '{experiment_id}'. Experiment ID must be a valid integer.") from None
         model_id = f"m-{uuid.uuid4().hex}"
         now = now_ms()
         async with self.db.transaction() as tx:
-            exp = await tx.fetchrow(
-                "SELECT lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = ?", (eid,)
-            ) if -(2**63) <= eid < 2**63 else None
+            exp = (
+                await tx.fetchrow(
+                    "SELECT lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = ?", (eid,)
+                )
+                if -(2**63) <= eid < 2**63
+                else None
+            )
             if exp is None:
                 raise not_found(f"No Experiment with id={experiment_id} exists")
             if exp[0] != "active":
@@ -270,9 +276,7 @@ class SqlLoggedModelStore(LoggedModelStore):
                 ids.append(value)
         if not ids:
             return [], False
-        sql, params = search_query(
-            self.db, ids, filter_string, datasets, order_by, max_results + 1, offset
-        )
+        sql, params = search_query(self.db, ids, filter_string, datasets, order_by, max_results + 1, offset)
         rows = await self.db.fetch(sql, params)
         more = len(rows) > max_results
         return await self._hydrate(rows[:max_results]), more
@@ -308,8 +312,10 @@ def search_query(db: Database, experiment_ids, filter_string, datasets, order_by
                 raise AiotrackError(f"Invalid order by field name: {field_name}", INVALID_PARAMETER_VALUE)
             has_created |= column == "creation_timestamp_ms"
             has_id |= column == "model_id"
-            terms += [f"CASE WHEN logged_models.{column} IS NULL THEN 1 ELSE 0 END",
-                      f"logged_models.{column} {direction}"]
+            terms += [
+                f"CASE WHEN logged_models.{column} IS NULL THEN 1 ELSE 0 END",
+                f"logged_models.{column} {direction}",
+            ]
             continue
         entity, name = field_name.split(".", 1)
         if entity != "metrics":
@@ -354,7 +360,8 @@ def search_query(db: Database, experiment_ids, filter_string, datasets, order_by
             where.append(cond + (f" AND {ds})" if ds else ")"))
         elif c.kind in (PARAM, TAG):
             table, kcol, vcol = (
-                ("logged_model_params", "param_key", "param_value") if c.kind == PARAM
+                ("logged_model_params", "param_key", "param_value")
+                if c.kind == PARAM
                 else ("logged_model_tags", "tag_key", "tag_value")
             )
             a = q.alias("fp")

@@ -48,8 +48,15 @@ def _model_version(row, tags: list | None = None, aliases: list | None = None) -
         mv["creation_timestamp"] = row[2]
     if row[3] is not None:
         mv["last_updated_timestamp"] = row[3]
-    for key, value in (("description", row[4]), ("user_id", row[5]), ("current_stage", row[6]),
-                       ("source", row[7]), ("run_id", row[8]), ("run_link", row[9]), ("status", row[10])):
+    for key, value in (
+        ("description", row[4]),
+        ("user_id", row[5]),
+        ("current_stage", row[6]),
+        ("source", row[7]),
+        ("run_id", row[8]),
+        ("run_link", row[9]),
+        ("status", row[10]),
+    ):
         if value is not None:
             mv[key] = value
     if row[11]:
@@ -250,8 +257,12 @@ class SqlRegistryStore(RegistryStore):
 
     async def search_registered_models(self, filter_string, max_results, order_by, offset):
         sql, params = registry_search.registered_models_query(
-            self.db.dialect, columns=RM_COLUMNS, filter_string=filter_string, order_by=order_by,
-            limit=max_results + 1, offset=offset,
+            self.db.dialect,
+            columns=RM_COLUMNS,
+            filter_string=filter_string,
+            order_by=order_by,
+            limit=max_results + 1,
+            offset=offset,
         )
         rows = await self.db.fetch(sql, params)
         more = len(rows) > max_results
@@ -286,9 +297,7 @@ class SqlRegistryStore(RegistryStore):
         async with self.db.transaction() as tx:
             # Updating the model row first also locks it (PostgreSQL), so concurrent creators of
             # versions of one model take turns and never compute the same number.
-            changed = await tx.execute(
-                "UPDATE registered_models SET last_updated_time = ? WHERE name = ?", (now, name)
-            )
+            changed = await tx.execute("UPDATE registered_models SET last_updated_time = ? WHERE name = ?", (now, name))
             if not changed:
                 raise _rm_not_found(name)
             row = await tx.fetchrow("SELECT MAX(version) FROM model_versions WHERE name = ?", (name,))
@@ -297,8 +306,19 @@ class SqlRegistryStore(RegistryStore):
                 "INSERT INTO model_versions (name, version, creation_time, last_updated_time, description, "
                 "user_id, current_stage, source, storage_location, run_id, run_link, status, status_message, "
                 "model_id) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, 'READY', NULL, ?)",
-                (name, version, now, now, description, STAGE_NONE, source, storage_location, run_id, run_link,
-                 model_id),
+                (
+                    name,
+                    version,
+                    now,
+                    now,
+                    description,
+                    STAGE_NONE,
+                    source,
+                    storage_location,
+                    run_id,
+                    run_link,
+                    model_id,
+                ),
             )
             pairs = {t["key"]: t["value"] for t in tags}
             if pairs:
@@ -353,9 +373,7 @@ class SqlRegistryStore(RegistryStore):
         async with self.db.transaction() as tx:
             await self._version_row(name, version, tx)
             await tx.execute("UPDATE registered_models SET last_updated_time = ? WHERE name = ?", (now, name))
-            await tx.execute(
-                "DELETE FROM registered_model_aliases WHERE name = ? AND version = ?", (name, version)
-            )
+            await tx.execute("DELETE FROM registered_model_aliases WHERE name = ? AND version = ?", (name, version))
             # MLflow keeps the row, redacted, so the number is not reused; tags stay too.
             await tx.execute(
                 "UPDATE model_versions SET current_stage = ?, last_updated_time = ?, description = NULL, "
@@ -371,8 +389,12 @@ class SqlRegistryStore(RegistryStore):
 
     async def search_model_versions(self, filter_string, max_results, order_by, offset):
         sql, params = registry_search.model_versions_query(
-            self.db.dialect, columns=MV_COLUMNS, filter_string=filter_string, order_by=order_by,
-            limit=max_results + 1, offset=offset,
+            self.db.dialect,
+            columns=MV_COLUMNS,
+            filter_string=filter_string,
+            order_by=order_by,
+            limit=max_results + 1,
+            offset=offset,
         )
         rows = await self.db.fetch(sql, params)
         more = len(rows) > max_results

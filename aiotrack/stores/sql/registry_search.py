@@ -107,8 +107,11 @@ def model_versions_query(
             column = f"model_versions.{_MV_COLUMNS[c.key]}"
             where.append(q.compare(column, c.op, c.value, numeric=c.key in _MV_NUMERIC))
     where += _tag_conditions(
-        q, comparisons, "model_version_tags",
-        "{a}.name = model_versions.name AND {a}.version = model_versions.version", prompts,
+        q,
+        comparisons,
+        "model_version_tags",
+        "{a}.name = model_versions.name AND {a}.version = model_versions.version",
+        prompts,
     )
     if not prompts:
         where.append(

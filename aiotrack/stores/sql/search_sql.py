@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from aiotrack.errors import AiotrackError, INVALID_PARAMETER_VALUE
+from aiotrack.errors import INVALID_PARAMETER_VALUE, AiotrackError
 from aiotrack.search import (
     EXPERIMENTS,
     RUNS,
@@ -159,7 +159,9 @@ def _run_condition(q: _Sql, c: Comparison) -> str:
         return q.compare(column, c.op, c.value, numeric=c.key in ("start_time", "end_time"))
     if c.kind == METRIC:
         a = q.alias("fm")
-        head = f"EXISTS (SELECT 1 FROM latest_metrics {a} WHERE {a}.run_uuid = runs.run_uuid AND {a}.key = {q.bind(c.key)}"
+        head = (
+            f"EXISTS (SELECT 1 FROM latest_metrics {a} WHERE {a}.run_uuid = runs.run_uuid AND {a}.key = {q.bind(c.key)}"
+        )
         cmp = q.compare(f"{a}.value", c.op, c.value)
         if c.op == NE:
             return f"{head} AND ({cmp} OR {a}.is_nan = 1))"
@@ -175,9 +177,7 @@ def _run_condition(q: _Sql, c: Comparison) -> str:
         return f"EXISTS ({head} AND {q.compare(f'{a}.value', c.op, c.value)})"
     if c.kind == DATASET:
         i, d = q.alias("di"), q.alias("dd")
-        sql = (
-            f"EXISTS (SELECT 1 FROM inputs {i} JOIN datasets {d} ON {d}.dataset_uuid = {i}.source_id"
-        )
+        sql = f"EXISTS (SELECT 1 FROM inputs {i} JOIN datasets {d} ON {d}.dataset_uuid = {i}.source_id"
         if c.key == "context":
             t = q.alias("dt")
             sql += f" JOIN input_tags {t} ON {t}.input_uuid = {i}.input_uuid AND {t}.name = {q.bind(MLFLOW_DATASET_CONTEXT)}"
@@ -246,10 +246,7 @@ def runs_query(
         where.append("1 = 0")
     where.append(f"runs.lifecycle_stage IN ({', '.join(q.bind(s) for s in stages)})")
     where += [_run_condition(q, c) for c in comparisons]
-    sql = (
-        f"SELECT {columns} FROM runs{''.join(joins)} WHERE {' AND '.join(where)}"
-        f" ORDER BY {', '.join(terms)}"
-    )
+    sql = f"SELECT {columns} FROM runs{''.join(joins)} WHERE {' AND '.join(where)} ORDER BY {', '.join(terms)}"
     sql += _limit_offset(q, limit, offset)
     return sql, q.params
 

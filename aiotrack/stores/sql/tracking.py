@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 
 import orjson
-from collections.abc import Sequence
 
 from aiotrack.entities import ACTIVE, DELETED, Experiment, KeyValue, Metric, Run, RunInfo
 from aiotrack.errors import INVALID_STATE, AiotrackError, already_exists, invalid, not_found
-from aiotrack.stores.base import DatasetIn, MetricPoint, TrackingStore
+from aiotrack.stores.base import MetricPoint, TrackingStore
 from aiotrack.stores.sql import search_sql
 from aiotrack.stores.sql.database import Database, ExecMany, Fetch, FetchRow, IntegrityViolation, Tx
 
@@ -48,9 +48,7 @@ def _experiment_id(experiment_id: str) -> int:
     try:
         value = int(experiment_id)
     except (TypeError, ValueError):
-        raise invalid(
-            f"Invalid experiment ID '{experiment_id}'. Experiment ID must be a valid integer."
-        ) from None
+        raise invalid(f"Invalid experiment ID '{experiment_id}'. Experiment ID must be a valid integer.") from None
     if not -(2**63) <= value < 2**63:
         raise not_found(f"No Experiment with id={experiment_id} exists")
     return value
@@ -256,9 +254,7 @@ class SqlTrackingStore(TrackingStore):
                 raise invalid(
                     f"The experiment {experiment_id} must be in the 'active' state. Current state is {stage}."
                 )
-            changed = await tx.execute(
-                "DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?", (eid, key)
-            )
+            changed = await tx.execute("DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?", (eid, key))
             if not changed:
                 raise not_found(f"No tag with name: {key} in experiment with id {experiment_id}")
 
@@ -499,8 +495,16 @@ class SqlTrackingStore(TrackingStore):
                     await tx.execute(
                         "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, dataset_source_type, "
                         "dataset_source, dataset_schema, dataset_profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (dataset_uuid, experiment_id, ds.name, ds.digest, ds.source_type, ds.source,
-                         ds.schema, ds.profile),
+                        (
+                            dataset_uuid,
+                            experiment_id,
+                            ds.name,
+                            ds.digest,
+                            ds.source_type,
+                            ds.source,
+                            ds.schema,
+                            ds.profile,
+                        ),
                     )
                 link = await tx.fetchrow(
                     "SELECT input_uuid FROM inputs WHERE source_type = 'DATASET' AND source_id = ? "
@@ -545,7 +549,9 @@ class SqlTrackingStore(TrackingStore):
         async with self.db.transaction() as tx:
             row = await self._run_row(run_id, tx)
             _require_active_run(row)
-            tag = await tx.fetchrow("SELECT value FROM tags WHERE run_uuid = ? AND key = ?", (run_id, LOGGED_MODELS_TAG))
+            tag = await tx.fetchrow(
+                "SELECT value FROM tags WHERE run_uuid = ? AND key = ?", (run_id, LOGGED_MODELS_TAG)
+            )
             history = []
             if tag and tag[0]:
                 try:
@@ -798,8 +804,18 @@ def _log_model_metrics(run_id: str, metrics: Sequence[MetricPoint]):
         "is_nan, experiment_id, run_id, dataset_uuid, dataset_name, dataset_digest) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?) ON CONFLICT DO NOTHING",
         [
-            (m.model_id, m.key, m.timestamp, m.step, m.value, 1 if m.is_nan else 0, run[0], run_id,
-             m.dataset_name, m.dataset_digest)
+            (
+                m.model_id,
+                m.key,
+                m.timestamp,
+                m.step,
+                m.value,
+                1 if m.is_nan else 0,
+                run[0],
+                run_id,
+                m.dataset_name,
+                m.dataset_digest,
+            )
             for m in with_model
         ],
     )

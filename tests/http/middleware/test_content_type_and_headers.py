@@ -15,7 +15,7 @@ from aiotrack.http.middleware.content_type import (
     content_type_middleware,
 )
 from aiotrack.http.middleware.errors import error_middleware
-from aiotrack.http.middleware.headers import install_security_headers, security_headers
+from aiotrack.http.middleware.headers import security_headers
 
 CREATE = "/api/2.0/mlflow/experiments/create"
 
@@ -73,7 +73,9 @@ async def test_bare_app_upload_route_keeps_its_content_type(aiohttp_client):
     app.router.add_put("/api/2.0/mlflow-artifacts/artifacts/{path:.*}", upload)
     app.router.add_post(CREATE, upload)
     client = await aiohttp_client(app)
-    resp = await client.put("/api/2.0/mlflow-artifacts/artifacts/a/b.png", data=b"\x89PNG", headers={"Content-Type": "image/png"})
+    resp = await client.put(
+        "/api/2.0/mlflow-artifacts/artifacts/a/b.png", data=b"\x89PNG", headers={"Content-Type": "image/png"}
+    )
     assert resp.status == 200
     assert await resp.json() == {"type": "image/png", "size": 4}
     resp = await client.post(CREATE, data=b'{"name": "x"}', headers={"Content-Type": "text/plain"})

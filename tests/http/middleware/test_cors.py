@@ -23,8 +23,14 @@ DEFAULT = origin_policy(None)
 
 @pytest.mark.parametrize(
     "origin",
-    ["http://localhost", "http://localhost:3000", "https://localhost:8443", "http://127.0.0.1:5000",
-     "http://[::1]:5173", "HTTP://LOCALHOST:3000"],
+    [
+        "http://localhost",
+        "http://localhost:3000",
+        "https://localhost:8443",
+        "http://127.0.0.1:5000",
+        "http://[::1]:5173",
+        "HTTP://LOCALHOST:3000",
+    ],
 )
 def test_default_allows_localhost_origins_on_any_port(origin):
     assert is_allowed_origin(DEFAULT, origin)
@@ -33,8 +39,18 @@ def test_default_allows_localhost_origins_on_any_port(origin):
 
 @pytest.mark.parametrize(
     "origin",
-    ["http://evil.com", "null", "https://localhost.evil.com", "http://127.0.0.1.nip.io", "http://10.0.0.1",
-     "file://", "chrome-extension://localhost", "http://localhost@evil.com", "http://localhost/path", "garbage"],
+    [
+        "http://evil.com",
+        "null",
+        "https://localhost.evil.com",
+        "http://127.0.0.1.nip.io",
+        "http://10.0.0.1",
+        "file://",
+        "chrome-extension://localhost",
+        "http://localhost@evil.com",
+        "http://localhost/path",
+        "garbage",
+    ],
 )
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "post"])
 def test_state_changing_requests_from_other_origins_are_blocked(origin, method):
