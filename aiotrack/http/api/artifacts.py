@@ -6,7 +6,7 @@ Bodies stream both ways in ~1 MiB chunks: uploads go from ``request.content`` to
 without being held; local downloads are sent with sendfile (FileResponse, Range honoured), S3
 downloads stream chunk by chunk with Range handled here.
 
-Every client path passes :func:`aiotrack.artifacts.paths.safe_relative_path` (400 "Invalid path")
+Every client path passes :func:`aiotrack.artifacts.locations.relative_path` (400 "Invalid path")
 before touching a repository. Served files are always attachments with ``nosniff`` and a
 sandboxing CSP; HTML-like types are sent as text/plain.
 """
@@ -22,7 +22,7 @@ from aiohttp import web
 
 from aiotrack.artifacts.base import CHUNK_SIZE, ArtifactRepository
 from aiotrack.artifacts.content import ARTIFACT_CSP, content_disposition, guess_content_type
-from aiotrack.artifacts.paths import INVALID_PATH, join, safe_relative_path
+from aiotrack.artifacts.locations import INVALID_PATH, join, relative_path
 from aiotrack.errors import RESOURCE_DOES_NOT_EXIST, AiotrackError, invalid
 from aiotrack.http import keys
 from aiotrack.http.codec import empty_response, json_response, read_args
@@ -91,7 +91,7 @@ def _refusable(handler):
 
 
 def _artifact_path(request: web.Request) -> str:
-    path = safe_relative_path(request.match_info["artifact_path"])
+    path = relative_path(request.match_info["artifact_path"])
     if not path:
         raise invalid(INVALID_PATH)
     return path
@@ -227,7 +227,7 @@ async def download_artifact(request: web.Request) -> web.StreamResponse:
 @_refusable
 async def list_artifacts(request: web.Request) -> web.Response:
     repo = _proxy(request, _RULE_LIST)
-    path = safe_relative_path(request.query.get("path"))
+    path = relative_path(request.query.get("path"))
     infos = await repo.list(path)
     files = [f.to_json(posixpath.basename(f.path)) for f in infos]
     return json_response({"files": files} if files else {})
@@ -245,7 +245,7 @@ def _upload_name(local_file: str) -> str:
     """The file name part of the client's local path (the client sends its own path; S3 keys
     get its base name, as with MLflow). Either separator counts, for Windows clients."""
     name = local_file.replace("\\", "/").rsplit("/", 1)[-1]
-    name = safe_relative_path(name)
+    name = relative_path(name)
     if not name or "/" in name:
         raise invalid(INVALID_PATH)
     return name
@@ -344,7 +344,7 @@ async def list_run_artifacts(request: web.Request) -> web.Response:
     if not run_id:
         args.str("run_id", required=True)
     raw_path = args.str("path")
-    path = safe_relative_path(raw_path) if raw_path is not None else ""
+    path = relative_path(raw_path) if raw_path is not None else ""
     artifact_uri, repo, base = await run_artifact_root(request, run_id)
     infos = await repo.list(join(base, path))
     files = [f.to_json(join(path, posixpath.basename(f.path))) for f in infos]
@@ -365,6 +365,6 @@ async def get_artifact(request: web.Request) -> web.StreamResponse:
     raw_path = query.get("path")
     if raw_path is None:
         raise invalid("Missing value for required parameter 'path'.")
-    path = safe_relative_path(raw_path)
+    path = relative_path(raw_path)
     _uri, repo, base = await run_artifact_root(request, run_id)
     return await serve_artifact(request, repo, join(base, path))
