@@ -153,8 +153,7 @@ async def _artifacts_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def _register_artifacts_only_refusals(app: web.Application, module, prefix: str) -> None:
     for r in module.routes.routes:
-        paths = [f"{prefix}/api/{r.path}", f"{prefix}/ajax-api/{r.path}"] if r.api else [prefix + r.path]
-        for path in paths:
+        for path in r.paths(prefix):
 
             async def refuse(request: web.Request, rule: str = "/api/" + r.path if r.api else r.path):
                 return artifacts_api.artifacts_only_refusal(rule)

@@ -49,26 +49,28 @@ from aiotrack.artifacts.locations import (
     scheme,
 )
 from aiotrack.errors import RESOURCE_DOES_NOT_EXIST, AiotrackError, invalid
+from aiotrack.names import (
+    IS_PROMPT_TAG,
+    MAX_ALIAS_LENGTH,
+    MAX_REGISTRY_TAG_KEY_LENGTH,
+    MAX_REGISTRY_TAG_VALUE_LENGTH,
+    MODEL_VERSIONS_TAG,
+    PROMPT_TEXT_TAG,
+    SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT,
+    SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD,
+    SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT,
+    SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD,
+)
 from aiotrack.services import paging
 from aiotrack.services import validation as v
 from aiotrack.stores.base import LoggedModelStore, RegistryStore, TrackingStore
 
-IS_PROMPT_TAG_KEY = "mlflow.prompt.is_prompt"
-PROMPT_TEXT_TAG_KEY = "mlflow.prompt.text"
-MODEL_VERSIONS_TAG = "mlflow.modelVersions"
 PROMPT_SOURCE_PLACEHOLDERS = frozenset({"dummy-source", "prompt-template"})
 
 ALL_STAGES = ("None", "Staging", "Production", "Archived")
 ACTIVE_STAGES = ("Staging", "Production")
 _CANONICAL = {s.lower(): s for s in ALL_STAGES}
 
-MAX_TAG_KEY_LENGTH = 250
-MAX_TAG_VALUE_LENGTH = 100_000
-MAX_ALIAS_LENGTH = 255
-SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT = 100
-SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD = 1000
-SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT = 200_000  # the proto default the server applies
-SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD = 200_000
 
 _ALIAS_RE = re.compile(r"^[\w\-]*$")
 _VERSION_ALIAS_RE = re.compile(r"^[vV]\d+$")
@@ -135,22 +137,22 @@ def validate_alias_not_reserved(alias: str) -> None:
 
 def _tag(key, value, *, model_version: bool) -> dict:
     v.validate_key(key, "key")
-    if len(key) > MAX_TAG_KEY_LENGTH:
-        raise invalid(v.exceeds_maximum_length("key", MAX_TAG_KEY_LENGTH))
+    if len(key) > MAX_REGISTRY_TAG_KEY_LENGTH:
+        raise invalid(v.exceeds_maximum_length("key", MAX_REGISTRY_TAG_KEY_LENGTH))
     if value is None:
         value = ""  # an unset proto string
     if not isinstance(value, str):
         raise invalid(v.invalid_value("value", value, "Expected a string."))
-    if len(value) > MAX_TAG_VALUE_LENGTH:
-        if model_version and key == PROMPT_TEXT_TAG_KEY:
-            raise invalid(f"Prompt text exceeds max length of {MAX_TAG_VALUE_LENGTH} characters.")
-        raise invalid(v.exceeds_maximum_length("value", MAX_TAG_VALUE_LENGTH))
+    if len(value) > MAX_REGISTRY_TAG_VALUE_LENGTH:
+        if model_version and key == PROMPT_TEXT_TAG:
+            raise invalid(f"Prompt text exceeds max length of {MAX_REGISTRY_TAG_VALUE_LENGTH} characters.")
+        raise invalid(v.exceeds_maximum_length("value", MAX_REGISTRY_TAG_VALUE_LENGTH))
     return {"key": key, "value": value}
 
 
 def _is_prompt_tags(tags: list[dict]) -> bool:
     values = {t["key"]: t["value"] for t in tags}
-    return str(values.get(IS_PROMPT_TAG_KEY, "false")).lower() == "true"
+    return str(values.get(IS_PROMPT_TAG, "false")).lower() == "true"
 
 
 # --------------------------------------------------------------------------- sources
@@ -462,7 +464,7 @@ class RegistryService:
             if exc.error_code == RESOURCE_DOES_NOT_EXIST:
                 raise _not_identified(source, "model_id") from None
             raise
-        if any(t["key"] == IS_PROMPT_TAG_KEY and str(t["value"]).lower() == "true" for t in rm.get("tags", [])):
+        if any(t["key"] == IS_PROMPT_TAG and str(t["value"]).lower() == "true" for t in rm.get("tags", [])):
             raise invalid(
                 f"Invalid model version source: '{source}'. Prompt versions cannot be used as model version sources."
             )

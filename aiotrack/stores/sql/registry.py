@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 
 from aiotrack.errors import already_exists, invalid, not_found
+from aiotrack.names import IS_PROMPT_TAG
 from aiotrack.stores.base import RegistryStore
 from aiotrack.stores.sql import registry_search
 from aiotrack.stores.sql.database import Database, Tx
 
-IS_PROMPT_TAG_KEY = "mlflow.prompt.is_prompt"
 STAGE_NONE = "None"
 STAGE_ARCHIVED = "Archived"
 STAGE_DELETED_INTERNAL = "Deleted_Internal"
@@ -194,9 +194,9 @@ class SqlRegistryStore(RegistryStore):
             )
             if created is None:
                 existing = await tx.fetchrow(
-                    "SELECT 1 FROM registered_model_tags WHERE name = ? AND key = ?", (name, IS_PROMPT_TAG_KEY)
+                    "SELECT 1 FROM registered_model_tags WHERE name = ? AND key = ?", (name, IS_PROMPT_TAG)
                 )
-                new_is_prompt = any(t["key"] == IS_PROMPT_TAG_KEY for t in tags)
+                new_is_prompt = any(t["key"] == IS_PROMPT_TAG for t in tags)
                 old_entity = "Prompt" if existing else "Registered Model"
                 new_entity = "Prompt" if new_is_prompt else "Registered Model"
                 if old_entity != new_entity:

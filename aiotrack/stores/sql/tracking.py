@@ -9,10 +9,10 @@ from collections.abc import Sequence
 import orjson
 
 from aiotrack.entities import ACTIVE, DELETED, Experiment, KeyValue, Metric, Run, RunInfo
-from aiotrack.errors import INVALID_STATE, AiotrackError, already_exists, invalid, not_found
+from aiotrack.errors import INVALID_STATE, AiotrackError, IntegrityViolation, already_exists, invalid, not_found
 from aiotrack.stores.base import MetricPoint, TrackingStore
-from aiotrack.stores.sql import search_sql
-from aiotrack.stores.sql.database import Database, ExecMany, Fetch, FetchRow, IntegrityViolation, Tx
+from aiotrack.stores.sql import search_sql, ui_queries
+from aiotrack.stores.sql.database import Database, ExecMany, Fetch, FetchRow, Tx
 
 RUN_NAME_TAG = "mlflow.runName"
 LOGGED_MODELS_TAG = "mlflow.log-model.history"
@@ -674,6 +674,16 @@ class SqlTrackingStore(TrackingStore):
                 m["run_id"] = run_id
                 out.append(m)
         return out
+
+    # ------------------------------------------------------------------ UI charts
+
+    async def existing_run_ids(self, run_ids):
+        return await ui_queries.existing_run_ids(self.db, run_ids)
+
+    async def downsample_metric(self, run_id, key, *, buckets, x_axis, min_x, max_x):
+        return await ui_queries.downsample_metric(
+            self.db, run_id, key, buckets=buckets, x_axis=x_axis, min_x=min_x, max_x=max_x
+        )
 
 
 def _one_page(rows: list, max_results: int) -> tuple[list, bool]:
