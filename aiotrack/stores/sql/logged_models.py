@@ -16,13 +16,15 @@ Search semantics follow MLflow's SQL store (``search_logged_models``):
 
 from __future__ import annotations
 
-import time
 import uuid
 
+from aiotrack.artifacts.locations import join_uri
 from aiotrack.errors import INVALID_PARAMETER_VALUE, AiotrackError, invalid, not_found
+from aiotrack.names import experiment_not_active, experiment_not_found, logged_model_not_found
 from aiotrack.search import LOGGED_MODELS, parse_filter
 from aiotrack.search.ast import ATTRIBUTE, IN, METRIC, NOT_IN, PARAM, TAG
 from aiotrack.stores.base import LoggedModelStore
+from aiotrack.stores.sql.common import chunks, marks, now_ms, one_page
 from aiotrack.stores.sql.database import Database, Tx
 from aiotrack.stores.sql.search_sql import _limit_offset, _Sql
 
@@ -43,7 +45,6 @@ _STATUS_VALUES = {
     **{str(n): n for n in STATUS_NAMES},
 }
 PENDING = 1
-IN_CHUNK = 5000
 
 LM_COLUMNS = (
     "logged_models.model_id, logged_models.experiment_id, logged_models.name, logged_models.artifact_location, "
@@ -69,28 +70,6 @@ _ATTR_COLUMNS = {
     "status_message": "status_message",
 }
 _NUMERIC_COLUMNS = {"creation_timestamp_ms", "last_updated_timestamp_ms", "experiment_id", "status"}
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def _marks(n: int) -> str:
-    return ",".join("?" * n)
-
-
-def _join_uri(root: str, *parts: str) -> str:
-    """MLflow's append_to_uri_path: ``mlflow-artifacts:/2`` + ``models`` -> ``mlflow-artifacts:/2/models``."""
-    tail = "/".join(parts)
-    if not root:
-        return tail
-    if root.endswith(":/") or root.endswith(":///"):
-        return root + tail
-    return root.rstrip("/") + "/" + tail
-
-
-def _not_found(model_id: str) -> AiotrackError:
-    return not_found(f"Logged model with ID '{model_id}' not found.")
 
 
 def _info(row, tags: list | None) -> dict:
@@ -137,7 +116,7 @@ class SqlLoggedModelStore(LoggedModelStore):
             sql += " AND lifecycle_stage <> 'deleted'"
         row = await src.fetchrow(sql, (model_id,))
         if row is None:
-            raise _not_found(model_id)
+            raise logged_model_not_found(model_id)
         return row
 
     async def _hydrate(self, rows, src=None) -> list[dict]:
@@ -148,24 +127,23 @@ class SqlLoggedModelStore(LoggedModelStore):
         tags: dict[str, list] = {}
         params: dict[str, list] = {}
         metrics: dict[str, list] = {}
-        for i in range(0, len(ids), IN_CHUNK):
-            chunk = ids[i : i + IN_CHUNK]
-            marks = _marks(len(chunk))
+        for chunk in chunks(ids):
+            in_list = marks(len(chunk))
             for mid, key, value in await src.fetch(
-                f"SELECT model_id, tag_key, tag_value FROM logged_model_tags WHERE model_id IN ({marks}) "
+                f"SELECT model_id, tag_key, tag_value FROM logged_model_tags WHERE model_id IN ({in_list}) "
                 "ORDER BY model_id, tag_key",
                 chunk,
             ):
                 tags.setdefault(mid, []).append({"key": key, "value": value})
             for mid, key, value in await src.fetch(
-                f"SELECT model_id, param_key, param_value FROM logged_model_params WHERE model_id IN ({marks}) "
+                f"SELECT model_id, param_key, param_value FROM logged_model_params WHERE model_id IN ({in_list}) "
                 "ORDER BY model_id, param_key",
                 chunk,
             ):
                 params.setdefault(mid, []).append({"key": key, "value": value})
             for mid, key, ts, step, value, is_nan, run_id, ds_name, ds_digest in await src.fetch(
                 "SELECT model_id, metric_name, metric_timestamp_ms, metric_step, metric_value, is_nan, run_id, "
-                f"dataset_name, dataset_digest FROM logged_model_metrics WHERE model_id IN ({marks}) "
+                f"dataset_name, dataset_digest FROM logged_model_metrics WHERE model_id IN ({in_list}) "
                 "ORDER BY model_id, metric_name, metric_timestamp_ms, metric_step, run_id",
                 chunk,
             ):
@@ -205,12 +183,10 @@ class SqlLoggedModelStore(LoggedModelStore):
                 else None
             )
             if exp is None:
-                raise not_found(f"No Experiment with id={experiment_id} exists")
+                raise experiment_not_found(experiment_id)
             if exp[0] != "active":
-                raise invalid(
-                    f"The experiment {experiment_id} must be in the 'active' state. Current state is {exp[0]}."
-                )
-            location = _join_uri(exp[1] or "", "models", model_id, "artifacts")
+                raise experiment_not_active(experiment_id, exp[0])
+            location = join_uri(exp[1] or "", "models", model_id, "artifacts")
             await tx.execute(
                 "INSERT INTO logged_models (model_id, experiment_id, name, artifact_location, creation_timestamp_ms, "
                 "last_updated_timestamp_ms, status, lifecycle_stage, model_type, source_run_id, status_message) "
@@ -277,9 +253,8 @@ class SqlLoggedModelStore(LoggedModelStore):
         if not ids:
             return [], False
         sql, params = search_query(self.db, ids, filter_string, datasets, order_by, max_results + 1, offset)
-        rows = await self.db.fetch(sql, params)
-        more = len(rows) > max_results
-        return await self._hydrate(rows[:max_results]), more
+        rows, more = one_page(await self.db.fetch(sql, params), max_results)
+        return await self._hydrate(rows), more
 
 
 def _dataset_condition(q: _Sql, alias: str, datasets: list[dict] | None) -> str | None:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import time
-
 from aiotrack.errors import already_exists, invalid, not_found
 from aiotrack.names import IS_PROMPT_TAG
 from aiotrack.stores.base import RegistryStore
 from aiotrack.stores.sql import registry_search
+from aiotrack.stores.sql.common import chunks, marks, now_ms, one_page
 from aiotrack.stores.sql.database import Database, Tx
 
 STAGE_NONE = "None"
 STAGE_ARCHIVED = "Archived"
 STAGE_DELETED_INTERNAL = "Deleted_Internal"
-IN_CHUNK = 5000
 
 RM_COLUMNS = (
     "registered_models.name, registered_models.creation_time, registered_models.last_updated_time, "
@@ -26,19 +24,6 @@ MV_COLUMNS = (
     "model_versions.status, model_versions.status_message, model_versions.storage_location, "
     "model_versions.model_id"
 )
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def _marks(n: int) -> str:
-    return ",".join("?" * n)
-
-
-def _chunks(seq, size: int = IN_CHUNK):
-    for i in range(0, len(seq), size):
-        yield seq[i : i + size]
 
 
 def _model_version(row, tags: list | None = None, aliases: list | None = None) -> dict:
@@ -128,15 +113,15 @@ class SqlRegistryStore(RegistryStore):
         names = sorted({r[0] for r in rows})
         tags: dict[tuple, list] = {}
         aliases: dict[tuple, list] = {}
-        for chunk in _chunks(names):
+        for chunk in chunks(names):
             for name, version, key, value in await src.fetch(
-                f"SELECT name, version, key, value FROM model_version_tags WHERE name IN ({_marks(len(chunk))}) "
+                f"SELECT name, version, key, value FROM model_version_tags WHERE name IN ({marks(len(chunk))}) "
                 "ORDER BY name, version, key",
                 chunk,
             ):
                 tags.setdefault((name, version), []).append({"key": key, "value": value})
             for name, alias, version in await src.fetch(
-                f"SELECT name, alias, version FROM registered_model_aliases WHERE name IN ({_marks(len(chunk))}) "
+                f"SELECT name, alias, version FROM registered_model_aliases WHERE name IN ({marks(len(chunk))}) "
                 "ORDER BY name, alias",
                 chunk,
             ):
@@ -151,15 +136,15 @@ class SqlRegistryStore(RegistryStore):
         tags: dict[str, list] = {}
         aliases: dict[str, list] = {}
         latest_rows: dict[str, list] = {}
-        for chunk in _chunks(names):
-            marks = _marks(len(chunk))
+        for chunk in chunks(names):
+            in_list = marks(len(chunk))
             for name, key, value in await src.fetch(
-                f"SELECT name, key, value FROM registered_model_tags WHERE name IN ({marks}) ORDER BY name, key",
+                f"SELECT name, key, value FROM registered_model_tags WHERE name IN ({in_list}) ORDER BY name, key",
                 chunk,
             ):
                 tags.setdefault(name, []).append({"key": key, "value": value})
             for name, alias, version in await src.fetch(
-                f"SELECT name, alias, version FROM registered_model_aliases WHERE name IN ({marks}) "
+                f"SELECT name, alias, version FROM registered_model_aliases WHERE name IN ({in_list}) "
                 "ORDER BY name, alias",
                 chunk,
             ):
@@ -169,7 +154,7 @@ class SqlRegistryStore(RegistryStore):
             for row in await src.fetch(
                 f"SELECT {MV_COLUMNS} FROM model_versions JOIN ("
                 "SELECT name AS n, current_stage AS s, MAX(version) AS v, MIN(version) AS first_v "
-                f"FROM model_versions WHERE name IN ({marks}) AND current_stage <> ? GROUP BY name, current_stage"
+                f"FROM model_versions WHERE name IN ({in_list}) AND current_stage <> ? GROUP BY name, current_stage"
                 ") latest ON model_versions.name = latest.n AND model_versions.version = latest.v "
                 "ORDER BY model_versions.name, latest.first_v",
                 (*chunk, STAGE_DELETED_INTERNAL),
@@ -264,9 +249,8 @@ class SqlRegistryStore(RegistryStore):
             limit=max_results + 1,
             offset=offset,
         )
-        rows = await self.db.fetch(sql, params)
-        more = len(rows) > max_results
-        return await self._hydrate_models(rows[:max_results]), more
+        rows, more = one_page(await self.db.fetch(sql, params), max_results)
+        return await self._hydrate_models(rows), more
 
     async def get_latest_versions(self, name, stages):
         model = await self.get_registered_model(name)
@@ -396,9 +380,8 @@ class SqlRegistryStore(RegistryStore):
             limit=max_results + 1,
             offset=offset,
         )
-        rows = await self.db.fetch(sql, params)
-        more = len(rows) > max_results
-        return await self._hydrate_versions(rows[:max_results]), more
+        rows, more = one_page(await self.db.fetch(sql, params), max_results)
+        return await self._hydrate_versions(rows), more
 
     async def set_model_version_tag(self, name, version, key, value):
         async with self.db.transaction() as tx:
