@@ -15,6 +15,7 @@ import { VirtualTable, type Column } from '../components/VirtualTable';
 import { ChartControls, MetricCharts } from '../components/MetricCharts';
 import { LoggedModelsList } from './LoggedModels';
 import { RenameExperiment } from './Experiments';
+import { TracesList } from './Traces';
 
 type RunsRoute = Extract<Route, { page: 'runs' }>;
 
@@ -67,7 +68,7 @@ export function RunsPage({ route }: { route: RunsRoute }) {
   const title = exps.data ? exps.data.map((e) => e.name).join(', ') : '…';
 
   return (
-    <div class={"page runs-page" + (state.view === "table" ? " fill" : "")}>
+    <div class={"page runs-page" + (state.view === "table" || state.view === "traces" ? " fill" : "")}>
       <div class="page-head">
         <div>
           <div class="crumbs"><a href={hrefs.experiments()}>Experiments</a> /</div>
@@ -77,10 +78,12 @@ export function RunsPage({ route }: { route: RunsRoute }) {
       </div>
       <ErrorBox error={exps.error} />
       {exp && <ExperimentAbout exp={exp} onChange={exps.reload} />}
-      <Tabs tabs={[['table', 'Runs'], ['charts', 'Charts'], ['models', 'Logged models']]} active={state.view}
+      <Tabs tabs={[['table', 'Runs'], ['charts', 'Charts'], ['models', 'Logged models'], ['traces', 'Traces']]} active={state.view}
         onChange={(v) => setState({ view: v as RunsState['view'] })} />
       {state.view === 'models' ? (
         <LoggedModelsList expIds={route.expIds} />
+      ) : state.view === 'traces' ? (
+        <TracesList expIds={route.expIds} filter={state.tf} sort={state.ts} onChange={(p) => setState(p, true)} />
       ) : (
         <>
           <FilterBar state={state} setState={setState} error={loadErr} keys={filterKeys} />
