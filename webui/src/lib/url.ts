@@ -88,6 +88,62 @@ export function encodeRunsState(s: RunsState): string {
   return p.toString();
 }
 
+/** A JSON list in a query parameter, as MLflow's own URLs carry run and experiment ids. */
+function jsonList(v: string | null): string[] {
+  if (!v) return [];
+  try {
+    const x = JSON.parse(v);
+    return Array.isArray(x) ? x.map(String) : [String(x)];
+  } catch {
+    return v.split(',').filter(Boolean);
+  }
+}
+
+/** The run page's tab for each of MLflow's run-page path suffixes. */
+const MLFLOW_RUN_TABS: Record<string, string> = {
+  overview: 'overview', 'model-metrics': 'charts', 'system-metrics': 'charts', metrics: 'charts',
+  artifacts: 'artifacts', traces: 'traces',
+};
+
+/**
+ * MLflow's own UI addresses (printed by the client, or kept as bookmarks) that differ from ours,
+ * mapped to the matching page; null for everything else.
+ */
+function parseMlflowRoute(parts: string[], params: URLSearchParams): Route | null {
+  const [a, b, c, d, e] = parts;
+  if (a === 'experiments' && b && c === 'runs') {
+    if (!d) return { page: 'runs', expIds: [b], state: decodeRunsState(params) };
+    if (e && e in MLFLOW_RUN_TABS) {
+      const tab = MLFLOW_RUN_TABS[e];
+      return { page: 'run', expId: b, runId: d, tab, path: tab === 'artifacts' ? parts.slice(5).join('/') : '' };
+    }
+    return null;
+  }
+  if (a === 'experiments' && b && c === 'models') {
+    // MLflow 3's logged model page, and the experiment's Models tab
+    if (d) return { page: 'logged-model', expId: b, modelId: d };
+    return { page: 'runs', expIds: [b], state: { ...decodeRunsState(params), view: 'models' } };
+  }
+  if (a === 'experiments' && b && (c === 'chart-view' || c === 'charts')) {
+    return { page: 'runs', expIds: [b], state: { ...decodeRunsState(params), view: 'charts' } };
+  }
+  if (a === 'compare-runs') {
+    return { page: 'compare', runIds: jsonList(params.get('runs')), diff: false, x: '', y: '' };
+  }
+  if (a === 'compare-experiments') {
+    const ids = jsonList(params.get('experiments'));
+    return { page: 'runs', expIds: ids, state: decodeRunsState(new URLSearchParams()) };
+  }
+  if (a === 'metric') {
+    // MLflow 2's metric page: #/metric/<key>?runs=[...]&experiments=[...]
+    const runs = jsonList(params.get('runs'));
+    const exps = jsonList(params.get('experiments'));
+    if (runs.length === 1 && exps.length >= 1) return { page: 'run', expId: exps[0], runId: runs[0], tab: 'charts', path: '' };
+    return { page: 'compare', runIds: runs, diff: false, x: '', y: '' };
+  }
+  return null;
+}
+
 function splitHash(hash: string): { parts: string[]; params: URLSearchParams } {
   let h = hash.startsWith('#') ? hash.slice(1) : hash;
   const qi = h.indexOf('?');
@@ -107,6 +163,8 @@ export function parseRoute(hash: string): Route {
   const { parts, params } = splitHash(hash);
   if (parts.length === 0) return { page: 'experiments', q: '', lifecycle: 'active' };
   const [a, b, c, d, e] = parts;
+  const mlflowUrl = parseMlflowRoute(parts, params);
+  if (mlflowUrl) return mlflowUrl;
   if (a === 'experiments') {
     if (!b) {
       const lc = params.get('lifecycle');

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { post } from '../lib/api';
-import { runColor, setRunColor } from '../lib/colors';
+import { assignRunColors, runColor, setRunColor } from '../lib/colors';
 import { fmtAgo, fmtDuration, fmtNumber, fmtTime, plural } from '../lib/format';
 import { getExperiment, getRun, loadAllRuns, pool } from '../lib/load';
 import {
@@ -53,6 +53,8 @@ export function RunsPage({ route }: { route: RunsRoute }) {
   }, [expKey, state.filter, state.lifecycle, version]);
 
   const keys = useMemo(() => collectKeys(rows), [rows]);
+  // colours by index in start order (oldest first), before anything paints a swatch
+  useMemo(() => assignRunColors(rows.map((r) => r.id).reverse()), [rows]);
   // keys seen in any load of this page, so a narrowing filter does not shrink the suggestions
   const seenKeys = useRef({ metrics: new Set<string>(), params: new Set<string>(), tags: new Set<string>() });
   const filterKeys = useMemo(() => {
