@@ -25,10 +25,11 @@ interface Props {
 /** Series with at most this many points are drawn with point markers. */
 export const SHOW_POINTS_BELOW = 30;
 
-/** Width of the y axis: room for its longest tick label (12px text, about 7 px a character). */
+/** Width of the y axis: its ticks and gap (15 px) and room for its longest tick label (12px text,
+ * at most about 7.5 px a character). */
 export function yAxisWidth(labels: (string | number | null | undefined)[]): number {
   const longest = labels.reduce<number>((m, v) => Math.max(m, v === null || v === undefined ? 0 : String(v).length), 0);
-  return Math.max(40, Math.ceil(longest * 7 + 18));
+  return Math.max(40, Math.ceil(longest * 7.5 + 22));
 }
 
 const yAxisSize = (_u: uPlot, values: string[] | null) => yAxisWidth(values || []);
