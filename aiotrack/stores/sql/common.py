@@ -4,7 +4,7 @@ extra-row page check of a search."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -21,7 +21,7 @@ def marks(n: int) -> str:
     return ",".join("?" * n)
 
 
-def chunks(seq: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
+def chunks(seq: list[T], size: int = IN_CHUNK) -> Iterator[list[T]]:
     for i in range(0, len(seq), size):
         yield seq[i : i + size]
 

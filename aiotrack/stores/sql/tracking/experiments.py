@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aiotrack.artifacts.locations import join_uri
-from aiotrack.entities import ACTIVE, DELETED, KeyValue
+from aiotrack.entities import ACTIVE, DELETED, Experiment, KeyValue
 from aiotrack.errors import INVALID_STATE, AiotrackError, IntegrityViolation, already_exists, not_found
 from aiotrack.names import experiment_not_active, experiment_not_found
 from aiotrack.stores.sql import search_sql
@@ -26,7 +28,9 @@ class ExperimentsMixin:
                 (join_uri(default_artifact_root, "0"), now, now),
             )
 
-    async def create_experiment(self, name, artifact_location, tags, default_artifact_root):
+    async def create_experiment(
+        self, name: str, artifact_location: str | None, tags: Sequence[KeyValue], default_artifact_root: str
+    ) -> str:
         now = now_ms()
         async with self.db.transaction() as tx:
             existing = await tx.fetchrow("SELECT lifecycle_stage FROM experiments WHERE name = ?", (name,))
@@ -45,6 +49,7 @@ class ExperimentsMixin:
                 )
             except IntegrityViolation:  # a concurrent creator won the race for the name
                 raise already_exists(f"Experiment(name={name}) already exists.") from None
+            assert row is not None  # INSERT ... RETURNING returns the new row
             experiment_id = row[0]
             if not artifact_location:
                 await tx.execute(
@@ -70,7 +75,7 @@ class ExperimentsMixin:
                 out.setdefault(eid, []).append({"key": key, "value": value})
         return out
 
-    async def get_experiment(self, experiment_id):
+    async def get_experiment(self, experiment_id: str) -> Experiment:
         eid = parse_experiment_id(experiment_id)
         row = await self.db.fetchrow(f"SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE experiment_id = ?", (eid,))
         if row is None:
@@ -78,20 +83,21 @@ class ExperimentsMixin:
         tags = await self._experiment_tags([eid])
         return experiment_entity(row, tags.get(eid))
 
-    async def get_experiment_by_name(self, name):
+    async def get_experiment_by_name(self, name: str) -> Experiment:
         row = await self.db.fetchrow(f"SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE name = ?", (name,))
         if row is None:
             raise not_found(f"Could not find experiment with name '{name}'")
         tags = await self._experiment_tags([row[0]])
         return experiment_entity(row, tags.get(row[0]))
 
-    async def _require_experiment(self, tx: Tx, eid: int, experiment_id: str):
+    async def _require_experiment(self, tx: Tx, eid: int, experiment_id: str) -> str:
         row = await tx.fetchrow("SELECT lifecycle_stage FROM experiments WHERE experiment_id = ?", (eid,))
         if row is None:
             raise experiment_not_found(experiment_id)
-        return row[0]
+        stage: str = row[0]
+        return stage
 
-    async def delete_experiment(self, experiment_id):
+    async def delete_experiment(self, experiment_id: str) -> None:
         eid = parse_experiment_id(experiment_id)
         now = now_ms()
         async with self.db.transaction() as tx:
@@ -106,13 +112,14 @@ class ExperimentsMixin:
                 (now, eid),
             )
 
-    async def restore_experiment(self, experiment_id):
+    async def restore_experiment(self, experiment_id: str) -> None:
         eid = parse_experiment_id(experiment_id)
         async with self.db.transaction() as tx:
             stage = await self._require_experiment(tx, eid, experiment_id)
             if stage != DELETED:
                 raise AiotrackError(f"Cannot restore an active experiment. ID: {experiment_id}", INVALID_STATE)
             row = await tx.fetchrow("SELECT last_update_time FROM experiments WHERE experiment_id = ?", (eid,))
+            assert row is not None  # _require_experiment found it in this transaction
             deleted_at = row[0]
             await tx.execute(
                 "UPDATE experiments SET lifecycle_stage = 'active', last_update_time = ? WHERE experiment_id = ?",
@@ -125,7 +132,7 @@ class ExperimentsMixin:
                 (eid, deleted_at),
             )
 
-    async def rename_experiment(self, experiment_id, new_name):
+    async def rename_experiment(self, experiment_id: str, new_name: str) -> None:
         eid = parse_experiment_id(experiment_id)
         async with self.db.transaction() as tx:
             stage = await self._require_experiment(tx, eid, experiment_id)
@@ -144,7 +151,7 @@ class ExperimentsMixin:
             except IntegrityViolation:
                 raise already_exists(f"Experiment(name={new_name}) already exists.") from None
 
-    async def set_experiment_tag(self, experiment_id, key, value):
+    async def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
         eid = parse_experiment_id(experiment_id)
         async with self.db.transaction() as tx:
             stage = await self._require_experiment(tx, eid, experiment_id)
@@ -157,7 +164,7 @@ class ExperimentsMixin:
             )
             await tx.execute("UPDATE experiments SET last_update_time = ? WHERE experiment_id = ?", (now_ms(), eid))
 
-    async def delete_experiment_tag(self, experiment_id, key):
+    async def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
         eid = parse_experiment_id(experiment_id)
         async with self.db.transaction() as tx:
             stage = await self._require_experiment(tx, eid, experiment_id)
@@ -167,7 +174,9 @@ class ExperimentsMixin:
             if not changed:
                 raise not_found(f"No tag with name: {key} in experiment with id {experiment_id}")
 
-    async def search_experiments(self, view_type, max_results, filter_string, order_by, offset):
+    async def search_experiments(
+        self, view_type: str, max_results: int, filter_string: str | None, order_by: list[str], offset: int
+    ) -> tuple[list[Experiment], bool]:
         sql, params = search_sql.experiments_query(
             self.db.dialect,
             columns=EXPERIMENT_COLUMNS,

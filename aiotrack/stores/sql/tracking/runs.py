@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
 import orjson
 
-from aiotrack.entities import ACTIVE, Run, RunInfo
+from aiotrack.entities import ACTIVE, KeyValue, Run, RunInfo
 from aiotrack.errors import invalid, not_found
 from aiotrack.names import (
     DATASET_CONTEXT_TAG,
@@ -16,9 +18,10 @@ from aiotrack.names import (
     run_not_active,
     run_not_found,
 )
+from aiotrack.stores.base import DatasetIn, MetricPoint
 from aiotrack.stores.sql import search_sql
 from aiotrack.stores.sql.common import IN_CHUNK, chunks, marks, now_ms, one_page
-from aiotrack.stores.sql.database import Database, Tx
+from aiotrack.stores.sql.database import Database, Row, Tx
 from aiotrack.stores.sql.tracking.rows import RUN_COLUMNS, parse_experiment_id, require_active_run, run_info
 from aiotrack.stores.sql.tracking.writes import create_run_body, log_batch_body, tag_upsert
 
@@ -45,7 +48,9 @@ _INFO_BRANCHES = (
 class RunsMixin:
     db: Database
 
-    async def create_run(self, experiment_id, user_id, start_time, tags, run_name):
+    async def create_run(
+        self, experiment_id: str, user_id: str, start_time: int, tags: Sequence[KeyValue], run_name: str
+    ) -> Run:
         eid = parse_experiment_id(experiment_id)
         run_id = uuid.uuid4().hex
         all_tags = {t["key"]: t["value"] for t in tags}
@@ -85,17 +90,17 @@ class RunsMixin:
         if row[0] != ACTIVE:
             raise run_not_active(run_id, row[0])
 
-    async def get_run_info(self, run_id):
+    async def get_run_info(self, run_id: str) -> RunInfo:
         return await self._run_info(run_id)
 
-    async def get_run(self, run_id):
+    async def get_run(self, run_id: str) -> Run:
         # The run's own columns travel in the same UNION as its data: one query, one round trip.
         runs = await self._hydrate((), ids=[run_id])
         if not runs:
             raise run_not_found(run_id)
         return runs[0]
 
-    async def _hydrate(self, rows, *, ids: list[str] | None = None) -> list[Run]:
+    async def _hydrate(self, rows: Sequence[Row], *, ids: list[str] | None = None) -> list[Run]:
         """Runs with data, inputs and outputs. One UNION query brings metrics, params, tags,
         outputs and model inputs of every run in the chunk (a database round trip is the main
         cost of a read); a second one runs only when some run has dataset inputs.
@@ -107,16 +112,18 @@ class RunsMixin:
             info = run_info(row)
             runs[info["run_id"]] = {"info": info, "data": {}, "inputs": {}, "outputs": {}}
         with_info = ids is not None
-        if not with_info:
+        if ids is None:
             ids = list(runs)
         for chunk in chunks(ids, IN_CHUNK // 8):
             in_list = marks(len(chunk))
             branches = _DATA_BRANCHES + _INFO_BRANCHES if with_info else _DATA_BRANCHES
             sql = " UNION ALL ".join(branch.format(in_list=in_list) for branch in branches)
             # Per run: metrics, params, tags, model outputs, model inputs (filled, then attached if non-empty).
-            acc = {rid: ([], [], [], [], []) for rid in chunk}
+            acc: dict[str, tuple[list[Any], list[Any], list[Any], list[Any], list[Any]]] = {
+                rid: ([], [], [], [], []) for rid in chunk
+            }
             has_datasets = False
-            info_parts: dict[str, list] = {}
+            info_parts: dict[str, list[Any]] = {}
             for kind, run_uuid, key, text, value, ts, step, is_nan in await self.db.fetch(sql, chunk * len(branches)):
                 if kind == "t":
                     acc[run_uuid][2].append({"key": key, "value": text})
@@ -162,7 +169,7 @@ class RunsMixin:
                 await self._hydrate_datasets(runs, chunk, in_list)
         return list(runs.values())
 
-    async def _hydrate_datasets(self, runs: dict[str, Run], chunk, in_list: str) -> None:
+    async def _hydrate_datasets(self, runs: dict[str, Run], chunk: list[Any], in_list: str) -> None:
         rows = await self.db.fetch(
             "SELECT i.destination_id, i.input_uuid, d.name, d.digest, d.dataset_source_type, d.dataset_source, "
             "d.dataset_schema, d.dataset_profile "
@@ -171,14 +178,14 @@ class RunsMixin:
             "ORDER BY i.input_uuid",
             chunk,
         )
-        by_input: dict[str, dict] = {}
+        by_input: dict[str, dict[str, Any]] = {}
         for run_uuid, input_uuid, name, digest, stype, source, schema, profile in rows:
             dataset = {"name": name, "digest": digest, "source_type": stype, "source": source}
             if schema is not None:
                 dataset["schema"] = schema
             if profile is not None:
                 dataset["profile"] = profile
-            entry: dict = {"dataset": dataset}
+            entry: dict[str, Any] = {"dataset": dataset}
             runs[run_uuid]["inputs"].setdefault("dataset_inputs", []).append(entry)
             by_input[input_uuid] = entry
         uuids = list(by_input)
@@ -188,11 +195,14 @@ class RunsMixin:
             ):
                 by_input[input_uuid].setdefault("tags", []).append({"key": name, "value": value})
 
-    async def update_run_info(self, run_id, status, end_time, run_name):
+    async def update_run_info(
+        self, run_id: str, status: str | None, end_time: int | None, run_name: str | None
+    ) -> RunInfo:
         async with self.db.transaction() as tx:
             info = await self._run_info(run_id, tx)
             require_active_run(info)
-            sets, params = [], []
+            sets: list[str] = []
+            params: list[Any] = []
             if status is not None:
                 sets.append("status = ?")
                 params.append(status)
@@ -207,24 +217,30 @@ class RunsMixin:
                 await tx.write(f"UPDATE runs SET {', '.join(sets)} WHERE run_uuid = ?", (*params, run_id))
             return await self._run_info(run_id, tx)
 
-    async def delete_run(self, run_id):
+    async def delete_run(self, run_id: str) -> None:
         async with self.db.transaction() as tx:
             await self._run_info(run_id, tx)
             await tx.execute(
                 "UPDATE runs SET lifecycle_stage = 'deleted', deleted_time = ? WHERE run_uuid = ?", (now_ms(), run_id)
             )
 
-    async def restore_run(self, run_id):
+    async def restore_run(self, run_id: str) -> None:
         async with self.db.transaction() as tx:
             await self._run_info(run_id, tx)
             await tx.execute(
                 "UPDATE runs SET lifecycle_stage = 'active', deleted_time = NULL WHERE run_uuid = ?", (run_id,)
             )
 
-    async def log_batch(self, run_id, metrics, params, tags):
+    async def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[MetricPoint],
+        params: Sequence[KeyValue],
+        tags: Sequence[KeyValue],
+    ) -> None:
         await self.db.run(log_batch_body, run_id, metrics, params, tags)
 
-    async def delete_tag(self, run_id, key):
+    async def delete_tag(self, run_id: str, key: str) -> None:
         async with self.db.transaction() as tx:
             info = await self._run_info(run_id, tx)
             require_active_run(info)
@@ -232,7 +248,7 @@ class RunsMixin:
             if not changed:
                 raise not_found(f"No tag with name: {key} in run with id {run_id}")
 
-    async def log_inputs(self, run_id, datasets, model_ids):
+    async def log_inputs(self, run_id: str, datasets: Sequence[DatasetIn], model_ids: Sequence[str]) -> None:
         async with self.db.transaction() as tx:
             row = await tx.fetchrow("SELECT lifecycle_stage, experiment_id FROM runs WHERE run_uuid = ?", (run_id,))
             if row is None:
@@ -289,7 +305,7 @@ class RunsMixin:
                     (uuid.uuid4().hex, model_id, run_id),
                 )
 
-    async def log_outputs(self, run_id, models):
+    async def log_outputs(self, run_id: str, models: Sequence[tuple[str, int]]) -> None:
         async with self.db.transaction() as tx:
             await self._require_active_run(tx, run_id)
             await tx.executemany(
@@ -298,14 +314,14 @@ class RunsMixin:
                 [(run_id, model_id, step) for model_id, step in models],
             )
 
-    async def record_logged_model(self, run_id, model: dict) -> None:
+    async def record_logged_model(self, run_id: str, model: dict[str, Any]) -> None:
         async with self.db.transaction() as tx:
             info = await self._run_info(run_id, tx)
             require_active_run(info)
             tag = await tx.fetchrow(
                 "SELECT value FROM tags WHERE run_uuid = ? AND key = ?", (run_id, LOGGED_MODELS_TAG)
             )
-            history = []
+            history: Any = []
             if tag and tag[0]:
                 try:
                     history = orjson.loads(tag[0])
@@ -319,7 +335,7 @@ class RunsMixin:
                 raise invalid(f"'{LOGGED_MODELS_TAG}' exceeds the maximum length of {MAX_TAG_VAL_LENGTH} characters")
             await tx.executemany(*tag_upsert(run_id, [(LOGGED_MODELS_TAG, value)]))
 
-    async def search_datasets(self, experiment_ids, limit: int):
+    async def search_datasets(self, experiment_ids: list[str], limit: int) -> list[dict[str, Any]]:
         ids = [parse_experiment_id(e) for e in experiment_ids]
         rows = await self.db.fetch(
             "SELECT DISTINCT d.experiment_id, d.name, d.digest, t.value FROM datasets d "
@@ -336,7 +352,15 @@ class RunsMixin:
             out.append(summary)
         return out
 
-    async def search_runs(self, experiment_ids, filter_string, run_view_type, max_results, order_by, offset):
+    async def search_runs(
+        self,
+        experiment_ids: list[str],
+        filter_string: str | None,
+        run_view_type: str,
+        max_results: int,
+        order_by: list[str],
+        offset: int,
+    ) -> tuple[list[Run], bool]:
         ids = []
         for e in experiment_ids:
             try:

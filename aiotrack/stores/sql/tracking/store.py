@@ -12,7 +12,7 @@ from aiotrack.stores.sql.tracking.runs import RunsMixin
 class SqlTrackingStore(ExperimentsMixin, RunsMixin, MetricsMixin, TrackingStore):
     """MLflow's tracking store over SQL, written once for SQLite and PostgreSQL (see dialect.py)."""
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     async def close(self) -> None:

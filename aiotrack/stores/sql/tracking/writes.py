@@ -7,7 +7,8 @@ statement by statement. A body may catch IntegrityViolation only to raise anothe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
+from typing import Any
 
 from aiotrack.artifacts.locations import join_uri
 from aiotrack.entities import ACTIVE, KeyValue
@@ -25,7 +26,15 @@ from aiotrack.stores.sql.common import marks
 from aiotrack.stores.sql.database import ExecMany, Fetch, FetchRow
 
 
-def create_run_body(eid, experiment_id, run_id, run_name, user_id, start_time, all_tags):
+def create_run_body(
+    eid: int,
+    experiment_id: str,
+    run_id: str,
+    run_name: str,
+    user_id: str,
+    start_time: int,
+    all_tags: dict[str, str],
+) -> Generator[Fetch, Any, str]:
     row = yield FetchRow("SELECT lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = ?", (eid,))
     if row is None:
         raise experiment_not_found(experiment_id)
@@ -44,7 +53,9 @@ def create_run_body(eid, experiment_id, run_id, run_name, user_id, start_time, a
     return artifact_uri
 
 
-def log_batch_body(run_id: str, metrics: Sequence[MetricPoint], params: Sequence[KeyValue], tags: Sequence[KeyValue]):
+def log_batch_body(
+    run_id: str, metrics: Sequence[MetricPoint], params: Sequence[KeyValue], tags: Sequence[KeyValue]
+) -> Generator[Fetch, Any, None]:
     row = yield FetchRow("SELECT lifecycle_stage FROM runs WHERE run_uuid = ?", (run_id,))
     if row is None:
         raise run_not_found(run_id)
@@ -72,7 +83,7 @@ def tag_upsert(run_id: str, pairs: list[tuple[str, str]]) -> ExecMany:
     )
 
 
-def _log_params(run_id: str, params: Sequence[KeyValue]):
+def _log_params(run_id: str, params: Sequence[KeyValue]) -> Generator[Fetch, Any, None]:
     wanted = {p["key"]: p["value"] for p in params}
     keys = list(wanted)
     rows = yield Fetch(
@@ -92,7 +103,7 @@ def _log_params(run_id: str, params: Sequence[KeyValue]):
         yield ExecMany("INSERT INTO params (run_uuid, key, value) VALUES (?, ?, ?)", fresh)
 
 
-def _log_metrics(run_id: str, metrics: Sequence[MetricPoint]):
+def _log_metrics(run_id: str, metrics: Sequence[MetricPoint]) -> Generator[Fetch, Any, None]:
     yield ExecMany(
         "INSERT INTO metrics (run_uuid, key, step, timestamp, value, is_nan) VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT DO NOTHING",
@@ -115,11 +126,11 @@ def _log_metrics(run_id: str, metrics: Sequence[MetricPoint]):
     )
 
 
-def _log_model_metrics(run_id: str, metrics: Sequence[MetricPoint]):
+def _log_model_metrics(run_id: str, metrics: Sequence[MetricPoint]) -> Generator[Fetch, Any, None]:
     """Metrics logged with a model id also go to that logged model (MLflow's logged_model_metrics);
     the first value for (model, key, timestamp, step, run) is kept, as MLflow keeps it."""
     with_model = [m for m in metrics if m.model_id]
-    model_ids = sorted({m.model_id for m in with_model})
+    model_ids = sorted({m.model_id for m in metrics if m.model_id})
     rows = yield Fetch(f"SELECT model_id FROM logged_models WHERE model_id IN ({marks(len(model_ids))})", model_ids)
     missing = set(model_ids) - {r[0] for r in rows}
     if missing:
