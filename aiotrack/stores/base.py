@@ -42,12 +42,6 @@ class DatasetIn:
     tags: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Page:
-    items: list
-    next_page_token: str | None
-
-
 class TrackingStore(ABC):
     """Experiments, runs and everything logged to them."""
 
