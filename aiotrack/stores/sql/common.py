@@ -1,11 +1,14 @@
-"""Helpers every SQL store module shares: the clock, IN-list placeholders and chunks, and the
-extra-row page check of a search."""
+"""Helpers every SQL store module shares: the clock, IN-list placeholders and chunks, and a
+search's page (one row more than asked for says whether another page follows)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from typing import TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from aiotrack.entities import KeyValue
+from aiotrack.stores.sql.database import Database, Row, Tx
 
 T = TypeVar("T")
 
@@ -29,3 +32,20 @@ def chunks(seq: list[T], size: int = IN_CHUNK) -> Iterator[list[T]]:
 def one_page(rows: list[T], max_results: int) -> tuple[list[T], bool]:
     """Searches fetch one row more than a page: its presence says whether another page follows."""
     return rows[:max_results], len(rows) > max_results
+
+
+async def search_page(
+    db: Database, build: Callable[..., tuple[str, list[Any]]], max_results: int, offset: int, **criteria: Any
+) -> tuple[list[Row], bool]:
+    """One page of a search: ``build(dialect, limit=, offset=, **criteria)`` asked for one row more
+    than the page, run, and cut by :func:`one_page`."""
+    sql, params = build(db.dialect, limit=max_results + 1, offset=offset, **criteria)
+    return one_page(await db.fetch(sql, params), max_results)
+
+
+async def key_values_by(src: Database | Tx, sql: str, params: Sequence[Any]) -> dict[Any, list[KeyValue]]:
+    """Rows of ``(owner, key, value)`` as ``{owner: [{"key": ..., "value": ...}, ...]}``, in row order."""
+    out: dict[Any, list[KeyValue]] = {}
+    for owner, key, value in await src.fetch(sql, params):
+        out.setdefault(owner, []).append({"key": key, "value": value})
+    return out

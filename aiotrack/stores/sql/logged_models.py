@@ -24,7 +24,7 @@ from aiotrack.names import experiment_not_active, experiment_not_found, logged_m
 from aiotrack.search import LOGGED_MODELS, parse_filter
 from aiotrack.search.ast import ATTRIBUTE, IN, METRIC, NOT_IN, PARAM, TAG
 from aiotrack.stores.base import LoggedModelStore
-from aiotrack.stores.sql.common import chunks, marks, now_ms, one_page
+from aiotrack.stores.sql.common import chunks, key_values_by, marks, now_ms, one_page
 from aiotrack.stores.sql.database import Database, Tx
 from aiotrack.stores.sql.search_sql import _limit_offset, _Sql
 
@@ -129,18 +129,18 @@ class SqlLoggedModelStore(LoggedModelStore):
         metrics: dict[str, list] = {}
         for chunk in chunks(ids):
             in_list = marks(len(chunk))
-            for mid, key, value in await src.fetch(
+            tags |= await key_values_by(
+                src,
                 f"SELECT model_id, tag_key, tag_value FROM logged_model_tags WHERE model_id IN ({in_list}) "
                 "ORDER BY model_id, tag_key",
                 chunk,
-            ):
-                tags.setdefault(mid, []).append({"key": key, "value": value})
-            for mid, key, value in await src.fetch(
+            )
+            params |= await key_values_by(
+                src,
                 f"SELECT model_id, param_key, param_value FROM logged_model_params WHERE model_id IN ({in_list}) "
                 "ORDER BY model_id, param_key",
                 chunk,
-            ):
-                params.setdefault(mid, []).append({"key": key, "value": value})
+            )
             for mid, key, ts, step, value, is_nan, run_id, ds_name, ds_digest in await src.fetch(
                 "SELECT model_id, metric_name, metric_timestamp_ms, metric_step, metric_value, is_nan, run_id, "
                 f"dataset_name, dataset_digest FROM logged_model_metrics WHERE model_id IN ({in_list}) "
@@ -193,8 +193,8 @@ class SqlLoggedModelStore(LoggedModelStore):
                 "VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, NULL)",
                 (model_id, eid, name, location, now, now, PENDING, model_type, source_run_id),
             )
-            await _upsert_params(tx, model_id, eid, params)
-            await _upsert_tags(tx, model_id, eid, tags)
+            await _upsert_key_values(tx, _PARAMS, model_id, eid, params)
+            await _upsert_key_values(tx, _TAGS, model_id, eid, tags)
             row = await self._row(model_id, tx)
             return (await self._hydrate([row], tx))[0]
 
@@ -206,7 +206,8 @@ class SqlLoggedModelStore(LoggedModelStore):
         async with self.db.transaction() as tx:
             await self._row(model_id, tx)
             await tx.execute(
-                "UPDATE logged_models SET lifecycle_stage = 'deleted', last_updated_timestamp_ms = ? WHERE model_id = ?",
+                "UPDATE logged_models SET lifecycle_stage = 'deleted', last_updated_timestamp_ms = ? "
+                "WHERE model_id = ?",
                 (now_ms(), model_id),
             )
 
@@ -223,7 +224,7 @@ class SqlLoggedModelStore(LoggedModelStore):
     async def set_logged_model_tags(self, model_id, tags):
         async with self.db.transaction() as tx:
             row = await self._row(model_id, tx)
-            await _upsert_tags(tx, model_id, row[1], tags)
+            await _upsert_key_values(tx, _TAGS, model_id, row[1], tags)
 
     async def delete_logged_model_tag(self, model_id, key):
         async with self.db.transaction() as tx:
@@ -237,7 +238,7 @@ class SqlLoggedModelStore(LoggedModelStore):
     async def log_logged_model_params(self, model_id, params):
         async with self.db.transaction() as tx:
             row = await self._row(model_id, tx)
-            await _upsert_params(tx, model_id, row[1], params)
+            await _upsert_key_values(tx, _PARAMS, model_id, row[1], params)
 
     # ------------------------------------------------------------------ search
 
@@ -329,7 +330,8 @@ def search_query(db: Database, experiment_ids, filter_string, datasets, order_by
             a = q.alias("fm")
             cond = (
                 f"EXISTS (SELECT 1 FROM logged_model_metrics {a} WHERE {a}.model_id = logged_models.model_id"
-                f" AND {a}.metric_name = {q.bind(c.key)} AND {a}.is_nan = 0 AND {q.compare(f'{a}.metric_value', c.op, c.value)}"
+                f" AND {a}.metric_name = {q.bind(c.key)} AND {a}.is_nan = 0"
+                f" AND {q.compare(f'{a}.metric_value', c.op, c.value)}"
             )
             ds = _dataset_condition(q, a, datasets)
             where.append(cond + (f" AND {ds})" if ds else ")"))
@@ -360,21 +362,18 @@ def search_query(db: Database, experiment_ids, filter_string, datasets, order_by
     return sql, q.params
 
 
-async def _upsert_tags(tx: Tx, model_id: str, experiment_id: int, tags) -> None:
-    pairs = {t["key"]: t["value"] for t in tags}
-    if pairs:
-        await tx.executemany(
-            "INSERT INTO logged_model_tags (model_id, experiment_id, tag_key, tag_value) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (model_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value",
-            [(model_id, experiment_id, k, v) for k, v in pairs.items()],
-        )
+# Per logged model: (table, key column, value column) of its tags and of its params.
+_TAGS = ("logged_model_tags", "tag_key", "tag_value")
+_PARAMS = ("logged_model_params", "param_key", "param_value")
 
 
-async def _upsert_params(tx: Tx, model_id: str, experiment_id: int, params) -> None:
-    pairs = {p["key"]: p["value"] for p in params}
+async def _upsert_key_values(tx: Tx, table: tuple[str, str, str], model_id: str, experiment_id: int, items) -> None:
+    """Tags or params of a model, the last value of a key winning (``table`` is _TAGS or _PARAMS)."""
+    name, key_col, value_col = table
+    pairs = {item["key"]: item["value"] for item in items}
     if pairs:
         await tx.executemany(
-            "INSERT INTO logged_model_params (model_id, experiment_id, param_key, param_value) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (model_id, param_key) DO UPDATE SET param_value = excluded.param_value",
+            f"INSERT INTO {name} (model_id, experiment_id, {key_col}, {value_col}) VALUES (?, ?, ?, ?) "
+            f"ON CONFLICT (model_id, {key_col}) DO UPDATE SET {value_col} = excluded.{value_col}",
             [(model_id, experiment_id, k, v) for k, v in pairs.items()],
         )

@@ -6,7 +6,7 @@ from aiotrack.errors import already_exists, invalid, not_found
 from aiotrack.names import IS_PROMPT_TAG
 from aiotrack.stores.base import RegistryStore
 from aiotrack.stores.sql import registry_search
-from aiotrack.stores.sql.common import chunks, marks, now_ms, one_page
+from aiotrack.stores.sql.common import chunks, key_values_by, marks, now_ms, search_page
 from aiotrack.stores.sql.database import Database, Tx
 
 STAGE_NONE = "None"
@@ -54,19 +54,19 @@ def _model_version(row, tags: list | None = None, aliases: list | None = None) -
 
 
 def _registered_model(row, latest: list, tags: list, aliases: list) -> dict:
-    rm: dict = {"name": row[0]}
-    if row[1] is not None:
-        rm["creation_timestamp"] = row[1]
-    if row[2]:
-        rm["last_updated_timestamp"] = row[2]
-    if row[3]:
-        rm["description"] = row[3]
-    if latest:
-        rm["latest_versions"] = latest
-    if tags:
-        rm["tags"] = tags
-    if aliases:
-        rm["aliases"] = aliases
+    """MLflow's RegisteredModel proto JSON: a NULL creation time and empty fields are left out."""
+    name, creation_time, last_updated_time, description = row
+    rm: dict = {"name": name}
+    if creation_time is not None:
+        rm["creation_timestamp"] = creation_time
+    optional = (
+        ("last_updated_timestamp", last_updated_time),
+        ("description", description),
+        ("latest_versions", latest),
+        ("tags", tags),
+        ("aliases", aliases),
+    )
+    rm.update((key, value) for key, value in optional if value)
     return rm
 
 
@@ -126,7 +126,13 @@ class SqlRegistryStore(RegistryStore):
                 chunk,
             ):
                 aliases.setdefault((name, version), []).append(alias)
-        return [_model_version(r, tags.get(k), aliases.get(k)) for r, k in zip(rows, keys)]
+        return [_model_version(r, tags.get(k), aliases.get(k)) for r, k in zip(rows, keys, strict=True)]
+
+    async def _search(self, build, columns, filter_string, max_results, order_by, offset):
+        """A page of registered models or versions (``build`` is the registry_search query)."""
+        return await search_page(
+            self.db, build, max_results, offset, columns=columns, filter_string=filter_string, order_by=order_by
+        )
 
     async def _hydrate_models(self, rows, tx: Tx | None = None) -> list[dict]:
         if not rows:
@@ -138,11 +144,11 @@ class SqlRegistryStore(RegistryStore):
         latest_rows: dict[str, list] = {}
         for chunk in chunks(names):
             in_list = marks(len(chunk))
-            for name, key, value in await src.fetch(
+            tags |= await key_values_by(
+                src,
                 f"SELECT name, key, value FROM registered_model_tags WHERE name IN ({in_list}) ORDER BY name, key",
                 chunk,
-            ):
-                tags.setdefault(name, []).append({"key": key, "value": value})
+            )
             for name, alias, version in await src.fetch(
                 f"SELECT name, alias, version FROM registered_model_aliases WHERE name IN ({in_list}) "
                 "ORDER BY name, alias",
@@ -241,15 +247,9 @@ class SqlRegistryStore(RegistryStore):
             await tx.execute("DELETE FROM registered_models WHERE name = ?", (name,))
 
     async def search_registered_models(self, filter_string, max_results, order_by, offset):
-        sql, params = registry_search.registered_models_query(
-            self.db.dialect,
-            columns=RM_COLUMNS,
-            filter_string=filter_string,
-            order_by=order_by,
-            limit=max_results + 1,
-            offset=offset,
+        rows, more = await self._search(
+            registry_search.registered_models_query, RM_COLUMNS, filter_string, max_results, order_by, offset
         )
-        rows, more = one_page(await self.db.fetch(sql, params), max_results)
         return await self._hydrate_models(rows), more
 
     async def get_latest_versions(self, name, stages):
@@ -372,15 +372,9 @@ class SqlRegistryStore(RegistryStore):
         return row[12] or row[7]
 
     async def search_model_versions(self, filter_string, max_results, order_by, offset):
-        sql, params = registry_search.model_versions_query(
-            self.db.dialect,
-            columns=MV_COLUMNS,
-            filter_string=filter_string,
-            order_by=order_by,
-            limit=max_results + 1,
-            offset=offset,
+        rows, more = await self._search(
+            registry_search.model_versions_query, MV_COLUMNS, filter_string, max_results, order_by, offset
         )
-        rows, more = one_page(await self.db.fetch(sql, params), max_results)
         return await self._hydrate_versions(rows), more
 
     async def set_model_version_tag(self, name, version, key, value):

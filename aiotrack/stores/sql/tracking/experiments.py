@@ -9,7 +9,7 @@ from aiotrack.entities import ACTIVE, DELETED, Experiment, KeyValue
 from aiotrack.errors import INVALID_STATE, AiotrackError, IntegrityViolation, already_exists, not_found
 from aiotrack.names import experiment_not_active, experiment_not_found
 from aiotrack.stores.sql import search_sql
-from aiotrack.stores.sql.common import chunks, marks, now_ms, one_page
+from aiotrack.stores.sql.common import chunks, key_values_by, marks, now_ms, search_page
 from aiotrack.stores.sql.database import Database, Tx
 from aiotrack.stores.sql.tracking.rows import EXPERIMENT_COLUMNS, experiment_entity, parse_experiment_id
 
@@ -67,12 +67,11 @@ class ExperimentsMixin:
     async def _experiment_tags(self, ids: list[int]) -> dict[int, list[KeyValue]]:
         out: dict[int, list[KeyValue]] = {}
         for chunk in chunks(ids):
-            rows = await self.db.fetch(
+            out |= await key_values_by(
+                self.db,
                 f"SELECT experiment_id, key, value FROM experiment_tags WHERE experiment_id IN ({marks(len(chunk))})",
                 chunk,
             )
-            for eid, key, value in rows:
-                out.setdefault(eid, []).append({"key": key, "value": value})
         return out
 
     async def get_experiment(self, experiment_id: str) -> Experiment:
@@ -177,15 +176,15 @@ class ExperimentsMixin:
     async def search_experiments(
         self, view_type: str, max_results: int, filter_string: str | None, order_by: list[str], offset: int
     ) -> tuple[list[Experiment], bool]:
-        sql, params = search_sql.experiments_query(
-            self.db.dialect,
+        rows, more = await search_page(
+            self.db,
+            search_sql.experiments_query,
+            max_results,
+            offset,
             columns=EXPERIMENT_COLUMNS,
             filter_string=filter_string,
             order_by=order_by,
             view_type=view_type,
-            limit=max_results + 1,
-            offset=offset,
         )
-        rows, more = one_page(await self.db.fetch(sql, params), max_results)
         tags = await self._experiment_tags([r[0] for r in rows]) if rows else {}
         return [experiment_entity(r, tags.get(r[0])) for r in rows], more

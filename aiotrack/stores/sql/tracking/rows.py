@@ -11,7 +11,7 @@ from typing import Any
 
 from aiotrack.entities import ACTIVE, Experiment, KeyValue, Metric, RunInfo
 from aiotrack.errors import invalid
-from aiotrack.names import experiment_not_found, run_not_active
+from aiotrack.names import experiment_not_active, experiment_not_found, run_not_active, run_not_found
 
 # The column lists are the unpacking order of run_info() and experiment_entity() below.
 RUN_COLUMNS = ", ".join(
@@ -86,6 +86,16 @@ def experiment_entity(row: Sequence[Any], tags: list[KeyValue] | None) -> Experi
 
 def metric_json(key: str, value: float, timestamp: int, step: int, is_nan: object) -> Metric:
     return {"key": key, "value": "NaN" if is_nan else value, "timestamp": timestamp, "step": step}
+
+
+def require_active(row: Sequence[Any] | None, kind: str, ident: str) -> Sequence[Any]:
+    """``row`` (``lifecycle_stage`` first) of the ``kind`` ("run" or "experiment") ``ident``, which
+    must exist and be active; MLflow's not-found or not-active error otherwise."""
+    if row is None:
+        raise run_not_found(ident) if kind == "run" else experiment_not_found(ident)
+    if row[0] != ACTIVE:
+        raise run_not_active(ident, row[0]) if kind == "run" else experiment_not_active(ident, row[0])
+    return row
 
 
 def require_active_run(info: RunInfo) -> None:

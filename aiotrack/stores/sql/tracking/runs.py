@@ -15,14 +15,19 @@ from aiotrack.names import (
     LOGGED_MODELS_TAG,
     MAX_TAG_VAL_LENGTH,
     RUN_NAME_TAG,
-    run_not_active,
     run_not_found,
 )
 from aiotrack.stores.base import DatasetIn, MetricPoint
 from aiotrack.stores.sql import search_sql
-from aiotrack.stores.sql.common import IN_CHUNK, chunks, marks, now_ms, one_page
+from aiotrack.stores.sql.common import IN_CHUNK, chunks, marks, now_ms, search_page
 from aiotrack.stores.sql.database import Database, Row, Tx
-from aiotrack.stores.sql.tracking.rows import RUN_COLUMNS, parse_experiment_id, require_active_run, run_info
+from aiotrack.stores.sql.tracking.rows import (
+    RUN_COLUMNS,
+    parse_experiment_id,
+    require_active,
+    require_active_run,
+    run_info,
+)
 from aiotrack.stores.sql.tracking.writes import create_run_body, log_batch_body, tag_upsert
 
 # The hydrating UNION: (kind, run_uuid, key, text, value, ts, step, is_nan) per row. Data branches
@@ -84,11 +89,9 @@ class RunsMixin:
         return run_info(row)
 
     async def _require_active_run(self, tx: Tx, run_id: str) -> None:
-        row = await tx.fetchrow("SELECT lifecycle_stage FROM runs WHERE run_uuid = ?", (run_id,))
-        if row is None:
-            raise run_not_found(run_id)
-        if row[0] != ACTIVE:
-            raise run_not_active(run_id, row[0])
+        require_active(
+            await tx.fetchrow("SELECT lifecycle_stage FROM runs WHERE run_uuid = ?", (run_id,)), "run", run_id
+        )
 
     async def get_run_info(self, run_id: str) -> RunInfo:
         return await self._run_info(run_id)
@@ -251,11 +254,7 @@ class RunsMixin:
     async def log_inputs(self, run_id: str, datasets: Sequence[DatasetIn], model_ids: Sequence[str]) -> None:
         async with self.db.transaction() as tx:
             row = await tx.fetchrow("SELECT lifecycle_stage, experiment_id FROM runs WHERE run_uuid = ?", (run_id,))
-            if row is None:
-                raise run_not_found(run_id)
-            stage, experiment_id = row
-            if stage != ACTIVE:
-                raise run_not_active(run_id, stage)
+            _, experiment_id = require_active(row, "run", run_id)
             for ds in datasets:
                 existing = await tx.fetchrow(
                     "SELECT dataset_uuid FROM datasets WHERE experiment_id = ? AND name = ? AND digest = ?",
@@ -369,15 +368,15 @@ class RunsMixin:
                 continue  # MLflow answers with no runs for an id that cannot exist
         if not ids:
             return [], False
-        sql, params = search_sql.runs_query(
-            self.db.dialect,
+        rows, more = await search_page(
+            self.db,
+            search_sql.runs_query,
+            max_results,
+            offset,
             columns=RUN_COLUMNS,
             experiment_ids=ids,
             filter_string=filter_string,
             order_by=order_by,
             run_view_type=run_view_type,
-            limit=max_results + 1,
-            offset=offset,
         )
-        rows, more = one_page(await self.db.fetch(sql, params), max_results)
         return await self._hydrate(rows), more

@@ -11,19 +11,16 @@ from collections.abc import Generator, Sequence
 from typing import Any
 
 from aiotrack.artifacts.locations import join_uri
-from aiotrack.entities import ACTIVE, KeyValue
+from aiotrack.entities import KeyValue
 from aiotrack.errors import invalid
 from aiotrack.names import (
     RUN_NAME_TAG,
-    experiment_not_active,
-    experiment_not_found,
     logged_model_not_found,
-    run_not_active,
-    run_not_found,
 )
 from aiotrack.stores.base import MetricPoint
 from aiotrack.stores.sql.common import marks
 from aiotrack.stores.sql.database import ExecMany, Fetch, FetchRow
+from aiotrack.stores.sql.tracking.rows import require_active
 
 
 def create_run_body(
@@ -36,10 +33,7 @@ def create_run_body(
     all_tags: dict[str, str],
 ) -> Generator[Fetch, Any, str]:
     row = yield FetchRow("SELECT lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = ?", (eid,))
-    if row is None:
-        raise experiment_not_found(experiment_id)
-    if row[0] != ACTIVE:
-        raise experiment_not_active(experiment_id, row[0])
+    row = require_active(row, "experiment", experiment_id)
     artifact_uri = join_uri(row[1] or "", f"{run_id}/artifacts")
     yield ExecMany(
         "INSERT INTO runs (run_uuid, experiment_id, name, source_type, source_name, entry_point_name, "
@@ -56,11 +50,7 @@ def create_run_body(
 def log_batch_body(
     run_id: str, metrics: Sequence[MetricPoint], params: Sequence[KeyValue], tags: Sequence[KeyValue]
 ) -> Generator[Fetch, Any, None]:
-    row = yield FetchRow("SELECT lifecycle_stage FROM runs WHERE run_uuid = ?", (run_id,))
-    if row is None:
-        raise run_not_found(run_id)
-    if row[0] != ACTIVE:
-        raise run_not_active(run_id, row[0])
+    require_active((yield FetchRow("SELECT lifecycle_stage FROM runs WHERE run_uuid = ?", (run_id,))), "run", run_id)
     if params:
         yield from _log_params(run_id, params)
     if tags:
