@@ -36,18 +36,7 @@ import posixpath
 import re
 from urllib.parse import urlsplit
 
-from aiotrack.artifacts.locations import (
-    Location,
-    UnsafeLocation,
-    decode_until_stable,
-    has_control_chars,
-    join_uri,
-    local_path,
-    parse_location,
-    real_path_within,
-    relative_path,
-    scheme,
-)
+from aiotrack.artifacts import locations
 from aiotrack.errors import RESOURCE_DOES_NOT_EXIST, AiotrackError, invalid
 from aiotrack.names import (
     IS_PROMPT_TAG,
@@ -176,18 +165,18 @@ def _not_identified(source: str, id_name: str) -> AiotrackError:
 def _decoded_source(source: str) -> str:
     """The source decoded until stable; refuses backslashes and control characters in any encoding."""
     try:
-        decoded = decode_until_stable(source)
-    except UnsafeLocation:
+        decoded = locations.decode_until_stable(source)
+    except locations.UnsafeLocation:
         raise invalid(_relative_message(source)) from None
-    if has_control_chars(decoded) or "\\" in decoded:
+    if locations.has_control_chars(decoded) or "\\" in decoded:
         raise invalid(_relative_message(source))
     return decoded
 
 
-def _location_or_none(uri: str) -> Location | None:
+def _location_or_none(uri: str) -> locations.Location | None:
     try:
-        return parse_location(uri)
-    except UnsafeLocation:
+        return locations.parse_location(uri)
+    except locations.UnsafeLocation:
         return None
 
 
@@ -252,7 +241,7 @@ class RegistryService:
         self._object_store_roots = tuple(
             loc
             for r in artifact_roots
-            if r and local_path(r) is None and scheme(r) != "mlflow-artifacts"
+            if r and locations.local_path(r) is None and locations.scheme(r) != "mlflow-artifacts"
             if (loc := _location_or_none(r)) is not None
         )
 
@@ -386,12 +375,14 @@ class RegistryService:
         """A local path or file: URI must resolve inside the local artifact directory of the run
         or logged model the request names, read as written and fully decoded."""
         owner_root = await self._owner_root(source, run_id, model_id)
-        owner_dir = local_path(owner_root) if owner_root else None
-        readings = [local_path(source), local_path(decoded)]
+        owner_dir = locations.local_path(owner_root) if owner_root else None
+        readings = [locations.local_path(source), locations.local_path(decoded)]
         if (
             owner_dir is None
             or not os.path.isabs(owner_dir)
-            or not all(p is not None and os.path.isabs(p) and real_path_within(p, owner_dir) for p in readings)
+            or not all(
+                p is not None and os.path.isabs(p) and locations.real_path_within(p, owner_dir) for p in readings
+            )
         ):
             id_name = "model_id" if model_id else "run_id"
             raise invalid(
@@ -404,12 +395,12 @@ class RegistryService:
     async def _check_source(self, source: str, run_id: str | None, model_id: str | None):
         """(source, run_id, model_id, storage_location) once the source passes the policy above."""
         decoded = _decoded_source(source)
-        if local_path(source) is not None:
+        if locations.local_path(source) is not None:
             await self._check_local_source(source, decoded, run_id, model_id)
             return source, run_id, model_id, source
         if any(part == ".." for part in decoded.split("/")):
             raise invalid(_relative_message(source))
-        kind = scheme(decoded)
+        kind = locations.scheme(decoded)
         id_name = "model_id" if model_id else "run_id"
 
         if kind == "models":
@@ -567,11 +558,11 @@ class RegistryService:
         ``runs:/<run_id>/<path>`` and ``models:/<model_id>`` references resolved to the run's or
         logged model's artifact location."""
         uri = await self.get_model_version_download_uri(name, version)
-        kind = scheme(uri)
+        kind = locations.scheme(uri)
         if kind == "runs":
             run_id, _, sub = urlsplit(uri).path.lstrip("/").partition("/")
             root = (await self.tracking.get_run_info(run_id))["artifact_uri"]
-            return join_uri(root, relative_path(sub)) if sub else root
+            return locations.join_uri(root, locations.relative_path(sub)) if sub else root
         if kind == "models":
             model = await self.logged_models.get_logged_model(urlsplit(uri).path.strip("/"))
             return model["info"]["artifact_uri"]

@@ -25,7 +25,7 @@ from aiotrack.artifacts.content import ARTIFACT_CSP, content_disposition, guess_
 from aiotrack.artifacts.locations import INVALID_PATH, join, relative_path
 from aiotrack.errors import RESOURCE_DOES_NOT_EXIST, AiotrackError, invalid
 from aiotrack.http import keys
-from aiotrack.http.codec import empty_response, json_response, read_args
+from aiotrack.http.codec import Args, empty_response, json_response, read_args
 from aiotrack.http.routing import Routes
 from aiotrack.services.artifact_uris import ArtifactLocations
 
@@ -251,27 +251,29 @@ def _upload_name(local_file: str) -> str:
     return name
 
 
-@routes.post("2.0/mlflow-artifacts/mpu/create/{artifact_path:.+}")
-@_refusable
-async def create_multipart_upload(request: web.Request) -> web.Response:
-    repo = _proxy(request, _RULE_MPU.format("create"))
+async def _multipart_request(request: web.Request, action: str) -> tuple[ArtifactRepository, Args, str]:
+    """(repository, arguments, key) of an ``mpu/<action>`` request. The key is the artifact path
+    joined with the base name of the client's file; for a repository without multipart uploads
+    it is the bare path, and the repository's call answers MLflow's NOT_IMPLEMENTED refusal."""
+    repo = _proxy(request, _RULE_MPU.format(action))
     path = _artifact_path(request)
     args = await read_args(request)
     local_file = args.str("path", required=True)
-    num_parts = args.int("num_parts", default=1)
-    if not repo.supports_multipart:
-        await repo.create_multipart(path, num_parts)  # raises MLflow's NOT_IMPLEMENTED refusal
-    upload_id, creds = await repo.create_multipart(join(path, _upload_name(local_file)), num_parts)
+    return repo, args, join(path, _upload_name(local_file)) if repo.supports_multipart else path
+
+
+@routes.post("2.0/mlflow-artifacts/mpu/create/{artifact_path:.+}")
+@_refusable
+async def create_multipart_upload(request: web.Request) -> web.Response:
+    repo, args, target = await _multipart_request(request, "create")
+    upload_id, creds = await repo.create_multipart(target, args.int("num_parts", default=1))
     return json_response({"upload_id": upload_id, "credentials": [c.to_json() for c in creds]})
 
 
 @routes.post("2.0/mlflow-artifacts/mpu/complete/{artifact_path:.+}")
 @_refusable
 async def complete_multipart_upload(request: web.Request) -> web.Response:
-    repo = _proxy(request, _RULE_MPU.format("complete"))
-    path = _artifact_path(request)
-    args = await read_args(request)
-    local_file = args.str("path", required=True)
+    repo, args, target = await _multipart_request(request, "complete")
     upload_id = args.str("upload_id", required=True)
     raw_parts = args.raw("parts")
     if raw_parts is None:
@@ -284,23 +286,15 @@ async def complete_multipart_upload(request: web.Request) -> web.Response:
         if not isinstance(number, int) or isinstance(number, bool) or not isinstance(etag, str):
             raise invalid(f"Invalid value for parts[{i}]: expected part_number (int) and etag (string).")
         parts.append((number, etag))
-    if not repo.supports_multipart:
-        await repo.complete_multipart(path, upload_id, parts)
-    await repo.complete_multipart(join(path, _upload_name(local_file)), upload_id, parts)
+    await repo.complete_multipart(target, upload_id, parts)
     return empty_response()
 
 
 @routes.post("2.0/mlflow-artifacts/mpu/abort/{artifact_path:.+}")
 @_refusable
 async def abort_multipart_upload(request: web.Request) -> web.Response:
-    repo = _proxy(request, _RULE_MPU.format("abort"))
-    path = _artifact_path(request)
-    args = await read_args(request)
-    local_file = args.str("path", required=True)
-    upload_id = args.str("upload_id", required=True)
-    if not repo.supports_multipart:
-        await repo.abort_multipart(path, upload_id)
-    await repo.abort_multipart(join(path, _upload_name(local_file)), upload_id)
+    repo, args, target = await _multipart_request(request, "abort")
+    await repo.abort_multipart(target, args.str("upload_id", required=True))
     return empty_response()
 
 
