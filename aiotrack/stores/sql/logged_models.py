@@ -73,21 +73,29 @@ _NUMERIC_COLUMNS = {"creation_timestamp_ms", "last_updated_timestamp_ms", "exper
 
 
 def _info(row, tags: list | None) -> dict:
+    (
+        model_id,
+        experiment_id,
+        name,
+        artifact_location,
+        creation_ms,
+        last_updated_ms,
+        status,
+        model_type,
+        source_run_id,
+        status_message,
+    ) = row  # LM_COLUMNS
     info: dict = {
-        "model_id": row[0],
-        "experiment_id": str(row[1]),
-        "name": row[2],
-        "creation_timestamp_ms": row[4],
-        "last_updated_timestamp_ms": row[5],
-        "artifact_uri": row[3],
-        "status": STATUS_NAMES.get(row[6], STATUS_NAMES[0]),
+        "model_id": model_id,
+        "experiment_id": str(experiment_id),
+        "name": name,
+        "creation_timestamp_ms": creation_ms,
+        "last_updated_timestamp_ms": last_updated_ms,
+        "artifact_uri": artifact_location,
+        "status": STATUS_NAMES.get(status, STATUS_NAMES[0]),
     }
-    if row[7] is not None:
-        info["model_type"] = row[7]
-    if row[8] is not None:
-        info["source_run_id"] = row[8]
-    if row[9] is not None:
-        info["status_message"] = row[9]
+    optional = (("model_type", model_type), ("source_run_id", source_run_id), ("status_message", status_message))
+    info.update((key, value) for key, value in optional if value is not None)
     if tags:
         info["tags"] = tags
     return info

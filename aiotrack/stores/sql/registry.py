@@ -17,35 +17,62 @@ RM_COLUMNS = (
     "registered_models.name, registered_models.creation_time, registered_models.last_updated_time, "
     "registered_models.description"
 )
-MV_COLUMNS = (
-    "model_versions.name, model_versions.version, model_versions.creation_time, "
-    "model_versions.last_updated_time, model_versions.description, model_versions.user_id, "
-    "model_versions.current_stage, model_versions.source, model_versions.run_id, model_versions.run_link, "
-    "model_versions.status, model_versions.status_message, model_versions.storage_location, "
-    "model_versions.model_id"
+# The order in which _model_version() and _storage() unpack a model-version row.
+MV_FIELDS = (
+    "name",
+    "version",
+    "creation_time",
+    "last_updated_time",
+    "description",
+    "user_id",
+    "current_stage",
+    "source",
+    "run_id",
+    "run_link",
+    "status",
+    "status_message",
+    "storage_location",
+    "model_id",
 )
+MV_COLUMNS = ", ".join(f"model_versions.{f}" for f in MV_FIELDS)
 
 
 def _model_version(row, tags: list | None = None, aliases: list | None = None) -> dict:
     """MLflow's ModelVersion proto JSON: unset (NULL) fields are left out, the version is a string."""
-    mv: dict = {"name": row[0], "version": str(row[1])}
-    if row[2] is not None:
-        mv["creation_timestamp"] = row[2]
-    if row[3] is not None:
-        mv["last_updated_timestamp"] = row[3]
+    (
+        name,
+        version,
+        creation_time,
+        last_updated_time,
+        description,
+        user_id,
+        current_stage,
+        source,
+        run_id,
+        run_link,
+        status,
+        status_message,
+        _storage_location,
+        _model_id,
+    ) = row
+    mv: dict = {"name": name, "version": str(version)}
+    if creation_time is not None:
+        mv["creation_timestamp"] = creation_time
+    if last_updated_time is not None:
+        mv["last_updated_timestamp"] = last_updated_time
     for key, value in (
-        ("description", row[4]),
-        ("user_id", row[5]),
-        ("current_stage", row[6]),
-        ("source", row[7]),
-        ("run_id", row[8]),
-        ("run_link", row[9]),
-        ("status", row[10]),
+        ("description", description),
+        ("user_id", user_id),
+        ("current_stage", current_stage),
+        ("source", source),
+        ("run_id", run_id),
+        ("run_link", run_link),
+        ("status", status),
     ):
         if value is not None:
             mv[key] = value
-    if row[11]:
-        mv["status_message"] = row[11]
+    if status_message:
+        mv["status_message"] = status_message
     if tags:
         mv["tags"] = tags
     if aliases:
@@ -320,8 +347,9 @@ class SqlRegistryStore(RegistryStore):
     async def get_model_version_internal(self, name, version):
         row = await self._version_row(name, version)
         mv = _model_version(row)
-        mv["storage_location"] = row[12]
-        mv["model_id"] = row[13]
+        fields = dict(zip(MV_FIELDS, row, strict=True))
+        mv["storage_location"] = fields["storage_location"]
+        mv["model_id"] = fields["model_id"]
         return mv
 
     async def update_model_version(self, name, version, description):
@@ -368,8 +396,8 @@ class SqlRegistryStore(RegistryStore):
             )
 
     async def get_model_version_download_uri(self, name, version):
-        row = await self._version_row(name, version)
-        return row[12] or row[7]
+        fields = dict(zip(MV_FIELDS, await self._version_row(name, version), strict=True))
+        return fields["storage_location"] or fields["source"]
 
     async def search_model_versions(self, filter_string, max_results, order_by, offset):
         rows, more = await self._search(
