@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.request
 import uuid
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -173,7 +174,7 @@ class MotoS3:
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.log_path = os.path.join(str(workdir), "moto.log")
-        self._log = open(self.log_path, "wb")
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - moto's log, open for its lifetime
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=self._log,
@@ -183,7 +184,7 @@ class MotoS3:
         deadline = time.monotonic() + 30
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"moto server exited: {open(self.log_path).read()}")
+                raise RuntimeError(f"moto server exited: {Path(self.log_path).read_text()}")
             try:
                 with urllib.request.urlopen(self.endpoint + "/moto-api/", timeout=2):
                     break

@@ -65,10 +65,10 @@ class ArtifactRepository(abc.ABC):
     #: Whether create/complete/abort_multipart and presigned URLs work (S3 yes, local no).
     supports_multipart: bool = False
 
-    async def start(self) -> None:
+    async def start(self) -> None:  # noqa: B027 - an optional hook: most repositories need no setup
         """Open clients, clean up leftovers of interrupted uploads. Called once per worker."""
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 - an optional hook: most repositories hold nothing
         """Release clients. Called once per worker at shutdown."""
 
     @abc.abstractmethod

@@ -461,7 +461,9 @@ RUNS = EntitySpec(
         "dataset": DATASET,
         "datasets": DATASET,
     },
-    entity_type_error="Invalid entity type '{entity_type}'. Valid values are ['metric', 'parameter', 'tag', 'attribute', 'dataset']",
+    entity_type_error=(
+        "Invalid entity type '{entity_type}'. Valid values are ['metric', 'parameter', 'tag', 'attribute', 'dataset']"
+    ),
     search_attributes=_RUN_NUMERIC | _RUN_STRING,
     order_by_attributes=frozenset(
         {"start_time", "end_time", "created", "Created", "run_id", "run_name", "status", "user_id", "artifact_uri"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 
@@ -24,8 +25,6 @@ def start_server(tmp_path):
     for server in started:
         if server.proc.poll() is None:
             server.proc.send_signal(signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 server.proc.wait(45)
-            except subprocess.TimeoutExpired:
-                pass
         server.kill_leftovers()

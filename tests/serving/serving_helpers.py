@@ -3,6 +3,7 @@ leaves no process behind."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -111,10 +112,8 @@ class Server:
         """Safety net for a failed test: kill what is left of the session we started."""
         left = session_members(self.proc.pid)
         for pid in left:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         if self.proc.poll() is None:
             self.proc.wait(5)
         return left

@@ -14,7 +14,7 @@ from serving_helpers import session_members, wait_until
 
 def _pids_seen(url: str, n: int) -> set[str]:
     seen = set()
-    with requests.Session() as http:
+    with requests.Session():
         for _ in range(n):
             # a fresh connection each time, so the kernel may hand it to either worker
             resp = requests.get(url + "/health", timeout=10, headers={"Connection": "close"})
@@ -69,9 +69,12 @@ async def _slow_log_batch(url: str, run_id: str, started: asyncio.Event, chunks:
             started.set()
             await asyncio.sleep(pause)
 
-    async with aiohttp.ClientSession() as http, http.post(
-        url + "/api/2.0/mlflow/runs/log-batch", data=trickle(), headers={"Content-Type": "application/json"}
-    ) as resp:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            url + "/api/2.0/mlflow/runs/log-batch", data=trickle(), headers={"Content-Type": "application/json"}
+        ) as resp,
+    ):
         return resp.status, await resp.text()
 
 
@@ -140,9 +143,12 @@ def test_sigterm_lets_a_slow_artifact_upload_finish(start_server):
                 await asyncio.sleep(0.25)
 
         async def upload():
-            async with aiohttp.ClientSession() as http, http.put(
-                server.url + path, data=trickle(), headers={"Content-Type": "application/octet-stream"}
-            ) as resp:
+            async with (
+                aiohttp.ClientSession() as http,
+                http.put(
+                    server.url + path, data=trickle(), headers={"Content-Type": "application/octet-stream"}
+                ) as resp,
+            ):
                 return resp.status, await resp.text()
 
         task = asyncio.create_task(upload())

@@ -230,7 +230,8 @@ class SqlLoggedModelStore(LoggedModelStore):
         async with self.db.transaction() as tx:
             await self._row(model_id, tx)
             await tx.execute(
-                "UPDATE logged_models SET lifecycle_stage = 'deleted', last_updated_timestamp_ms = ? WHERE model_id = ?",
+                "UPDATE logged_models SET lifecycle_stage = 'deleted', last_updated_timestamp_ms = ? "
+                "WHERE model_id = ?",
                 (now_ms(), model_id),
             )
 
@@ -354,7 +355,8 @@ def search_query(db: Database, experiment_ids, filter_string, datasets, order_by
             a = q.alias("fm")
             cond = (
                 f"EXISTS (SELECT 1 FROM logged_model_metrics {a} WHERE {a}.model_id = logged_models.model_id"
-                f" AND {a}.metric_name = {q.bind(c.key)} AND {a}.is_nan = 0 AND {q.compare(f'{a}.metric_value', c.op, c.value)}"
+                f" AND {a}.metric_name = {q.bind(c.key)} AND {a}.is_nan = 0"
+                f" AND {q.compare(f'{a}.metric_value', c.op, c.value)}"
             )
             ds = _dataset_condition(q, a, datasets)
             where.append(cond + (f" AND {ds})" if ds else ")"))

@@ -150,7 +150,8 @@ class SqlTrackingStore(TrackingStore):
         out: dict[int, list[KeyValue]] = {}
         for chunk in _chunks(ids):
             rows = await self.db.fetch(
-                f"SELECT experiment_id, key, value FROM experiment_tags WHERE experiment_id IN ({_placeholders(len(chunk))})",
+                "SELECT experiment_id, key, value FROM experiment_tags "
+                f"WHERE experiment_id IN ({_placeholders(len(chunk))})",
                 chunk,
             )
             for eid, key, value in rows:
@@ -334,9 +335,12 @@ class SqlTrackingStore(TrackingStore):
             marks = _placeholders(len(chunk))
             info_branches = (
                 (
-                    f"SELECT 'r', run_uuid, name, user_id, NULL, start_time, end_time, NULL FROM runs WHERE run_uuid IN ({marks})",
-                    f"SELECT 'R', run_uuid, status, artifact_uri, NULL, experiment_id, NULL, NULL FROM runs WHERE run_uuid IN ({marks})",
-                    f"SELECT 'L', run_uuid, lifecycle_stage, NULL, NULL, NULL, NULL, NULL FROM runs WHERE run_uuid IN ({marks})",
+                    "SELECT 'r', run_uuid, name, user_id, NULL, start_time, end_time, NULL FROM runs "
+                    f"WHERE run_uuid IN ({marks})",
+                    "SELECT 'R', run_uuid, status, artifact_uri, NULL, experiment_id, NULL, NULL FROM runs "
+                    f"WHERE run_uuid IN ({marks})",
+                    "SELECT 'L', run_uuid, lifecycle_stage, NULL, NULL, NULL, NULL, NULL FROM runs "
+                    f"WHERE run_uuid IN ({marks})",
                 )
                 if with_info
                 else ()
@@ -344,15 +348,18 @@ class SqlTrackingStore(TrackingStore):
             # Data branches first: PostgreSQL types the UNION's columns from the first branches.
             sql = " UNION ALL ".join(
                 (
-                    f"SELECT 'm', run_uuid, key, NULL, value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid IN ({marks})",
+                    "SELECT 'm', run_uuid, key, NULL, value, timestamp, step, is_nan FROM latest_metrics "
+                    f"WHERE run_uuid IN ({marks})",
                     f"SELECT 'p', run_uuid, key, value, NULL, NULL, NULL, NULL FROM params WHERE run_uuid IN ({marks})",
                     f"SELECT 't', run_uuid, key, value, NULL, NULL, NULL, NULL FROM tags WHERE run_uuid IN ({marks})",
-                    f"SELECT 'o', run_uuid, model_id, NULL, NULL, NULL, step, NULL FROM run_outputs WHERE run_uuid IN ({marks})",
-                    "SELECT CASE source_type WHEN 'DATASET' THEN 'd' ELSE 'i' END, destination_id, source_id, NULL, NULL, "
-                    "NULL, NULL, NULL FROM inputs "
-                    f"WHERE destination_type = 'RUN' AND destination_id IN ({marks}) AND source_type IN ('DATASET', 'MODEL')",
+                    "SELECT 'o', run_uuid, model_id, NULL, NULL, NULL, step, NULL FROM run_outputs "
+                    f"WHERE run_uuid IN ({marks})",
+                    "SELECT CASE source_type WHEN 'DATASET' THEN 'd' ELSE 'i' END, destination_id, source_id, "
+                    "NULL, NULL, NULL, NULL, NULL FROM inputs "
+                    f"WHERE destination_type = 'RUN' AND destination_id IN ({marks}) "
+                    "AND source_type IN ('DATASET', 'MODEL')",
+                    *info_branches,
                 )
-                + info_branches
             )
             # Per run: metrics, params, tags, model outputs, model inputs (filled, then attached if non-empty).
             acc = {rid: ([], [], [], [], []) for rid in chunk}
