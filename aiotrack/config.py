@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 DEFAULT_DB_FILE = "aiotrack.db"
 DEFAULT_ARTIFACTS_DIR = "aiotrack-artifacts"
@@ -87,7 +88,7 @@ class Settings:
     dev: bool = False
     expose_prometheus: str | None = None
     # Not user options: resolved facts the CLI fills in.
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def effective_registry_store_uri(self) -> str:

@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 import time
+from typing import Any
 
 import click
 
@@ -25,7 +26,7 @@ _OTHER_SERVERS = {
 }
 
 
-def _refuse_other_server(ctx, param, value):
+def _refuse_other_server(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is not None:
         raise click.UsageError(
             f"{param.opts[0]} configures a server aiotrack does not use: aiotrack runs its own aiohttp "
@@ -34,7 +35,7 @@ def _refuse_other_server(ctx, param, value):
     return value
 
 
-def _refuse_app_name(ctx, param, value):
+def _refuse_app_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is not None:
         raise click.UsageError(
             f"--app-name {value}: aiotrack has no authentication plugins yet, so it refuses this option "
@@ -101,7 +102,7 @@ def _refuse_app_name(ctx, param, value):
     callback=_refuse_app_name,
     help="Refused until aiotrack has authentication.",
 )
-def server(**options) -> None:
+def server(**options: Any) -> None:
     """Run the tracking server."""
     if options["dev"] and options["workers"] is not None and options["workers"] > 1:
         raise click.UsageError(
@@ -139,7 +140,7 @@ def prepare(settings: Settings) -> None:
     for uri in {settings.backend_store_uri, settings.effective_registry_store_uri}:
         parse_store_uri(uri)
 
-    async def init():
+    async def init() -> None:
         for uri in {settings.backend_store_uri, settings.effective_registry_store_uri}:
             db = await open_database(uri)
             try:

@@ -35,9 +35,12 @@ import socket
 import sys
 import time
 from dataclasses import dataclass
+from types import FrameType
+from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.typedefs import Handler
 
 from aiotrack import MLFLOW_COMPAT_VERSION, __version__
 from aiotrack.config import Settings
@@ -189,7 +192,7 @@ class _Drain:
         self._idle.set()
 
     @web.middleware
-    async def middleware(self, request: web.Request, handler):
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         self.in_flight += 1
         self._idle.clear()
         try:
@@ -259,7 +262,7 @@ class Supervisor:
         self._wake_r = self._wake_w = -1
 
     # -- signals
-    def _on_signal(self, signum, frame) -> None:
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self._signals += 1
         if self._stop_signal is None:
             self._stop_signal = signum
@@ -409,7 +412,7 @@ def _redact(uri: str) -> str:
         return uri
 
 
-def banner(settings: Settings, address: tuple) -> list[str]:
+def banner(settings: Settings, address: tuple[Any, ...]) -> list[str]:
     from aiotrack.http.middleware.cors import origin_policy
     from aiotrack.http.middleware.hosts import host_policy
 

@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 Row = Sequence[Any]
 
 
-class Fetch(tuple):
+class Fetch(tuple[Any, ...]):
     """Yielded by a ``run`` body: all rows of a query."""
 
     def __new__(cls, sql: str, params: Sequence[Any] = ()):

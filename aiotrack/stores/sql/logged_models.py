@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Any
 
 from aiotrack.errors import INVALID_PARAMETER_VALUE, AiotrackError, invalid, not_found
 from aiotrack.search import LOGGED_MODELS, parse_filter
@@ -93,8 +94,8 @@ def _not_found(model_id: str) -> AiotrackError:
     return not_found(f"Logged model with ID '{model_id}' not found.")
 
 
-def _info(row, tags: list | None) -> dict:
-    info: dict = {
+def _info(row, tags: list[Any] | None) -> dict[str, Any]:
+    info: dict[str, Any] = {
         "model_id": row[0],
         "experiment_id": str(row[1]),
         "name": row[2],
@@ -140,14 +141,14 @@ class SqlLoggedModelStore(LoggedModelStore):
             raise _not_found(model_id)
         return row
 
-    async def _hydrate(self, rows, src=None) -> list[dict]:
+    async def _hydrate(self, rows, src=None) -> list[dict[str, Any]]:
         if not rows:
             return []
         src = src or self.db
         ids = [r[0] for r in rows]
-        tags: dict[str, list] = {}
-        params: dict[str, list] = {}
-        metrics: dict[str, list] = {}
+        tags: dict[str, list[Any]] = {}
+        params: dict[str, list[Any]] = {}
+        metrics: dict[str, list[Any]] = {}
         for i in range(0, len(ids), IN_CHUNK):
             chunk = ids[i : i + IN_CHUNK]
             marks = _marks(len(chunk))
@@ -169,7 +170,7 @@ class SqlLoggedModelStore(LoggedModelStore):
                 "ORDER BY model_id, metric_name, metric_timestamp_ms, metric_step, run_id",
                 chunk,
             ):
-                m: dict = {"key": key, "value": "NaN" if is_nan else value, "timestamp": ts, "step": step}
+                m: dict[str, Any] = {"key": key, "value": "NaN" if is_nan else value, "timestamp": ts, "step": step}
                 if ds_name is not None:
                     m["dataset_name"] = ds_name
                 if ds_digest is not None:
@@ -179,7 +180,7 @@ class SqlLoggedModelStore(LoggedModelStore):
                 metrics.setdefault(mid, []).append(m)
         out = []
         for r in rows:
-            data: dict = {}
+            data: dict[str, Any] = {}
             if r[0] in params:
                 data["params"] = params[r[0]]
             if r[0] in metrics:
@@ -283,7 +284,7 @@ class SqlLoggedModelStore(LoggedModelStore):
         return await self._hydrate(rows[:max_results]), more
 
 
-def _dataset_condition(q: _Sql, alias: str, datasets: list[dict] | None) -> str | None:
+def _dataset_condition(q: _Sql, alias: str, datasets: list[dict[str, Any]] | None) -> str | None:
     if not datasets:
         return None
     parts = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from aiotrack.errors import already_exists, invalid, not_found
 from aiotrack.stores.base import RegistryStore
@@ -41,9 +42,9 @@ def _chunks(seq, size: int = IN_CHUNK):
         yield seq[i : i + size]
 
 
-def _model_version(row, tags: list | None = None, aliases: list | None = None) -> dict:
+def _model_version(row, tags: list[Any] | None = None, aliases: list | None = None) -> dict[str, Any]:
     """MLflow's ModelVersion proto JSON: unset (NULL) fields are left out, the version is a string."""
-    mv: dict = {"name": row[0], "version": str(row[1])}
+    mv: dict[str, Any] = {"name": row[0], "version": str(row[1])}
     if row[2] is not None:
         mv["creation_timestamp"] = row[2]
     if row[3] is not None:
@@ -68,8 +69,8 @@ def _model_version(row, tags: list | None = None, aliases: list | None = None) -
     return mv
 
 
-def _registered_model(row, latest: list, tags: list, aliases: list) -> dict:
-    rm: dict = {"name": row[0]}
+def _registered_model(row, latest: list[Any], tags: list, aliases: list) -> dict[str, Any]:
+    rm: dict[str, Any] = {"name": row[0]}
     if row[1] is not None:
         rm["creation_timestamp"] = row[1]
     if row[2]:
@@ -119,15 +120,15 @@ class SqlRegistryStore(RegistryStore):
             raise _mv_not_found(name, version)
         return row
 
-    async def _hydrate_versions(self, rows, tx: Tx | None = None) -> list[dict]:
+    async def _hydrate_versions(self, rows, tx: Tx | None = None) -> list[dict[str, Any]]:
         """Model versions with their tags and aliases, in a fixed number of queries."""
         if not rows:
             return []
         src = tx or self.db
         keys = [(r[0], r[1]) for r in rows]
         names = sorted({r[0] for r in rows})
-        tags: dict[tuple, list] = {}
-        aliases: dict[tuple, list] = {}
+        tags: dict[tuple[Any, ...], list[Any]] = {}
+        aliases: dict[tuple[Any, ...], list[Any]] = {}
         for chunk in _chunks(names):
             for name, version, key, value in await src.fetch(
                 f"SELECT name, version, key, value FROM model_version_tags WHERE name IN ({_marks(len(chunk))}) "
@@ -143,14 +144,14 @@ class SqlRegistryStore(RegistryStore):
                 aliases.setdefault((name, version), []).append(alias)
         return [_model_version(r, tags.get(k), aliases.get(k)) for r, k in zip(rows, keys, strict=True)]
 
-    async def _hydrate_models(self, rows, tx: Tx | None = None) -> list[dict]:
+    async def _hydrate_models(self, rows, tx: Tx | None = None) -> list[dict[str, Any]]:
         if not rows:
             return []
         src = tx or self.db
         names = [r[0] for r in rows]
-        tags: dict[str, list] = {}
-        aliases: dict[str, list] = {}
-        latest_rows: dict[str, list] = {}
+        tags: dict[str, list[Any]] = {}
+        aliases: dict[str, list[Any]] = {}
+        latest_rows: dict[str, list[Any]] = {}
         for chunk in _chunks(names):
             marks = _marks(len(chunk))
             for name, key, value in await src.fetch(
@@ -177,7 +178,7 @@ class SqlRegistryStore(RegistryStore):
                 latest_rows.setdefault(row[0], []).append(row)
         all_latest = [r for name in names for r in latest_rows.get(name, [])]
         hydrated = await self._hydrate_versions(all_latest, tx)
-        latest: dict[str, list] = {}
+        latest: dict[str, list[Any]] = {}
         for mv in hydrated:
             latest.setdefault(mv["name"], []).append(mv)
         return [_registered_model(r, latest.get(r[0], []), tags.get(r[0], []), aliases.get(r[0], [])) for r in rows]

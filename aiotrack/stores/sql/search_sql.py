@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiotrack.errors import INVALID_PARAMETER_VALUE, AiotrackError
 from aiotrack.search import (
@@ -91,7 +92,7 @@ class _Sql:
     """A SQL fragment builder: text pieces and their parameters, kept in order."""
 
     dialect: Dialect
-    params: list = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
     aliases: int = 0
 
     def bind(self, value) -> str:
@@ -232,7 +233,7 @@ def runs_query(
     run_view_type: str,
     limit: int,
     offset: int,
-) -> tuple[str, list]:
+) -> tuple[str, list[Any]]:
     """SELECT {columns} FROM runs [LEFT JOINs for order_by] WHERE runs.experiment_id IN (...)
     AND runs.lifecycle_stage IN (...) AND <filter> ORDER BY <order_by, tie-breakers>
     LIMIT ? OFFSET ?. ``columns`` are ``runs.``-qualified column names chosen by the caller."""
@@ -282,7 +283,7 @@ def experiments_query(
     view_type: str,
     limit: int,
     offset: int,
-) -> tuple[str, list]:
+) -> tuple[str, list[Any]]:
     """SELECT {columns} FROM experiments WHERE lifecycle_stage IN (...) AND <filter>
     ORDER BY <order_by or creation_time DESC, experiment_id ASC>, experiment_id DESC (tie-breaker,
     unless already ordered by it) LIMIT ? OFFSET ?. NULL values sort last in both directions."""

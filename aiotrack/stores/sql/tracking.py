@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import orjson
 
@@ -38,7 +39,7 @@ def _placeholders(n: int) -> str:
     return ",".join("?" * n)
 
 
-def _chunks(seq: Sequence, size: int = IN_CHUNK):
+def _chunks(seq: Sequence[Any], size: int = IN_CHUNK):
     for i in range(0, len(seq), size):
         yield seq[i : i + size]
 
@@ -364,7 +365,7 @@ class SqlTrackingStore(TrackingStore):
             # Per run: metrics, params, tags, model outputs, model inputs (filled, then attached if non-empty).
             acc = {rid: ([], [], [], [], []) for rid in chunk}
             has_datasets = False
-            info_parts: dict[str, list] = {}
+            info_parts: dict[str, list[Any]] = {}
             n_branches = 8 if with_info else 5
             for kind, run_uuid, key, text, value, ts, step, is_nan in await self.db.fetch(sql, chunk * n_branches):
                 if kind == "t":
@@ -420,14 +421,14 @@ class SqlTrackingStore(TrackingStore):
             "ORDER BY i.input_uuid",
             chunk,
         )
-        by_input: dict[str, dict] = {}
+        by_input: dict[str, dict[str, Any]] = {}
         for run_uuid, input_uuid, name, digest, stype, source, schema, profile in rows:
             dataset = {"name": name, "digest": digest, "source_type": stype, "source": source}
             if schema is not None:
                 dataset["schema"] = schema
             if profile is not None:
                 dataset["profile"] = profile
-            entry: dict = {"dataset": dataset}
+            entry: dict[str, Any] = {"dataset": dataset}
             runs[run_uuid]["inputs"].setdefault("dataset_inputs", []).append(entry)
             by_input[input_uuid] = entry
         uuids = list(by_input)
@@ -552,7 +553,7 @@ class SqlTrackingStore(TrackingStore):
                 [(run_id, model_id, step) for model_id, step in models],
             )
 
-    async def record_logged_model(self, run_id, model: dict) -> None:
+    async def record_logged_model(self, run_id, model: dict[str, Any]) -> None:
         async with self.db.transaction() as tx:
             row = await self._run_row(run_id, tx)
             _require_active_run(row)
@@ -624,7 +625,7 @@ class SqlTrackingStore(TrackingStore):
             "SELECT step, timestamp, value, is_nan FROM metrics WHERE run_uuid = ? AND key = ? "
             "ORDER BY timestamp, step, value"
         )
-        params: list = [run_id, key]
+        params: list[Any] = [run_id, key]
         if max_results is not None:
             sql += " LIMIT ? OFFSET ?"
             params += [max_results + 1, offset]
@@ -658,7 +659,7 @@ class SqlTrackingStore(TrackingStore):
         k = max(1, max_results)
         for run_id in run_ids:
             where = "run_uuid = ? AND key = ?"
-            params: list = [run_id, key]
+            params: list[Any] = [run_id, key]
             if start_step is not None and end_step is not None:
                 where += " AND step >= ? AND step <= ?"
                 params += [start_step, end_step]
@@ -666,7 +667,7 @@ class SqlTrackingStore(TrackingStore):
             # first and the last rows; with k == 1 only the last row is kept, as MLflow does.
             if k == 1:
                 pick = "rn = n"
-                pick_params: list = []
+                pick_params: list[Any] = []
             else:
                 pick = "n <= ? OR rn = n OR ((rn - 1) * ?) % (n - 1) < ?"
                 pick_params = [k, k - 1, k - 1]
@@ -683,7 +684,7 @@ class SqlTrackingStore(TrackingStore):
         return out
 
 
-def _one_page(rows: list, max_results: int) -> tuple[list, bool]:
+def _one_page(rows: list[Any], max_results: int) -> tuple[list, bool]:
     """Searches fetch one row more than a page: its presence says whether another page follows."""
     return rows[:max_results], len(rows) > max_results
 
