@@ -46,7 +46,7 @@ def _querying_prompts(comparisons: tuple[Comparison, ...]) -> bool:
     return False
 
 
-def _tag_conditions(q: _Sql, comparisons, table: str, join_on: str, prompts: bool) -> list[str]:
+def _tag_conditions(q: _Sql, comparisons: tuple[Comparison, ...], table: str, join_on: str, prompts: bool) -> list[str]:
     out = []
     for c in comparisons:
         if c.kind != TAG:

@@ -95,7 +95,7 @@ class _Sql:
     params: list[Any] = field(default_factory=list)
     aliases: int = 0
 
-    def bind(self, value) -> str:
+    def bind(self, value: object) -> str:
         self.params.append(value)
         return "?"
 
@@ -110,7 +110,7 @@ class _Sql:
             return self.bind(value)
         return f"CAST({self.bind(float(value))} AS {self.dialect.float_type})"
 
-    def compare(self, lhs: str, op: str, value, *, numeric: bool = False) -> str:
+    def compare(self, lhs: str, op: str, value: Any, *, numeric: bool = False) -> str:
         """``lhs op value`` for one canonical comparator."""
         if op in (LIKE, ILIKE):
             _check_like_pattern(value)
@@ -138,7 +138,7 @@ def _limit_offset(q: _Sql, limit: int, offset: int) -> str:
     return f" LIMIT {q.bind(int(limit))} OFFSET {q.bind(int(offset))}"
 
 
-def _stages(view_type) -> tuple[str, ...]:
+def _stages(view_type: object) -> tuple[str, ...]:
     key = view_type.upper() if isinstance(view_type, str) else view_type
     if key not in _VIEW_TYPES:
         raise _invalid(f"Invalid view type '{view_type}'. Valid values are ACTIVE_ONLY, DELETED_ONLY, ALL")
