@@ -85,6 +85,30 @@ class PgServer:
             await conn.close()
 
 
+# --------------------------------------------------------------------------- markers
+
+TESTS = Path(__file__).resolve().parent
+# Whole folders are one kind of test (the markers are registered in pyproject.toml).
+FOLDER_MARKERS = {TESTS / "ui": "browser", TESTS / "compat": "slow"}
+
+
+def _marks_for(item: pytest.Item) -> list[str]:
+    marks = [mark for folder, mark in FOLDER_MARKERS.items() if folder in item.path.parents]
+    callspec = getattr(item, "callspec", None)
+    on_postgres = "pg_server" in getattr(item, "fixturenames", ()) or (
+        callspec is not None and "postgresql" in callspec.params.values()
+    )
+    if on_postgres:
+        marks.append("postgres")
+    return marks
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        for mark in _marks_for(item):
+            item.add_marker(mark)
+
+
 @pytest.fixture(scope="session")
 def pg_server():
     reason = _pg_reachable()

@@ -23,7 +23,7 @@ function useRoute(): Route {
 function App() {
   const route = useRoute();
   const section = route.page === 'models' || route.page === 'model' || route.page === 'version' ? 'models' : 'experiments';
-  let page;
+  let page: preact.JSX.Element;
   switch (route.page) {
     case 'experiments': page = <ExperimentsPage route={route} />; break;
     case 'runs': page = <RunsPage route={route} key={route.expIds.join(',')} />; break;

@@ -87,7 +87,11 @@ export function ArtifactBrowser({ source, path, onPath }: { source: ArtifactSour
             onClick={() => {
               if (f.is_dir) {
                 const s = new Set(open);
-                isOpen ? s.delete(f.path) : (s.add(f.path), load(f.path));
+                if (isOpen) s.delete(f.path);
+                else {
+                  s.add(f.path);
+                  load(f.path);
+                }
                 setOpen(s);
               } else onPath(f.path);
             }}>
@@ -108,7 +112,7 @@ export function ArtifactBrowser({ source, path, onPath }: { source: ArtifactSour
         <ErrorBox error={err} />
       </div>
       <div class="artifact-view">
-        {path && (!sel || !sel.is_dir) ? (
+        {path && (!sel?.is_dir) ? (
           <ArtifactPreview key={path} path={path} url={source.url(path)} size={sel?.file_size} />
         ) : (
           <p class="muted pad">Select a file to preview it.</p>
@@ -139,7 +143,7 @@ export function ArtifactPreview({ path, url, size }: { path: string; url: string
       .then(setText, (e) => e?.name !== 'AbortError' && setErr(e));
     return () => ctl.abort();
   }, [url]);
-  let body;
+  let body: preact.JSX.Element;
   if (tooBig) body = <p class="muted pad">This file is {fmtBytes(size)}, too large to preview. Download it instead.</p>;
   else if (kind === 'image' || kind === 'svg') body = <div class="image-preview"><img src={url} alt={name} /></div>;
   else if (kind === 'binary') body = <p class="muted pad">No preview for this file type.</p>;

@@ -25,7 +25,7 @@ export function quoteKey(key: string): string {
   return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? key : '`' + key.replace(/`/g, '') + '`';
 }
 
-const WORD = /[A-Za-z0-9_.`\-]/;
+const WORD = /[A-Za-z0-9_.`-]/;
 
 /** Hints for the word at `cursor` in `text`. */
 export function filterHints(text: string, cursor: number, keys: { metrics: string[]; params: string[]; tags: string[] }, limit = 12): HintResult {

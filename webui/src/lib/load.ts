@@ -22,7 +22,7 @@ export async function loadAllRuns(expIds: string[], filter: string, lifecycle: L
     first = false;
     for (const run of r.runs || []) rows.push(normalizeRun(run));
     token = r.next_page_token || undefined;
-    const done = !token || !(r.runs && r.runs.length);
+    const done = !token || !(r.runs?.length);
     onProgress(rows, done);
     if (done) return rows;
   }

@@ -169,7 +169,10 @@ export function groupNested(rows: RunRow[], expanded: Set<string>, expandAll = f
     const p = r.parentId;
     if (p && p !== r.id && byId.has(p) && !isAncestor(r.id, p, byId)) {
       let list = children.get(p);
-      if (!list) children.set(p, (list = []));
+      if (!list) {
+        list = [];
+        children.set(p, list);
+      }
       list.push(r);
     } else roots.push(r);
   }

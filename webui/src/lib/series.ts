@@ -90,7 +90,7 @@ export function smooth(y: (number | null)[], weight: number): (number | null)[] 
     if (v === null || !Number.isFinite(v)) return v;
     last = last * w + (1 - w) * v;
     n++;
-    return last / (1 - Math.pow(w, n));
+    return last / (1 - w ** n);
   });
 }
 
