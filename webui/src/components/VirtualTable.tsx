@@ -58,11 +58,12 @@ export function VirtualTable<R>({ rows, columns, rowKey, rowHeight = 30, sortId,
   });
   const cellStyle = (c: Column<R>, i: number) => {
     const s: Record<string, string | number> = { width: c.width + 'px', minWidth: c.width + 'px' };
-    if (stickyLeft[i] !== null) { s.left = stickyLeft[i] + 'px'; }
+    if (stickyLeft[i] !== null) {
+      s.left = stickyLeft[i] + 'px';
+    }
     return s;
   };
-  const cellClass = (c: Column<R>, i: number, base: string) =>
-    base + (c.align === 'right' ? ' right' : '') + (stickyLeft[i] !== null ? ' sticky' : '');
+  const cellClass = (c: Column<R>, i: number, base: string) => base + (c.align === 'right' ? ' right' : '') + (stickyLeft[i] !== null ? ' sticky' : '');
 
   // Rows are keyed by their slot in a fixed-size pool (index modulo pool size), so scrolling
   // patches the same DOM nodes with new content instead of unmounting and mounting rows.
@@ -71,10 +72,18 @@ export function VirtualTable<R>({ rows, columns, rowKey, rowHeight = 30, sortId,
   for (let i = first; i < last; i++) {
     const r = rows[i];
     items.push(
-      <div role="row" aria-rowindex={i + 2} data-key={rowKey(r)} class={'vt-row ' + (i % 2 ? 'odd ' : '') + (rowClass ? rowClass(r) : '')} key={i % pool}
-        style={{ transform: `translateY(${i * rowHeight}px)`, height: rowHeight + 'px', width: totalW + 'px', minWidth: '100%' }}>
+      <div
+        role="row"
+        aria-rowindex={i + 2}
+        data-key={rowKey(r)}
+        class={'vt-row ' + (i % 2 ? 'odd ' : '') + (rowClass ? rowClass(r) : '')}
+        key={i % pool}
+        style={{ transform: `translateY(${i * rowHeight}px)`, height: rowHeight + 'px', width: totalW + 'px', minWidth: '100%' }}
+      >
         {columns.map((c, ci) => (
-          <div role="gridcell" class={cellClass(c, ci, 'vt-cell')} style={cellStyle(c, ci)} key={c.id}>{c.render(r, i)}</div>
+          <div role="gridcell" class={cellClass(c, ci, 'vt-cell')} style={cellStyle(c, ci)} key={c.id}>
+            {c.render(r, i)}
+          </div>
         ))}
       </div>,
     );
@@ -86,17 +95,24 @@ export function VirtualTable<R>({ rows, columns, rowKey, rowHeight = 30, sortId,
           {columns.map((c, ci) => {
             const active = sortId === c.id;
             return (
-              <div role="columnheader" key={c.id} title={c.title}
+              <div
+                role="columnheader"
+                key={c.id}
+                title={c.title}
                 aria-sort={active ? (sortDesc ? 'descending' : 'ascending') : undefined}
                 class={cellClass(c, ci, 'vt-hcell') + (c.sortable ? ' sortable' : '') + (active ? ' sorted' : '')}
-                style={cellStyle(c, ci)} onClick={c.sortable && onSort ? () => onSort(c.id) : undefined}>
+                style={cellStyle(c, ci)}
+                onClick={c.sortable && onSort ? () => onSort(c.id) : undefined}
+              >
                 <span class="vt-label">{c.label}</span>
                 {active && <span class="sort-arrow">{sortDesc ? '▼' : '▲'}</span>}
               </div>
             );
           })}
         </div>
-        <div class="vt-body" style={{ height: rows.length * rowHeight + 'px' }}>{items}</div>
+        <div class="vt-body" style={{ height: rows.length * rowHeight + 'px' }}>
+          {items}
+        </div>
         {rows.length === 0 && empty && <div class="vt-empty">{empty}</div>}
       </div>
     </div>

@@ -10,31 +10,72 @@ import { LinkedTraces } from './Traces';
 import { traceFilterForModel } from '../lib/traces';
 
 export function LoggedModelsList({ expIds }: { expIds: string[] }) {
-  const models = useAsync((s) => searchAll<LoggedModel>(async (token) => {
-    const r = await post<{ models?: LoggedModel[]; next_page_token?: string }>('logged-models/search', {
-      experiment_ids: expIds, max_results: 100, page_token: token,
-      order_by: [{ field_name: 'creation_time', ascending: false }],
-    }, s);
-    return { items: r.models || [], next: r.next_page_token };
-  }), [expIds.join(',')]);
+  const models = useAsync(
+    (s) =>
+      searchAll<LoggedModel>(async (token) => {
+        const r = await post<{ models?: LoggedModel[]; next_page_token?: string }>(
+          'logged-models/search',
+          {
+            experiment_ids: expIds,
+            max_results: 100,
+            page_token: token,
+            order_by: [{ field_name: 'creation_time', ascending: false }],
+          },
+          s,
+        );
+        return { items: r.models || [], next: r.next_page_token };
+      }),
+    [expIds.join(',')],
+  );
   if (models.error) return <ErrorBox error={models.error} title="Could not load logged models" />;
   if (!models.data) return <Spinner />;
   const list = models.data;
   return (
     <div class="card flush">
       <table class="grid" aria-label="Logged models">
-        <thead><tr><th>Name</th><th>Model ID</th><th>Status</th><th>Type</th><th>Source run</th><th>Created</th><th>Metrics</th></tr></thead>
-        <tbody>{list.map((m) => (
-          <tr key={m.info.model_id}>
-            <td><a class="strong" href={hrefs.loggedModel(m.info.experiment_id, m.info.model_id)}>{m.info.name}</a></td>
-            <td class="mono small">{m.info.model_id}</td>
-            <td><span class="pill">{(m.info.status || '').replace('LOGGED_MODEL_', '').toLowerCase()}</span></td>
-            <td>{m.info.model_type}</td>
-            <td>{m.info.source_run_id ? <a href={hrefs.run(m.info.experiment_id, m.info.source_run_id)} class="mono small">{m.info.source_run_id.slice(0, 12)}</a> : ''}</td>
-            <td title={fmtTime(m.info.creation_timestamp_ms)}>{fmtAgo(m.info.creation_timestamp_ms)}</td>
-            <td class="small">{(m.data?.metrics || []).slice(0, 3).map((x) => `${x.key}=${fmtNumber(toNumber(x.value))}`).join(', ')}</td>
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Model ID</th>
+            <th>Status</th>
+            <th>Type</th>
+            <th>Source run</th>
+            <th>Created</th>
+            <th>Metrics</th>
           </tr>
-        ))}</tbody>
+        </thead>
+        <tbody>
+          {list.map((m) => (
+            <tr key={m.info.model_id}>
+              <td>
+                <a class="strong" href={hrefs.loggedModel(m.info.experiment_id, m.info.model_id)}>
+                  {m.info.name}
+                </a>
+              </td>
+              <td class="mono small">{m.info.model_id}</td>
+              <td>
+                <span class="pill">{(m.info.status || '').replace('LOGGED_MODEL_', '').toLowerCase()}</span>
+              </td>
+              <td>{m.info.model_type}</td>
+              <td>
+                {m.info.source_run_id ? (
+                  <a href={hrefs.run(m.info.experiment_id, m.info.source_run_id)} class="mono small">
+                    {m.info.source_run_id.slice(0, 12)}
+                  </a>
+                ) : (
+                  ''
+                )}
+              </td>
+              <td title={fmtTime(m.info.creation_timestamp_ms)}>{fmtAgo(m.info.creation_timestamp_ms)}</td>
+              <td class="small">
+                {(m.data?.metrics || [])
+                  .slice(0, 3)
+                  .map((x) => `${x.key}=${fmtNumber(toNumber(x.value))}`)
+                  .join(', ')}
+              </td>
+            </tr>
+          ))}
+        </tbody>
       </table>
       {list.length === 0 && <p class="empty">No logged models in this experiment.</p>}
       <p class="muted small pad">{plural(list.length, 'logged model')}</p>
@@ -44,35 +85,83 @@ export function LoggedModelsList({ expIds }: { expIds: string[] }) {
 
 export function LoggedModelPage({ route }: { route: Extract<Route, { page: 'logged-model' }> }) {
   const [path, setPath] = useState('');
-  const m = useAsync((s) => get<{ model: LoggedModel }>(`logged-models/${encodeURIComponent(route.modelId)}`, undefined, s).then((r) => r.model), [route.modelId]);
-  if (m.error) return <div class="page"><ErrorBox error={m.error} title="Could not load logged model" /></div>;
-  if (!m.data) return <div class="page"><Spinner /></div>;
+  const m = useAsync(
+    (s) => get<{ model: LoggedModel }>(`logged-models/${encodeURIComponent(route.modelId)}`, undefined, s).then((r) => r.model),
+    [route.modelId],
+  );
+  if (m.error)
+    return (
+      <div class="page">
+        <ErrorBox error={m.error} title="Could not load logged model" />
+      </div>
+    );
+  if (!m.data)
+    return (
+      <div class="page">
+        <Spinner />
+      </div>
+    );
   const { info, data } = m.data;
   const regs = (info.tags || []).find((t) => t.key === 'mlflow.modelVersions')?.value;
   let versions: { name: string; version: string | number }[] = [];
   try {
     versions = regs ? JSON.parse(regs) : [];
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   const uniq = [...new Map(versions.map((v) => [`${v.name}/${v.version}`, v])).values()];
   return (
     <div class="page">
       <div class="page-head">
         <div>
-          <div class="crumbs"><a href={hrefs.experiments()}>Experiments</a> / <a href={hrefs.runs(info.experiment_id, { view: 'models' })}>Logged models</a> /</div>
-          <h1>{info.name} <span class="muted small mono">{info.model_id}</span></h1>
+          <div class="crumbs">
+            <a href={hrefs.experiments()}>Experiments</a> / <a href={hrefs.runs(info.experiment_id, { view: 'models' })}>Logged models</a> /
+          </div>
+          <h1>
+            {info.name} <span class="muted small mono">{info.model_id}</span>
+          </h1>
         </div>
       </div>
       <div class="two-col wide-left">
         <section class="card">
-          <table class="kv details"><tbody>
-            <tr><th>Status</th><td>{info.status}</td></tr>
-            <tr><th>Type</th><td>{info.model_type || '—'}</td></tr>
-            <tr><th>Created</th><td>{fmtTime(info.creation_timestamp_ms)}</td></tr>
-            <tr><th>Source run</th><td>{info.source_run_id ? <a href={hrefs.run(info.experiment_id, info.source_run_id)}>{info.source_run_id}</a> : '—'}</td></tr>
-            <tr><th>Artifact URI</th><td class="mono small">{info.artifact_uri}</td></tr>
-            <tr><th>Registered versions</th><td>{uniq.length === 0 ? <span class="muted">none</span> : uniq.map((v) => (
-              <a class="pill" key={`${v.name}/${v.version}`} href={hrefs.version(v.name, String(v.version))}>{v.name} v{v.version}</a>))}</td></tr>
-          </tbody></table>
+          <table class="kv details">
+            <tbody>
+              <tr>
+                <th>Status</th>
+                <td>{info.status}</td>
+              </tr>
+              <tr>
+                <th>Type</th>
+                <td>{info.model_type || '—'}</td>
+              </tr>
+              <tr>
+                <th>Created</th>
+                <td>{fmtTime(info.creation_timestamp_ms)}</td>
+              </tr>
+              <tr>
+                <th>Source run</th>
+                <td>{info.source_run_id ? <a href={hrefs.run(info.experiment_id, info.source_run_id)}>{info.source_run_id}</a> : '—'}</td>
+              </tr>
+              <tr>
+                <th>Artifact URI</th>
+                <td class="mono small">{info.artifact_uri}</td>
+              </tr>
+              <tr>
+                <th>Registered versions</th>
+                <td>
+                  {uniq.length === 0 ? (
+                    <span class="muted">none</span>
+                  ) : (
+                    uniq.map((v) => (
+                      <a class="pill" key={`${v.name}/${v.version}`} href={hrefs.version(v.name, String(v.version))}>
+                        {v.name} v{v.version}
+                      </a>
+                    ))
+                  )}
+                </td>
+              </tr>
+            </tbody>
+          </table>
         </section>
         <section class="card">
           <h2>Tags</h2>
@@ -82,13 +171,39 @@ export function LoggedModelPage({ route }: { route: Extract<Route, { page: 'logg
       <h2>Artifacts</h2>
       <ArtifactBrowser source={loggedModelArtifacts(info.model_id)} path={path} onPath={setPath} />
       <div class="two-col">
-        <section class="card"><h2>Parameters</h2>
-          {(data?.params || []).length === 0 ? <p class="muted">No parameters</p> : (
-            <table class="grid compact"><tbody>{(data?.params || []).map((p) => <tr key={p.key}><td>{p.key}</td><td class="mono">{p.value}</td></tr>)}</tbody></table>)}
+        <section class="card">
+          <h2>Parameters</h2>
+          {(data?.params || []).length === 0 ? (
+            <p class="muted">No parameters</p>
+          ) : (
+            <table class="grid compact">
+              <tbody>
+                {(data?.params || []).map((p) => (
+                  <tr key={p.key}>
+                    <td>{p.key}</td>
+                    <td class="mono">{p.value}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
         </section>
-        <section class="card"><h2>Metrics</h2>
-          {(data?.metrics || []).length === 0 ? <p class="muted">No metrics</p> : (
-            <table class="grid compact"><tbody>{(data?.metrics || []).map((x, i) => <tr key={i}><td>{x.key}</td><td class="num right">{fmtNumber(toNumber(x.value))}</td></tr>)}</tbody></table>)}
+        <section class="card">
+          <h2>Metrics</h2>
+          {(data?.metrics || []).length === 0 ? (
+            <p class="muted">No metrics</p>
+          ) : (
+            <table class="grid compact">
+              <tbody>
+                {(data?.metrics || []).map((x, i) => (
+                  <tr key={i}>
+                    <td>{x.key}</td>
+                    <td class="num right">{fmtNumber(toNumber(x.value))}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
         </section>
       </div>
       <LinkedTraces expId={info.experiment_id} filter={traceFilterForModel(info.model_id)} title="Traces of this model" />
