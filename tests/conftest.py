@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.request
 import uuid
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -205,13 +206,21 @@ from server_process import ServerProcess, free_port  # noqa: E402  (tests/ is on
 
 @pytest.fixture
 def start_server(tmp_path):
-    """Start real servers: ``start_server(["--backend-store-uri", uri, ...])`` -> ServerProcess."""
+    """Start real servers for one test: ``start_server(["--workers", "2", ...], env=..., ready=path,
+    store_uri=...)`` -> a ServerProcess, ready unless ``ready`` is None. Each is stopped at the end
+    and whatever is left of its process session killed (tests/server_process.py)."""
     started: list[ServerProcess] = []
 
-    def start(args: list[str], env: dict | None = None, ready_path: str = "/health") -> ServerProcess:
-        server = ServerProcess(args, tmp_path, env)
+    def start(
+        args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+        *,
+        ready: str | None = "/health",
+        store_uri: str | None = None,
+    ) -> ServerProcess:
+        server = ServerProcess(args, tmp_path, env, store_uri=store_uri)
         started.append(server)
-        return server.wait_ready(ready_path)
+        return server.wait_ready(ready) if ready is not None else server
 
     yield start
     for server in started:

@@ -9,7 +9,7 @@ import time
 
 import aiohttp
 import requests
-from serving_helpers import session_members, wait_until
+from server_process import session_members, wait_until
 
 
 def _pids_seen(url: str, n: int) -> set[str]:
@@ -24,7 +24,7 @@ def _pids_seen(url: str, n: int) -> set[str]:
 
 
 def test_two_workers_serve_and_a_killed_worker_is_replaced(start_server):
-    server = start_server("--workers", "2")
+    server = start_server(["--workers", "2", "--worker-header"])
     workers = wait_until(lambda: len(server.workers()) == 2 and server.workers(), 20, "two workers")
 
     def both_workers_answered():
@@ -79,7 +79,7 @@ async def _slow_log_batch(url: str, run_id: str, started: asyncio.Event, chunks:
 
 
 def test_sigterm_lets_a_slow_request_finish_then_exits_cleanly(start_server):
-    server = start_server("--workers", "2")
+    server = start_server(["--workers", "2", "--worker-header"])
     run = requests.post(server.url + "/api/2.0/mlflow/runs/create", json={"experiment_id": "0"}, timeout=10)
     run_id = run.json()["run"]["info"]["run_id"]
     workers = server.workers()
@@ -103,7 +103,7 @@ def test_sigterm_lets_a_slow_request_finish_then_exits_cleanly(start_server):
     for pid in workers:
         assert not os.path.exists(f"/proc/{pid}")
     # the acknowledged write is there (a fresh server on the same database)
-    again = start_server("--workers", "1", store_uri=server.store_uri)
+    again = start_server(["--workers", "1", "--worker-header"], store_uri=server.store_uri)
     history = requests.get(
         again.url + "/api/2.0/mlflow/metrics/get-history", params={"run_id": run_id, "metric_key": "m"}, timeout=10
     ).json()
@@ -111,7 +111,7 @@ def test_sigterm_lets_a_slow_request_finish_then_exits_cleanly(start_server):
 
 
 def test_workers_exit_when_the_supervisor_dies(start_server):
-    server = start_server("--workers", "2")
+    server = start_server(["--workers", "2", "--worker-header"])
     workers = wait_until(lambda: len(server.workers()) == 2 and server.workers(), 20, "two workers")
     os.kill(server.proc.pid, signal.SIGKILL)
     server.proc.wait(10)
@@ -129,7 +129,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_sigterm_lets_a_slow_artifact_upload_finish(start_server):
-    server = start_server("--workers", "2")
+    server = start_server(["--workers", "2", "--worker-header"])
     path = "/api/2.0/mlflow-artifacts/artifacts/0/slow/artifacts/big.bin"
     chunk = bytes(range(256)) * 256  # 64 KiB
 
@@ -164,7 +164,7 @@ def test_sigterm_lets_a_slow_artifact_upload_finish(start_server):
     assert after_signal > 1.5
     assert server.proc.wait(40) == 0
     assert not session_members(server.proc.pid), "processes left behind"
-    again = start_server("--workers", "1", store_uri=server.store_uri)
+    again = start_server(["--workers", "1", "--worker-header"], store_uri=server.store_uri)
     got = requests.get(again.url + path, timeout=10)
     assert got.status_code == 200
     assert got.content == chunk * 12
