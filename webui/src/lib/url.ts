@@ -20,6 +20,8 @@ export interface RunsState {
   mq: string; // metric search text in the charts view
   tf: string; // the traces tab's filter (MLflow's trace search syntax)
   ts: string; // the traces tab's sort: column id, '-' prefix for descending, '' = newest first
+  since: string; // time range of run start: '' (all), or a key of TIME_RANGES ('1h', '24h', '7d', '30d')
+  ds: string; // only runs that used this dataset (by name)
 }
 
 export const DEFAULT_RUNS_STATE: RunsState = {
@@ -36,6 +38,8 @@ export const DEFAULT_RUNS_STATE: RunsState = {
   mq: '',
   tf: '',
   ts: '',
+  since: '',
+  ds: '',
 };
 
 export type Route =
@@ -76,6 +80,8 @@ export function decodeRunsState(p: URLSearchParams): RunsState {
   s.mq = p.get('mq') || '';
   s.tf = p.get('tf') || '';
   s.ts = p.get('ts') || '';
+  s.since = p.get('since') || '';
+  s.ds = p.get('ds') || '';
   return s;
 }
 
@@ -96,6 +102,8 @@ export function encodeRunsState(s: RunsState): string {
   if (s.mq) p.set('mq', s.mq);
   if (s.tf) p.set('tf', s.tf);
   if (s.ts) p.set('ts', s.ts);
+  if (s.since) p.set('since', s.since);
+  if (s.ds) p.set('ds', s.ds);
   return p.toString();
 }
 
@@ -114,7 +122,7 @@ function jsonList(v: string | null): string[] {
 const MLFLOW_RUN_TABS: Record<string, string> = {
   overview: 'overview',
   'model-metrics': 'charts',
-  'system-metrics': 'charts',
+  'system-metrics': 'system',
   metrics: 'charts',
   artifacts: 'artifacts',
   traces: 'traces',
