@@ -10,6 +10,7 @@ from aiotrack.http import keys
 from aiotrack.http.api.artifacts import serve_artifact
 from aiotrack.http.codec import Args, empty_response, json_response, page_response, read_args
 from aiotrack.http.routing import Routes
+from aiotrack.services.registry import RegistryService
 from aiotrack.services.validation import missing_value
 
 routes = Routes()
@@ -22,7 +23,7 @@ async def _args(request: web.Request) -> Args:
     return await read_args(request)
 
 
-def _registry(request: web.Request):
+def _registry(request: web.Request) -> RegistryService:
     return request.app[keys.REGISTRY]
 
 

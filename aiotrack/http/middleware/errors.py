@@ -11,6 +11,7 @@ import logging
 
 import orjson
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from aiotrack.errors import AiotrackError, IntegrityViolation
 from aiotrack.http import keys
@@ -25,7 +26,7 @@ def error_response(error_code: str, message: str, status: int) -> web.Response:
 
 
 @web.middleware
-async def error_middleware(request: web.Request, handler):
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except AiotrackError as exc:
