@@ -75,12 +75,11 @@ def _model_version(row: Row, tags: list[Any] | None = None, aliases: list[Any] |
     ):
         if value is not None:
             mv[key] = value
-    if status_message:
-        mv["status_message"] = status_message
-    if tags:
-        mv["tags"] = tags
-    if aliases:
-        mv["aliases"] = aliases
+    mv.update(
+        (key, value)
+        for key, value in (("status_message", status_message), ("tags", tags), ("aliases", aliases))
+        if value
+    )
     return mv
 
 
