@@ -164,13 +164,17 @@ def _not_identified(source: str, id_name: str) -> AiotrackError:
     )
 
 
-def _decoded_source(source: str) -> str:
-    """The source decoded until stable; refuses backslashes and control characters in any encoding."""
+def _screen_source(source: str) -> str:
+    """The source decoded until stable. Refused in any encoding: backslashes, control characters
+    and, in a source that is not a local path, '..' segments (a local source is resolved instead,
+    as MLflow resolves it, and must then land inside its owner's directory)."""
     try:
         decoded = locations.decode_until_stable(source)
     except locations.UnsafeLocation:
         raise invalid(_relative_message(source)) from None
     if locations.has_control_chars(decoded) or "\\" in decoded:
+        raise invalid(_relative_message(source))
+    if locations.local_path(source) is None and any(part == ".." for part in decoded.split("/")):
         raise invalid(_relative_message(source))
     return decoded
 
@@ -401,12 +405,10 @@ class RegistryService:
         self, source: str, run_id: str | None, model_id: str | None
     ) -> tuple[str, str | None, str | None, str]:
         """(source, run_id, model_id, storage_location) once the source passes the policy above."""
-        decoded = _decoded_source(source)
+        decoded = _screen_source(source)
         if locations.local_path(source) is not None:
             await self._check_local_source(source, decoded, run_id, model_id)
             return source, run_id, model_id, source
-        if any(part == ".." for part in decoded.split("/")):
-            raise invalid(_relative_message(source))
         kind = locations.scheme(decoded)
         id_name = "model_id" if model_id else "run_id"
 
