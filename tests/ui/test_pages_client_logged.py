@@ -272,3 +272,25 @@ def test_logged_models_list_source_run_by_name(page, logged):
     expect(table.get_by_role("link", name="ridge-0.1")).to_be_visible()
     table.get_by_role("columnheader", name="Name").click()
     expect(table.get_by_role("columnheader", name=re.compile("Name"))).to_have_attribute("aria-sort", "ascending")
+
+
+def test_hover_legend_lists_every_run_and_follows_across_charts(page, ui_server):
+    exp, runs = ui_server.data["exp"], ui_server.data["runs"]
+    page.goto(f"{ui_server.url}#/experiments/{exp}?view=charts&run={runs['alpha']}&run={runs['bravo']}")
+    acc = page.locator(".chart-card[data-metric=accuracy]")
+    loss = page.locator(".chart-card[data-metric=loss]")
+    expect(acc.locator("canvas")).to_be_visible()
+    expect(loss.locator("canvas")).to_be_visible()
+    box = acc.locator(".u-over").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    tip = acc.locator(".chart-tip")
+    expect(tip).to_be_visible()
+    expect(tip.locator(".chart-tip-row")).to_have_count(2)
+    expect(tip).to_contain_text("alpha")
+    expect(tip).to_contain_text("bravo")
+    expect(tip.locator(".chart-tip-x")).to_contain_text("step")
+    # the other chart's cursor moved with it and shows its own values
+    expect(loss.locator(".chart-tip")).to_be_visible()
+    expect(loss.locator(".chart-tip .chart-tip-row")).to_have_count(2)
+    page.mouse.move(box["x"] - 40, box["y"] - 40)
+    expect(tip).to_be_hidden()
