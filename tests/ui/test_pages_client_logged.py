@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -166,7 +167,9 @@ def test_runs_table_columns_resize_and_reorder(page, logged):
     page.mouse.up()
     expect(head).to_have_css("width", f"{round(w0 + 80)}px")
     page.reload()
-    expect(grid.locator("[role=columnheader][data-col='attributes.status']")).to_have_css("width", f"{round(w0 + 80)}px")
+    expect(grid.locator("[role=columnheader][data-col='attributes.status']")).to_have_css(
+        "width", f"{round(w0 + 80)}px"
+    )
     before = header_ids(grid)
     grid.locator("[role=columnheader][data-col='attributes.user_id']").drag_to(
         grid.locator("[role=columnheader][data-col='attributes.start_time']")
@@ -294,3 +297,34 @@ def test_hover_legend_lists_every_run_and_follows_across_charts(page, ui_server)
     expect(loss.locator(".chart-tip .chart-tip-row")).to_have_count(2)
     page.mouse.move(box["x"] - 40, box["y"] - 40)
     expect(tip).to_be_hidden()
+
+
+def _rest(base: str, path: str, body: dict) -> dict:
+    req = urllib.request.Request(
+        f"{base}/api/2.0/mlflow/{path}",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read() or b"{}")
+
+
+def test_live_updates_pushed_without_a_reload(page, logged):
+    base = logged["url"].rstrip("/")
+    exp = _rest(base, "experiments/create", {"name": "live-view"})["experiment_id"]
+    page.goto(f"{logged['url']}#/experiments/{exp}")
+    grid = page.get_by_role("grid", name="Runs")
+    expect(grid).to_contain_text("No runs match")
+    page.wait_for_timeout(1000)  # the stream is open and has taken its first look
+    run = _rest(base, "runs/create", {"experiment_id": exp, "run_name": "appears-live"})["run"]["info"]["run_id"]
+    # pushed: well within the pages' 10 s polling fallback
+    expect(grid.locator(".vt-row")).to_contain_text("appears-live", timeout=5000)
+    page.goto(f"{logged['url']}#/experiments/{exp}/runs/{run}")
+    metrics = page.get_by_role("table", name="Metrics", exact=True)
+    expect(page.get_by_text("No metrics")).to_be_visible()
+    page.wait_for_timeout(1000)
+    _rest(base, "runs/log-metric", {"run_id": run, "key": "acc", "value": 0.25, "timestamp": 1, "step": 0})
+    expect(metrics).to_contain_text("acc", timeout=5000)
+    _rest(base, "runs/update", {"run_id": run, "status": "FINISHED"})
+    expect(page.get_by_role("heading", level=1)).to_contain_text("finished", timeout=5000)

@@ -76,14 +76,29 @@ def main() -> None:
         pass
     failed = mlflow.get_last_active_trace_id()
     mlflow.log_feedback(
-        trace_id=in_run, name="correct", value=True, rationale="matches the policy",
+        trace_id=in_run,
+        name="correct",
+        value=True,
+        rationale="matches the policy",
         source=AssessmentSource(source_type=AssessmentSourceType.HUMAN, source_id="reviewer"),
     )
     mlflow.log_expectation(trace_id=in_run, name="expected_answer", value="refunds take 5 days")
     bulk_exp = mlflow.create_experiment("traces-bulk")
     bulk_otlp(os.environ["MLFLOW_TRACKING_URI"], bulk_exp)
-    print(json.dumps({"exp": exp_id, "run": run.info.run_id, "in_run": in_run, "big": big, "failed": failed,
-                      "bulk_exp": bulk_exp, "bulk": BULK}), flush=True)
+    print(
+        json.dumps(
+            {
+                "exp": exp_id,
+                "run": run.info.run_id,
+                "in_run": in_run,
+                "big": big,
+                "failed": failed,
+                "bulk_exp": bulk_exp,
+                "bulk": BULK,
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
