@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiotrack.entities import Run
 from aiotrack.services.tracking import TrackingService
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ class TooManyWatchers(Exception):
     pass
 
 
-def _signature(run: dict[str, Any]) -> tuple[Any, ...]:
+def _signature(run: Run | Mapping[str, Any]) -> tuple[Any, ...]:
     """What changes when anything is logged to a run or its status moves."""
     info = run.get("info", {})
     data = run.get("data", {})
@@ -55,7 +56,7 @@ def _signature(run: dict[str, Any]) -> tuple[Any, ...]:
 class Update:
     """Runs new since the last update, runs changed, and whether there was too much to send."""
 
-    runs: list[dict[str, Any]] = field(default_factory=list)
+    runs: list[Run] = field(default_factory=list)
     new: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     reload: bool = False

@@ -168,9 +168,8 @@ def test_runs_table_columns_resize_and_reorder(page, logged):
     page.mouse.up()
     expect(head).to_have_css("width", f"{round(w0 + 80)}px")
     page.reload()
-    expect(grid.locator("[role=columnheader][data-col='attributes.status']")).to_have_css(
-        "width", f"{round(w0 + 80)}px"
-    )
+    status_head = grid.locator("[role=columnheader][data-col='attributes.status']")
+    expect(status_head).to_have_css("width", f"{round(w0 + 80)}px")
     before = header_ids(grid)
     grid.locator("[role=columnheader][data-col='attributes.user_id']").drag_to(
         grid.locator("[role=columnheader][data-col='attributes.start_time']")

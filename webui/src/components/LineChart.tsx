@@ -111,7 +111,10 @@ export function LineChart({ series, axis, log = false, smoothing = 0, height = 2
       // a series of one or a few points has no line to speak of: draw its points
       const n = s.data.x.length;
       ser.push({
-        label: s.label, stroke: s.color, width: 1.6, spanGaps: true,
+        label: s.label,
+        stroke: s.color,
+        width: 1.6,
+        spanGaps: true,
         points: n <= SHOW_POINTS_BELOW ? { show: true, size: n === 1 ? 9 : 6, fill: s.color } : { show: false },
         value: (_u, v) => (v === null || v === undefined ? '–' : fmtNumber(v)),
       });
@@ -126,7 +129,9 @@ export function LineChart({ series, axis, log = false, smoothing = 0, height = 2
       },
       axes: [
         {
-          stroke: '#667', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#dde' },
+          stroke: '#667',
+          grid: { stroke: '#eef0f3' },
+          ticks: { stroke: '#dde' },
           values: axis === 'relative' ? (_u, vals) => vals.map((v) => fmtDuration(v * 1000)) : undefined,
         },
         { stroke: '#667', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#dde' }, size: yAxisSize, values: (_u, vals) => vals.map((v) => fmtNumber(v)) },
@@ -140,17 +145,25 @@ export function LineChart({ series, axis, log = false, smoothing = 0, height = 2
             if (!tip) return;
             const idx = u.cursor.idx;
             const left = u.cursor.left ?? -1;
-            if (idx === null || idx === undefined || left < 0) { tip.style.display = 'none'; return; }
+            if (idx === null || idx === undefined || left < 0) {
+              tip.style.display = 'none';
+              return;
+            }
             // with smoothing every run has a faded raw series before its smoothed one: show the smoothed
             const step = smoothing > 0 ? 2 : 1;
-            const labels: string[] = [], colors: string[] = [], values: (number | null)[] = [];
+            const labels: string[] = [],
+              colors: string[] = [],
+              values: (number | null)[] = [];
             for (let i = 0; i < series.length; i++) {
               labels.push(series[i].label);
               colors.push(series[i].color);
               values.push((u.data[1 + i * step + (step - 1)] as (number | null)[])[idx] ?? null);
             }
             const rows = hoverRows(labels, colors, values);
-            if (rows.length === 0) { tip.style.display = 'none'; return; }
+            if (rows.length === 0) {
+              tip.style.display = 'none';
+              return;
+            }
             const x = u.data[0][idx];
             const title = axis === 'step' ? `step ${x}` : axis === 'time' ? new Date(x * 1000).toLocaleString() : fmtDuration(x * 1000);
             renderTip(tip, title, rows);
@@ -183,7 +196,9 @@ export function LineChart({ series, axis, log = false, smoothing = 0, height = 2
     // hide legend rows of the faded raw series
     if (smoothing > 0) {
       const rows = u.root.querySelectorAll<HTMLElement>('.u-legend .u-series');
-      rows.forEach((r, i) => { if (i > 0 && i % 2 === 1) r.style.display = 'none'; });
+      rows.forEach((r, i) => {
+        if (i > 0 && i % 2 === 1) r.style.display = 'none';
+      });
     }
     const dbl = () => (zoomCb.current ? zoomCb.current(null) : u.setScale('x', { min: data[0][0], max: data[0][data[0].length - 1] }));
     u.over.addEventListener('dblclick', dbl);

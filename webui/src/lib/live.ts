@@ -7,7 +7,12 @@ import { useEffect, useRef } from 'preact/hooks';
 import { AIOTRACK, qs } from './api';
 import type { Run } from './types';
 
-export interface LiveUpdate { runs: Run[]; new: string[]; changed: string[]; reload: boolean }
+export interface LiveUpdate {
+  runs: Run[];
+  new: string[];
+  changed: string[];
+  reload: boolean;
+}
 
 /** Subscribe to live updates of these experiments while `enabled`; returns nothing, calls onUpdate. */
 export function useLiveRuns(expIds: string[], enabled: boolean, onUpdate: (u: LiveUpdate) => void) {
