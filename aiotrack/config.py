@@ -164,6 +164,12 @@ class Settings:
         mlflow_env="MLFLOW_EXPOSE_PROMETHEUS",
         default_doc="off",
     )
+    log_format: str = setting(
+        "text",
+        "Log lines as text, or as one JSON object per line (the access log too, with request ids).",
+        mlflow_env=None,
+        choices=("text", "json"),
+    )
     worker_header: bool = setting(False, "Debug aid: add X-Aiotrack-Worker: <pid> to every response.", mlflow_env=None)
 
     @property

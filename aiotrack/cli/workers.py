@@ -39,14 +39,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from aiohttp.abc import AbstractAccessLogger
 
 from aiotrack import MLFLOW_COMPAT_VERSION, __version__
+from aiotrack.cli.logs import ACCESS_LOGGER, access_log_class
 from aiotrack.config import SETTINGS_BY_NAME, Settings, hide_password
 from aiotrack.errors import ConfigError
 
 log = logging.getLogger("aiotrack")
-access_log = logging.getLogger("aiotrack.access")
 
 GRACEFUL_TIMEOUT = 30.0  # seconds a stopping worker gives in-flight requests
 KILL_MARGIN = 5.0  # after the graceful timeout, the supervisor kills what is left
@@ -90,26 +89,6 @@ def bind_socket(host: str, port: int) -> socket.socket:
 # --------------------------------------------------------------------------- a worker
 
 
-class AccessLog(AbstractAccessLogger):
-    """One line per request: client, request line, status, bytes, seconds, user agent.
-
-    aiohttp's configurable AccessLogger spent a tenth of a small request's CPU formatting its
-    atoms; this one formats a fixed line, and nothing at all when the logger is silenced
-    (``logging.getLogger("aiotrack.access").setLevel(logging.WARNING)``)."""
-
-    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        version = request.version
-        # Formatted here, passed without arguments: logging then skips its own %-interpolation.
-        self.logger.info(
-            f'{request.remote} "{request.method} {request.path_qs} HTTP/{version.major}.{version.minor}" '
-            f'{response.status} {response.body_length} {time:.6f}s "{request.headers.get("User-Agent", "-")}"'
-        )
-
-    @property
-    def enabled(self) -> bool:
-        return self.logger.isEnabledFor(logging.INFO)
-
-
 async def _add_worker_header(request: web.Request, response: web.StreamResponse) -> None:
     response.headers[WORKER_HEADER] = str(os.getpid())
 
@@ -147,8 +126,8 @@ async def run_worker(
     runner = web.AppRunner(
         app,
         handle_signals=False,
-        access_log=access_log,
-        access_log_class=AccessLog,
+        access_log=logging.getLogger(ACCESS_LOGGER),
+        access_log_class=access_log_class(settings),
         shutdown_timeout=graceful_timeout,
     )
     await runner.setup()  # opens the stores (cleanup_ctx)
