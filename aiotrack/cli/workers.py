@@ -431,6 +431,12 @@ def banner(settings: Settings, address: tuple[Any, ...], origins: Mapping[str, s
             f"  prometheus:      {settings.prefix}/metrics (multiprocess files in "
             f"{os.path.abspath(settings.expose_prometheus)})"
         )
+    if not settings.artifacts_only:
+        from aiotrack.http.api.webui import not_built
+
+        missing_ui = not_built()
+        if missing_ui is not None:
+            lines.append(f"  web UI:          {missing_ui}")
     lines += _origin_lines(settings, origins or {})
     return lines
 

@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 
 from aiotrack.config import SETTINGS
@@ -26,11 +27,20 @@ def clean_env(**variables: str) -> dict[str, str]:
 class EnvServer:
     """``python -m aiotrack [pre_args] server [args]`` with ``env``; stdout and stderr to a log file."""
 
-    def __init__(self, workdir: Path, env: dict[str, str], args: list[str] = (), pre_args: list[str] = ()):
+    def __init__(
+        self,
+        workdir: Path,
+        env: dict[str, str],
+        args: Sequence[str] = (),
+        pre_args: Sequence[str] = (),
+        *,
+        argv: Sequence[str] | None = None,
+    ):
+        """``argv`` replaces the whole command (e.g. another venv's ``aiotrack server ...``)."""
         self.log_path = workdir / f"server-{time.monotonic_ns()}.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "aiotrack", *pre_args, "server", *args],
+            list(argv) if argv is not None else [sys.executable, "-m", "aiotrack", *pre_args, "server", *args],
             cwd=str(workdir),
             stdout=self._log,
             stderr=subprocess.STDOUT,
