@@ -75,7 +75,7 @@ def setting_options(f: _F) -> _F:
 
 
 def setting_origins(ctx: click.Context) -> dict[str, str]:
-    """For every setting not at its default: where its value came from, for the banner."""
+    """For every setting given by a flag or a variable (not left to its default): which, for the banner."""
     env_file, from_file = loaded_from_env_file(ctx)
     origins: dict[str, str] = {}
     for param in ctx.command.params:

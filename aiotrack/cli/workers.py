@@ -382,7 +382,7 @@ class Supervisor:
 
 
 def _origin_lines(settings: Settings, origins: Mapping[str, str]) -> list[str]:
-    """`--port 5001   from MLFLOW_PORT in .env`: each setting not at its default and where it came from."""
+    """`--port 5001   from MLFLOW_PORT in .env`: each setting given by a flag or a variable, and which."""
     shown = []
     for name, origin in origins.items():
         entry = SETTINGS_BY_NAME[name]
@@ -395,7 +395,8 @@ def _origin_lines(settings: Settings, origins: Mapping[str, str]) -> list[str]:
     if not shown:
         return []
     width = max(len(text) for text, _ in shown)
-    return ["  settings (not defaults):"] + [f"    {text.ljust(width)}  from {origin}" for text, origin in shown]
+    lines = [f"    {text.ljust(width)}  from {where}" for text, where in shown]
+    return ["  settings given (flag or variable):", *lines]
 
 
 def banner(settings: Settings, address: tuple[Any, ...], origins: Mapping[str, str] | None = None) -> list[str]:
