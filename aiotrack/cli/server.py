@@ -144,17 +144,20 @@ def _other_server_option(flag: str) -> Callable[[_F], _F]:
 @click.pass_context
 def server(ctx: click.Context, /, **options: Any) -> None:
     """Run the tracking server."""
+    origins = setting_origins(ctx)
     if options["dev"]:
-        if ctx.get_parameter_source("workers") is not ParameterSource.DEFAULT and options["workers"] > 1:
+        if "workers" in origins and options["workers"] > 1:
+            given = "" if origins["workers"] == "the command line" else f" (from {origins['workers']})"
             raise click.UsageError(
                 f"--dev runs a single worker that restarts when the code changes; it cannot be combined "
-                f"with --workers {options['workers']}. Drop --workers for development, or --dev for production."
+                f"with --workers {options['workers']}{given}. Drop --workers for development, or --dev for "
+                "production."
             )
         options["workers"] = 1
     options["x_frame_options"] = options["x_frame_options"].upper()
     settings = Settings(**options)
     try:
-        run_server(settings, setting_origins(ctx), env_file=loaded_from_env_file(ctx)[0])
+        run_server(settings, origins, env_file=loaded_from_env_file(ctx)[0])
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
 

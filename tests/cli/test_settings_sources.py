@@ -150,6 +150,7 @@ def test_dev_with_workers_from_a_variable_is_refused(recorded: Recorded) -> None
     result = _invoke(["server", "--dev"], env={"MLFLOW_WORKERS": "3"})
     assert result.exit_code == 2
     assert "--dev runs a single worker" in result.output
+    assert "--workers 3 (from MLFLOW_WORKERS)" in result.output
 
 
 def test_dev_runs_one_worker_by_default(recorded: Recorded) -> None:
