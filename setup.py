@@ -1,9 +1,9 @@
 """Builds the web UI (webui/, a Vite + TypeScript app) into aiotrack/webui_dist during a build.
 
 Everything else about the package is in pyproject.toml. `python -m build --wheel` (and `pip
-install .`) run `npm ci` (when webui/node_modules is missing) and `npm run build` when the UI
-sources are newer than the last build, so the wheel carries the built UI and installing the wheel
-needs no Node.js.
+install .`), when the UI sources are newer than the last build, install webui/node_modules
+(scripts/webui-deps: `npm ci` only when the lock file changed) and run `npm run build`, so the
+wheel carries the built UI and installing the wheel needs no Node.js.
 
 Without a working Node.js -- node or npm missing, node older than webui/package.json's
 `engines.node`, or `npm ci` / `npm run build` failing -- the build still succeeds: the server and
@@ -114,7 +114,12 @@ def _build(webui: Path, dist: Path, index: Path, env: dict[str, str]) -> str | N
         return f"`node --version` answered {answer.strip()!r}, not a version"
     if needed and have < needed:
         return f"Node.js {_dotted(have)} is older than the {_dotted(needed)} the UI build needs"
-    if not (webui / "node_modules").is_dir():
+    deps = webui.parent / "scripts" / "webui-deps"  # npm ci once per lock file (absent from an sdist)
+    if deps.is_file():
+        code = _run([str(deps)], webui, env)
+        if code:
+            return f"`scripts/webui-deps` (npm ci) failed (exit status {code})"
+    elif not (webui / "node_modules").is_dir():
         code = _run([npm, "ci", "--no-audit", "--no-fund"], webui, env)
         if code:
             return f"`npm ci` failed (exit status {code})"
