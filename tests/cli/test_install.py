@@ -23,8 +23,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from cli_support import EnvServer, request
-from server_process import free_port
+from cli_support import request
+from server_process import ServerProcess, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("AIOTRACK_CHROMIUM", "/usr/bin/chromium")
@@ -178,11 +178,11 @@ def _pip(venv: Path, args: list[str], env: dict[str, str]) -> str:
     return output
 
 
-def _serve(venv: Path, workdir: Path, env: dict[str, str]) -> tuple[EnvServer, str]:
+def _serve(venv: Path, workdir: Path, env: dict[str, str]) -> tuple[ServerProcess, str]:
     port = free_port()
     argv = [str(venv / "bin" / "aiotrack"), "server", "--port", str(port), "--workers", "1"]
-    server = EnvServer(workdir, env, argv=argv)
-    return server.wait_ready(f"http://127.0.0.1:{port}/health"), f"http://127.0.0.1:{port}"
+    server = ServerProcess.command(argv, workdir, env, port).wait_ready()
+    return server, server.url
 
 
 @pytest.fixture(scope="module")

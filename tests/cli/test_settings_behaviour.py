@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import socket
 import sqlite3
+import sys
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from cli_support import EnvServer, clean_env, request
-from server_process import free_port
+from cli_support import clean_env, request
+from server_process import ServerProcess, free_port
 
 from aiotrack.config import SETTINGS, SETTINGS_BY_NAME
 
+AIOTRACK = [sys.executable, "-m", "aiotrack"]
 # Which scenario below shows each setting's effect. A new setting needs a probe here.
 PROBED = {
     "backend_store_uri": "tracking_from_mlflow_variables",
@@ -86,7 +88,7 @@ def test_tracking_from_mlflow_variables(tmp_path: Path) -> None:
         }
     )
     base = f"http://127.0.0.1:{port}/mlf"
-    server = EnvServer(tmp_path, env).wait_ready(base + "/health")
+    server = ServerProcess.command([*AIOTRACK, "server"], tmp_path, env, port).wait_ready("/mlf/health")
     try:
         host = {"Host": "tracking.test"}
         json_post = {**host, "Content-Type": "application/json"}
@@ -178,10 +180,10 @@ def test_no_proxy_no_checks_dev(tmp_path: Path, pg_server: Any) -> None:
             var("port"): str(ignored_port),
         }
     )
-    server = EnvServer(tmp_path, env, args=["--port", str(port)])
-    base = f"http://127.0.0.1:{port}"
+    server = ServerProcess.command([*AIOTRACK, "server", "--port", str(port)], tmp_path, env, port)
+    base = server.url
     try:
-        server.wait_ready(base + "/health")
+        server.wait_ready()
         with socket.socket() as probe:  # MLFLOW_PORT lost to --port: nothing listens there
             assert probe.connect_ex(("127.0.0.1", ignored_port)) != 0
         # security middleware disabled: any Host is accepted
@@ -204,10 +206,10 @@ def test_artifacts_only(tmp_path: Path) -> None:
     port = free_port()
     env_file = tmp_path / "mlflow.env"
     env_file.write_text(f"{var('artifacts_only')}=true\n{var('port')}={port}\n{var('workers')}=1\n")
-    server = EnvServer(tmp_path, clean_env(), pre_args=["--env-file", str(env_file)])
-    base = f"http://127.0.0.1:{port}"
+    server = ServerProcess.command([*AIOTRACK, "--env-file", str(env_file), "server"], tmp_path, clean_env(), port)
+    base = server.url
     try:
-        server.wait_ready(base + "/health")
+        server.wait_ready()
         status, _, body = request(base + "/api/2.0/mlflow/experiments/search?max_results=1")
         assert status == 503 and b"--artifacts-only" in body
     finally:
