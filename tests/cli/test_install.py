@@ -255,6 +255,7 @@ def test_the_wheel_carries_the_built_ui(wheel: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.browser
 def test_the_installed_wheel_serves_the_ui_without_node(source_install: Installed, wheel: Path, tmp_path: Path) -> None:
     if not os.path.exists(CHROMIUM):
         _skip_or_fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
