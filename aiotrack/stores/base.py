@@ -183,6 +183,13 @@ class TrackingStore(ABC):
         (the shape documented in ``stores/sql/ui_queries.py``)."""
 
     @abstractmethod
+    async def aggregate_metric(
+        self, groups: dict[str, list[str]], key: str, *, buckets: int
+    ) -> dict[str, list[tuple[int, int, float, float, float, float]]]:
+        """Per group of runs, ``key``'s points bucketed by step over one common range: (first step,
+        count, sum, sum of squares, min, max) per non-empty bucket, NaN and infinities left out."""
+
+    @abstractmethod
     async def close(self) -> None: ...
 
 
