@@ -8,6 +8,7 @@ is asked of a :class:`Dialect`: DDL types, case-insensitive matching and the pla
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -20,6 +21,10 @@ class Dialect:
     # Expressions
     case_sensitive_like: str  # "{lhs} LIKE {rhs}" honouring case
     case_insensitive_like: str  # "{lhs} ILIKE {rhs}"
+    # A member of a JSON text column as text: "{column}" and "{path}" (a bound parameter made
+    # by json_path from the member's keys). Used by trace filters on span attributes.
+    json_text: str = ""
+    json_path: Callable[[tuple[str, ...]], object] = tuple
 
     def like(self, lhs: str, rhs: str, *, case_sensitive: bool = True) -> str:
         template = self.case_sensitive_like if case_sensitive else self.case_insensitive_like
@@ -38,6 +43,9 @@ SQLITE = Dialect(
     float_type="REAL",
     case_sensitive_like="{lhs} LIKE {rhs} ESCAPE '\\'",
     case_insensitive_like="LOWER({lhs}) LIKE LOWER({rhs}) ESCAPE '\\'",
+    # json_extract answers a JSON string member unquoted, like PostgreSQL's #>>.
+    json_text="json_extract({column}, {path})",
+    json_path=lambda keys: "$" + "".join('."' + k.replace('"', '\\"') + '"' for k in keys),
 )
 
 POSTGRESQL = Dialect(
@@ -46,4 +54,6 @@ POSTGRESQL = Dialect(
     float_type="DOUBLE PRECISION",
     case_sensitive_like="{lhs} LIKE {rhs}",
     case_insensitive_like="{lhs} ILIKE {rhs}",
+    json_text="(CAST({column} AS jsonb) #>> CAST({path} AS text[]))",
+    json_path=list,
 )
