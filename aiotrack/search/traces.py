@@ -208,8 +208,11 @@ def parse_trace_filter(text: str | None) -> tuple[Comparison, ...]:
             kind, key = _remap(kind, key)
             out.append(Comparison(kind, key, op, value))
             continue
+        from_attribute = kind == ATTRIBUTE
         kind, key = _remap(kind, key)
-        if kind in (ATTRIBUTE, RUN_LINK):
+        if kind in (ATTRIBUTE, RUN_LINK) or (from_attribute and kind == TAG):
+            # Attributes (name and prompt included, though they compare tags) take the string
+            # attribute comparators, IN and NOT IN among them.
             if op not in STRING_ATTRIBUTE_OPS:
                 raise _invalid(f"Invalid comparator '{op}' not one of '{_fmt(STRING_ATTRIBUTE_OPS)}'")
             assert raw.value is not None
