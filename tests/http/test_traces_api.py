@@ -364,7 +364,7 @@ async def test_assessments_correlation_and_metrics(client):
     ] == "why"
     wrong = {"assessment": {"expectation": {"value": 1}}, "update_mask": "expectation"}
     await call(client, "PATCH", f"traces/{tid}/assessments/{aid}", wrong, base=V3, status=400)
-    await call(client, "POST", f"traces/tr-none/assessments", {"assessment": fb}, base=V3, status=404)
+    await call(client, "POST", "traces/tr-none/assessments", {"assessment": fb}, base=V3, status=404)
 
     corr = await call(
         client,
