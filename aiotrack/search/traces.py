@@ -197,7 +197,7 @@ def parse_trace_filter(text: str | None) -> tuple[Comparison, ...]:
         kind, key = _identifier(raw.ident.text, lone_quoted=raw.ident.type == lx.QUOTED, attributes=SEARCH_ATTRIBUTES)
         original_key = key
         op = raw.op
-        value: object = None
+        value: str | int | float | tuple[str, ...] | None = None
         if kind == ATTRIBUTE and key in NUMERIC_ATTRIBUTES:
             if op not in NUMERIC_OPS:
                 raise _invalid(f"Invalid comparator '{op}' not one of '{_fmt(NUMERIC_OPS)}'")

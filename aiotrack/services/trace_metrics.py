@@ -52,14 +52,14 @@ async def query_trace_metrics(
     experiment_ids: list[str],
     view_type: Any,
     metric_name: str | None,
-    aggregations: list[dict],
+    aggregations: list[dict[str, Any]],
     dimensions: list[str],
     filters: list[str],
     time_interval_seconds: int | None,
     start_time_ms: int | None,
     end_time_ms: int | None,
     max_results: int | None,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     if not experiment_ids:
         raise invalid("Missing value for required parameter 'experiment_ids'.")
     view = _enum(view_type, VIEW_TYPES, "view_type")
@@ -93,7 +93,7 @@ async def query_trace_metrics(
         raise invalid("time_interval_seconds must be a positive integer")
     limit = max_results or MAX_RESULTS_DEFAULT
     rows = await store.metric_rows(experiment_ids, filters, start_time_ms, end_time_ms)
-    groups: dict[tuple, list[Sequence[Any]]] = {}
+    groups: dict[tuple[Any, ...], list[Sequence[Any]]] = {}
     for row in rows:
         ts, _duration, status, name = row
         key: list[Any] = []
@@ -106,15 +106,15 @@ async def query_trace_metrics(
             continue
         groups.setdefault(tuple(key), []).append(row)
     points = []
-    for key in sorted(groups, key=lambda k: tuple(str(x) if not isinstance(x, int) else f"{x:020d}" for x in k)):
-        members = groups[key]
+    for group in sorted(groups, key=lambda k: tuple(str(x) if not isinstance(x, int) else f"{x:020d}" for x in k)):
+        members = groups[group]
         dims: dict[str, str] = {}
         i = 0
         if time_interval_seconds:
-            dims[TIME_BUCKET] = dt.datetime.fromtimestamp(key[0] / 1000, dt.timezone.utc).isoformat()
+            dims[TIME_BUCKET] = dt.datetime.fromtimestamp(group[0] / 1000, dt.timezone.utc).isoformat()
             i = 1
         for d in dimensions:
-            dims[d] = str(key[i])
+            dims[d] = str(group[i])
             i += 1
         values: dict[str, float] = {}
         durations = [float(r[1]) for r in members if r[1] is not None]

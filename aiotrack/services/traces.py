@@ -106,7 +106,7 @@ def parse_duration(value: Any, name: str) -> int:
 # --------------------------------------------------------------------------- wire shapes
 
 
-def trace_info_v3(info: dict) -> dict:
+def trace_info_v3(info: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "trace_id": info["trace_id"],
         "trace_location": {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": info["experiment_id"]}},
@@ -130,7 +130,7 @@ def trace_info_v3(info: dict) -> dict:
     return out
 
 
-def trace_info_v2(info: dict) -> dict:
+def trace_info_v2(info: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "request_id": info["trace_id"],
         "experiment_id": info["experiment_id"],
@@ -184,7 +184,8 @@ def _experiment_of(location: Any) -> str:
         if kind not in (None, "MLFLOW_EXPERIMENT"):
             raise invalid(f"Trace location type {kind!r} is not supported by this server; use MLFLOW_EXPERIMENT.")
         raise invalid(v.missing_value("trace.trace_info.trace_location.mlflow_experiment.experiment_id"))
-    return exp["experiment_id"]
+    experiment_id: str = exp["experiment_id"]
+    return experiment_id
 
 
 def _state(value: Any, name: str) -> str:
@@ -200,7 +201,7 @@ def _state(value: Any, name: str) -> str:
 # --------------------------------------------------------------------------- assessments
 
 
-def _json_value_of(assessment: dict) -> tuple[str, str | None]:
+def _json_value_of(assessment: dict[str, Any]) -> tuple[str, str | None]:
     """(kind, the value as MLflow's SQL store keeps it: JSON text)."""
     if "feedback" in assessment:
         fb = assessment["feedback"] or {}
@@ -212,7 +213,7 @@ def _json_value_of(assessment: dict) -> tuple[str, str | None]:
     return "expectation", (json.dumps(ex["value"]) if "value" in ex else None)
 
 
-def _check_assessment(a: Any, trace_id: str) -> dict:
+def _check_assessment(a: Any, trace_id: str) -> dict[str, Any]:
     if not isinstance(a, dict):
         raise invalid(v.missing_value("assessment"))
     name = a.get("assessment_name")
@@ -235,7 +236,7 @@ def _check_assessment(a: Any, trace_id: str) -> dict:
     return a
 
 
-def _stamp(a: dict, *, created_ms: int, updated_ms: int) -> dict:
+def _stamp(a: dict[str, Any], *, created_ms: int, updated_ms: int) -> dict[str, Any]:
     """Attach the store-only fields (prefixed ``_``; never part of the JSON answered)."""
     kind, value = _json_value_of(a)
     a["_type"], a["_value"] = kind, value
@@ -243,7 +244,7 @@ def _stamp(a: dict, *, created_ms: int, updated_ms: int) -> dict:
     return a
 
 
-def _new_assessment(a: dict, trace_id: str) -> dict:
+def _new_assessment(a: dict[str, Any], trace_id: str) -> dict[str, Any]:
     now = int(time.time() * 1000)
     out: dict[str, Any] = {"assessment_id": "a-" + uuid.uuid4().hex, "assessment_name": a["assessment_name"]}
     out["trace_id"] = trace_id
@@ -277,7 +278,7 @@ class TraceService:
 
     # ---- creation
 
-    def parse_trace_info_v3(self, trace: Any) -> dict:
+    def parse_trace_info_v3(self, trace: Any) -> dict[str, Any]:
         if not isinstance(trace, dict):
             raise invalid(v.missing_value("trace"))
         ti = trace.get("trace_info")
@@ -315,13 +316,13 @@ class TraceService:
         info["assessments"] = [_new_assessment(_check_assessment(a, trace_id), trace_id) for a in raw]
         return info
 
-    async def start_trace_v3(self, trace: Any) -> dict:
+    async def start_trace_v3(self, trace: Any) -> dict[str, Any]:
         info = self.parse_trace_info_v3(trace)
         return trace_info_v3(await self.store.start_trace(info, ("traces",)))
 
     async def start_trace_v2(
         self, experiment_id: str | None, timestamp_ms: int | None, metadata: Any, tags: Any
-    ) -> dict:
+    ) -> dict[str, Any]:
         if not experiment_id:
             raise invalid(v.missing_value("experiment_id"))
         info = {
@@ -341,7 +342,7 @@ class TraceService:
 
     async def end_trace_v2(
         self, request_id: str, timestamp_ms: int | None, status: Any, metadata: Any, tags: Any
-    ) -> dict:
+    ) -> dict[str, Any]:
         info = await self.get_trace_info(request_id)
         state = None
         if status is not None:
@@ -392,18 +393,18 @@ class TraceService:
 
     # ---- reads
 
-    async def get_trace_info(self, trace_id: str) -> dict:
+    async def get_trace_info(self, trace_id: str) -> dict[str, Any]:
         infos = await self.store.get_trace_infos([trace_id])
         if not infos:
             raise not_found(f"Trace with ID {trace_id} is not found.")
         return infos[0]
 
-    async def _span_dicts(self, infos: Sequence[dict]) -> dict[str, list[dict] | None]:
+    async def _span_dicts(self, infos: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]] | None]:
         """Each trace's span dicts: from the database or the traces.json artifact (None when
         neither has them yet)."""
         in_db = [i["trace_id"] for i in infos if i["tags"].get(SPANS_LOCATION_TAG) == TRACKING_STORE]
         stored = await self.store.get_span_contents(in_db) if in_db else {}
-        out: dict[str, list[dict] | None] = {}
+        out: dict[str, list[dict[str, Any]] | None] = {}
         for info in infos:
             tid = info["trace_id"]
             if tid in stored:
@@ -414,7 +415,7 @@ class TraceService:
                 out[tid] = await self._artifact_spans(info)
         return out
 
-    async def _artifact_spans(self, info: dict) -> list[dict] | None:
+    async def _artifact_spans(self, info: dict[str, Any]) -> list[dict[str, Any]] | None:
         location = info["tags"].get(ARTIFACT_LOCATION_TAG)
         if not location:
             return None
@@ -431,22 +432,24 @@ class TraceService:
         spans = parsed.get("spans") if isinstance(parsed, dict) else None
         return spans if isinstance(spans, list) else []
 
-    def _trace_json(self, info: dict, spans: list[dict]) -> dict:
+    def _trace_json(self, info: dict[str, Any], spans: list[dict[str, Any]]) -> dict[str, Any]:
         return {"trace_info": trace_info_v3(info), "spans": [otlp_json_from_span_dict(s) for s in spans]}
 
-    async def get_trace(self, trace_id: str, allow_partial: bool) -> dict:
+    async def get_trace(self, trace_id: str, allow_partial: bool) -> dict[str, Any]:
         info = await self.get_trace_info(trace_id)
         spans = (await self._span_dicts([info]))[trace_id]
         if not spans and not allow_partial:
             raise not_found(f"Trace with ID {trace_id} is not fully exported yet, please try again later.")
         return self._trace_json(info, spans or [])
 
-    async def batch_get_traces(self, trace_ids: list[str], experiment_ids: list[str] | None) -> list[dict]:
+    async def batch_get_traces(self, trace_ids: list[str], experiment_ids: list[str] | None) -> list[dict[str, Any]]:
         infos = await self.store.get_trace_infos(trace_ids, experiment_ids)
         spans = await self._span_dicts(infos)
         return [self._trace_json(i, spans[i["trace_id"]] or []) for i in infos]
 
-    async def batch_get_trace_infos(self, trace_ids: list[str], experiment_ids: list[str] | None) -> list[dict]:
+    async def batch_get_trace_infos(
+        self, trace_ids: list[str], experiment_ids: list[str] | None
+    ) -> list[dict[str, Any]]:
         return [trace_info_v3(i) for i in await self.store.get_trace_infos(trace_ids, experiment_ids)]
 
     async def trace_data_json(self, trace_id: str) -> bytes:
@@ -466,7 +469,7 @@ class TraceService:
         page_token: str | None,
         *,
         max_allowed: int = SEARCH_TRACES_MAX_RESULTS,
-    ) -> tuple[list[dict], str | None]:
+    ) -> tuple[list[dict[str, Any]], str | None]:
         if max_results is None or max_results == 0:
             max_results = SEARCH_TRACES_DEFAULT_MAX_RESULTS
         if max_results < 1 or max_results > max_allowed:
@@ -539,7 +542,7 @@ class TraceService:
         await run_exists(run_id)
         await self.store.link_traces(trace_ids, "RUN", [run_id])
 
-    async def link_prompts_to_trace(self, trace_id: str | None, prompt_versions: list[dict]) -> None:
+    async def link_prompts_to_trace(self, trace_id: str | None, prompt_versions: list[dict[str, Any]]) -> None:
         if not trace_id:
             raise invalid(v.missing_value("trace_id"))
         refs = []
@@ -569,14 +572,16 @@ class TraceService:
 
     # ---- assessments
 
-    async def create_assessment(self, trace_id: str, assessment: Any) -> dict:
+    async def create_assessment(self, trace_id: str, assessment: Any) -> dict[str, Any]:
         a = _new_assessment(_check_assessment(assessment, trace_id), trace_id)
         return await self.store.create_assessment(trace_id, a)
 
-    async def get_assessment(self, trace_id: str, assessment_id: str) -> dict:
+    async def get_assessment(self, trace_id: str, assessment_id: str) -> dict[str, Any]:
         return await self.store.get_assessment(trace_id, assessment_id)
 
-    async def update_assessment(self, trace_id: str, assessment_id: str, assessment: Any, update_mask: Any) -> dict:
+    async def update_assessment(
+        self, trace_id: str, assessment_id: str, assessment: Any, update_mask: Any
+    ) -> dict[str, Any]:
         if not isinstance(assessment, dict):
             raise invalid(v.missing_value("assessment"))
         if isinstance(update_mask, dict):
@@ -638,7 +643,7 @@ class TraceService:
         experiment_ids: list[str],
         view_type: Any,
         metric_name: str | None,
-        aggregations: list[dict],
+        aggregations: list[dict[str, Any]],
         dimensions: list[str],
         filters: list[str],
         time_interval_seconds: int | None,
@@ -646,7 +651,7 @@ class TraceService:
         end_time_ms: int | None,
         max_results: int | None,
         page_token: str | None,
-    ) -> tuple[list[dict], str | None]:
+    ) -> tuple[list[dict[str, Any]], str | None]:
         from aiotrack.services.trace_metrics import query_trace_metrics
 
         if page_token:
@@ -670,7 +675,7 @@ class TraceService:
 
     async def filter_correlation(
         self, experiment_ids: list[str], filter1: str | None, filter2: str | None, base_filter: str | None
-    ) -> dict:
+    ) -> dict[str, Any]:
         """MLflow's NPMI between two filters over the traces matching ``base_filter``."""
         if not experiment_ids:
             raise invalid(v.missing_value("experiment_ids"))

@@ -12,6 +12,7 @@ error JSON. Bodies are bounded by the app's client_max_size (after inflation).
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import orjson
 from aiohttp import web
@@ -125,7 +126,7 @@ async def export_traces(request: web.Request) -> web.Response:
         answer.partial_success.rejected_spans = rejected
         answer.partial_success.error_message = why
     if media_type == JSON:
-        out: dict = {}
+        out: dict[str, Any] = {}
         if rejected:
             out["partialSuccess"] = {"rejectedSpans": str(rejected), "errorMessage": why}
         return json_response(out)

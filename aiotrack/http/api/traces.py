@@ -19,7 +19,8 @@ routes = Routes()
 
 
 def _service(request: web.Request) -> TraceService:
-    return request.app[keys.TRACES]
+    service: TraceService = request.app[keys.TRACES]
+    return service
 
 
 def _trace_id(request: web.Request, name: str = "trace_id") -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from aiotrack.search.ast import ATTRIBUTE, EQ, GE, GT, IN, IS_NOT_NULL, IS_NULL, LE, LT, NE, NOT_IN, TAG, Comparison
 from aiotrack.search.traces import (
@@ -151,7 +152,7 @@ def search_query(
     order_by: Sequence[str],
     limit: int,
     offset: int,
-) -> tuple[str, list]:
+) -> tuple[str, list[Any]]:
     comparisons = parse_trace_filter(filter_string)
     orders = parse_trace_order_by(order_by)
     q = _Sql(dialect)
@@ -192,7 +193,7 @@ def search_query(
     return sql, q.params
 
 
-def filter_condition(dialect: Dialect, filter_string: str | None) -> tuple[str, list]:
+def filter_condition(dialect: Dialect, filter_string: str | None) -> tuple[str, list[Any]]:
     """The WHERE condition of a filter alone (``1 = 1`` for none), over ``trace_info``."""
     comparisons = parse_trace_filter(filter_string)
     q = _Sql(dialect)

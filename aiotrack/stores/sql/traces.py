@@ -67,7 +67,7 @@ def trace_not_found(trace_id: str) -> AiotrackError:
     return not_found(f"Trace with ID {trace_id} is not found.")
 
 
-def _info(row: Sequence[Any]) -> dict:
+def _info(row: Sequence[Any]) -> dict[str, Any]:
     return {
         "trace_id": row[0],
         "experiment_id": str(row[1]),
@@ -215,7 +215,7 @@ def _log_spans_body(
     yield ExecMany(_UPSERT_TAG, tags)
 
 
-def _start_trace_body(info: dict, subpath: tuple[str, ...]) -> Generator[Any, Any, None]:
+def _start_trace_body(info: dict[str, Any], subpath: tuple[str, ...]) -> Generator[Any, Any, None]:
     eid = _experiment_id(info["experiment_id"])
     exp = yield FetchRow("SELECT lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = ?", (eid,))
     root = _experiment_row(exp, info["experiment_id"], active=True)
@@ -255,7 +255,7 @@ def _start_trace_body(info: dict, subpath: tuple[str, ...]) -> Generator[Any, An
         )
 
 
-def _assessment_row(trace_id: str, a: dict) -> tuple:
+def _assessment_row(trace_id: str, a: dict[str, Any]) -> tuple[Any, ...]:
     """An assessment (with the store fields already set by the service) -> its row."""
     return (
         a["assessment_id"],
@@ -277,7 +277,7 @@ class SqlTraceStore(TraceStore):
 
     # ------------------------------------------------------------------ reads
 
-    async def _hydrate(self, rows: Sequence[Sequence[Any]], src: Any = None) -> list[dict]:
+    async def _hydrate(self, rows: Sequence[Sequence[Any]], src: Any = None) -> list[dict[str, Any]]:
         if not rows:
             return []
         src = src or self.db
@@ -307,13 +307,15 @@ class SqlTraceStore(TraceStore):
             by_id[tid]["assessments"] = [orjson.loads(body) for _, body in items]
         return infos
 
-    async def get_trace_infos(self, trace_ids, experiment_ids=None):
+    async def get_trace_infos(
+        self, trace_ids: Sequence[str], experiment_ids: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
         ids = list(dict.fromkeys(trace_ids))
-        rows: list = []
+        rows: list[Any] = []
         for i in range(0, len(ids), IN_CHUNK):
             chunk = ids[i : i + IN_CHUNK]
             sql = f"SELECT {INFO_COLUMNS} FROM trace_info WHERE request_id IN ({_marks(len(chunk))})"
-            params: list = list(chunk)
+            params: list[Any] = list(chunk)
             if experiment_ids is not None:
                 eids = [_experiment_id(e) for e in experiment_ids]
                 if not eids:
@@ -324,7 +326,7 @@ class SqlTraceStore(TraceStore):
         infos = {i["trace_id"]: i for i in await self._hydrate(rows)}
         return [infos[t] for t in ids if t in infos]
 
-    async def get_span_contents(self, trace_ids):
+    async def get_span_contents(self, trace_ids: Sequence[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         ids = list(dict.fromkeys(trace_ids))
         for i in range(0, len(ids), IN_CHUNK):
@@ -337,7 +339,14 @@ class SqlTraceStore(TraceStore):
                 out.setdefault(tid, []).append(content)
         return out
 
-    async def search_traces(self, experiment_ids, filter_string, order_by, limit, offset):
+    async def search_traces(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None,
+        order_by: Sequence[str],
+        limit: int,
+        offset: int,
+    ) -> list[dict[str, Any]]:
         eids = []
         for e in experiment_ids:
             try:
@@ -365,7 +374,13 @@ class SqlTraceStore(TraceStore):
         row = await self.db.fetchrow(sql, [*params, *eids])
         return [int(v or 0) for v in (row or [0] * len(filters))]
 
-    async def metric_rows(self, experiment_ids, filters, start_time_ms, end_time_ms):
+    async def metric_rows(
+        self,
+        experiment_ids: Sequence[str],
+        filters: Sequence[str],
+        start_time_ms: int | None,
+        end_time_ms: int | None,
+    ) -> list[tuple[int, int | None, str, str | None]]:
         eids = [_experiment_id(e) for e in experiment_ids]
         if not eids:
             return []
@@ -391,34 +406,42 @@ class SqlTraceStore(TraceStore):
 
     # ------------------------------------------------------------------ writes
 
-    async def start_trace(self, info, artifact_subpath):
-        await self.db.run(_start_trace_body, info, artifact_subpath)
+    async def start_trace(self, info: dict[str, Any], artifact_subpath: tuple[str, ...]) -> dict[str, Any]:
+        await self.db.run(_start_trace_body, info, artifact_subpath)  # type: ignore[no-untyped-call]
         return (await self.get_trace_infos([info["trace_id"]]))[0]
 
-    async def log_spans(self, experiment_id, spans, resource_tags):
+    async def log_spans(
+        self, experiment_id: str, spans: Sequence[SpanRow], resource_tags: Sequence[tuple[str, str]]
+    ) -> None:
         by_trace: dict[str, list[SpanRow]] = {}
         for s in spans:
             by_trace.setdefault(s.trace_id, []).append(s)
         if by_trace:
-            await self.db.run(_log_spans_body, experiment_id, by_trace, list(resource_tags))
+            await self.db.run(_log_spans_body, experiment_id, by_trace, list(resource_tags))  # type: ignore[no-untyped-call]
 
     async def _require(self, tx: Any, trace_id: str) -> None:
         if await tx.fetchrow("SELECT 1 FROM trace_info WHERE request_id = ?", (trace_id,)) is None:
             raise trace_not_found(trace_id)
 
-    async def set_trace_tag(self, trace_id, key, value):
+    async def set_trace_tag(self, trace_id: str, key: str, value: str) -> None:
         async with self.db.transaction() as tx:
             await self._require(tx, trace_id)
             await tx.execute(_UPSERT_TAG, (trace_id, key, value))
 
-    async def delete_trace_tag(self, trace_id, key):
+    async def delete_trace_tag(self, trace_id: str, key: str) -> None:
         async with self.db.transaction() as tx:
             await self._require(tx, trace_id)
             changed = await tx.execute("DELETE FROM trace_tags WHERE request_id = ? AND key = ?", (trace_id, key))
             if not changed:
                 raise not_found(f"No trace tag with key '{key}' for trace with ID '{trace_id}'")
 
-    async def delete_traces(self, experiment_id, max_timestamp_millis, max_traces, trace_ids):
+    async def delete_traces(
+        self,
+        experiment_id: str,
+        max_timestamp_millis: int | None,
+        max_traces: int | None,
+        trace_ids: Sequence[str],
+    ) -> tuple[int, list[str]]:
         eid = _experiment_id(experiment_id)
         async with self.db.transaction() as tx:
             if trace_ids:
@@ -434,7 +457,7 @@ class SqlTraceStore(TraceStore):
             else:
                 sql = "SELECT request_id FROM trace_info WHERE experiment_id = ? AND timestamp_ms <= ?"
                 sql += " ORDER BY timestamp_ms ASC, request_id ASC"
-                params: list = [eid, max_timestamp_millis]
+                params: list[Any] = [eid, max_timestamp_millis]
                 if max_traces is not None:
                     sql += " LIMIT ?"
                     params.append(max_traces)
@@ -456,7 +479,9 @@ class SqlTraceStore(TraceStore):
                 await tx.execute(f"DELETE FROM trace_info WHERE request_id IN ({m})", chunk)
             return len(doomed), locations
 
-    async def link_traces(self, trace_ids, destination_type, destination_ids):
+    async def link_traces(
+        self, trace_ids: Sequence[str], destination_type: str, destination_ids: Sequence[str]
+    ) -> None:
         ids = list(dict.fromkeys(trace_ids))
         async with self.db.transaction() as tx:
             present = []
@@ -477,8 +502,15 @@ class SqlTraceStore(TraceStore):
                 )
 
     async def update_trace(
-        self, trace_id, *, timestamp_ms=None, execution_time_ms=None, state=None, tags=None, metadata=None
-    ):
+        self,
+        trace_id: str,
+        *,
+        timestamp_ms: int | None = None,
+        execution_time_ms: int | None = None,
+        state: str | None = None,
+        tags: dict[str, str] | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         async with self.db.transaction() as tx:
             await self._require(tx, trace_id)
             sets, params = [], []
@@ -500,7 +532,7 @@ class SqlTraceStore(TraceStore):
 
     # ------------------------------------------------------------------ assessments
 
-    async def create_assessment(self, trace_id, assessment):
+    async def create_assessment(self, trace_id: str, assessment: dict[str, Any]) -> dict[str, Any]:
         async with self.db.transaction() as tx:
             await self._require(tx, trace_id)
             overrides = assessment.get("overrides")
@@ -523,15 +555,16 @@ class SqlTraceStore(TraceStore):
             )
         return {k: v for k, v in assessment.items() if not k.startswith("_")}
 
-    async def get_assessment(self, trace_id, assessment_id):
+    async def get_assessment(self, trace_id: str, assessment_id: str) -> dict[str, Any]:
         row = await self.db.fetchrow(
             "SELECT body FROM assessments WHERE trace_id = ? AND assessment_id = ?", (trace_id, assessment_id)
         )
         if row is None:
             raise not_found(f"Assessment with ID '{assessment_id}' not found for trace '{trace_id}'")
-        return orjson.loads(row[0])
+        body: dict[str, Any] = orjson.loads(row[0])
+        return body
 
-    async def replace_assessment(self, trace_id, assessment):
+    async def replace_assessment(self, trace_id: str, assessment: dict[str, Any]) -> dict[str, Any]:
         row = _assessment_row(trace_id, assessment)
         async with self.db.transaction() as tx:
             changed = await tx.execute(
@@ -543,7 +576,7 @@ class SqlTraceStore(TraceStore):
                 raise not_found(f"Assessment with ID '{row[0]}' not found for trace '{trace_id}'")
         return {k: v for k, v in assessment.items() if not k.startswith("_")}
 
-    async def delete_assessment(self, trace_id, assessment_id):
+    async def delete_assessment(self, trace_id: str, assessment_id: str) -> None:
         async with self.db.transaction() as tx:
             await self._require(tx, trace_id)
             row = await tx.fetchrow(
