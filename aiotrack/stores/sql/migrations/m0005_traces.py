@@ -22,7 +22,6 @@ STEPS = (
         finalized SMALLINT NOT NULL DEFAULT 0
     )""",
     "CREATE INDEX trace_info_experiment_time ON trace_info (experiment_id, timestamp_ms DESC, request_id)",
-    "CREATE INDEX trace_info_experiment_status ON trace_info (experiment_id, status)",
     "CREATE INDEX trace_info_client_request ON trace_info (client_request_id)",
     """CREATE TABLE trace_tags (
         request_id TEXT NOT NULL REFERENCES trace_info (request_id) ON DELETE CASCADE,
