@@ -8,6 +8,7 @@ to the trace's ``mlflow.artifactLocation`` (older clients, or when span logging 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -47,10 +48,11 @@ V2_STATUS = {
     "IN_PROGRESS": "IN_PROGRESS",
 }
 V2_TO_STATE = {v2: v3 for v3, v2 in V2_STATUS.items()}
-# Tags a client may not set or delete through the tag endpoints (MLflow's
-# _validate_trace_tag_handler_mutation guards the spans location).
-_PROTECTED_TAGS = (SPANS_LOCATION_TAG,)
+# Tags only the server writes: where the spans are, and the artifact folder (deleted with the
+# trace, so a client must not point it elsewhere). MLflow's handlers guard the spans location.
+SERVER_TAGS = frozenset({SPANS_LOCATION_TAG, ARTIFACT_LOCATION_TAG})
 _INT64_MAX = 2**63 - 1
+_TRACE_ID_RE = re.compile(r"[A-Za-z0-9_:-][A-Za-z0-9._:-]{0,249}")
 
 ArtifactReader = Callable[[str], Awaitable[bytes | None]]
 ArtifactDeleter = Callable[[str], Awaitable[None]]
@@ -157,6 +159,10 @@ def _str_map(value: Any, name: str) -> dict[str, str]:
             raise invalid(v.invalid_value(f"{name}.{k}", val, "Expected a string."))
         out[k] = val
     return out
+
+
+def _client_tags(tags: dict[str, str]) -> dict[str, str]:
+    return {k: val for k, val in tags.items() if k not in SERVER_TAGS}
 
 
 def _kv_list(value: Any, name: str) -> dict[str, str]:
@@ -287,8 +293,13 @@ class TraceService:
         trace_id = ti.get("trace_id")
         if not isinstance(trace_id, str) or not trace_id:
             raise invalid(v.missing_value("trace.trace_info.trace_id"))
-        if len(trace_id) > 250 or "/" in trace_id:
-            raise invalid(v.invalid_value("trace.trace_info.trace_id", trace_id))
+        if not _TRACE_ID_RE.fullmatch(trace_id):
+            # The id becomes a folder of the experiment's artifacts: no separators, no dot-only names.
+            raise invalid(
+                v.invalid_value(
+                    "trace.trace_info.trace_id", trace_id, "Expected letters, digits, '-', '_', '.' or ':'."
+                )
+            )
         experiment_id = _experiment_of(ti.get("trace_location"))
         if ti.get("request_time") is None:
             raise invalid(v.missing_value("trace.trace_info.request_time"))
@@ -302,7 +313,7 @@ class TraceService:
                 else None
             ),
             "state": _state(ti.get("state"), "trace.trace_info.state"),
-            "tags": _str_map(ti.get("tags"), "trace.trace_info.tags"),
+            "tags": _client_tags(_str_map(ti.get("tags"), "trace.trace_info.tags")),
             "metadata": _str_map(ti.get("trace_metadata"), "trace.trace_info.trace_metadata"),
         }
         for field in ("client_request_id", "request_preview", "response_preview"):
@@ -334,7 +345,7 @@ class TraceService:
             "client_request_id": None,
             "request_preview": None,
             "response_preview": None,
-            "tags": _kv_list(tags, "tags"),
+            "tags": _client_tags(_kv_list(tags, "tags")),
             "metadata": _kv_list(metadata, "request_metadata"),
             "assessments": [],
         }
@@ -354,7 +365,7 @@ class TraceService:
             request_id,
             execution_time_ms=duration,
             state=state,
-            tags=_kv_list(tags, "tags"),
+            tags=_client_tags(_kv_list(tags, "tags")),
             metadata=_kv_list(metadata, "request_metadata"),
         )
         return trace_info_v2(updated)
@@ -381,7 +392,11 @@ class TraceService:
             for ss in rs.scope_spans:
                 for span in ss.spans:
                     try:
-                        rows.append(span_row_from_otlp(span, service_name))
+                        row = span_row_from_otlp(span, service_name)
+                        if row.trace_tags:
+                            kept = tuple((k, val) for k, val in row.trace_tags if k not in SERVER_TAGS)
+                            row = dataclasses.replace(row, trace_tags=kept)
+                        rows.append(row)
                     except SpanError as exc:
                         rejected += 1
                         why = f"Cannot convert OpenTelemetry span to MLflow span: {exc}"
@@ -488,7 +503,7 @@ class TraceService:
     async def set_trace_tag(self, trace_id: str, key: str | None, value: str | None) -> None:
         if not key:
             raise invalid(v.missing_value("key"))
-        if key in _PROTECTED_TAGS:
+        if key in SERVER_TAGS:
             raise invalid(f"Tag '{key}' is set by the server and cannot be set.")
         if len(key) > 250:
             raise invalid(f"Tag key '{key[:32]}...' exceeds the maximum length of 250 characters.")
@@ -497,7 +512,7 @@ class TraceService:
     async def delete_trace_tag(self, trace_id: str, key: str | None) -> None:
         if not key:
             raise invalid(v.missing_value("key"))
-        if key in _PROTECTED_TAGS:
+        if key in SERVER_TAGS:
             raise invalid(f"Tag '{key}' is set by the server and cannot be deleted.")
         await self.store.delete_trace_tag(trace_id, key)
 

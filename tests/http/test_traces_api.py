@@ -292,6 +292,8 @@ async def test_v2_routes(client):
     got = await call(client, "GET", f"traces/{rid}/info", params={})
     assert {"key": "t", "value": "v"} in got["trace_info"]["tags"]
     await call(client, "PATCH", f"traces/{rid}/tags", {"key": "x", "value": "y"})
+    # The artifact folder (deleted with the trace) is the server's to set.
+    await call(client, "PATCH", f"traces/{rid}/tags", {"key": "mlflow.artifactLocation", "value": "/"}, status=400)
     await call(client, "DELETE", f"traces/{rid}/tags", {"key": "x"})
     await call(client, "DELETE", f"traces/{rid}/tags", {"key": "x"}, status=404)
     found = await call(client, "GET", "traces", params={"experiment_ids": exp, "filter": "tags.t = 'v'"})
@@ -314,6 +316,8 @@ async def test_bad_requests_answer_mlflow_errors(client):
         ("traces/search", {"locations": [_loc(exp)], "page_token": "@@"}, "page token"),
         ("traces/search", {}, "locations"),
         ("traces", {"trace": {"trace_info": {"trace_id": "tr-1"}}}, "trace_location"),
+        ("traces", {"trace": {"trace_info": {"trace_id": "..", "trace_location": _loc(exp)}}}, "trace_id"),
+        ("traces", {"trace": {"trace_info": {"trace_id": "a/../b", "trace_location": _loc(exp)}}}, "trace_id"),
         ("traces", {"trace": {"trace_info": {"trace_id": "tr-1", "trace_location": _loc(exp)}}}, "request_time"),
         (
             "traces",
