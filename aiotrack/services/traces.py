@@ -372,8 +372,10 @@ class TraceService:
 
     # ---- span ingest (OTLP)
 
-    async def ingest_otlp(self, experiment_id: str, request: Any) -> tuple[int, int, str]:
-        """Store every span of an ExportTraceServiceRequest; return (accepted, rejected, why)."""
+    async def ingest_otlp(self, experiment_id: str, request: Any) -> tuple[int, int, str, list[str]]:
+        """Store every span of an ExportTraceServiceRequest; return (accepted, rejected, why, the
+        ids of traces whose root span came). Each span is dropped from the request as soon as it
+        is converted, so a large span is not held in two shapes longer than its own conversion."""
         rows: list[SpanRow] = []
         rejected = 0
         why = ""
@@ -390,9 +392,10 @@ class TraceService:
                 tags_here.append((kv.key, value if isinstance(value, str) else dump_attribute(value)))
             resource_tags = tags_here or resource_tags
             for ss in rs.scope_spans:
-                for span in ss.spans:
+                spans = ss.spans
+                while len(spans):
                     try:
-                        row = span_row_from_otlp(span, service_name)
+                        row = span_row_from_otlp(spans[len(spans) - 1], service_name)
                         if row.trace_tags:
                             kept = tuple((k, val) for k, val in row.trace_tags if k not in SERVER_TAGS)
                             row = dataclasses.replace(row, trace_tags=kept)
@@ -400,11 +403,14 @@ class TraceService:
                     except SpanError as exc:
                         rejected += 1
                         why = f"Cannot convert OpenTelemetry span to MLflow span: {exc}"
+                    del spans[-1]
         if not rows and not rejected:
             raise invalid("Invalid OpenTelemetry format - no spans found")
+        rows.reverse()  # converted from the end; keep the request's order
         if rows:
             await self.store.log_spans(experiment_id, rows, resource_tags)
-        return len(rows), rejected, why
+        finished = sorted({r.trace_id for r in rows if r.parent_span_id is None})
+        return len(rows), rejected, why, finished
 
     # ---- reads
 

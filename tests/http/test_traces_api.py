@@ -208,6 +208,21 @@ async def test_otlp_bad_input_writes_nothing(client):
     assert await trace_count(client, exp) == 0
 
 
+async def test_otlp_run_header_links_finished_traces(client):
+    exp = await new_experiment(client)
+    run = (await call(client, "POST", "runs/create", {"experiment_id": exp}))["run"]["info"]["run_id"]
+    body = otlp_request().SerializeToString()
+    await assert_error(
+        await post_otlp(client, body, exp, **{"x-mlflow-run-id": "nope"}), 404, "RESOURCE_DOES_NOT_EXIST"
+    )
+    assert await trace_count(client, exp) == 0
+    assert (await post_otlp(client, body, exp, **{"x-mlflow-run-id": run})).status == 200
+    found = await call(
+        client, "POST", "traces/search", {"locations": [_loc(exp)], "filter": f"run_id = '{run}'"}, base=V3
+    )
+    assert [t["trace_id"] for t in found["traces"]] == ["tr-" + TRACE_HEX]
+
+
 async def test_large_span_is_accepted(client):
     exp = await new_experiment(client)
     big = "x" * (6 * 1024 * 1024)

@@ -102,25 +102,18 @@ async def export_traces(request: web.Request) -> web.Response:
     parsed = parse_request(body, media_type)
     del body  # the spans are decoded; do not keep the raw copy alive while storing them
     service = request.app[keys.TRACES]
-    _, rejected, why = await service.ingest_otlp(experiment_id, parsed)
+    tracking = request.app[keys.TRACKING]
+
+    async def run_exists(rid: str) -> None:
+        await tracking.store.get_run_info(rid)
+
     run_id = request.headers.get(RUN_HEADER)
     if run_id:
-        finished = sorted(
-            {
-                "tr-" + s.trace_id.hex()
-                for rs in parsed.resource_spans
-                for ss in rs.scope_spans
-                for s in ss.spans
-                if not s.parent_span_id
-            }
-        )
-        tracking = request.app[keys.TRACKING]
-
-        async def run_exists(rid: str) -> None:
-            await tracking.store.get_run_info(rid)
-
-        if finished:
-            await service.link_traces_to_run(finished[:100], run_id, run_exists)
+        await run_exists(run_id)  # before anything is written
+    _, rejected, why, finished = await service.ingest_otlp(experiment_id, parsed)
+    if run_id and finished:
+        for i in range(0, len(finished), 100):  # MLflow's limit per link request
+            await service.link_traces_to_run(finished[i : i + 100], run_id, run_exists)
     answer = ExportTraceServiceResponse()
     if rejected:
         answer.partial_success.rejected_spans = rejected
