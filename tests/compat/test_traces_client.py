@@ -4,6 +4,7 @@ prompts, evaluation, and a plain OpenTelemetry SDK exporting to /v1/traces."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import mlflow
@@ -300,3 +301,29 @@ def test_opentelemetry_sdk_exports_to_v1_traces(client_env, tracking_server):
     assert spans["db-query"].attributes["db.rows"] == 3
     assert spans["db-query"].status.status_code.value == "ERROR"
     assert spans["handle-request"].attributes["http.method"] == "POST"
+
+
+from test_mlflow2_client import mlflow2_python  # noqa: E402,F401  (the cached 2.x client venv fixture)
+
+
+# mlflow 2.x's span processor breaks on OpenTelemetry SDKs from 1.34 on (it never calls their
+# __init__, and they grew a `_shutdown` flag): its traces would silently never be exported.
+MLFLOW2_OTEL = ("opentelemetry-sdk==1.33.1", "opentelemetry-api==1.33.1")
+
+
+def test_mlflow2_client_traces_through_the_v2_routes(mlflow2_python, tracking_server):  # noqa: F811
+    import subprocess
+    from pathlib import Path
+
+    check = [str(mlflow2_python), "-c", "import opentelemetry.sdk.version as v; print(v.__version__)"]
+    if subprocess.run(check, capture_output=True, text=True).stdout.strip() != "1.33.1":
+        pip = [str(mlflow2_python), "-m", "pip", "install", "-q", *MLFLOW2_OTEL]
+        subprocess.run(pip, capture_output=True, text=True, timeout=600, check=True)
+
+    script = Path(__file__).with_name("mlflow2_traces_workflow.py")
+    env = {**os.environ, "MLFLOW_ENABLE_ASYNC_TRACE_LOGGING": "false"}
+    done = subprocess.run(
+        [str(mlflow2_python), str(script), tracking_server.url], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert done.returncode == 0, done.stdout + done.stderr + tracking_server.log()[-3000:]
+    assert done.stdout.strip().endswith("OK")
