@@ -305,7 +305,6 @@ def test_opentelemetry_sdk_exports_to_v1_traces(client_env, tracking_server):
 
 from test_mlflow2_client import mlflow2_python  # noqa: E402,F401  (the cached 2.x client venv fixture)
 
-
 # mlflow 2.x's span processor breaks on OpenTelemetry SDKs from 1.34 on (it never calls their
 # __init__, and they grew a `_shutdown` flag): its traces would silently never be exported.
 MLFLOW2_OTEL = ("opentelemetry-sdk==1.33.1", "opentelemetry-api==1.33.1")
