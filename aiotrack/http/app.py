@@ -143,8 +143,10 @@ async def _traces_ctx(app: web.Application) -> AsyncIterator[None]:
     from aiotrack.services.traces import TraceService
     from aiotrack.stores.sql.traces import SqlTraceStore
 
+    tracking_store = app[keys.TRACKING].store
+    assert isinstance(tracking_store, SqlTrackingStore)  # the store _tracking_ctx opens
     artifacts = TraceArtifacts(app[keys.ARTIFACTS])
-    app[keys.TRACES] = TraceService(SqlTraceStore(app[keys.TRACKING].store.db), artifacts.read, artifacts.delete)
+    app[keys.TRACES] = TraceService(SqlTraceStore(tracking_store.db), artifacts.read, artifacts.delete)
     yield
 
 

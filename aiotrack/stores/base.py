@@ -379,7 +379,7 @@ class TraceStore(ABC):
     """
 
     @abstractmethod
-    async def start_trace(self, info: dict, artifact_subpath: tuple[str, ...]) -> dict:
+    async def start_trace(self, info: dict[str, Any], artifact_subpath: tuple[str, ...]) -> dict[str, Any]:
         """Create or complete a trace (spans may have arrived first): the caller's values win,
         tags and metadata are merged, ``mlflow.artifactLocation`` is set under the experiment's
         artifact location joined with ``artifact_subpath``. The experiment must be active."""
@@ -395,7 +395,7 @@ class TraceStore(ABC):
     @abstractmethod
     async def get_trace_infos(
         self, trace_ids: Sequence[str], experiment_ids: Sequence[str] | None = None
-    ) -> list[dict]:
+    ) -> list[dict[str, Any]]:
         """The infos of the traces that exist, in the order asked."""
 
     @abstractmethod
@@ -405,7 +405,7 @@ class TraceStore(ABC):
     @abstractmethod
     async def search_traces(
         self, experiment_ids: Sequence[str], filter_string: str | None, order_by: Sequence[str], limit: int, offset: int
-    ) -> list[dict]: ...
+    ) -> list[dict[str, Any]]: ...
 
     @abstractmethod
     async def count_matching(self, experiment_ids: Sequence[str], filters: Sequence[str | None]) -> list[int]:
@@ -457,19 +457,19 @@ class TraceStore(ABC):
         state: str | None = None,
         tags: dict[str, str] | None = None,
         metadata: dict[str, str] | None = None,
-    ) -> dict:
+    ) -> dict[str, Any]:
         """The v2 ``end trace``: set the given fields, merge tags and metadata."""
 
     @abstractmethod
-    async def create_assessment(self, trace_id: str, assessment: dict) -> dict:
+    async def create_assessment(self, trace_id: str, assessment: dict[str, Any]) -> dict[str, Any]:
         """Store MLflow's Assessment JSON (id and times assigned); with ``overrides`` the
         overridden assessment becomes ``valid: false``."""
 
     @abstractmethod
-    async def get_assessment(self, trace_id: str, assessment_id: str) -> dict: ...
+    async def get_assessment(self, trace_id: str, assessment_id: str) -> dict[str, Any]: ...
 
     @abstractmethod
-    async def replace_assessment(self, trace_id: str, assessment: dict) -> dict:
+    async def replace_assessment(self, trace_id: str, assessment: dict[str, Any]) -> dict[str, Any]:
         """Write back an updated assessment (same id)."""
 
     @abstractmethod

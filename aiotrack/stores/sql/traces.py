@@ -407,7 +407,7 @@ class SqlTraceStore(TraceStore):
     # ------------------------------------------------------------------ writes
 
     async def start_trace(self, info: dict[str, Any], artifact_subpath: tuple[str, ...]) -> dict[str, Any]:
-        await self.db.run(_start_trace_body, info, artifact_subpath)  # type: ignore[no-untyped-call]
+        await self.db.run(_start_trace_body, info, artifact_subpath)
         return (await self.get_trace_infos([info["trace_id"]]))[0]
 
     async def log_spans(
@@ -417,7 +417,7 @@ class SqlTraceStore(TraceStore):
         for s in spans:
             by_trace.setdefault(s.trace_id, []).append(s)
         if by_trace:
-            await self.db.run(_log_spans_body, experiment_id, by_trace, list(resource_tags))  # type: ignore[no-untyped-call]
+            await self.db.run(_log_spans_body, experiment_id, by_trace, list(resource_tags))
 
     async def _require(self, tx: Any, trace_id: str) -> None:
         if await tx.fetchrow("SELECT 1 FROM trace_info WHERE request_id = ?", (trace_id,)) is None:
