@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from aiotrack.artifacts.paths import join
+from aiotrack.artifacts.locations import join
 from aiotrack.services.artifact_uris import ArtifactLocations
 
 log = logging.getLogger("aiotrack.traces")
