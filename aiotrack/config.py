@@ -63,6 +63,34 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("x_frame_options", "SAMEORIGIN", "X-Frame-Options header: SAMEORIGIN, DENY or NONE."),
     Setting("dev", False, "Development mode: reload on code change, debug logging, one worker."),
     Setting("expose_prometheus", None, "A directory for Prometheus multiprocess metrics; enables /metrics."),
+    # ---- The database: pool, time bounds, start-up wait (aiotrack/stores/sql/database.py). Each
+    # may also be given per store as a URI query parameter without the db_ prefix
+    # (postgresql://host/db?pool_size=20&query_timeout=10), which wins over the option.
+    Setting(
+        "db_pool_size",
+        10,
+        "PostgreSQL connections each worker process may open (the connection budget is pool size x workers x servers).",
+    ),
+    Setting("db_connect_timeout", 10.0, "Seconds to wait for a new database connection before answering 503."),
+    Setting(
+        "db_pool_timeout",
+        10.0,
+        "Seconds a request waits for a free pooled database connection (all busy, or the database "
+        "unreachable) before answering 503.",
+    ),
+    Setting(
+        "db_query_timeout",
+        30.0,
+        "Per-query time budget in seconds: PostgreSQL's statement_timeout, on SQLite a progress "
+        "handler; a query past it is stopped and answered 503. A database that stops answering "
+        "is given this plus a 2 s margin.",
+    ),
+    Setting(
+        "db_startup_timeout",
+        60.0,
+        "Seconds the server keeps retrying an unreachable database at start (with backoff) "
+        "before it exits with an error.",
+    ),
 )
 
 _DEFAULTS = {s.name: s.default for s in SETTINGS}
@@ -86,6 +114,12 @@ class Settings:
     x_frame_options: str = "SAMEORIGIN"
     dev: bool = False
     expose_prometheus: str | None = None
+    # ---- The database (see the block in SETTINGS).
+    db_pool_size: int = _DEFAULTS["db_pool_size"]  # type: ignore[assignment]
+    db_connect_timeout: float = _DEFAULTS["db_connect_timeout"]  # type: ignore[assignment]
+    db_pool_timeout: float = _DEFAULTS["db_pool_timeout"]  # type: ignore[assignment]
+    db_query_timeout: float = _DEFAULTS["db_query_timeout"]  # type: ignore[assignment]
+    db_startup_timeout: float = _DEFAULTS["db_startup_timeout"]  # type: ignore[assignment]
     # Not user options: resolved facts the CLI fills in.
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The advisory-lock key of schema changes: the first 8 bytes of sha256(b"aiotrack schema") as a
+# signed 64-bit integer (any fixed number would do; this one is unlikely to be another program's).
+SCHEMA_LOCK_KEY = 0x53772631B0ECD9A9
+
 
 @dataclass(frozen=True)
 class Dialect:
@@ -20,6 +24,12 @@ class Dialect:
     # Expressions
     case_sensitive_like: str  # "{lhs} LIKE {rhs}" honouring case
     case_insensitive_like: str  # "{lhs} ILIKE {rhs}"
+    # Catalog and schema changes
+    table_names_sql: str  # one column: the names of the tables aiotrack may own
+    # First statement of a schema-changing transaction, holding every other process (on any
+    # machine) off the schema until it commits; None where the write transaction already does
+    # (SQLite: the writers' flock and BEGIN IMMEDIATE).
+    schema_lock_sql: str | None
 
     def like(self, lhs: str, rhs: str, *, case_sensitive: bool = True) -> str:
         template = self.case_sensitive_like if case_sensitive else self.case_insensitive_like
@@ -38,6 +48,8 @@ SQLITE = Dialect(
     float_type="REAL",
     case_sensitive_like="{lhs} LIKE {rhs} ESCAPE '\\'",
     case_insensitive_like="LOWER({lhs}) LIKE LOWER({rhs}) ESCAPE '\\'",
+    table_names_sql="SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    schema_lock_sql=None,
 )
 
 POSTGRESQL = Dialect(
@@ -46,4 +58,8 @@ POSTGRESQL = Dialect(
     float_type="DOUBLE PRECISION",
     case_sensitive_like="{lhs} LIKE {rhs}",
     case_insensitive_like="{lhs} ILIKE {rhs}",
+    table_names_sql="SELECT tablename FROM pg_tables WHERE schemaname = current_schema()",
+    # A transaction-scoped advisory lock (released by COMMIT or ROLLBACK, or when the session
+    # dies); advisory locks are per database, so the key only has to be aiotrack's own.
+    schema_lock_sql=f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})",
 )
