@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from aiotrack.config import Settings
+from aiotrack.config import Settings, hide_password
 from aiotrack.errors import TEMPORARILY_UNAVAILABLE, AiotrackError, ConfigError
 from aiotrack.stores.sql.database import Database, DatabaseOptions, PostgresDatabase, SqliteDatabase
 from aiotrack.stores.sql.uri import parse_store_uri
@@ -66,7 +66,7 @@ async def open_when_ready(
             left = deadline - time.monotonic()
             if left <= 0:
                 raise DatabaseUnreachable(
-                    f"The database {parse_store_uri(uri).redacted()} stayed unavailable for "
+                    f"The database {hide_password(uri)} stayed unavailable for "
                     f"{settings.db_startup_timeout:g} s (--db-startup-timeout; {attempt} attempts): {exc.message}"
                 ) from None
             if attempt == 1:
