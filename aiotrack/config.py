@@ -171,8 +171,7 @@ class Settings:
     # second allowed there), which wins over the option.
     db_pool_size: int = setting(
         10,
-        "PostgreSQL connections each worker process may open; the connection budget is this x "
-        "workers x servers.",
+        "PostgreSQL connections each worker process may open; the connection budget is this x workers x servers.",
         mlflow_env="MLFLOW_SQLALCHEMYSTORE_POOL_SIZE",
         min_value=1,
     )
@@ -196,8 +195,7 @@ class Settings:
     )
     db_startup_timeout: int = setting(
         60,
-        "Seconds the server retries an unreachable database at start (with backoff) before it exits "
-        "with an error.",
+        "Seconds the server retries an unreachable database at start (with backoff) before it exits with an error.",
         mlflow_env=None,
         min_value=0,
     )

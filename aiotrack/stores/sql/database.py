@@ -43,6 +43,7 @@ import logging
 import os
 import re
 import sqlite3
+import time
 import types
 from collections.abc import AsyncIterator, Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -625,12 +626,16 @@ class PostgresDatabase(Database):
         pool = self._pool
         if pool is None:
             raise errors.database_unavailable("the database is not open")
+        started = time.monotonic()
         try:
             conn = await pool.acquire(timeout=self.options.pool_timeout)
         except _TIMEOUTS:
+            o = self.options
+            if time.monotonic() - started < o.pool_timeout:  # a new connection timed out first
+                reason = f"a new connection to the database did not complete within {o.connect_timeout:g} s"
+                raise errors.database_unavailable(f"{reason} (--db-connect-timeout)") from None
             raise errors.database_unavailable(
-                f"no database connection was free or could be made within {self.options.pool_timeout:g} s "
-                "(--db-pool-timeout)"
+                f"no database connection was free or could be made within {o.pool_timeout:g} s (--db-pool-timeout)"
             ) from None
         except _PG_ERRORS as exc:
             raise _pg_error(exc, self.options) from None
