@@ -139,6 +139,9 @@ class IntegrityViolation(Exception):
     Stores turn it into MLflow's error where a race can cause it (two creators of one name)."""
 
 
+_COROUTINE = types.CoroutineType
+
+
 @types.coroutine
 def drive(body: Body, execute: Callable[[Fetch], Any]) -> Generator[Any, Any, Any]:
     """The one driver loop of the statement protocol, for both engines.
@@ -154,7 +157,7 @@ def drive(body: Body, execute: Callable[[Fetch], Any]) -> Generator[Any, Any, An
         while True:
             try:
                 result = execute(request)
-                if type(result) is types.CoroutineType:
+                if type(result) is _COROUTINE:
                     result = yield from cast(Generator[Any, Any, Any], result)
             except IntegrityViolation as exc:
                 request = body.throw(exc)
@@ -487,8 +490,8 @@ class SqliteDatabase(Database):
         # then wait for it outside: many run() calls queue on the thread back to back.
         try:
             async with self._write_lock:
-                future = writer.submit(work)
-            return await future
+                job = writer.submit(work)
+            return await writer.wait(job)
         except (sqlite3.Error, BudgetExceeded, ConnectionGone) as exc:
             raise self.neutral(exc) from None
 

@@ -116,17 +116,23 @@ class SqliteThread:
             self._cancel(job)
             raise
 
-    def submit(self, fn: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
-        """Queue ``fn`` now and return its future (for callers that must queue under a lock and
-        wait outside it). The caller must ``cancel_job`` the future if it stops waiting."""
+    def submit(self, fn: Callable[[sqlite3.Connection], T]) -> _Job[T]:
+        """Queue ``fn`` now; ``wait`` for it later (for callers that must queue under a lock and
+        wait outside it)."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         job = _Job(fn, future)
         with self._lock:
             if self._closed:
                 raise ConnectionGone("the SQLite connection is closed")
             self._queue.put(job)
-        future.add_done_callback(lambda f: self._cancel(job) if f.cancelled() else None)
-        return future
+        return job
+
+    async def wait(self, job: _Job[T]) -> T:
+        try:
+            return await job.future
+        except asyncio.CancelledError:
+            self._cancel(job)
+            raise
 
     def _cancel(self, job: _Job[Any]) -> None:
         job.cancelled = True
@@ -184,17 +190,18 @@ class SqliteThread:
             conn.close()
 
     def _serve(self, conn: sqlite3.Connection) -> None:
-        get = self._queue.get
+        get, lock, clock = self._queue.get, self._lock, time.monotonic
         while True:
             job = get()
             if job is None:
                 return
             if job.cancelled:
                 continue
-            with self._lock:
-                self._running = job
+            # Set without the lock: a cancel that misses this job here is caught by the progress
+            # handler. Cleared under it, so that a late cancel never interrupts the next job.
+            self._running = job
             self._over_budget = False
-            self._deadline = time.monotonic() + self.budget
+            self._deadline = clock() + self.budget
             try:
                 result = job.fn(conn)
                 ok = True
@@ -205,10 +212,12 @@ class SqliteThread:
                 else:
                     result = exc
             finally:
-                with self._lock:
+                with lock:
                     self._running = None
-            with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
+            try:
                 job.future.get_loop().call_soon_threadsafe(_resolve, job.future, ok, result)
+            except RuntimeError:  # a closed loop: nobody is waiting any more
+                continue
 
     def _fail_queued(self) -> None:
         while True:
