@@ -276,3 +276,17 @@ async def test_concurrent_schema_creation_on_one_empty_postgres_database(pg_serv
     finally:
         for db in dbs:
             await db.close()
+
+
+async def test_concurrent_schema_creation_on_one_new_sqlite_file(tmp_path):
+    from aiotrack.stores.sql import migrations
+
+    path = str(tmp_path / "race.db")
+    dbs = [await SqliteDatabase(path).open() for _ in range(4)]
+    try:
+        results = await asyncio.gather(*(migrations.upgrade(db) for db in dbs))
+        assert sorted(len(r) for r in results) == [0, 0, 0, len(migrations.MIGRATIONS)]
+        await asyncio.gather(*(migrations.ensure_current(db) for db in dbs))
+    finally:
+        for db in dbs:
+            await db.close()
