@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from types import ModuleType
 
 import click
 
 from aiotrack.errors import AiotrackError, ConfigError
 from aiotrack.stores.sql import migrations
 from aiotrack.stores.sql.connect import open_database
+from aiotrack.stores.sql.database import Database
 
 
-async def _open(uri: str):
+async def _open(uri: str) -> Database:
     return await open_database(uri, readers=1)
 
 
@@ -25,7 +27,7 @@ def db() -> None:
 def upgrade(url: str) -> None:
     """Create or upgrade the aiotrack schema in the database at URL."""
 
-    async def run():
+    async def run() -> list[str]:
         database = await _open(url)
         try:
             return await migrations.upgrade(database)
@@ -49,7 +51,7 @@ def upgrade(url: str) -> None:
 def current(url: str) -> None:
     """Show the migrations applied to the database at URL."""
 
-    async def run():
+    async def run() -> tuple[list[str] | None, list[ModuleType]]:
         database = await _open(url)
         try:
             return await migrations.applied(database), await migrations.pending(database)

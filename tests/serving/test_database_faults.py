@@ -15,7 +15,7 @@ import uuid
 import pytest
 import requests
 from db_proxy import DbProxy
-from serving_helpers import wait_until
+from server_process import wait_until
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 API = "/api/2.0/mlflow"
@@ -77,7 +77,7 @@ def _requests_during_outage(url: str, exp_id: str, run_id: str) -> list:
 
 @pytest.mark.parametrize("outage", ["close", "blackhole"])
 def test_postgres_outage_answers_503_then_recovers(start_server, proxy, pg_database, outage):
-    server = start_server("--workers", "2", *FAST_DB, store_uri=_via(proxy, pg_database))
+    server = start_server(["--workers", "2", *FAST_DB], store_uri=_via(proxy, pg_database))
     exp_id = _post(server.url, "/experiments/create", {"name": "outage"}).json()["experiment_id"]
     run_id = _post(server.url, "/runs/create", {"experiment_id": exp_id}).json()["run"]["info"]["run_id"]
     workers = sorted(server.workers())
@@ -105,7 +105,7 @@ def test_postgres_outage_answers_503_then_recovers(start_server, proxy, pg_datab
 def test_start_waits_for_a_database_that_is_down_then_up(start_server, proxy, pg_database):
     proxy.set_mode("close")
     server = start_server(
-        "--workers", "1", "--db-startup-timeout", "120", store_uri=_via(proxy, pg_database), ready=False
+        ["--workers", "1", "--db-startup-timeout", "120"], store_uri=_via(proxy, pg_database), ready=None
     )
     wait_until(lambda: "retrying" in server.log(), 60, "the server to report that it retries")
     assert server.proc.poll() is None, server.log()
@@ -116,7 +116,7 @@ def test_start_waits_for_a_database_that_is_down_then_up(start_server, proxy, pg
 
 def test_start_gives_up_with_one_line_after_the_startup_timeout(start_server, proxy, pg_database):
     proxy.set_mode("blackhole")
-    server = start_server("--db-startup-timeout", "3", *FAST_DB, store_uri=_via(proxy, pg_database), ready=False)
+    server = start_server(["--db-startup-timeout", "3", *FAST_DB], store_uri=_via(proxy, pg_database), ready=None)
     code = server.proc.wait(90)
     log = server.log()
     assert code != 0, log
@@ -128,7 +128,7 @@ def test_start_gives_up_with_one_line_after_the_startup_timeout(start_server, pr
 
 def test_three_servers_started_at_once_on_one_empty_postgres_database(start_server, pg_server):
     uri = pg_server.create_sync()
-    servers = [start_server("--workers", "2", store_uri=uri, ready=False) for _ in range(3)]
+    servers = [start_server(["--workers", "2"], store_uri=uri, ready=None) for _ in range(3)]
     for server in servers:
         server.wait_ready(timeout=90)
     for i, server in enumerate(servers):
@@ -159,7 +159,7 @@ def small_disk(tmp_path):
 
 
 def test_a_full_disk_answers_a_clean_error_and_loses_nothing_acknowledged(start_server, small_disk):
-    server = start_server("--workers", "2", store_uri=f"sqlite:///{small_disk}/store.db")
+    server = start_server(["--workers", "2"], store_uri=f"sqlite:///{small_disk}/store.db")
     exp_id = _post(server.url, "/experiments/create", {"name": "full"}).json()["experiment_id"]
     run_id = _post(server.url, "/runs/create", {"experiment_id": exp_id}).json()["run"]["info"]["run_id"]
     acknowledged: list[str] = []

@@ -47,7 +47,7 @@ import time
 import types
 from collections.abc import AsyncIterator, Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import asyncpg
 
@@ -132,6 +132,9 @@ class ExecMany(Fetch):
 
 
 Body = Generator[Fetch, Any, Any]
+T = TypeVar("T")
+# A ``run`` body: a generator function that yields statements, receives their results, returns T.
+RunBody = Callable[..., Generator[Fetch, Any, T]]
 
 
 class IntegrityViolation(Exception):
@@ -224,7 +227,7 @@ class Database:
     def transaction(self) -> contextlib.AbstractAsyncContextManager[Tx]:
         raise NotImplementedError
 
-    async def run(self, body: Callable[..., Body], *args: Any) -> Any:
+    async def run(self, body: RunBody[T], *args: Any) -> T:
         """Run the generator function ``body(*args)`` as one write transaction; return its value."""
         raise NotImplementedError
 
@@ -466,7 +469,7 @@ class SqliteDatabase(Database):
                 await asyncio.shield(tx.rollback())
                 raise
 
-    async def run(self, body: Callable[..., Body], *args: Any) -> Any:
+    async def run(self, body: RunBody[T], *args: Any) -> T:
         writer, fd = self._writer, self._lock_fd
         if writer is None or fd is None:
             raise errors.database_unavailable("the database is not open")
@@ -665,10 +668,11 @@ class PostgresDatabase(Database):
         except _PG_ERRORS as exc:
             raise _pg_error(exc, self.options) from None
 
-    async def run(self, body: Callable[..., Body], *args: Any) -> Any:
+    async def run(self, body: RunBody[T], *args: Any) -> T:
         try:
             async with self._connection() as conn, conn.transaction():
-                return await drive(body(*args), _PgTx(conn).statement)
+                result: T = await drive(body(*args), _PgTx(conn).statement)
+                return result
         except _PG_ERRORS as exc:
             raise _pg_error(exc, self.options) from None
 
