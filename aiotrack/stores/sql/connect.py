@@ -70,7 +70,7 @@ async def open_when_ready(
                     f"{settings.db_startup_timeout:g} s (--db-startup-timeout; {attempt} attempts): {exc.message}"
                 ) from None
             if attempt == 1:
-                log.warning("The database is unavailable (%s); retrying for up to %gs", exc.message, left)
+                log.warning("The database is unavailable (%s); retrying for up to %.0f s", exc.message, left)
             await asyncio.sleep(min(delay, left))
             delay = min(delay * 2, MAX_RETRY_DELAY)
         except BaseException:
