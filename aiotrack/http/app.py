@@ -3,8 +3,11 @@
 Importing this module does nothing; all state is created by the factory and its cleanup
 contexts and kept in typed AppKeys (aiotrack.http.keys). Middleware order, outermost first:
 
-0. metrics_middleware (only with --expose-prometheus): outermost, so it counts the final status
-   of every request, refusals and errors included.
+0. request_id_middleware (middleware/request_id.py): outermost, so every request has its id
+   (an acceptable incoming X-Request-Id, else a new one) in every log line it causes; a response
+   hook echoes it in X-Request-Id.
+0b. metrics_middleware (only with --expose-prometheus): counts the final status of every
+   request, refusals and errors included.
 1. error_middleware: every exception below becomes MLflow's error JSON (so the security
    middlewares' refusals and the handlers' errors share one shape and one set of headers).
 1b. preflight_middleware: a successful API preflight (OPTIONS) answers 204, as in MLflow.
@@ -34,6 +37,7 @@ from aiotrack.config import Settings
 from aiotrack.http import keys
 from aiotrack.http.api import artifacts as artifacts_api
 from aiotrack.http.api import experiments, metrics, runs, server_info, webui
+from aiotrack.http.api import live as live_api  # live run updates for the UI (Server-Sent Events)
 from aiotrack.http.api import logged_models as logged_models_api
 from aiotrack.http.api import registry as registry_api
 from aiotrack.http.api import ui as ui_api  # web UI endpoints MLflow lacks (aiotrack/http/api/ui.py)
@@ -42,6 +46,7 @@ from aiotrack.http.middleware.cors import origin_middleware, origin_policy, setu
 from aiotrack.http.middleware.errors import error_middleware
 from aiotrack.http.middleware.headers import install_security_headers, preflight_middleware
 from aiotrack.http.middleware.hosts import host_middleware, host_policy
+from aiotrack.http.middleware.request_id import install_request_id, request_id_middleware
 from aiotrack.services.artifact_uris import ArtifactLocations
 from aiotrack.services.tracking import TrackingService
 from aiotrack.stores.sql import migrations
@@ -55,7 +60,7 @@ log = logging.getLogger("aiotrack")
 CLIENT_MAX_SIZE = 32 * 1024 * 1024
 
 API_MODULES: tuple[ModuleType, ...] = (experiments, runs, metrics, server_info)
-API_MODULES += (ui_api,)
+API_MODULES += (ui_api, live_api)
 API_MODULES += (artifacts_api,)
 API_MODULES += (registry_api, logged_models_api)
 API_MODULES += (webui,)  # the browser UI at / and /static-files/
@@ -78,6 +83,19 @@ async def _tracking_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await db.close()
+
+
+async def _live_ctx(app: web.Application) -> AsyncIterator[None]:
+    from aiotrack.services.live import RunsLiveHub
+
+    app[keys.LIVE] = RunsLiveHub(app[keys.TRACKING])
+    yield
+
+
+async def _end_live_streams(app: web.Application) -> None:
+    """On shutdown, end the UI's live streams at once (aiohttp then waits for open handlers)."""
+    if keys.LIVE in app:
+        await app[keys.LIVE].close()
 
 
 async def _registry_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -112,7 +130,7 @@ async def _registry_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def _middlewares(settings: Settings) -> list[Any]:
     """In the order documented at the top of this module."""
-    chain: list[Any] = []
+    chain: list[Any] = [request_id_middleware]
     if settings.expose_prometheus:
         from aiotrack.http.metrics_prometheus import metrics_middleware
 
@@ -142,8 +160,7 @@ async def _artifacts_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def _register_artifacts_only_refusals(app: web.Application, module: ModuleType, prefix: str) -> None:
     for r in module.routes.routes:
-        paths = [f"{prefix}/api/{r.path}", f"{prefix}/ajax-api/{r.path}"] if r.api else [prefix + r.path]
-        for path in paths:
+        for path in r.paths(prefix):
 
             async def refuse(request: web.Request, rule: str = "/api/" + r.path if r.api else r.path) -> web.Response:
                 return artifacts_api.artifacts_only_refusal(rule)
@@ -154,6 +171,7 @@ def _register_artifacts_only_refusals(app: web.Application, module: ModuleType, 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=_middlewares(settings), client_max_size=CLIENT_MAX_SIZE)
     install_security_headers(app, settings.x_frame_options, settings.prefix)
+    install_request_id(app)
     if settings.expose_prometheus:
         from aiotrack.http.metrics_prometheus import setup_prometheus
 
@@ -164,6 +182,8 @@ def create_app(settings: Settings) -> web.Application:
     if not settings.artifacts_only:
         app.cleanup_ctx.append(_tracking_ctx)
         app.cleanup_ctx.append(_registry_ctx)
+        app.cleanup_ctx.append(_live_ctx)
+        app.on_shutdown.append(_end_live_streams)
     for module in API_MODULES:
         if settings.artifacts_only and module not in ARTIFACTS_ONLY_MODULES:
             _register_artifacts_only_refusals(app, module, settings.prefix)

@@ -11,14 +11,13 @@ from dataclasses import replace
 import asyncpg
 import pytest
 
-from aiotrack.errors import AiotrackError
+from aiotrack.errors import AiotrackError, IntegrityViolation
 from aiotrack.stores.sql.connect import open_database
 from aiotrack.stores.sql.database import (
     DatabaseOptions,
     ExecMany,
     Fetch,
     FetchRow,
-    IntegrityViolation,
     SqliteDatabase,
 )
 from aiotrack.stores.sql.sqlite_thread import ConnectionGone, SqliteThread

@@ -53,6 +53,7 @@ import asyncpg
 
 from aiotrack import errors
 from aiotrack.config import Settings
+from aiotrack.errors import IntegrityViolation
 from aiotrack.stores.sql.dialect import POSTGRESQL, SQLITE, Dialect
 from aiotrack.stores.sql.sqlite_thread import BudgetExceeded, ConnectionGone, SqliteThread
 
@@ -135,11 +136,6 @@ Body = Generator[Fetch, Any, Any]
 T = TypeVar("T")
 # A ``run`` body: a generator function that yields statements, receives their results, returns T.
 RunBody = Callable[..., Generator[Fetch, Any, T]]
-
-
-class IntegrityViolation(Exception):
-    """A write broke a uniqueness or foreign-key constraint (the driver's error, made neutral).
-    Stores turn it into MLflow's error where a race can cause it (two creators of one name)."""
 
 
 _COROUTINE = types.CoroutineType

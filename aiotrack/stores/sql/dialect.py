@@ -24,6 +24,7 @@ class Dialect:
     # Expressions
     case_sensitive_like: str  # "{lhs} LIKE {rhs}" honouring case
     case_insensitive_like: str  # "{lhs} ILIKE {rhs}"
+    offset_only: str  # skip rows without a LIMIT (SQLite's grammar needs "LIMIT -1" first)
     # Catalog and schema changes
     table_names_sql: str  # one column: the names of the tables aiotrack may own
     # First statement of a schema-changing transaction, holding every other process (on any
@@ -48,6 +49,7 @@ SQLITE = Dialect(
     float_type="REAL",
     case_sensitive_like="{lhs} LIKE {rhs} ESCAPE '\\'",
     case_insensitive_like="LOWER({lhs}) LIKE LOWER({rhs}) ESCAPE '\\'",
+    offset_only=" LIMIT -1 OFFSET ?",
     table_names_sql="SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
     schema_lock_sql=None,
 )
@@ -58,6 +60,7 @@ POSTGRESQL = Dialect(
     float_type="DOUBLE PRECISION",
     case_sensitive_like="{lhs} LIKE {rhs}",
     case_insensitive_like="{lhs} ILIKE {rhs}",
+    offset_only=" OFFSET ?",
     table_names_sql="SELECT tablename FROM pg_tables WHERE schemaname = current_schema()",
     # A transaction-scoped advisory lock (released by COMMIT or ROLLBACK, or when the session
     # dies); advisory locks are per database, so the key only has to be aiotrack's own.
