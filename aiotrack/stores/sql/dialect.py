@@ -8,6 +8,7 @@ is asked of a :class:`Dialect`: DDL types, case-insensitive matching and the pla
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # The advisory-lock key of schema changes: the first 8 bytes of sha256(b"aiotrack schema") as a
@@ -31,6 +32,10 @@ class Dialect:
     # machine) off the schema until it commits; None where the write transaction already does
     # (SQLite: the writers' flock and BEGIN IMMEDIATE).
     schema_lock_sql: str | None
+    # A member of a JSON text column as text: "{column}" and "{path}" (a bound parameter made
+    # by json_path from the member's keys). Used by trace filters on span attributes.
+    json_text: str = ""
+    json_path: Callable[[tuple[str, ...]], object] = tuple
 
     def like(self, lhs: str, rhs: str, *, case_sensitive: bool = True) -> str:
         template = self.case_sensitive_like if case_sensitive else self.case_insensitive_like
@@ -52,6 +57,9 @@ SQLITE = Dialect(
     offset_only=" LIMIT -1 OFFSET ?",
     table_names_sql="SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
     schema_lock_sql=None,
+    # json_extract answers a JSON string member unquoted, like PostgreSQL's #>>.
+    json_text="json_extract({column}, {path})",
+    json_path=lambda keys: "$" + "".join('."' + k.replace('"', '\\"') + '"' for k in keys),
 )
 
 POSTGRESQL = Dialect(
@@ -65,4 +73,6 @@ POSTGRESQL = Dialect(
     # A transaction-scoped advisory lock (released by COMMIT or ROLLBACK, or when the session
     # dies); advisory locks are per database, so the key only has to be aiotrack's own.
     schema_lock_sql=f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})",
+    json_text="(CAST({column} AS jsonb) #>> CAST({path} AS text[]))",
+    json_path=list,
 )

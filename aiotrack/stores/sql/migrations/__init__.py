@@ -23,6 +23,7 @@ from aiotrack.stores.sql.migrations import (
     m0002_model_registry,
     m0003_logged_models,
     m0004_sqlite_clustered_children,
+    m0005_traces,
 )
 
 MIGRATIONS: tuple[ModuleType, ...] = (
@@ -30,6 +31,7 @@ MIGRATIONS: tuple[ModuleType, ...] = (
     m0002_model_registry,
     m0003_logged_models,
     m0004_sqlite_clustered_children,
+    m0005_traces,
 )
 
 TABLE = "aiotrack_migrations"
