@@ -52,9 +52,8 @@ from aiotrack.http.middleware.request_id import install_request_id, request_id_m
 from aiotrack.services.artifact_uris import ArtifactLocations
 from aiotrack.services.tracking import TrackingService
 from aiotrack.stores.sql import migrations
-from aiotrack.stores.sql.database import Database, PostgresDatabase, SqliteDatabase
+from aiotrack.stores.sql.connect import open_when_ready
 from aiotrack.stores.sql.tracking import SqlTrackingStore
-from aiotrack.stores.sql.uri import parse_store_uri
 
 log = logging.getLogger("aiotrack")
 
@@ -72,18 +71,12 @@ API_MODULES += (webui,)  # the browser UI at / and /static-files/
 ARTIFACTS_ONLY_MODULES = (artifacts_api, server_info)
 
 
-async def open_database(uri: str) -> Database:
-    parsed = parse_store_uri(uri)
-    if parsed.kind == "sqlite":
-        return await SqliteDatabase(parsed.target).open()
-    return await PostgresDatabase(parsed.target).open()
-
-
 async def _tracking_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
-    db = await open_database(settings.backend_store_uri)
+    # A worker started while the database is away (a replacement for one that died) waits for it
+    # like the server's start does, instead of failing at once.
+    db = await open_when_ready(settings.backend_store_uri, settings, migrations.ensure_current)
     try:
-        await migrations.ensure_current(db)
         store = SqlTrackingStore(db)
         locations = app[keys.ARTIFACTS]
         await store.initialize(locations.default_root)
@@ -122,10 +115,8 @@ async def _registry_ctx(app: web.Application) -> AsyncIterator[None]:
     tracking_db = tracking_store.db
     own_db = None
     if settings.effective_registry_store_uri != settings.backend_store_uri:
-        own_db = await open_database(settings.effective_registry_store_uri)
+        own_db = await open_when_ready(settings.effective_registry_store_uri, settings, migrations.ensure_current)
     try:
-        if own_db is not None:
-            await migrations.ensure_current(own_db)
         logged_models = SqlLoggedModelStore(tracking_db)
         app[keys.LOGGED_MODELS] = LoggedModelService(logged_models)
         app[keys.REGISTRY] = RegistryService(
