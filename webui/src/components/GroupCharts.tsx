@@ -82,6 +82,7 @@ function GroupChart({ metricKey, groups, band, refreshTick }: { metricKey: strin
         height: 220,
         series,
         bands,
+        scales: { x: { time: false } },
         axes: [
           { stroke: '#667', grid: { stroke: '#eef0f3' } },
           { stroke: '#667', grid: { stroke: '#eef0f3' }, size: 64, values: (_u, vals) => vals.map((v) => fmtNumber(v)) },
