@@ -63,6 +63,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("x_frame_options", "SAMEORIGIN", "X-Frame-Options header: SAMEORIGIN, DENY or NONE."),
     Setting("dev", False, "Development mode: reload on code change, debug logging, one worker."),
     Setting("expose_prometheus", None, "A directory for Prometheus multiprocess metrics; enables /metrics."),
+    Setting(
+        "app_name",
+        None,
+        "basic-auth: require sign-in (HTTP Basic or a bearer access token) and enforce permissions, "
+        "configured as MLflow's basic-auth app (MLFLOW_AUTH_CONFIG_PATH, MLFLOW_AUTH_ADMIN_PASSWORD).",
+    ),
 )
 
 _DEFAULTS = {s.name: s.default for s in SETTINGS}
@@ -86,6 +92,7 @@ class Settings:
     x_frame_options: str = "SAMEORIGIN"
     dev: bool = False
     expose_prometheus: str | None = None
+    app_name: str | None = None
     # Not user options: resolved facts the CLI fills in.
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 

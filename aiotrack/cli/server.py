@@ -34,11 +34,14 @@ def _refuse_other_server(ctx, param, value):
     return value
 
 
-def _refuse_app_name(ctx, param, value):
-    if value is not None:
+APP_NAMES = ("basic-auth",)
+
+
+def _check_app_name(ctx, param, value):
+    if value is not None and value not in APP_NAMES:
         raise click.UsageError(
-            f"--app-name {value}: aiotrack has no authentication plugins yet, so it refuses this option "
-            "rather than serve without the protection you asked for."
+            f"--app-name {value}: aiotrack has one app, basic-auth (MLflow's); it refuses others rather than "
+            "serve without the protection you asked for."
         )
     return value
 
@@ -94,13 +97,7 @@ def _refuse_app_name(ctx, param, value):
     callback=_refuse_other_server,
     help="Refused: aiotrack does not run uvicorn.",
 )
-@click.option(
-    "--app-name",
-    default=None,
-    expose_value=False,
-    callback=_refuse_app_name,
-    help="Refused until aiotrack has authentication.",
-)
+@click.option("--app-name", default=None, callback=_check_app_name, help=_HELP["app_name"])
 def server(**options) -> None:
     """Run the tracking server."""
     if options["dev"] and options["workers"] is not None and options["workers"] > 1:
@@ -112,6 +109,13 @@ def server(**options) -> None:
         options["workers"] = 1 if options["dev"] else 4
     options["x_frame_options"] = options["x_frame_options"].upper()
     settings = Settings(**options)
+    if settings.app_name == "basic-auth":
+        from aiotrack.services.auth.config import read_auth_config
+
+        try:
+            settings.extra["auth_config"] = read_auth_config()
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
     if os.environ.get("AIOTRACK_WORKER_HEADER") == "1":  # debug/test aid: X-Aiotrack-Worker: <pid>
         settings.extra["worker_header"] = True
     try:
@@ -125,7 +129,7 @@ def prepare(settings: Settings) -> None:
     (created on an empty database, so that workers never race to create it)."""
     # A bad artifact option fails here once, with a clear message, not in every worker.
     from aiotrack.artifacts.local import LocalArtifactRepository
-    from aiotrack.http.app import open_database
+    from aiotrack.http.app import auth_database_uri, bootstrap_auth, open_database
     from aiotrack.services.artifact_uris import ArtifactLocations
 
     for repo in ArtifactLocations(settings).repositories():
@@ -134,16 +138,20 @@ def prepare(settings: Settings) -> None:
                 repo.root.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise ConfigError(f"Cannot use {repo.root} as an artifact directory: {exc.strerror}") from None
-    if settings.artifacts_only:
-        return  # no tracking or registry store is opened in this mode
-    for uri in {settings.backend_store_uri, settings.effective_registry_store_uri}:
+    auth_uri = auth_database_uri(settings)
+    uris = set() if settings.artifacts_only else {settings.backend_store_uri, settings.effective_registry_store_uri}
+    if auth_uri is not None:
+        uris.add(auth_uri)  # basic-auth: its tables, and the first admin, exist before any worker starts
+    for uri in uris:
         parse_store_uri(uri)
 
     async def init():
-        for uri in {settings.backend_store_uri, settings.effective_registry_store_uri}:
+        for uri in uris:
             db = await open_database(uri)
             try:
                 await migrations.ensure_current(db)
+                if uri == auth_uri:
+                    await bootstrap_auth(db, settings.extra["auth_config"])
             finally:
                 await db.close()
 

@@ -17,5 +17,6 @@ TRACKING = web.AppKey("tracking", "TrackingService")
 ARTIFACTS = web.AppKey("artifacts", "ArtifactLocations")
 REGISTRY = web.AppKey("registry", "RegistryService")  # aiotrack.services.registry
 LOGGED_MODELS = web.AppKey("logged_models", "LoggedModelService")  # aiotrack.services.logged_models
+AUTH = web.AppKey("auth", "AuthService")  # aiotrack.services.auth.service, with --app-name basic-auth
 # Other areas (artifacts, registry, logged models) add their own keys in their own modules.
 EXTRA = web.AppKey("extra", dict[str, Any])

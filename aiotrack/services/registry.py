@@ -296,12 +296,12 @@ class RegistryService:
     async def delete_registered_model(self, name):
         await self.store.delete_registered_model(validate_model_name(name))
 
-    async def search_registered_models(self, filter_string, max_results, order_by, page_token):
+    async def search_registered_models(self, filter_string, max_results, order_by, page_token, scopes=None):
         max_results = _page_size(
             max_results, SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT, SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD
         )
         offset = paging.parse_token(page_token)
-        models, more = await self.store.search_registered_models(filter_string, max_results, order_by, offset)
+        models, more = await self.store.search_registered_models(filter_string, max_results, order_by, offset, scopes)
         return models, (paging.make_token(offset + max_results) if more else None)
 
     async def get_latest_versions(self, name, stages: list[str]):
@@ -529,12 +529,12 @@ class RegistryService:
     async def get_model_version_download_uri(self, name, version):
         return await self.store.get_model_version_download_uri(validate_model_name(name), validate_version(version))
 
-    async def search_model_versions(self, filter_string, max_results, order_by, page_token):
+    async def search_model_versions(self, filter_string, max_results, order_by, page_token, scopes=None):
         max_results = _page_size(
             max_results, SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT, SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD
         )
         offset = paging.parse_token(page_token)
-        versions, more = await self.store.search_model_versions(filter_string, max_results, order_by, offset)
+        versions, more = await self.store.search_model_versions(filter_string, max_results, order_by, offset, scopes)
         return versions, (paging.make_token(offset + max_results) if more else None)
 
     async def set_model_version_tag(self, name, version, key, value):

@@ -10,7 +10,7 @@ import time
 
 import orjson
 
-from aiotrack.entities import RUN_STATUSES, VIEW_TYPES, KeyValue
+from aiotrack.entities import RUN_STATUSES, VIEW_TYPES, KeyValue, ReadScope
 from aiotrack.errors import invalid
 from aiotrack.services import paging
 from aiotrack.services import validation as v
@@ -87,11 +87,14 @@ class TrackingService:
         filter_string: str | None,
         order_by: list[str],
         page_token: str | None,
+        scope: ReadScope | None = None,
     ):
         view_type = _view_type(view_type)
         max_results = _page_size(max_results, v.MAX_EXPERIMENTS_LISTED_PER_PAGE, f", but got value {max_results}")
         offset = paging.parse_token(page_token)
-        experiments, more = await self.store.search_experiments(view_type, max_results, filter_string, order_by, offset)
+        experiments, more = await self.store.search_experiments(
+            view_type, max_results, filter_string, order_by, offset, scope
+        )
         return experiments, (paging.make_token(offset + max_results) if more else None)
 
     # ------------------------------------------------------------------ runs

@@ -219,6 +219,16 @@ class SqlRegistryStore(RegistryStore):
         row = await self._require_model(name)
         return (await self._hydrate_models([row]))[0]
 
+    async def is_prompt(self, name):
+        row = await self.db.fetchrow(
+            "SELECT EXISTS (SELECT 1 FROM registered_model_tags t WHERE t.name = m.name AND t.key = ? "
+            "AND t.value = 'true') FROM registered_models m WHERE m.name = ?",
+            (IS_PROMPT_TAG_KEY, name),
+        )
+        if row is None:
+            raise _rm_not_found(name)
+        return bool(row[0])
+
     async def update_registered_model(self, name, description):
         async with self.db.transaction() as tx:
             changed = await tx.execute(
@@ -255,7 +265,7 @@ class SqlRegistryStore(RegistryStore):
             await tx.execute("DELETE FROM registered_model_tags WHERE name = ?", (name,))
             await tx.execute("DELETE FROM registered_models WHERE name = ?", (name,))
 
-    async def search_registered_models(self, filter_string, max_results, order_by, offset):
+    async def search_registered_models(self, filter_string, max_results, order_by, offset, scopes=None):
         sql, params = registry_search.registered_models_query(
             self.db.dialect,
             columns=RM_COLUMNS,
@@ -263,6 +273,7 @@ class SqlRegistryStore(RegistryStore):
             order_by=order_by,
             limit=max_results + 1,
             offset=offset,
+            scopes=scopes,
         )
         rows = await self.db.fetch(sql, params)
         more = len(rows) > max_results
@@ -387,7 +398,7 @@ class SqlRegistryStore(RegistryStore):
         row = await self._version_row(name, version)
         return row[12] or row[7]
 
-    async def search_model_versions(self, filter_string, max_results, order_by, offset):
+    async def search_model_versions(self, filter_string, max_results, order_by, offset, scopes=None):
         sql, params = registry_search.model_versions_query(
             self.db.dialect,
             columns=MV_COLUMNS,
@@ -395,6 +406,7 @@ class SqlRegistryStore(RegistryStore):
             order_by=order_by,
             limit=max_results + 1,
             offset=offset,
+            scopes=scopes,
         )
         rows = await self.db.fetch(sql, params)
         more = len(rows) > max_results

@@ -258,7 +258,7 @@ class SqlTrackingStore(TrackingStore):
             if not changed:
                 raise not_found(f"No tag with name: {key} in experiment with id {experiment_id}")
 
-    async def search_experiments(self, view_type, max_results, filter_string, order_by, offset):
+    async def search_experiments(self, view_type, max_results, filter_string, order_by, offset, scope=None):
         sql, params = search_sql.experiments_query(
             self.db.dialect,
             columns=EXPERIMENT_COLUMNS,
@@ -267,6 +267,7 @@ class SqlTrackingStore(TrackingStore):
             view_type=view_type,
             limit=max_results + 1,
             offset=offset,
+            scope=scope,
         )
         rows, more = _one_page(await self.db.fetch(sql, params), max_results)
         tags = await self._experiment_tags([r[0] for r in rows]) if rows else {}
