@@ -185,7 +185,7 @@ def _lookups(app: web.Application) -> Lookups:
         return str((await tracking.get_run_info(run_id))["experiment_id"])
 
     async def experiment_of_logged_model(model_id: str) -> str:
-        return str((await logged_models.get_logged_model(model_id, allow_deleted=True))["experiment_id"])
+        return str((await logged_models.get_logged_model(model_id, allow_deleted=True))["info"]["experiment_id"])
 
     async def experiment_id_by_name(name: str) -> str:
         return str((await tracking.get_experiment_by_name(name))["experiment_id"])
