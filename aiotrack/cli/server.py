@@ -116,6 +116,9 @@ def server(**options) -> None:
             settings.extra["auth_config"] = read_auth_config()
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from None
+        from aiotrack.services.auth.limits import SharedGeneration
+
+        settings.extra["auth_generation"] = SharedGeneration()  # made before the fork: shared by workers
     if os.environ.get("AIOTRACK_WORKER_HEADER") == "1":  # debug/test aid: X-Aiotrack-Worker: <pid>
         settings.extra["worker_header"] = True
     try:

@@ -207,7 +207,9 @@ async def _auth_ctx(app: web.Application) -> AsyncIterator[None]:
         await migrations.ensure_current(db)
         config = settings.extra["auth_config"]
         await bootstrap_auth(db, config)
-        app[keys.AUTH] = AuthService(SqlAuthStore(db), config, _lookups(app))
+        # The supervisor's shared counter (cli/server.py) lets a change in one worker reach all.
+        generation = settings.extra.get("auth_generation")
+        app[keys.AUTH] = AuthService(SqlAuthStore(db), config, _lookups(app), generation)
         yield
     finally:
         if db is not shared:

@@ -13,6 +13,8 @@ Another address keeps signing in as the same user, so an attacker cannot lock a 
 
 from __future__ import annotations
 
+import mmap
+import struct
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -106,3 +108,19 @@ class FailureLimiter:
 
     def succeeded(self, username: str, address: str) -> None:
         self._entries.pop((address, username), None)
+
+
+class SharedGeneration:
+    """A counter in anonymous shared memory, made by the supervisor before it forks the workers:
+    a worker that changes users, grants or tokens bumps it, and every worker drops its caches when
+    it sees the number move (a memory read per request, no query). Servers on other machines
+    sharing the database see such changes within the cache TTL."""
+
+    def __init__(self) -> None:
+        self._mem = mmap.mmap(-1, 8, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)
+
+    def value(self) -> int:
+        return int(struct.unpack_from("<Q", self._mem, 0)[0])
+
+    def bump(self) -> None:
+        struct.pack_into("<Q", self._mem, 0, (self.value() + 1) % (1 << 64))

@@ -24,7 +24,7 @@ from aiotrack.errors import PERMISSION_DENIED, AiotrackError, ConfigError, inval
 from aiotrack.services.auth import credentials as cred
 from aiotrack.services.auth import permissions as perms
 from aiotrack.services.auth.config import AuthConfig
-from aiotrack.services.auth.limits import FailureLimiter, TtlCache
+from aiotrack.services.auth.limits import FailureLimiter, SharedGeneration, TtlCache
 from aiotrack.services.auth.permissions import Grant, Permission
 
 if TYPE_CHECKING:
@@ -82,7 +82,9 @@ class Lookups:
 
 
 class AuthService:
-    def __init__(self, store: SqlAuthStore, config: AuthConfig, lookups: Lookups) -> None:
+    def __init__(
+        self, store: SqlAuthStore, config: AuthConfig, lookups: Lookups, generation: SharedGeneration | None = None
+    ) -> None:
         self.store = store
         self.config = config
         self.lookups = lookups
@@ -97,6 +99,23 @@ class AuthService:
         self._run_experiments: TtlCache[str, str] = TtlCache(3600, 100_000)
         self._prompt_names: TtlCache[str, bool] = TtlCache(ttl, size)
         self.limiter = FailureLimiter()
+        self.generation = generation or SharedGeneration()
+        self._seen = self.generation.value()
+
+    def _sync(self) -> None:
+        """Drop this worker's caches when another worker changed users, grants or tokens."""
+        current = self.generation.value()
+        if current != self._seen:
+            self._seen = current
+            self._passwords.clear()
+            self._tokens.clear()
+            self._grants.clear()
+            self._prompt_names.clear()
+
+    def _changed(self) -> None:
+        """After a change to users, grants, roles or tokens: tell every worker."""
+        self.generation.bump()
+        self._sync()
 
     # ------------------------------------------------------------------ bootstrap
 
@@ -130,6 +149,7 @@ class AuthService:
 
     async def authenticate(self, header: str | None, address: str) -> Principal:
         """The caller named by an ``Authorization`` header (Basic or Bearer), or 401/429."""
+        self._sync()
         if not header:
             raise Unauthenticated()
         scheme, _, value = header.partition(" ")
@@ -188,10 +208,7 @@ class AuthService:
         return principal
 
     def _forget_user(self, user_id: int | None = None, username: str | None = None) -> None:
-        self._passwords.drop(lambda k, p: p.user_id == user_id or k[0] == username)
-        self._tokens.drop(lambda k, v: v[0].user_id == user_id or v[0].username == username)
-        if user_id is not None:
-            self._grants.drop(lambda k, v: k == user_id)
+        self._changed()
 
     # ------------------------------------------------------------------ authorization
 
@@ -243,18 +260,15 @@ class AuthService:
         await self.store.grant_user_permission(
             principal.user_id, principal.username, resource_type, resource_id, perms.MANAGE.name, replace=True
         )
-        self._grants.drop(lambda k, v: k == principal.user_id)
-        self._prompt_names.drop(lambda k, v: k == resource_id)
+        self._changed()
 
     async def on_model_deleted(self, name: str) -> None:
         await self.store.delete_grants_for_resource((perms.REGISTERED_MODEL, perms.PROMPT), name)
-        self._grants.clear()
-        self._prompt_names.drop(lambda k, v: k == name)
+        self._changed()
 
     async def on_model_renamed(self, old: str, new: str) -> None:
         await self.store.rename_grants_for_resource((perms.REGISTERED_MODEL, perms.PROMPT), old, new)
-        self._grants.clear()
-        self._prompt_names.drop(lambda k, v: k in (old, new))
+        self._changed()
 
     # ------------------------------------------------------------------ users
 
@@ -312,13 +326,13 @@ class AuthService:
         await self.store.grant_user_permission(
             user["id"], username, str(resource_type), str(resource_id), str(permission)
         )
-        self._grants.drop(lambda k, v: k == user["id"])
+        self._changed()
 
     async def revoke(self, username: str, resource_type: object, resource_id: object) -> None:
         perms.validate_grant(resource_type, resource_id, "READ", role=False)
         user = await self.store.get_user(username)
         await self.store.revoke_user_permission(user["id"], username, str(resource_type), str(resource_id))
-        self._grants.drop(lambda k, v: k == user["id"])
+        self._changed()
 
     async def effective_permission(self, username: str, resource_type: object, resource_id: object) -> Permission:
         perms.validate_grant(resource_type, resource_id, "READ", role=False)
@@ -363,37 +377,37 @@ class AuthService:
 
     async def delete_role(self, role_id: int) -> None:
         await self.store.delete_role(role_id)
-        self._grants.clear()
+        self._changed()
 
     async def add_role_permission(
         self, role_id: int, resource_type: object, pattern: object, permission: object
     ) -> Json:
         perms.validate_grant(resource_type, pattern, permission, role=True)
         rp = await self.store.add_role_permission(role_id, str(resource_type), str(pattern), str(permission))
-        self._grants.clear()
+        self._changed()
         return rp
 
     async def remove_role_permission(self, role_permission_id: int) -> None:
         await self.store.remove_role_permission(role_permission_id)
-        self._grants.clear()
+        self._changed()
 
     async def update_role_permission(self, role_permission_id: int, permission: object) -> Json:
         current = await self.store.get_role_permission(role_permission_id)
         perms.validate_grant(current["resource_type"], current["resource_pattern"], permission, role=True)
         rp = await self.store.update_role_permission(role_permission_id, str(permission))
-        self._grants.clear()
+        self._changed()
         return rp
 
     async def assign_role(self, username: str, role_id: int) -> Json:
         user = await self.store.get_user(username)
         assignment = await self.store.assign_role(user["id"], role_id)
-        self._grants.drop(lambda k, v: k == user["id"])
+        self._changed()
         return assignment
 
     async def unassign_role(self, username: str, role_id: int) -> None:
         user = await self.store.get_user(username)
         await self.store.unassign_role(user["id"], role_id)
-        self._grants.drop(lambda k, v: k == user["id"])
+        self._changed()
 
     # ------------------------------------------------------------------ access tokens
 
@@ -420,7 +434,7 @@ class AuthService:
 
     async def delete_token(self, principal: Principal, token_id: int) -> None:
         await self.store.delete_token(principal.user_id, token_id)
-        self._tokens.drop(lambda k, v: v[0].token_id == token_id)
+        self._changed()
 
 
 class BootstrapError(ConfigError):
