@@ -24,6 +24,7 @@ The schema is created or upgraded once, by the parent, before any child starts (
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import errno
 import logging
@@ -280,10 +281,8 @@ class Supervisor:
         os.close(self._wake_w)
 
     def _wait(self, timeout: float) -> None:
-        try:
+        with contextlib.suppress(InterruptedError):  # PEP 475 retries; kept for clarity
             select.select([self._wake_r], [], [], max(timeout, 0))
-        except InterruptedError:  # pragma: no cover - PEP 475 retries, kept for clarity
-            pass
         try:
             while os.read(self._wake_r, 512):
                 pass
@@ -374,10 +373,8 @@ class Supervisor:
 
     def _signal_all(self, sig: int) -> None:
         for pid in list(self.workers):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
 
     def _shutdown(self) -> None:
         self._signal_all(signal.SIGTERM)
