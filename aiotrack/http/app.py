@@ -146,12 +146,16 @@ def _middlewares(settings: Settings) -> list:
     return chain
 
 
-def auth_database_uri(settings: Settings) -> str | None:
+def auth_database_uri(settings: Settings, config: AuthConfig | None = None) -> str | None:
     """Where basic-auth keeps its tables: the auth config's database_uri, else the backend store
-    (None without basic-auth)."""
+    (None without basic-auth). ``config`` defaults to the one the environment names."""
     if settings.app_name != "basic-auth":
         return None
-    return settings.extra["auth_config"].database_uri or settings.backend_store_uri
+    if config is None:
+        from aiotrack.services.auth.config import read_auth_config
+
+        config = read_auth_config()
+    return config.database_uri or settings.backend_store_uri
 
 
 async def bootstrap_auth(db: Database, config: AuthConfig) -> None:
@@ -195,20 +199,21 @@ def _lookups(app: web.Application) -> Lookups:
 
 async def _auth_ctx(app: web.Application) -> AsyncIterator[None]:
     """basic-auth: the auth store (its own database, or the backend store's) and the service."""
+    from aiotrack.services.auth.limits import SharedGeneration
     from aiotrack.services.auth.service import AuthService
     from aiotrack.stores.sql.auth import SqlAuthStore
 
     settings = app[keys.SETTINGS]
-    uri = auth_database_uri(settings)
+    config = app[keys.AUTH_CONFIG]
+    uri = auth_database_uri(settings, config)
     assert uri is not None
     shared = None if settings.artifacts_only else app[keys.TRACKING].store.db
     db = shared if shared is not None and uri == settings.backend_store_uri else await open_database(uri)
     try:
         await migrations.ensure_current(db)
-        config = settings.extra["auth_config"]
         await bootstrap_auth(db, config)
-        # The supervisor's shared counter (cli/server.py) lets a change in one worker reach all.
-        generation = settings.extra.get("auth_generation")
+        # A change made through one worker (or one server on this machine) reaches all at once.
+        generation = SharedGeneration(uri)
         app[keys.AUTH] = AuthService(SqlAuthStore(db), config, _lookups(app), generation)
         yield
     finally:
@@ -218,12 +223,7 @@ async def _auth_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _artifacts_ctx(app: web.Application) -> AsyncIterator[None]:
     """Start the artifact repositories (S3 client per worker, local leftover sweeper); close them."""
-    locations = app[keys.ARTIFACTS]
-    repos = locations.repositories()
-    proxy_multipart = locations.proxy is not None and locations.proxy.supports_multipart
-    # Advertised by /api/3.0/mlflow/server-info, as MLflow does for a multipart-capable destination.
-    app[keys.EXTRA]["multipart_uploads_enabled"] = proxy_multipart
-    app[keys.EXTRA]["multipart_downloads_enabled"] = proxy_multipart
+    repos = app[keys.ARTIFACTS].repositories()
     started = []
     try:
         for repo in repos:
@@ -246,7 +246,7 @@ def _register_artifacts_only_refusals(app: web.Application, module, prefix: str)
             app.router.add_route(r.method, path, refuse)
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(settings: Settings, *, auth_config: AuthConfig | None = None) -> web.Application:
     app = web.Application(middlewares=_middlewares(settings), client_max_size=CLIENT_MAX_SIZE)
     install_security_headers(app, settings.x_frame_options, settings.prefix)
     if settings.expose_prometheus:
@@ -254,7 +254,6 @@ def create_app(settings: Settings) -> web.Application:
 
         setup_prometheus(app, settings.expose_prometheus, settings.prefix)
     app[keys.SETTINGS] = settings
-    app[keys.EXTRA] = {}
     app[keys.ARTIFACTS] = ArtifactLocations(settings)  # checks the artifact options (ConfigError)
     app.cleanup_ctx.append(_artifacts_ctx)
     if not settings.artifacts_only:
@@ -262,7 +261,11 @@ def create_app(settings: Settings) -> web.Application:
         app.cleanup_ctx.append(_registry_ctx)
     if settings.app_name == "basic-auth":
         from aiotrack.http.api import auth as auth_api
+        from aiotrack.services.auth.config import read_auth_config
 
+        # MLflow's auth configuration (MLFLOW_AUTH_CONFIG_PATH, MLFLOW_AUTH_ADMIN_*), checked by
+        # the CLI before any worker starts; tests pass their own.
+        app[keys.AUTH_CONFIG] = auth_config or read_auth_config()
         app.cleanup_ctx.append(_auth_ctx)
         auth_api.routes.register(app, settings.prefix)
     for module in API_MODULES:

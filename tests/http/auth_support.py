@@ -32,12 +32,16 @@ def auth_settings(store_uri: str, tmp_path, default_permission: str = "READ", **
         app_name="basic-auth",
         **overrides,
     )
-    settings.extra["auth_config"] = read_auth_config(env)
-    return settings
+    return settings, read_auth_config(env)
+
+
+def auth_app(store_uri: str, tmp_path, **kwargs: Any):
+    settings, config = auth_settings(store_uri, tmp_path, **kwargs)
+    return create_app(settings, auth_config=config)
 
 
 async def make_auth_client(aiohttp_client, store_uri: str, tmp_path, **kwargs: Any):
-    return await aiohttp_client(create_app(auth_settings(store_uri, tmp_path, **kwargs)))
+    return await aiohttp_client(auth_app(store_uri, tmp_path, **kwargs))
 
 
 class As:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from aiohttp import web
-from auth_support import ADMIN, As, auth_settings
+from auth_support import ADMIN, As, auth_app
 
-from aiotrack.http.app import create_app
 from aiotrack.http.auth import rules
 
 
@@ -21,10 +20,10 @@ def _routes(app: web.Application, prefix: str = "") -> set[tuple[str, str]]:
 def test_every_route_is_mapped(tmp_path):
     (tmp_path / "prom").mkdir()
     for prefix in ("", "/mlflow"):
-        settings = auth_settings(
+        app = auth_app(
             f"sqlite:///{tmp_path}/r.db", tmp_path, static_prefix=prefix, expose_prometheus=str(tmp_path / "prom")
         )
-        unmapped = sorted(k for k in _routes(create_app(settings), prefix) if k not in rules.RULES)
+        unmapped = sorted(k for k in _routes(app, prefix) if k not in rules.RULES)
         assert not unmapped, f"routes without a permission in aiotrack/http/auth/rules.py: {unmapped}"
 
 
@@ -47,7 +46,7 @@ def test_route_keys_ignore_placeholder_names_and_api_prefixes():
 
 
 async def test_an_unmapped_route_answers_403_even_to_admins(aiohttp_client, tmp_path):
-    app = create_app(auth_settings(f"sqlite:///{tmp_path}/u.db", tmp_path))
+    app = auth_app(f"sqlite:///{tmp_path}/u.db", tmp_path)
 
     async def hidden(request: web.Request) -> web.Response:
         return web.json_response({"leaked": True})

@@ -13,13 +13,19 @@ Another address keeps signing in as the same user, so an attacker cannot lock a 
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import mmap
+import os
 import struct
+import tempfile
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+log = logging.getLogger("aiotrack.auth")
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -111,12 +117,30 @@ class FailureLimiter:
 
 
 class SharedGeneration:
-    """A counter in anonymous shared memory, made by the supervisor before it forks the workers:
-    a worker that changes users, grants or tokens bumps it, and every worker drops its caches when
-    it sees the number move (a memory read per request, no query). Servers on other machines
-    sharing the database see such changes within the cache TTL."""
+    """A counter in shared memory: a worker that changes users, grants or tokens bumps it, and
+    every worker drops its caches when it sees the number move (a memory read per request, no
+    query). With ``key`` (the auth database's URI) the memory is a small file in the temp
+    directory named after its hash, so every aiotrack process on this machine serving that
+    database shares it; servers on other machines see changes within the cache TTL. Without a key,
+    or when the file cannot be used, the counter is this process's own."""
 
-    def __init__(self) -> None:
+    def __init__(self, key: str | None = None) -> None:
+        self.path: str | None = None
+        if key is not None:
+            digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+            path = os.path.join(tempfile.gettempdir(), f"aiotrack-auth-{os.getuid()}-{digest}.generation")
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+                try:
+                    if os.fstat(fd).st_size < 8:
+                        os.ftruncate(fd, 8)
+                    self._mem = mmap.mmap(fd, 8, flags=mmap.MAP_SHARED)
+                finally:
+                    os.close(fd)
+                self.path = path
+                return
+            except OSError as exc:
+                log.warning("auth cache invalidation stays per process: cannot use %s (%s)", path, exc.strerror)
         self._mem = mmap.mmap(-1, 8, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)
 
     def value(self) -> int:
