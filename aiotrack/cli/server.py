@@ -150,8 +150,8 @@ def prepare(settings: Settings) -> None:
     # A bad artifact option fails here once, with a clear message, not in every worker.
     from aiotrack.artifacts.local import LocalArtifactRepository
     from aiotrack.http.app import auth_database_uri, bootstrap_auth, open_database
-    from aiotrack.services.auth.config import read_auth_config
     from aiotrack.services.artifact_uris import ArtifactLocations
+    from aiotrack.services.auth.config import read_auth_config
 
     for repo in ArtifactLocations(settings).repositories():
         if isinstance(repo, LocalArtifactRepository):

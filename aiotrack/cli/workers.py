@@ -449,13 +449,13 @@ def banner(settings: Settings, address: tuple[Any, ...], origins: Mapping[str, s
     lines.append(f"  X-Frame-Options: {settings.x_frame_options}")
     if settings.app_name == "basic-auth":
         from aiotrack.http.app import auth_database_uri
-
         from aiotrack.services.auth.config import read_auth_config
 
         auth_config = read_auth_config()
+        users_in = hide_password(auth_database_uri(settings, auth_config) or "")
         lines.append(
             f"  auth:            basic-auth, sign-in required (default permission "
-            f"{auth_config.default_permission.name}; users in {_redact(auth_database_uri(settings, auth_config) or '')})"
+            f"{auth_config.default_permission.name}; users in {users_in})"
         )
     else:
         lines.append("  auth:            none (anyone who can reach the server may read and write)")
