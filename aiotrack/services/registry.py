@@ -370,7 +370,7 @@ class RegistryService:
             except ValueError:
                 parsed = None
             if isinstance(parsed, list):
-                entries = parsed if entry in parsed else parsed + [entry]
+                entries = parsed if entry in parsed else [*parsed, entry]
         await self.logged_models.set_logged_model_tags(
             model_id, [{"key": MODEL_VERSIONS_TAG, "value": json.dumps(entries)}]
         )

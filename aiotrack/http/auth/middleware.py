@@ -83,11 +83,11 @@ def auth_middleware(auth_key: web.AppKey[AuthService], prefix: str) -> Callable[
             return await handler(request)  # no route: aiohttp's 404/405, now for a signed-in caller
         if not await check(rule, request, auth, principal):
             raise forbidden()
-        response = await handler(request)
+        answer = await handler(request)
         after = AFTER.get(rules.route_key(method, canonical, prefix))
-        if after is not None and response.status == 200 and isinstance(response, web.Response):
-            await after(request, response, auth, principal)
-        return response
+        if after is not None and answer.status == 200 and isinstance(answer, web.Response):
+            await after(request, answer, auth, principal)
+        return answer
 
     return middleware
 

@@ -92,7 +92,8 @@ class SqlAuthStore:
     async def update_user(
         self, username: str, *, password_hash: str | None = None, is_admin: bool | None = None
     ) -> None:
-        sets, params = [], []
+        sets: list[str] = []
+        params: list[object] = []
         if password_hash is not None:
             sets.append("password_hash = ?")
             params.append(password_hash)

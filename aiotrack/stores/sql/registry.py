@@ -141,7 +141,7 @@ class SqlRegistryStore(RegistryStore):
                 chunk,
             ):
                 aliases.setdefault((name, version), []).append(alias)
-        return [_model_version(r, tags.get(k), aliases.get(k)) for r, k in zip(rows, keys)]
+        return [_model_version(r, tags.get(k), aliases.get(k)) for r, k in zip(rows, keys, strict=True)]
 
     async def _hydrate_models(self, rows, tx: Tx | None = None) -> list[dict]:
         if not rows:

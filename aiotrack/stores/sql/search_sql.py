@@ -199,7 +199,8 @@ def _run_condition(q: _Sql, c: Comparison) -> str:
         sql = f"EXISTS (SELECT 1 FROM inputs {i} JOIN datasets {d} ON {d}.dataset_uuid = {i}.source_id"
         if c.key == "context":
             t = q.alias("dt")
-            sql += f" JOIN input_tags {t} ON {t}.input_uuid = {i}.input_uuid AND {t}.name = {q.bind(MLFLOW_DATASET_CONTEXT)}"
+            context = q.bind(MLFLOW_DATASET_CONTEXT)
+            sql += f" JOIN input_tags {t} ON {t}.input_uuid = {i}.input_uuid AND {t}.name = {context}"
             target = f"{t}.value"
         else:
             target = f"{d}.{c.key}"
