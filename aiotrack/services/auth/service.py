@@ -8,6 +8,7 @@ but its own.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -99,6 +100,7 @@ class AuthService:
         self._run_experiments: TtlCache[str, str] = TtlCache(3600, 100_000)
         self._prompt_names: TtlCache[str, bool] = TtlCache(ttl, size)
         self.limiter = FailureLimiter()
+        self._checking: dict[tuple[str, bytes], asyncio.Future[Principal]] = {}
         self.generation = generation or SharedGeneration()
         self._seen = self.generation.value()
 
@@ -173,6 +175,22 @@ class AuthService:
         cached = self._passwords.get(key)
         if cached is not None:
             return cached
+        # Concurrent requests with the same credentials share one check (one KDF run, not one each).
+        pending = self._checking.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        task = asyncio.ensure_future(self._check_password(key, username, password, address))
+        self._checking[key] = task
+
+        def finished(t: asyncio.Future[Principal]) -> None:
+            self._checking.pop(key, None)
+            if not t.cancelled():
+                t.exception()  # retrieved here too, in case every waiter went away
+
+        task.add_done_callback(finished)
+        return await asyncio.shield(task)
+
+    async def _check_password(self, key: tuple[str, bytes], username: str, password: str, address: str) -> Principal:
         wait = self.limiter.retry_after(username, address)
         if wait:
             raise TooManyAttempts(wait)
