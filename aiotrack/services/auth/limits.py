@@ -6,8 +6,9 @@ the steady state, no extra query. Changes made through this worker drop the entr
 at once; other workers see them within the TTL.
 
 ``FailureLimiter``: failed sign-ins counted per (username, client address) and per client
-address. After ``max_failures`` within the window the pair (or the address) is refused for a
-backoff that doubles with each further failure, up to ``max_backoff``; a success clears the pair.
+address. After ``max_failures`` within the window the pair (or the address) is refused for
+``base_backoff`` seconds, doubling with each further failure up to ``max_backoff``; a success
+clears the pair.
 Another address keeps signing in as the same user, so an attacker cannot lock a user out.
 """
 
@@ -76,6 +77,7 @@ class FailureLimiter:
         max_failures: int = 5,
         max_failures_per_address: int = 50,
         window: float = 900.0,
+        base_backoff: float = 30.0,
         max_backoff: float = 900.0,
         max_entries: int = 100_000,
         clock: Callable[[], float] = time.monotonic,
@@ -83,6 +85,7 @@ class FailureLimiter:
         self.max_failures = max_failures
         self.max_failures_per_address = max_failures_per_address
         self.window = window
+        self.base_backoff = base_backoff
         self.max_backoff = max_backoff
         self.max_entries = max_entries
         self._clock = clock
@@ -106,7 +109,7 @@ class FailureLimiter:
                 entry = _Failures(0, now, 0.0)
             entry.count += 1
             if entry.count >= limit:
-                entry.blocked_until = now + min(self.max_backoff, 2.0 ** (entry.count - limit))
+                entry.blocked_until = now + min(self.max_backoff, self.base_backoff * 2.0 ** (entry.count - limit))
             self._entries[key] = entry
             self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
