@@ -9,6 +9,7 @@ import { ComparePage } from './pages/Compare';
 import { ModelsPage, ModelPage, VersionPage } from './pages/Models';
 import { LoggedModelPage } from './pages/LoggedModels';
 import { TracePage } from './pages/Traces';
+import { CurrentUser } from './components/CurrentUser';
 
 function useRoute(): Route {
   const [route, setRoute] = useState(() => parseRoute(location.hash));
@@ -47,6 +48,7 @@ function App() {
           <a href="#/experiments" class={section === 'experiments' ? 'active' : ''}>Experiments</a>
           <a href="#/models" class={section === 'models' ? 'active' : ''}>Models</a>
         </nav>
+        <CurrentUser />
       </header>
       <main>{page}</main>
     </div>
