@@ -47,6 +47,8 @@ async def check(rule: rules.Rule | None, request: web.Request, auth: AuthService
     if isinstance(rule, rules.Custom):
         return await rule.check(request, auth, principal)
     ids = await rule.locate(request, auth)
+    if not ids:
+        return False  # a request that names none of the resources its route needs: fail closed
     for resource_id in ids:
         kind = "experiment" if rule.kind == "experiment" else await auth.model_type(resource_id)
         perm = await auth.permission(principal, kind, resource_id)

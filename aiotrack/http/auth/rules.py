@@ -141,7 +141,8 @@ async def _experiment_of_artifact_path(path: str) -> list[str]:
     ``<exp>/models/<id>/artifacts/...``, ``<exp>/traces/...``). A path that does not is no
     experiment's: only admins reach it."""
     first = path.split("/", 1)[0]
-    return [first] if first.isdigit() else ["\x00no-experiment"]
+    canonical = first.isdigit() and first.isascii() and str(int(first)) == first  # "01" is not experiment 1
+    return [first] if canonical else ["\x00no-experiment"]
 
 
 async def artifact_path_in_url(request: web.Request, auth: AuthService) -> list[str]:
