@@ -401,6 +401,7 @@ _PLACEHOLDER = re.compile(r"\{[^}]*\}")
 _API_PREFIXES = ("/api/", "/ajax-api/")
 
 
+@functools.lru_cache(maxsize=4096)
 def route_key(method: str, canonical: str, prefix: str = "") -> tuple[str, str]:
     """The RULES key of a registered route: its method and canonical path without the static
     prefix, ``/api/`` or ``/ajax-api/``, with placeholders reduced to ``{}``."""

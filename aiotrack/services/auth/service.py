@@ -95,6 +95,9 @@ class AuthService:
         self._secret = secrets.token_bytes(32)
         self._passwords: TtlCache[tuple[str, bytes], Principal] = TtlCache(ttl, size)
         self._tokens: TtlCache[str, tuple[Principal, int | None]] = TtlCache(ttl, size)
+        # The hot path: a keyed BLAKE2b digest of the whole Authorization header -> the caller and
+        # the token's expiry, so a signed-in request costs one C hash and one dict lookup.
+        self._headers: TtlCache[bytes, tuple[Principal, int | None]] = TtlCache(ttl, size)
         self._grants: TtlCache[int, tuple[Grant, ...]] = TtlCache(ttl, size)
         # A run's experiment never changes, so these may live for long; a deleted one just misses.
         self._run_experiments: TtlCache[str, str] = TtlCache(3600, 100_000)
@@ -111,6 +114,7 @@ class AuthService:
             self._seen = current
             self._passwords.clear()
             self._tokens.clear()
+            self._headers.clear()
             self._grants.clear()
             self._prompt_names.clear()
 
@@ -154,6 +158,17 @@ class AuthService:
         self._sync()
         if not header:
             raise Unauthenticated()
+        header_key = hashlib.blake2b(
+            header.encode("utf-8", "surrogateescape"), key=self._secret, digest_size=20
+        ).digest()
+        hit = self._headers.get(header_key)
+        if hit is not None and (hit[1] is None or hit[1] > time.time() * 1000):
+            return hit[0]
+        principal, expires = await self._authenticate(header, address)
+        self._headers.put(header_key, (principal, expires))
+        return principal
+
+    async def _authenticate(self, header: str, address: str) -> tuple[Principal, int | None]:
         scheme, _, value = header.partition(" ")
         scheme = scheme.lower()
         value = value.strip()
@@ -165,7 +180,7 @@ class AuthService:
             username, sep, password = text.partition(":")
             if not sep or not username:
                 raise Unauthenticated()
-            return await self._password_principal(username, password, address)
+            return await self._password_principal(username, password, address), None
         if scheme == "bearer" and value:
             return await self._token_principal(value, address)
         raise Unauthenticated()
@@ -205,7 +220,7 @@ class AuthService:
         self._passwords.put(key, principal)
         return principal
 
-    async def _token_principal(self, token: str, address: str) -> Principal:
+    async def _token_principal(self, token: str, address: str) -> tuple[Principal, int | None]:
         digest = cred.token_digest(token)
         now_ms = int(time.time() * 1000)
         cached = self._tokens.get(digest)
@@ -223,7 +238,7 @@ class AuthService:
         principal, expires = cached
         if expires is not None and expires <= now_ms:
             raise Unauthenticated()
-        return principal
+        return principal, expires
 
     def _forget_user(self, user_id: int | None = None, username: str | None = None) -> None:
         self._changed()
