@@ -18,6 +18,7 @@ The filter language is parsed by :mod:`aiotrack.search` (``REGISTERED_MODELS`` a
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from aiotrack.entities import ReadScope
 from aiotrack.search import MODEL_VERSIONS, REGISTERED_MODELS, Comparison, parse_filter, parse_order_by
@@ -47,7 +48,7 @@ def _querying_prompts(comparisons: tuple[Comparison, ...]) -> bool:
     return False
 
 
-def _tag_conditions(q: _Sql, comparisons, table: str, join_on: str, prompts: bool) -> list[str]:
+def _tag_conditions(q: _Sql, comparisons: tuple[Comparison, ...], table: str, join_on: str, prompts: bool) -> list[str]:
     out = []
     for c in comparisons:
         if c.kind != TAG:
@@ -76,7 +77,7 @@ def registered_models_query(
     limit: int,
     offset: int,
     scopes: Mapping[str, ReadScope | None] | None = None,
-) -> tuple[str, list]:
+) -> tuple[str, list[Any]]:
     """SELECT {columns} FROM registered_models WHERE <filter> ORDER BY ... LIMIT ? OFFSET ?"""
     comparisons = parse_filter(filter_string, REGISTERED_MODELS)
     orders = parse_order_by(order_by, REGISTERED_MODELS)
@@ -116,7 +117,7 @@ def model_versions_query(
     limit: int,
     offset: int,
     scopes: Mapping[str, ReadScope | None] | None = None,
-) -> tuple[str, list]:
+) -> tuple[str, list[Any]]:
     """SELECT {columns} FROM model_versions WHERE current_stage <> 'Deleted_Internal' AND <filter>
     ORDER BY ... LIMIT ? OFFSET ?"""
     comparisons = parse_filter(filter_string, MODEL_VERSIONS)
