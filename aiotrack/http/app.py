@@ -223,7 +223,11 @@ async def _auth_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[keys.AUTH_CONFIG]
     uri = auth_database_uri(settings, config)
     assert uri is not None
-    shared = None if settings.artifacts_only else app[keys.TRACKING].store.db
+    shared = None
+    if not settings.artifacts_only:
+        tracking_store = app[keys.TRACKING].store
+        assert isinstance(tracking_store, SqlTrackingStore)  # the store _tracking_ctx opens
+        shared = tracking_store.db
     db = shared if shared is not None and uri == settings.backend_store_uri else await open_database(uri)
     try:
         await migrations.ensure_current(db)
