@@ -288,6 +288,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "2.0/mlflow/metrics/get-history-bulk"): _exp("read", run_fields("run_id")),
     ("GET", "2.0/mlflow/metrics/get-history-bulk-interval"): _exp("read", run_fields("run_ids")),
     ("GET", "2.0/aiotrack/metrics/downsampled"): _exp("read", run_fields("run_id")),
+    ("GET", "2.0/aiotrack/live/runs"): _exp("read", experiment_fields("experiment_id")),  # checked at connect
     # ---- artifacts: the proxy, the run listing, the UI download
     ("PUT", "2.0/mlflow-artifacts/artifacts/{}"): _exp("update", _ART),
     ("GET", "2.0/mlflow-artifacts/artifacts/{}"): _exp("read", _ART),
