@@ -18,10 +18,9 @@ from aiohttp import web
 
 from aiotrack.http.auth import rules
 from aiotrack.http.middleware.errors import error_response
+from aiotrack.names import IS_PROMPT_TAG
 from aiotrack.services.auth.permissions import EXPERIMENT, PROMPT, REGISTERED_MODEL
 from aiotrack.services.auth.service import AuthService, Principal, TooManyAttempts, Unauthenticated, forbidden
-
-IS_PROMPT_TAG = "mlflow.prompt.is_prompt"
 
 PRINCIPAL = web.RequestKey("aiotrack_auth_principal", Principal)
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="mlflow"'}

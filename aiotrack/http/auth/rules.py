@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from aiotrack.artifacts.paths import safe_relative_path
+from aiotrack.artifacts.locations import relative_path
 from aiotrack.errors import invalid
 from aiotrack.http.codec import Args, read_args
 from aiotrack.services.auth.service import AuthService, Principal
@@ -146,11 +146,11 @@ async def _experiment_of_artifact_path(path: str) -> list[str]:
 
 
 async def artifact_path_in_url(request: web.Request, auth: AuthService) -> list[str]:
-    return await _experiment_of_artifact_path(safe_relative_path(request.match_info["artifact_path"]))
+    return await _experiment_of_artifact_path(relative_path(request.match_info["artifact_path"]))
 
 
 async def artifact_path_in_query(request: web.Request, auth: AuthService) -> list[str]:
-    path = safe_relative_path(request.query.get("path"))
+    path = relative_path(request.query.get("path"))
     return await _experiment_of_artifact_path(path)
 
 

@@ -12,8 +12,8 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from aiotrack.errors import already_exists, not_found
-from aiotrack.stores.sql.database import Database, IntegrityViolation, Row, Tx
+from aiotrack.errors import IntegrityViolation, already_exists, not_found
+from aiotrack.stores.sql.database import Database, Row, Tx
 
 DEFAULT_WORKSPACE = "default"
 SYNTHETIC_ROLE_PREFIX = "__user_"
