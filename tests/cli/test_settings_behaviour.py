@@ -42,6 +42,7 @@ PROBED = {
     "disable_security_middleware": "no_proxy_no_checks_dev",
     "dev": "no_proxy_no_checks_dev",
     "artifacts_only": "artifacts_only",
+    "app_name": "basic_auth",
 }
 
 
@@ -218,3 +219,26 @@ def test_artifacts_only(tmp_path: Path) -> None:
     assert f"Loaded environment variables from: {env_file}" in log
     assert "mode:            artifacts only" in log
     assert f"from MLFLOW_ARTIFACTS_ONLY in {env_file}" in log
+
+
+def test_basic_auth(tmp_path: Path) -> None:
+    """AIOTRACK_APP_NAME=basic-auth alone: sign-in required, the admin from MLflow's variable."""
+    import base64
+
+    port = free_port()
+    password = "probe-admin-password-1"
+    env = clean_env(**{var("app_name"): "basic-auth", var("port"): str(port), var("workers"): "1"})
+    env["MLFLOW_AUTH_ADMIN_PASSWORD"] = password
+    server = ServerProcess.command([*AIOTRACK, "server"], tmp_path, env, port)
+    base = server.url
+    try:
+        server.wait_ready()
+        status, headers, _ = request(base + "/api/2.0/mlflow/experiments/search?max_results=1")
+        assert status == 401 and headers["WWW-Authenticate"] == 'Basic realm="mlflow"'
+        auth = {"Authorization": "Basic " + base64.b64encode(f"admin:{password}".encode()).decode()}
+        assert request(base + "/api/2.0/mlflow/experiments/search?max_results=1", headers=auth)[0] == 200
+    finally:
+        server.stop()
+    log = server.log()
+    assert "auth:            basic-auth, sign-in required" in log and f"from {var('app_name')}" in log
+    assert password not in log
