@@ -44,7 +44,9 @@ from aiotrack.http.api import artifacts as artifacts_api
 from aiotrack.http.api import experiments, metrics, runs, server_info, webui
 from aiotrack.http.api import live as live_api  # live run updates for the UI (Server-Sent Events)
 from aiotrack.http.api import logged_models as logged_models_api
+from aiotrack.http.api import otlp as otlp_api
 from aiotrack.http.api import registry as registry_api
+from aiotrack.http.api import traces as traces_api
 from aiotrack.http.api import ui as ui_api  # web UI endpoints MLflow lacks (aiotrack/http/api/ui.py)
 from aiotrack.http.middleware.content_type import content_type_middleware
 from aiotrack.http.middleware.cors import origin_middleware, origin_policy, setup_cors
@@ -73,6 +75,7 @@ API_MODULES: tuple[ModuleType, ...] = (experiments, runs, metrics, server_info)
 API_MODULES += (ui_api, live_api)
 API_MODULES += (artifacts_api,)
 API_MODULES += (registry_api, logged_models_api)
+API_MODULES += (traces_api, otlp_api)
 API_MODULES += (webui,)  # the browser UI at / and /static-files/
 # What an --artifacts-only server serves; every other module's routes answer MLflow's 503.
 ARTIFACTS_ONLY_MODULES = (artifacts_api, server_info)
@@ -146,6 +149,20 @@ async def _registry_ctx(app: web.Application) -> AsyncIterator[None]:
             await own_db.close()
 
 
+async def _traces_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Traces live in the tracking database; their span artifacts (traces.json) in the artifact
+    repositories behind the experiments' locations."""
+    from aiotrack.services.trace_artifacts import TraceArtifacts
+    from aiotrack.services.traces import TraceService
+    from aiotrack.stores.sql.traces import SqlTraceStore
+
+    tracking_store = app[keys.TRACKING].store
+    assert isinstance(tracking_store, SqlTrackingStore)  # the store _tracking_ctx opens
+    artifacts = TraceArtifacts(app[keys.ARTIFACTS])
+    app[keys.TRACES] = TraceService(SqlTraceStore(tracking_store.db), artifacts.read, artifacts.delete)
+    yield
+
+
 def _middlewares(settings: Settings) -> list[Any]:
     """In the order documented at the top of this module."""
     chain: list[Any] = [request_id_middleware]
@@ -214,7 +231,16 @@ def _lookups(app: web.Application) -> Lookups:
     async def experiment_id_by_name(name: str) -> str:
         return str((await tracking.get_experiment_by_name(name))["experiment_id"])
 
-    return Lookups(experiment_of_run, experiment_of_logged_model, experiment_id_by_name, registry.is_prompt)
+    traces = app[keys.TRACES]
+
+    async def experiment_of_trace(trace_id: str) -> str:
+        info = await traces.get_trace_info(trace_id)
+        location = (info.get("trace_location") or {}).get("mlflow_experiment") or {}
+        return str(location.get("experiment_id") or info.get("experiment_id") or "\x00no-experiment")
+
+    return Lookups(
+        experiment_of_run, experiment_of_logged_model, experiment_id_by_name, registry.is_prompt, experiment_of_trace
+    )
 
 
 async def _auth_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -283,6 +309,7 @@ def create_app(settings: Settings, *, auth_config: AuthConfig | None = None) -> 
     if not settings.artifacts_only:
         app.cleanup_ctx.append(_tracking_ctx)
         app.cleanup_ctx.append(_registry_ctx)
+        app.cleanup_ctx.append(_traces_ctx)
         app.cleanup_ctx.append(_live_ctx)
         app.on_shutdown.append(_end_live_streams)
     if settings.app_name == "basic-auth":

@@ -17,6 +17,7 @@ from aiotrack.services.auth.service import AuthService
 from aiotrack.services.live import RunsLiveHub
 from aiotrack.services.logged_models import LoggedModelService
 from aiotrack.services.registry import RegistryService
+from aiotrack.services.traces import TraceService
 from aiotrack.services.tracking import TrackingService
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -30,3 +31,4 @@ AUTH = web.AppKey("auth", AuthService)  # only with --app-name basic-auth
 AUTH_CONFIG = web.AppKey("auth_config", AuthConfig)  # MLflow's basic_auth.ini, read by create_app
 # Live run updates for the UI (one poller per watched experiment set, per worker).
 LIVE = web.AppKey("live", RunsLiveHub)
+TRACES = web.AppKey("traces", TraceService)

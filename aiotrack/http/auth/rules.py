@@ -132,6 +132,16 @@ def run_fields(name: str) -> Locate:
     return locate
 
 
+async def runs_of_groups(request: web.Request, auth: AuthService) -> list[str]:
+    """The UI's grouped charts: the experiments of every run of every group."""
+    groups = (await request_args(request)).raw("groups")
+    runs: list[str] = []
+    for group in groups if isinstance(groups, list) else []:
+        ids = group.get("run_ids") if isinstance(group, dict) else None
+        runs += [r for r in ids if isinstance(r, str)] if isinstance(ids, list) else []
+    return [await auth.experiment_of_run(r) for r in dict.fromkeys(runs)]
+
+
 async def logged_model_in_path(request: web.Request, auth: AuthService) -> list[str]:
     return [await auth.lookups.experiment_of_logged_model(request.match_info["model_id"])]
 
@@ -288,6 +298,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "2.0/mlflow/metrics/get-history-bulk"): _exp("read", run_fields("run_id")),
     ("GET", "2.0/mlflow/metrics/get-history-bulk-interval"): _exp("read", run_fields("run_ids")),
     ("GET", "2.0/aiotrack/metrics/downsampled"): _exp("read", run_fields("run_id")),
+    ("POST", "2.0/aiotrack/metrics/grouped"): _exp("read", runs_of_groups),
     ("GET", "2.0/aiotrack/live/runs"): _exp("read", experiment_fields("experiment_id")),  # checked at connect
     # ---- artifacts: the proxy, the run listing, the UI download
     ("PUT", "2.0/mlflow-artifacts/artifacts/{}"): _exp("update", _ART),

@@ -8,6 +8,7 @@ is asked of a :class:`Dialect`: DDL types, case-insensitive matching and the pla
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -21,6 +22,10 @@ class Dialect:
     case_sensitive_like: str  # "{lhs} LIKE {rhs}" honouring case
     case_insensitive_like: str  # "{lhs} ILIKE {rhs}"
     offset_only: str  # skip rows without a LIMIT (SQLite's grammar needs "LIMIT -1" first)
+    # A member of a JSON text column as text: "{column}" and "{path}" (a bound parameter made
+    # by json_path from the member's keys). Used by trace filters on span attributes.
+    json_text: str = ""
+    json_path: Callable[[tuple[str, ...]], object] = tuple
 
     def like(self, lhs: str, rhs: str, *, case_sensitive: bool = True) -> str:
         template = self.case_sensitive_like if case_sensitive else self.case_insensitive_like
@@ -40,6 +45,9 @@ SQLITE = Dialect(
     case_sensitive_like="{lhs} LIKE {rhs} ESCAPE '\\'",
     case_insensitive_like="LOWER({lhs}) LIKE LOWER({rhs}) ESCAPE '\\'",
     offset_only=" LIMIT -1 OFFSET ?",
+    # json_extract answers a JSON string member unquoted, like PostgreSQL's #>>.
+    json_text="json_extract({column}, {path})",
+    json_path=lambda keys: "$" + "".join('."' + k.replace('"', '\\"') + '"' for k in keys),
 )
 
 POSTGRESQL = Dialect(
@@ -49,4 +57,6 @@ POSTGRESQL = Dialect(
     case_sensitive_like="{lhs} LIKE {rhs}",
     case_insensitive_like="{lhs} ILIKE {rhs}",
     offset_only=" OFFSET ?",
+    json_text="(CAST({column} AS jsonb) #>> CAST({path} AS text[]))",
+    json_path=list,
 )

@@ -19,6 +19,7 @@ from aiotrack.stores.sql.migrations import (
     m0002_model_registry,
     m0003_logged_models,
     m0004_sqlite_clustered_children,
+    m0005_traces,
     m0006_auth,
 )
 
@@ -27,6 +28,7 @@ MIGRATIONS: tuple[ModuleType, ...] = (
     m0002_model_registry,
     m0003_logged_models,
     m0004_sqlite_clustered_children,
+    m0005_traces,
     m0006_auth,
 )
 
