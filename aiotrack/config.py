@@ -208,6 +208,14 @@ class Settings:
         mlflow_env=None,
         min_value=0,
     )
+    app_name: str | None = setting(
+        None,
+        "basic-auth: require sign-in (HTTP Basic or a bearer access token) and enforce permissions, "
+        "configured as MLflow's basic-auth app (MLFLOW_AUTH_CONFIG_PATH, MLFLOW_AUTH_ADMIN_PASSWORD).",
+        mlflow_env=None,
+        choices=("basic-auth",),
+        default_doc="none (no sign-in)",
+    )
 
     @property
     def effective_registry_store_uri(self) -> str:

@@ -8,6 +8,7 @@ lists left out. The TypedDicts below document the keys; they cost nothing at run
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, TypedDict
 
 ACTIVE = "active"
@@ -64,3 +65,22 @@ class Run(TypedDict, total=False):
     data: RunData
     inputs: dict[str, Any]
     outputs: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReadScope:
+    """The resources of one type a caller may read (``--app-name basic-auth``), in a form a search
+    can filter by in SQL: everything but ``deny`` (``allow`` None), or only ``allow``. Ids are
+    experiment ids or registered-model / prompt names."""
+
+    allow: frozenset[str] | None = None
+    deny: frozenset[str] = frozenset()
+
+    @property
+    def everything(self) -> bool:
+        return self.allow is None and not self.deny
+
+    def permits(self, resource_id: str) -> bool:
+        if self.allow is not None:
+            return resource_id in self.allow
+        return resource_id not in self.deny

@@ -109,14 +109,6 @@ def _refuse_other_server(ctx: click.Context, param: click.Parameter, value: str 
         )
 
 
-def _refuse_app_name(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-    if value is not None:
-        raise click.UsageError(
-            f"--app-name {value}: aiotrack has no authentication plugins yet, so it refuses this option "
-            "rather than serve without the protection you asked for."
-        )
-
-
 def _other_server_option(flag: str) -> Callable[[_F], _F]:
     name, envvar = _OTHER_SERVERS[flag]
     return click.option(
@@ -134,13 +126,6 @@ def _other_server_option(flag: str) -> Callable[[_F], _F]:
 @_other_server_option("--gunicorn-opts")
 @_other_server_option("--waitress-opts")
 @_other_server_option("--uvicorn-opts")
-@click.option(
-    "--app-name",
-    default=None,
-    expose_value=False,
-    callback=_refuse_app_name,
-    help="Refused until aiotrack has authentication.",
-)
 @click.pass_context
 def server(ctx: click.Context, /, **options: Any) -> None:
     """Run the tracking server."""
@@ -167,7 +152,9 @@ def prepare(settings: Settings) -> None:
     (created on an empty database, so that workers never race to create it)."""
     # A bad artifact option fails here once, with a clear message, not in every worker.
     from aiotrack.artifacts.local import LocalArtifactRepository
+    from aiotrack.http.app import auth_database_uri, bootstrap_auth
     from aiotrack.services.artifact_uris import ArtifactLocations
+    from aiotrack.services.auth.config import read_auth_config
     from aiotrack.stores.sql.connect import open_when_ready
 
     for repo in ArtifactLocations(settings).repositories():
@@ -176,17 +163,23 @@ def prepare(settings: Settings) -> None:
                 repo.root.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise ConfigError(f"Cannot use {repo.root} as an artifact directory: {exc.strerror}") from None
-    if settings.artifacts_only:
-        return  # no tracking or registry store is opened in this mode
-    for uri in {settings.backend_store_uri, settings.effective_registry_store_uri}:
+    auth_uri = auth_database_uri(settings)
+    uris = set() if settings.artifacts_only else {settings.backend_store_uri, settings.effective_registry_store_uri}
+    if auth_uri is not None:
+        uris.add(auth_uri)  # basic-auth: its tables, and the first admin, exist before any worker starts
+    for uri in uris:
         parse_store_uri(uri)
 
     async def init() -> None:
-        for uri in {settings.backend_store_uri, settings.effective_registry_store_uri}:
+        for uri in uris:
             # An unreachable database is retried with backoff up to --db-startup-timeout, then
             # DatabaseUnreachable (a ConfigError): one line on stderr and a non-zero exit.
             db = await open_when_ready(uri, settings, migrations.ensure_current, readers=1)
-            await db.close()
+            try:
+                if uri == auth_uri:
+                    await bootstrap_auth(db, read_auth_config())
+            finally:
+                await db.close()
 
     asyncio.run(init())
 

@@ -433,6 +433,18 @@ def banner(settings: Settings, address: tuple[Any, ...], origins: Mapping[str, s
         lines.append(f"  allowed hosts:   {host_policy(settings.allowed_hosts).describe()}")
         lines.append(f"  CORS origins:    {origin_policy(settings.cors_allowed_origins).describe()}")
     lines.append(f"  X-Frame-Options: {settings.x_frame_options}")
+    if settings.app_name == "basic-auth":
+        from aiotrack.http.app import auth_database_uri
+        from aiotrack.services.auth.config import read_auth_config
+
+        auth_config = read_auth_config()
+        users_in = hide_password(auth_database_uri(settings, auth_config) or "")
+        lines.append(
+            f"  auth:            basic-auth, sign-in required (default permission "
+            f"{auth_config.default_permission.name}; users in {users_in})"
+        )
+    else:
+        lines.append("  auth:            none (anyone who can reach the server may read and write)")
     if settings.expose_prometheus:
         lines.append(
             f"  prometheus:      {settings.prefix}/metrics (multiprocess files in "

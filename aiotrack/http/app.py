@@ -14,6 +14,10 @@ contexts and kept in typed AppKeys (aiotrack.http.keys). Middleware order, outer
 2. host check (middleware/hosts.py): DNS-rebinding protection; /health and /version exempt.
 3. origin check (middleware/cors.py): state-changing requests from a disallowed Origin -> 403.
    (2 and 3 are removed by --disable-security-middleware.)
+3b. auth (http/auth/middleware.py, only with --app-name basic-auth): 401 without valid credentials,
+   403 without the permission rules.RULES names for the route (unmapped routes: 403), 429 after
+   too many failed sign-ins. After the host and origin checks (a refused origin never costs a
+   password check), before everything that reads the request.
 4. content-type check (middleware/content_type.py): JSON endpoints take application/json on
    POST/PUT (400 otherwise); artifact uploads are exempt.
 
@@ -29,11 +33,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from aiotrack.config import Settings
+from aiotrack.errors import AiotrackError
 from aiotrack.http import keys
 from aiotrack.http.api import artifacts as artifacts_api
 from aiotrack.http.api import experiments, metrics, runs, server_info, webui
@@ -54,6 +59,11 @@ from aiotrack.services.tracking import TrackingService
 from aiotrack.stores.sql import migrations
 from aiotrack.stores.sql.connect import open_when_ready
 from aiotrack.stores.sql.tracking import SqlTrackingStore
+
+if TYPE_CHECKING:
+    from aiotrack.services.auth.config import AuthConfig
+    from aiotrack.stores.sql.database import Database
+    from aiotrack.services.auth.service import Lookups
 
 log = logging.getLogger("aiotrack")
 
@@ -157,8 +167,103 @@ def _middlewares(settings: Settings) -> list[Any]:
     if not settings.disable_security_middleware:
         chain.append(host_middleware(host_policy(settings.allowed_hosts), settings.prefix))
         chain.append(origin_middleware(origin_policy(settings.cors_allowed_origins)))
+    if settings.app_name == "basic-auth":
+        from aiotrack.http.auth.middleware import auth_middleware
+
+        chain.append(auth_middleware(keys.AUTH, settings.prefix))
     chain.append(content_type_middleware(settings.prefix))
     return chain
+
+
+def auth_database_uri(settings: Settings, config: AuthConfig | None = None) -> str | None:
+    """Where basic-auth keeps its tables: the auth config's database_uri, else the backend store
+    (None without basic-auth). ``config`` defaults to the one the environment names."""
+    if settings.app_name != "basic-auth":
+        return None
+    if config is None:
+        from aiotrack.services.auth.config import read_auth_config
+
+        config = read_auth_config()
+    return config.database_uri or settings.backend_store_uri
+
+
+async def bootstrap_auth(db: Database, config: AuthConfig) -> None:
+    """Create the first admin on an empty user table, or refuse (BootstrapError, a ConfigError)."""
+    from aiotrack.services.auth.service import AuthService
+    from aiotrack.stores.sql.auth import SqlAuthStore
+
+    await AuthService(SqlAuthStore(db), config, _no_lookups()).bootstrap_admin()
+
+
+def _no_lookups() -> Lookups:
+    from aiotrack.services.auth.service import Lookups
+
+    async def unavailable(_: str) -> Any:
+        raise AiotrackError("This server does not serve the tracking store.", "TEMPORARILY_UNAVAILABLE")
+
+    return Lookups(unavailable, unavailable, unavailable, unavailable)
+
+
+def _lookups(app: web.Application) -> Lookups:
+    """What the permission checks need to know about runs, logged models and registry entries."""
+    from aiotrack.services.auth.service import Lookups
+
+    if app[keys.SETTINGS].artifacts_only:
+        return _no_lookups()
+    tracking = app[keys.TRACKING].store
+    registry = app[keys.REGISTRY].store
+    logged_models = app[keys.LOGGED_MODELS].store
+
+    async def experiment_of_run(run_id: str) -> str:
+        return str((await tracking.get_run_info(run_id))["experiment_id"])
+
+    async def experiment_of_logged_model(model_id: str) -> str:
+        return str((await logged_models.get_logged_model(model_id, allow_deleted=True))["info"]["experiment_id"])
+
+    async def experiment_id_by_name(name: str) -> str:
+        return str((await tracking.get_experiment_by_name(name))["experiment_id"])
+
+    traces = app[keys.TRACES]
+
+    async def experiment_of_trace(trace_id: str) -> str:
+        info = await traces.get_trace_info(trace_id)
+        location = (info.get("trace_location") or {}).get("mlflow_experiment") or {}
+        return str(location.get("experiment_id") or info.get("experiment_id") or "\x00no-experiment")
+
+    return Lookups(
+        experiment_of_run, experiment_of_logged_model, experiment_id_by_name, registry.is_prompt, experiment_of_trace
+    )
+
+
+async def _auth_ctx(app: web.Application) -> AsyncIterator[None]:
+    """basic-auth: the auth store (its own database, or the backend store's) and the service."""
+    from aiotrack.services.auth.limits import SharedGeneration
+    from aiotrack.services.auth.service import AuthService
+    from aiotrack.stores.sql.auth import SqlAuthStore
+
+    settings = app[keys.SETTINGS]
+    config = app[keys.AUTH_CONFIG]
+    uri = auth_database_uri(settings, config)
+    assert uri is not None
+    shared = None
+    if not settings.artifacts_only:
+        tracking_store = app[keys.TRACKING].store
+        assert isinstance(tracking_store, SqlTrackingStore)  # the store _tracking_ctx opens
+        shared = tracking_store.db
+    if shared is not None and uri == settings.backend_store_uri:
+        db = shared
+        await migrations.ensure_current(db)
+    else:
+        db = await open_when_ready(uri, settings, migrations.ensure_current)
+    try:
+        await bootstrap_auth(db, config)
+        # A change made through one worker (or one server on this machine) reaches all at once.
+        generation = SharedGeneration(uri)
+        app[keys.AUTH] = AuthService(SqlAuthStore(db), config, _lookups(app), generation)
+        yield
+    finally:
+        if db is not shared:
+            await db.close()
 
 
 async def _artifacts_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -185,7 +290,7 @@ def _register_artifacts_only_refusals(app: web.Application, module: ModuleType, 
             app.router.add_route(r.method, path, refuse)
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(settings: Settings, *, auth_config: AuthConfig | None = None) -> web.Application:
     app = web.Application(middlewares=_middlewares(settings), client_max_size=CLIENT_MAX_SIZE)
     install_security_headers(app, settings.x_frame_options, settings.prefix)
     install_request_id(app)
@@ -202,6 +307,15 @@ def create_app(settings: Settings) -> web.Application:
         app.cleanup_ctx.append(_traces_ctx)
         app.cleanup_ctx.append(_live_ctx)
         app.on_shutdown.append(_end_live_streams)
+    if settings.app_name == "basic-auth":
+        from aiotrack.http.api import auth as auth_api
+        from aiotrack.services.auth.config import read_auth_config
+
+        # MLflow's auth configuration (MLFLOW_AUTH_CONFIG_PATH, MLFLOW_AUTH_ADMIN_*), checked by
+        # the CLI before any worker starts; tests pass their own.
+        app[keys.AUTH_CONFIG] = auth_config or read_auth_config()
+        app.cleanup_ctx.append(_auth_ctx)
+        auth_api.routes.register(app, settings.prefix)
     for module in API_MODULES:
         if settings.artifacts_only and module not in ARTIFACTS_ONLY_MODULES:
             _register_artifacts_only_refusals(app, module, settings.prefix)

@@ -12,6 +12,8 @@ from aiohttp import web
 
 from aiotrack.config import Settings
 from aiotrack.services.artifact_uris import ArtifactLocations
+from aiotrack.services.auth.config import AuthConfig
+from aiotrack.services.auth.service import AuthService
 from aiotrack.services.live import RunsLiveHub
 from aiotrack.services.logged_models import LoggedModelService
 from aiotrack.services.registry import RegistryService
@@ -25,6 +27,8 @@ TRACKING = web.AppKey("tracking", TrackingService)
 ARTIFACTS = web.AppKey("artifacts", ArtifactLocations)
 REGISTRY = web.AppKey("registry", RegistryService)
 LOGGED_MODELS = web.AppKey("logged_models", LoggedModelService)
+AUTH = web.AppKey("auth", AuthService)  # only with --app-name basic-auth
+AUTH_CONFIG = web.AppKey("auth_config", AuthConfig)  # MLflow's basic_auth.ini, read by create_app
 # Live run updates for the UI (one poller per watched experiment set, per worker).
 LIVE = web.AppKey("live", RunsLiveHub)
 TRACES = web.AppKey("traces", TraceService)

@@ -34,11 +34,12 @@ import json
 import os
 import posixpath
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from aiotrack.artifacts import locations
-from aiotrack.entities import KeyValue, RunInfo
+from aiotrack.entities import KeyValue, ReadScope, RunInfo
 from aiotrack.errors import RESOURCE_DOES_NOT_EXIST, AiotrackError, invalid
 from aiotrack.names import (
     IS_PROMPT_TAG,
@@ -275,13 +276,18 @@ class RegistryService:
         await self.store.delete_registered_model(validate_model_name(name))
 
     async def search_registered_models(
-        self, filter_string: str | None, max_results: int | None, order_by: list[str], page_token: str | None
+        self,
+        filter_string: str | None,
+        max_results: int | None,
+        order_by: list[str],
+        page_token: str | None,
+        scopes: Mapping[str, ReadScope | None] | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         max_results = _page_size(
             max_results, SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT, SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD
         )
         offset = paging.parse_token(page_token)
-        models, more = await self.store.search_registered_models(filter_string, max_results, order_by, offset)
+        models, more = await self.store.search_registered_models(filter_string, max_results, order_by, offset, scopes)
         return models, (paging.make_token(offset + max_results) if more else None)
 
     async def get_latest_versions(self, name: str, stages: list[str]) -> list[dict[str, Any]]:
@@ -529,13 +535,18 @@ class RegistryService:
         return await self.store.get_model_version_download_uri(validate_model_name(name), validate_version(version))
 
     async def search_model_versions(
-        self, filter_string: str | None, max_results: int | None, order_by: list[str], page_token: str | None
+        self,
+        filter_string: str | None,
+        max_results: int | None,
+        order_by: list[str],
+        page_token: str | None,
+        scopes: Mapping[str, ReadScope | None] | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         max_results = _page_size(
             max_results, SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT, SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD
         )
         offset = paging.parse_token(page_token)
-        versions, more = await self.store.search_model_versions(filter_string, max_results, order_by, offset)
+        versions, more = await self.store.search_model_versions(filter_string, max_results, order_by, offset, scopes)
         return versions, (paging.make_token(offset + max_results) if more else None)
 
     async def set_model_version_tag(self, name: str, version: str, key: str, value: str | None) -> None:

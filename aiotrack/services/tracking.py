@@ -13,7 +13,7 @@ from typing import Any, cast
 import orjson
 
 from aiotrack import names
-from aiotrack.entities import RUN_STATUSES, VIEW_TYPES, Experiment, KeyValue, Metric, Run, RunInfo
+from aiotrack.entities import RUN_STATUSES, VIEW_TYPES, Experiment, KeyValue, Metric, ReadScope, Run, RunInfo
 from aiotrack.errors import invalid
 from aiotrack.services import paging
 from aiotrack.services import validation as v
@@ -94,11 +94,14 @@ class TrackingService:
         filter_string: str | None,
         order_by: list[str],
         page_token: str | None,
+        scope: ReadScope | None = None,
     ) -> tuple[list[Experiment], str | None]:
         view_type = _view_type(view_type)
         max_results = _page_size(max_results, names.MAX_EXPERIMENTS_LISTED_PER_PAGE, f", but got value {max_results}")
         offset = paging.parse_token(page_token)
-        experiments, more = await self.store.search_experiments(view_type, max_results, filter_string, order_by, offset)
+        experiments, more = await self.store.search_experiments(
+            view_type, max_results, filter_string, order_by, offset, scope
+        )
         return experiments, (paging.make_token(offset + max_results) if more else None)
 
     # ------------------------------------------------------------------ runs

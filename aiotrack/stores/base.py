@@ -10,11 +10,11 @@ never lets driver or SQL text reach the caller.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiotrack.entities import Experiment, KeyValue, Metric, Run, RunInfo
+from aiotrack.entities import Experiment, KeyValue, Metric, ReadScope, Run, RunInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +84,16 @@ class TrackingStore(ABC):
 
     @abstractmethod
     async def search_experiments(
-        self, view_type: str, max_results: int, filter_string: str | None, order_by: list[str], offset: int
+        self,
+        view_type: str,
+        max_results: int,
+        filter_string: str | None,
+        order_by: list[str],
+        offset: int,
+        scope: ReadScope | None = None,
     ) -> tuple[list[Experiment], bool]:
-        """One page of experiments from ``offset``; the flag says whether more follow."""
+        """One page of experiments from ``offset``; the flag says whether more follow. ``scope``
+        (basic-auth) keeps only the experiments the caller may read, before the page is cut."""
 
     # ---- runs
     @abstractmethod
@@ -215,6 +222,10 @@ class RegistryStore(ABC):
         """With ``latest_versions`` (the newest version per stage), ``tags`` and ``aliases``."""
 
     @abstractmethod
+    async def is_prompt(self, name: str) -> bool:
+        """Whether the registry entry ``name`` is a prompt (RESOURCE_DOES_NOT_EXIST if there is none)."""
+
+    @abstractmethod
     async def update_registered_model(self, name: str, description: str | None) -> dict[str, Any]: ...
 
     @abstractmethod
@@ -227,10 +238,16 @@ class RegistryStore(ABC):
 
     @abstractmethod
     async def search_registered_models(
-        self, filter_string: str | None, max_results: int, order_by: list[str], offset: int
+        self,
+        filter_string: str | None,
+        max_results: int,
+        order_by: list[str],
+        offset: int,
+        scopes: Mapping[str, ReadScope | None] | None = None,
     ) -> tuple[list[dict[str, Any]], bool]:
         """One page from ``offset`` and whether more follow. Prompts are left out unless the filter
-        asks for ``tags.`mlflow.prompt.is_prompt` = 'true'``."""
+        asks for ``tags.`mlflow.prompt.is_prompt` = 'true'``. ``scopes`` (basic-auth, by resource
+        type ``registered_model`` / ``prompt``) keeps only what the caller may read, in SQL."""
 
     @abstractmethod
     async def get_latest_versions(self, name: str, stages: list[str] | None) -> list[dict[str, Any]]:
@@ -284,7 +301,12 @@ class RegistryStore(ABC):
 
     @abstractmethod
     async def search_model_versions(
-        self, filter_string: str | None, max_results: int, order_by: list[str], offset: int
+        self,
+        filter_string: str | None,
+        max_results: int,
+        order_by: list[str],
+        offset: int,
+        scopes: Mapping[str, ReadScope | None] | None = None,
     ) -> tuple[list[dict[str, Any]], bool]: ...
 
     @abstractmethod

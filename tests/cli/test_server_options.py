@@ -22,14 +22,26 @@ def _run(*args, tmp_path):
         ("--gunicorn-opts", "configures a server aiotrack does not use"),
         ("--waitress-opts", "configures a server aiotrack does not use"),
         ("--uvicorn-opts", "configures a server aiotrack does not use"),
-        ("--app-name", "aiotrack has no authentication plugins yet"),
+        ("--app-name", "is not 'basic-auth'"),
     ],
 )
 def test_other_server_options_are_refused(option, expected, tmp_path):
-    result = _run(option, "basic-auth" if option == "--app-name" else "--timeout 60", tmp_path=tmp_path)
+    result = _run(option, "custom-auth" if option == "--app-name" else "--timeout 60", tmp_path=tmp_path)
     assert result.exit_code == 2, result.output
     assert expected in result.output
     assert option in result.output
+
+
+def test_basic_auth_without_an_admin_password_refuses_to_start(tmp_path, monkeypatch):
+    for key in ("MLFLOW_AUTH_ADMIN_PASSWORD", "MLFLOW_AUTH_ADMIN_USERNAME", "MLFLOW_AUTH_CONFIG_PATH"):
+        monkeypatch.delenv(key, raising=False)
+    result = _run("--app-name", "basic-auth", tmp_path=tmp_path)
+    assert result.exit_code == 1, result.output
+    assert "no admin password was given" in result.output and "MLFLOW_AUTH_ADMIN_PASSWORD" in result.output
+    monkeypatch.setenv("MLFLOW_AUTH_ADMIN_PASSWORD", "short")
+    result = _run("--app-name", "basic-auth", tmp_path=tmp_path)
+    assert result.exit_code == 1 and "at least 12 characters" in result.output
+    assert "short" not in result.output.replace("at least", "")
 
 
 def test_dev_with_several_workers_is_refused(tmp_path):

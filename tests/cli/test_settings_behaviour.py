@@ -47,6 +47,7 @@ PROBED = {
     "db_query_timeout": "database_bounds_from_variables",
     "db_pool_timeout": "database_bounds_from_variables",
     "db_startup_timeout": "database_bounds_from_variables",
+    "app_name": "basic_auth",
 }
 
 
@@ -318,3 +319,26 @@ def test_database_bounds_from_variables(tmp_path: Path, pg_server: Any, pg_templ
         assert "within 1 s (--db-pool-timeout)" in log
     finally:
         proxy.close()
+
+
+def test_basic_auth(tmp_path: Path) -> None:
+    """AIOTRACK_APP_NAME=basic-auth alone: sign-in required, the admin from MLflow's variable."""
+    import base64
+
+    port = free_port()
+    password = "probe-admin-password-1"
+    env = clean_env(**{var("app_name"): "basic-auth", var("port"): str(port), var("workers"): "1"})
+    env["MLFLOW_AUTH_ADMIN_PASSWORD"] = password
+    server = ServerProcess.command([*AIOTRACK, "server"], tmp_path, env, port)
+    base = server.url
+    try:
+        server.wait_ready()
+        status, headers, _ = request(base + "/api/2.0/mlflow/experiments/search?max_results=1")
+        assert status == 401 and headers["WWW-Authenticate"] == 'Basic realm="mlflow"'
+        auth = {"Authorization": "Basic " + base64.b64encode(f"admin:{password}".encode()).decode()}
+        assert request(base + "/api/2.0/mlflow/experiments/search?max_results=1", headers=auth)[0] == 200
+    finally:
+        server.stop()
+    log = server.log()
+    assert "auth:            basic-auth, sign-in required" in log and f"from {var('app_name')}" in log
+    assert password not in log

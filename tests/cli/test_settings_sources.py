@@ -73,7 +73,9 @@ def _other_value(s: Setting, value: Any) -> Any:
     if s.type is bool:
         return s.default  # the flag sets the default back explicitly
     if s.choices:
-        return next(c for c in s.choices if c != value)
+        # --app-name has one value besides its default: the flag repeats it, and the origin
+        # ("the command line") still shows which source won.
+        return next((c for c in s.choices if c != value), value)
     if s.type is int:
         return value + 1 if s.max_value is None or value < s.max_value else value - 2
     return f"flag-{s.name}"

@@ -9,6 +9,7 @@ import { ComparePage } from './pages/Compare';
 import { ModelsPage, ModelPage, VersionPage } from './pages/Models';
 import { LoggedModelPage } from './pages/LoggedModels';
 import { TracePage } from './pages/Traces';
+import { CurrentUser } from './components/CurrentUser';
 
 function useRoute(): Route {
   const [route, setRoute] = useState(() => parseRoute(location.hash));
@@ -80,6 +81,7 @@ function App() {
             Models
           </a>
         </nav>
+        <CurrentUser />
       </header>
       <main>{page}</main>
     </div>

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from aiotrack.http import keys
+from aiotrack.http.auth.scopes import read_scope
 from aiotrack.http.codec import empty_response, json_response, page_response, read_args
 from aiotrack.http.routing import Routes
 
@@ -44,6 +45,7 @@ async def search_experiments(request: web.Request) -> web.Response:
         args.str("filter"),
         args.str_list("order_by"),
         args.str("page_token"),
+        await read_scope(request, "experiment"),
     )
     return page_response("experiments", experiments, token)
 

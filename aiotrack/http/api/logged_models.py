@@ -13,6 +13,7 @@ from aiotrack.artifacts.locations import join, relative_path
 from aiotrack.errors import BAD_REQUEST, AiotrackError, invalid
 from aiotrack.http import keys
 from aiotrack.http.api.artifacts import serve_artifact
+from aiotrack.http.auth.scopes import readable_experiments
 from aiotrack.http.codec import empty_response, json_response, page_response, read_args
 from aiotrack.http.routing import Routes
 from aiotrack.services.logged_models import LoggedModelService
@@ -48,6 +49,9 @@ async def search_logged_models(request: web.Request) -> web.Response:
     experiment_ids = args.str_list("experiment_ids")
     if not experiment_ids:
         args.str("experiment_ids", required=True)
+    experiment_ids = await readable_experiments(request, experiment_ids)
+    if not experiment_ids:  # basic-auth: none of them may be read
+        return page_response("models", [], None)
     models, token = await _service(request).search_logged_models(
         experiment_ids,
         args.str("filter"),

@@ -5,9 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from aiotrack.artifacts.locations import join, relative_path
+from aiotrack.entities import ReadScope
 from aiotrack.errors import invalid
 from aiotrack.http import keys
 from aiotrack.http.api.artifacts import serve_artifact
+from aiotrack.http.auth.scopes import read_scope
 from aiotrack.http.codec import Args, empty_response, json_response, page_response, read_args
 from aiotrack.http.routing import Routes
 from aiotrack.services.registry import RegistryService
@@ -80,11 +82,22 @@ async def delete_registered_model(request: web.Request) -> web.Response:
     return empty_response()
 
 
+async def _scopes(request: web.Request) -> dict[str, ReadScope | None] | None:
+    """basic-auth: the registered models and the prompts the caller may read."""
+    models = await read_scope(request, "registered_model")
+    prompts = await read_scope(request, "prompt")
+    return None if models is None and prompts is None else {"registered_model": models, "prompt": prompts}
+
+
 @routes.get("2.0/mlflow/registered-models/search")
 async def search_registered_models(request: web.Request) -> web.Response:
     args = await _args(request)
     models, token = await _registry(request).search_registered_models(
-        args.str("filter"), args.int("max_results"), args.str_list("order_by"), args.str("page_token")
+        args.str("filter"),
+        args.int("max_results"),
+        args.str_list("order_by"),
+        args.str("page_token"),
+        await _scopes(request),
     )
     return page_response("registered_models", models, token)
 
@@ -198,7 +211,11 @@ async def delete_model_version(request: web.Request) -> web.Response:
 async def search_model_versions(request: web.Request) -> web.Response:
     args = await _args(request)
     versions, token = await _registry(request).search_model_versions(
-        args.str("filter"), args.int("max_results"), args.str_list("order_by"), args.str("page_token")
+        args.str("filter"),
+        args.int("max_results"),
+        args.str_list("order_by"),
+        args.str("page_token"),
+        await _scopes(request),
     )
     return page_response("model_versions", versions, token)
 

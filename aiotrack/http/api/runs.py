@@ -6,6 +6,7 @@ from aiohttp import web
 
 from aiotrack.errors import invalid
 from aiotrack.http import keys
+from aiotrack.http.auth.scopes import readable_experiments
 from aiotrack.http.codec import Args, empty_response, json_response, page_response, read_args
 from aiotrack.http.routing import Routes
 from aiotrack.names import MAX_BATCH_LOG_REQUEST_SIZE
@@ -134,8 +135,12 @@ async def log_outputs(request: web.Request) -> web.Response:
 @routes.post("2.0/mlflow/runs/search")
 async def search_runs(request: web.Request) -> web.Response:
     args = await read_args(request)
+    requested = args.str_list("experiment_ids")
+    experiment_ids = await readable_experiments(request, requested)
+    if requested and not experiment_ids:  # basic-auth: none of them may be read
+        return page_response("runs", [], None)
     runs, token = await request.app[keys.TRACKING].search_runs(
-        args.str_list("experiment_ids"),
+        experiment_ids,
         args.str("filter"),
         args.raw("run_view_type"),
         args.int("max_results"),

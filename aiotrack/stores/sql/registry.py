@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from aiotrack.entities import KeyValue
+from aiotrack.entities import KeyValue, ReadScope
 from aiotrack.errors import AiotrackError, already_exists, invalid, not_found
 from aiotrack.names import IS_PROMPT_TAG
 from aiotrack.stores.base import RegistryStore
@@ -166,10 +166,19 @@ class SqlRegistryStore(RegistryStore):
         max_results: int,
         order_by: list[str],
         offset: int,
+        scopes: Mapping[str, ReadScope | None] | None = None,
     ) -> tuple[list[Row], bool]:
-        """A page of registered models or versions (``build`` is the registry_search query)."""
+        """A page of registered models or versions (``build`` is the registry_search query);
+        ``scopes``: what a basic-auth caller may read, filtered in the SQL."""
         return await search_page(
-            self.db, build, max_results, offset, columns=columns, filter_string=filter_string, order_by=order_by
+            self.db,
+            build,
+            max_results,
+            offset,
+            columns=columns,
+            filter_string=filter_string,
+            order_by=order_by,
+            scopes=scopes,
         )
 
     async def _hydrate_models(self, rows: Sequence[Row], tx: Tx | None = None) -> list[dict[str, Any]]:
@@ -250,6 +259,16 @@ class SqlRegistryStore(RegistryStore):
         row = await self._require_model(name)
         return (await self._hydrate_models([row]))[0]
 
+    async def is_prompt(self, name: str) -> bool:
+        row = await self.db.fetchrow(
+            "SELECT EXISTS (SELECT 1 FROM registered_model_tags t WHERE t.name = m.name AND t.key = ? "
+            "AND t.value = 'true') FROM registered_models m WHERE m.name = ?",
+            (IS_PROMPT_TAG, name),
+        )
+        if row is None:
+            raise _rm_not_found(name)
+        return bool(row[0])
+
     async def update_registered_model(self, name: str, description: str | None) -> dict[str, Any]:
         async with self.db.transaction() as tx:
             changed = await tx.execute(
@@ -287,10 +306,15 @@ class SqlRegistryStore(RegistryStore):
             await tx.execute("DELETE FROM registered_models WHERE name = ?", (name,))
 
     async def search_registered_models(
-        self, filter_string: str | None, max_results: int, order_by: list[str], offset: int
+        self,
+        filter_string: str | None,
+        max_results: int,
+        order_by: list[str],
+        offset: int,
+        scopes: Mapping[str, ReadScope | None] | None = None,
     ) -> tuple[list[dict[str, Any]], bool]:
         rows, more = await self._search(
-            registry_search.registered_models_query, RM_COLUMNS, filter_string, max_results, order_by, offset
+            registry_search.registered_models_query, RM_COLUMNS, filter_string, max_results, order_by, offset, scopes
         )
         return await self._hydrate_models(rows), more
 
@@ -429,10 +453,15 @@ class SqlRegistryStore(RegistryStore):
         return uri
 
     async def search_model_versions(
-        self, filter_string: str | None, max_results: int, order_by: list[str], offset: int
+        self,
+        filter_string: str | None,
+        max_results: int,
+        order_by: list[str],
+        offset: int,
+        scopes: Mapping[str, ReadScope | None] | None = None,
     ) -> tuple[list[dict[str, Any]], bool]:
         rows, more = await self._search(
-            registry_search.model_versions_query, MV_COLUMNS, filter_string, max_results, order_by, offset
+            registry_search.model_versions_query, MV_COLUMNS, filter_string, max_results, order_by, offset, scopes
         )
         return await self._hydrate_versions(rows), more
 

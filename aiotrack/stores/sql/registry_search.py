@@ -17,13 +17,15 @@ The filter language is parsed by :mod:`aiotrack.search` (``REGISTERED_MODELS`` a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from aiotrack.entities import ReadScope
 from aiotrack.names import IS_PROMPT_TAG
 from aiotrack.search import MODEL_VERSIONS, REGISTERED_MODELS, Comparison, parse_filter, parse_order_by
 from aiotrack.search.ast import ATTRIBUTE, EQ, NE, TAG
 from aiotrack.stores.sql.dialect import Dialect
-from aiotrack.stores.sql.search_sql import _limit_offset, _Sql
+from aiotrack.stores.sql.search_sql import _limit_offset, _Sql, scope_condition
 
 STAGE_DELETED_INTERNAL = "Deleted_Internal"
 
@@ -61,8 +63,20 @@ def _tag_conditions(q: _Sql, comparisons: tuple[Comparison, ...], table: str, jo
     return out
 
 
+def _scope(scopes: Mapping[str, ReadScope | None] | None, prompts: bool) -> ReadScope | None:
+    """The caller's read scope over what the search lists: prompts or registered models."""
+    return None if scopes is None else scopes.get("prompt" if prompts else "registered_model")
+
+
 def registered_models_query(
-    dialect: Dialect, *, columns: str, filter_string: str | None, order_by: list[str] | None, limit: int, offset: int
+    dialect: Dialect,
+    *,
+    columns: str,
+    filter_string: str | None,
+    order_by: list[str] | None,
+    limit: int,
+    offset: int,
+    scopes: Mapping[str, ReadScope | None] | None = None,
 ) -> tuple[str, list[Any]]:
     """SELECT {columns} FROM registered_models WHERE <filter> ORDER BY ... LIMIT ? OFFSET ?"""
     comparisons = parse_filter(filter_string, REGISTERED_MODELS)
@@ -79,6 +93,8 @@ def registered_models_query(
             "NOT EXISTS (SELECT 1 FROM registered_model_tags pt WHERE pt.name = registered_models.name"
             f" AND pt.key = {q.bind(IS_PROMPT_TAG)} AND pt.value = {q.bind('true')})"
         )
+    if (restricted := scope_condition(q, "registered_models.name", _scope(scopes, prompts))) is not None:
+        where.append(restricted)
     terms = []
     for ob in orders:
         column = "registered_models.name" if ob.key == "name" else "registered_models.last_updated_time"
@@ -93,7 +109,14 @@ def registered_models_query(
 
 
 def model_versions_query(
-    dialect: Dialect, *, columns: str, filter_string: str | None, order_by: list[str] | None, limit: int, offset: int
+    dialect: Dialect,
+    *,
+    columns: str,
+    filter_string: str | None,
+    order_by: list[str] | None,
+    limit: int,
+    offset: int,
+    scopes: Mapping[str, ReadScope | None] | None = None,
 ) -> tuple[str, list[Any]]:
     """SELECT {columns} FROM model_versions WHERE current_stage <> 'Deleted_Internal' AND <filter>
     ORDER BY ... LIMIT ? OFFSET ?"""
@@ -120,6 +143,8 @@ def model_versions_query(
             "NOT EXISTS (SELECT 1 FROM model_version_tags pt WHERE pt.name = model_versions.name"
             f" AND pt.key = {q.bind(IS_PROMPT_TAG)} AND pt.value = {q.bind('true')})"
         )
+    if (restricted := scope_condition(q, "model_versions.name", _scope(scopes, prompts))) is not None:
+        where.append(restricted)
     terms = []
     for ob in orders:
         terms.append(f"model_versions.{_MV_COLUMNS[ob.key]} {'ASC' if ob.ascending else 'DESC'}")

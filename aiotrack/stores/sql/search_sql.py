@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiotrack.entities import ReadScope
 from aiotrack.errors import INVALID_PARAMETER_VALUE, AiotrackError
 from aiotrack.names import DATASET_CONTEXT_TAG, RUN_NAME_TAG
 from aiotrack.search import (
@@ -127,6 +128,24 @@ def _check_like_pattern(pattern: str) -> None:
     trailing = len(pattern) - len(pattern.rstrip("\\"))
     if trailing % 2 == 1:
         raise _invalid(f"Invalid LIKE pattern '{pattern}': it must not end with the escape character '\\'")
+
+
+def scope_condition(q: _Sql, column: str, scope: ReadScope | None, *, numeric: bool = False) -> str | None:
+    """``column`` restricted to a caller's read scope (None: no restriction). With ``numeric`` the
+    ids are bound as integers (experiment ids), so the primary key's index serves the filter."""
+    if scope is None or scope.everything:
+        return None
+
+    def values(ids: frozenset[str]) -> list[int | str]:
+        if not numeric:
+            return sorted(ids)
+        return sorted({int(i) for i in ids if i.isdigit() and len(i) < 19})
+
+    if scope.allow is not None:
+        allowed = values(scope.allow)
+        return f"{column} IN ({', '.join(q.bind(v) for v in allowed)})" if allowed else "1 = 0"
+    denied = values(scope.deny)
+    return f"{column} NOT IN ({', '.join(q.bind(v) for v in denied)})" if denied else None
 
 
 def _limit_offset(q: _Sql, limit: int, offset: int) -> str:
@@ -281,6 +300,7 @@ def experiments_query(
     view_type: str,
     limit: int,
     offset: int,
+    scope: ReadScope | None = None,
 ) -> tuple[str, list[Any]]:
     """SELECT {columns} FROM experiments WHERE lifecycle_stage IN (...) AND <filter>
     ORDER BY <order_by or creation_time DESC, experiment_id ASC>, experiment_id DESC (tie-breaker,
@@ -291,6 +311,8 @@ def experiments_query(
     q = _Sql(dialect)
     where = [f"experiments.lifecycle_stage IN ({', '.join(q.bind(s) for s in stages)})"]
     where += [_experiment_condition(q, c) for c in comparisons]
+    if (restricted := scope_condition(q, "experiments.experiment_id", scope, numeric=True)) is not None:
+        where.append(restricted)
     terms: list[str] = []
     for ob in orders:
         column = f"experiments.{_EXPERIMENT_COLUMNS[ob.key]}"

@@ -24,6 +24,7 @@ from aiotrack.stores.sql.migrations import (
     m0003_logged_models,
     m0004_sqlite_clustered_children,
     m0005_traces,
+    m0006_auth,
 )
 
 MIGRATIONS: tuple[ModuleType, ...] = (
@@ -32,6 +33,7 @@ MIGRATIONS: tuple[ModuleType, ...] = (
     m0003_logged_models,
     m0004_sqlite_clustered_children,
     m0005_traces,
+    m0006_auth,
 )
 
 TABLE = "aiotrack_migrations"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aiotrack.artifacts.locations import join_uri
-from aiotrack.entities import ACTIVE, DELETED, Experiment, KeyValue
+from aiotrack.entities import ACTIVE, DELETED, Experiment, KeyValue, ReadScope
 from aiotrack.errors import INVALID_STATE, AiotrackError, IntegrityViolation, already_exists, not_found
 from aiotrack.names import experiment_not_active, experiment_not_found
 from aiotrack.stores.sql import search_sql
@@ -174,7 +174,13 @@ class ExperimentsMixin:
                 raise not_found(f"No tag with name: {key} in experiment with id {experiment_id}")
 
     async def search_experiments(
-        self, view_type: str, max_results: int, filter_string: str | None, order_by: list[str], offset: int
+        self,
+        view_type: str,
+        max_results: int,
+        filter_string: str | None,
+        order_by: list[str],
+        offset: int,
+        scope: ReadScope | None = None,
     ) -> tuple[list[Experiment], bool]:
         rows, more = await search_page(
             self.db,
@@ -185,6 +191,7 @@ class ExperimentsMixin:
             filter_string=filter_string,
             order_by=order_by,
             view_type=view_type,
+            scope=scope,
         )
         tags = await self._experiment_tags([r[0] for r in rows]) if rows else {}
         return [experiment_entity(r, tags.get(r[0])) for r in rows], more
