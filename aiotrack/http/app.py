@@ -62,8 +62,8 @@ from aiotrack.stores.sql.tracking import SqlTrackingStore
 
 if TYPE_CHECKING:
     from aiotrack.services.auth.config import AuthConfig
-    from aiotrack.stores.sql.database import Database
     from aiotrack.services.auth.service import Lookups
+    from aiotrack.stores.sql.database import Database
 
 log = logging.getLogger("aiotrack")
 
