@@ -20,6 +20,9 @@ class Dialect:
     # Expressions
     case_sensitive_like: str  # "{lhs} LIKE {rhs}" honouring case
     case_insensitive_like: str  # "{lhs} ILIKE {rhs}"
+    # After rows were inserted with explicit ids (``aiotrack import``): the statement that moves
+    # the id generator of {table}.{column} past the largest id, or None where it follows by itself.
+    identity_resync: str | None = None
 
     def like(self, lhs: str, rhs: str, *, case_sensitive: bool = True) -> str:
         template = self.case_sensitive_like if case_sensitive else self.case_insensitive_like
@@ -46,4 +49,8 @@ POSTGRESQL = Dialect(
     float_type="DOUBLE PRECISION",
     case_sensitive_like="{lhs} LIKE {rhs}",
     case_insensitive_like="{lhs} ILIKE {rhs}",
+    identity_resync=(
+        "SELECT setval(pg_get_serial_sequence('{table}', '{column}'), COALESCE(MAX({column}), 0) + 1, false) "
+        "FROM {table}"
+    ),
 )

@@ -19,6 +19,7 @@ from aiotrack.stores.sql.migrations import (
     m0002_model_registry,
     m0003_logged_models,
     m0004_sqlite_clustered_children,
+    m0007_import_journal,
 )
 
 MIGRATIONS: tuple[ModuleType, ...] = (
@@ -26,6 +27,7 @@ MIGRATIONS: tuple[ModuleType, ...] = (
     m0002_model_registry,
     m0003_logged_models,
     m0004_sqlite_clustered_children,
+    m0007_import_journal,
 )
 
 TABLE = "aiotrack_migrations"
