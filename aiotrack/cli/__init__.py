@@ -1,4 +1,4 @@
-"""The `aiotrack` command: `server`, `db upgrade|current`, `--version`."""
+"""The `aiotrack` command: `server`, `db upgrade|current`, `import`, `gc`, `--version`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import click
 
 from aiotrack import MLFLOW_COMPAT_VERSION, __version__
 from aiotrack.cli.db import db
+from aiotrack.cli.importer import import_command
 from aiotrack.cli.server import server
 
 
@@ -19,3 +20,4 @@ def main() -> None:
 
 main.add_command(server)
 main.add_command(db)
+main.add_command(import_command)

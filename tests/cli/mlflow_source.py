@@ -14,14 +14,14 @@ from server_process import free_port  # tests/ is on sys.path
 
 
 class MlflowServer:
-    def __init__(self, backend: str, artifacts: str, workdir: str):
+    def __init__(self, backend: str, artifacts: str, workdir: str, env: dict[str, str] | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.backend = backend
         self.artifacts = artifacts
         self.log_path = os.path.join(workdir, f"mlflow-{self.port}.log")
         self._log = open(self.log_path, "wb")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}, **(env or {})}
         self.proc = subprocess.Popen(
             [
                 sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend,

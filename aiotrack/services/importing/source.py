@@ -37,9 +37,11 @@ class Source(abc.ABC):
     #: The journal key: the source's location, without any password.
     name: str = ""
 
+    @abc.abstractmethod
     async def open(self) -> None:
         """Connect, and refuse a store this aiotrack cannot read (naming why)."""
 
+    @abc.abstractmethod
     async def close(self) -> None:
         """Release connections."""
 
@@ -49,8 +51,8 @@ class Source(abc.ABC):
 
     @abc.abstractmethod
     def experiment_rows(self, experiment_id: int) -> AsyncIterator[tuple[str, list[Row]]]:
-        """The experiment's other rows as (table, rows) chunks, parents before children, in
-        ``UNIT_TABLES`` order (a table may come in many chunks)."""
+        """The experiment's other rows as (table, rows) chunks; a table may come in many chunks,
+        each after the chunks of the rows it refers to (a run before its params)."""
 
     @abc.abstractmethod
     async def registered_models(self) -> dict[str, ModelRows]:
