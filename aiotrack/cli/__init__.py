@@ -6,6 +6,7 @@ import click
 
 from aiotrack import MLFLOW_COMPAT_VERSION, __version__
 from aiotrack.cli.db import db
+from aiotrack.cli.gc import gc
 from aiotrack.cli.importer import import_command
 from aiotrack.cli.server import server
 
@@ -21,3 +22,4 @@ def main() -> None:
 main.add_command(server)
 main.add_command(db)
 main.add_command(import_command)
+main.add_command(gc)
