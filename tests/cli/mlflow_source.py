@@ -13,6 +13,13 @@ import urllib.request
 from server_process import free_port  # tests/ is on sys.path
 
 
+def aiotrack_cli(*args: str, cwd, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`python -m aiotrack ARGS` with this tree first on the path (PYTHONPATH is inherited)."""
+    return subprocess.run(
+        [sys.executable, "-m", "aiotrack", *args], cwd=str(cwd), capture_output=True, text=True, timeout=timeout
+    )
+
+
 class MlflowServer:
     def __init__(self, backend: str, artifacts: str, workdir: str, env: dict[str, str] | None = None):
         self.port = free_port()
@@ -20,7 +27,7 @@ class MlflowServer:
         self.backend = backend
         self.artifacts = artifacts
         self.log_path = os.path.join(workdir, f"mlflow-{self.port}.log")
-        self._log = open(self.log_path, "wb")
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop())
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}, **(env or {})}
         self.proc = subprocess.Popen(
             [
@@ -33,14 +40,18 @@ class MlflowServer:
         deadline = time.monotonic() + 90
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"mlflow server exited:\n{open(self.log_path).read()}")
+                raise RuntimeError(f"mlflow server exited:\n{self.log()}")
             try:
                 with urllib.request.urlopen(self.url + "/health", timeout=2):
                     return
             except OSError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"mlflow server did not start:\n{open(self.log_path).read()}") from None
+                    raise RuntimeError(f"mlflow server did not start:\n{self.log()}") from None
                 time.sleep(0.2)
+
+    def log(self) -> str:
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
 
     def stop(self) -> None:
         import signal
@@ -129,5 +140,10 @@ def populate(tracking_uri: str, tmp_dir: str) -> dict:
     client.set_model_version_tag("reg-model", "2", "quality", "good")
     mlflow.genai.register_prompt(name="greeting", template="Hello {{name}}!", commit_message="first")
     mlflow.genai.register_prompt(name="greeting", template="Hi {{name}}!", commit_message="second")
+    # One trace (aiotrack has no trace store yet: the import needs --skip-traces for this source).
+    mlflow.set_experiment(experiment_id=e2)
+    with mlflow.start_span("traced") as span:
+        span.set_inputs({"q": "hi"})
+        span.set_outputs({"a": "hello"})
     facts["run_ids"] = [pid, child.info.run_id, gone.info.run_id, run2.info.run_id, doomed_run.info.run_id]
     return facts
