@@ -112,6 +112,7 @@ def populate(tracking_uri: str, tmp_dir: str) -> dict:
 
     # Datasets and a logged model with metrics linked to it and to a dataset.
     dataset = mlflow.data.from_numpy(np.arange(12).reshape(3, 4), source="s3://bucket/x.npy", name="numbers")
+    mlflow.set_experiment(experiment_id=e1)
     with mlflow.start_run(run_id=pid):
         mlflow.log_input(dataset, context="training", tags={"split": "train"})
         model = mlflow.initialize_logged_model(name="my-model", tags={"flavor": "none"}, params={"depth": "3"})

@@ -6,7 +6,9 @@ inputs/<id>/meta.yaml,outputs/<model>/meta.yaml}``; ``<exp>/datasets/<id>/meta.y
 ``<exp>/models/<model_id>/{meta.yaml,params/,tags/,metrics/}``; the registry under
 ``models/<name>/{meta.yaml,tags/,aliases/,version-N/{meta.yaml,tags/}}``; traces under
 ``<exp>/traces/``. Tag and param keys are file paths relative to their folder (a key with ``/``
-is a nested file). Metric lines are ``timestamp value [step ...]``; values go through the same
+is a nested file). Metric lines are ``timestamp value [step [dataset_name dataset_digest]]``
+(MLflow's own reader takes the step of a five-field line as 0; the import keeps the step the
+file holds, as MLflow's SQL stores keep it); values go through the same
 rule as every write (NaN kept as NaN, infinities as +/-FLOAT_MAX). Files are read in a thread,
 a batch of runs at a time.
 """

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -14,6 +16,32 @@ from aiotrack.stores.sql.bulk import REGISTRY_TABLES, UNIT_TABLES, BulkStore
 from aiotrack.stores.sql.database import Database
 
 DEFAULT_EXPERIMENT_ID = 0
+
+
+async def _prefetched(
+    chunks: AsyncIterator[tuple[str, list[Row]]], depth: int = 2
+) -> AsyncIterator[tuple[str, list[Row]]]:
+    """The source's chunks, read ahead by a task while the previous ones are written: reading the
+    source and writing the target overlap (each runs on its own thread or connection)."""
+    queue: asyncio.Queue[tuple[str, list[Row]] | None] = asyncio.Queue(maxsize=depth)
+
+    async def produce() -> None:
+        try:
+            async for chunk in chunks:
+                await queue.put(chunk)
+        finally:
+            await queue.put(None)
+
+    task = asyncio.create_task(produce())
+    try:
+        while (chunk := await queue.get()) is not None:
+            yield chunk
+        await task  # re-raises a read error
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 class Progress(Protocol):
@@ -153,7 +181,7 @@ async def run_import(
             async with bulk.experiment_unit(source.name, eid, replace_empty=eid in replace) as unit:
                 await unit.rows("experiments", [experiment])
                 wrote("experiments", 1)
-                async for table, rows in source.experiment_rows(eid):
+                async for table, rows in _prefetched(source.experiment_rows(eid)):
                     await unit.rows(table, rows)
                     wrote(table, len(rows))
                     if copier is not None and table == "runs":
