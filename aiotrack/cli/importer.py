@@ -160,7 +160,7 @@ def import_command(
         await src.open()
         try:
             if dry_run:
-                return await run_import(src, None, options)  # type: ignore[arg-type]
+                return await run_import(src, None, options)
             target = await open_database(backend_store_uri)
             try:
                 await migrations.ensure_current(target)

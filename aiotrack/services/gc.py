@@ -98,7 +98,7 @@ async def plan_gc(
                 "Only experiments in the deleted lifecycle stage can be hard-deleted."
             )
         if older_than:
-            young = [str(i) for i in ids if states[i][2] is None or states[i][2] >= threshold]
+            young = [str(i) for i in ids if (updated := states[i][2]) is None or updated >= threshold]
             if young:
                 raise invalid(
                     f"Experiments {young} are not older than the required age. "

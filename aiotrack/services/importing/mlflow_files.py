@@ -53,9 +53,9 @@ def _key_files(folder: str) -> list[tuple[str, str]]:
     return out
 
 
-def _metric_lines(folder: str) -> list[tuple[str, list[str]]]:
+def _metric_lines(folder: str) -> list[tuple[str, list[list[str]]]]:
     """(key, [fields of each line]) for every metric file under folder."""
-    out: list[tuple[str, list[str]]] = []
+    out: list[tuple[str, list[list[str]]]] = []
     if not os.path.isdir(folder):
         return out
     for root, _dirs, files in os.walk(folder):

@@ -213,28 +213,26 @@ class MlflowSqlSource(Source):
         rows = await self._fetch(sql, params)
         return rows[0] if rows else None
 
-    async def _stream(self, sql: str, params: Sequence[Any]) -> AsyncIterator[list[Row]]:
+    def _stream(self, sql: str, params: Sequence[Any]) -> AsyncIterator[list[Row]]:
         """The query's rows in chunks of up to CHUNK_ROWS."""
-        if self._sqlite is not None:
-            conn = self._sqlite
-            async with self._lock:
-                cursor = await asyncio.to_thread(conn.execute, sql, tuple(params))
-                try:
-                    while True:
-                        rows = await asyncio.to_thread(cursor.fetchmany, CHUNK_ROWS)
-                        if not rows:
-                            return
-                        yield rows
-                finally:
-                    cursor.close()
-            return
+        return self._stream_sqlite(sql, params) if self._sqlite is not None else self._stream_pg(sql, params)
+
+    async def _stream_sqlite(self, sql: str, params: Sequence[Any]) -> AsyncIterator[list[Row]]:
+        conn = self._sqlite
+        assert conn is not None
+        async with self._lock:
+            cursor = await asyncio.to_thread(conn.execute, sql, tuple(params))
+            try:
+                while rows := await asyncio.to_thread(cursor.fetchmany, CHUNK_ROWS):
+                    yield rows
+            finally:
+                cursor.close()
+
+    async def _stream_pg(self, sql: str, params: Sequence[Any]) -> AsyncIterator[list[Row]]:
         assert self._pg is not None
         async with self._pg.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
             cursor = await conn.cursor(to_dollar_params(sql), *params)
-            while True:
-                records = await cursor.fetch(CHUNK_ROWS)
-                if not records:
-                    return
+            while records := await cursor.fetch(CHUNK_ROWS):
                 yield [tuple(r) for r in records]
 
     # ------------------------------------------------------------------ the contract

@@ -115,10 +115,11 @@ def _conflicts(
 
 
 async def run_import(
-    source: Source, target: Database, options: ImportOptions, progress: Progress | None = None
+    source: Source, target: Database | None, options: ImportOptions, progress: Progress | None = None
 ) -> ImportResult:
+    """Import everything not yet journaled from ``source`` into ``target`` (None for a dry run,
+    which only counts)."""
     progress = progress or SilentProgress()
-    bulk = BulkStore(target)
     result = ImportResult(source=source.name)
 
     result.traces = await source.trace_count()
@@ -137,6 +138,9 @@ async def run_import(
         counts, _sums = await source.tally(all_ids)
         result.counts = {**counts, **await source.registry_counts()}
         return result
+    if target is None:
+        raise ValueError("an import that is not a dry run needs a target database")
+    bulk = BulkStore(target)
 
     done = await bulk.journal(source.name)
     todo = [e for e in experiments if ("experiment", str(e[0])) not in done]
