@@ -232,3 +232,21 @@ def test_a_mismatch_exits_non_zero(mlflow_sqlite_source, tmp_path):
     again = _import(mlflow_sqlite_source, target, tmp_path)
     assert again.returncode == 1
     assert "MISMATCH" in again.stdout and "verification: FAILED" in again.stdout
+
+
+def test_copy_artifacts_copies_proxied_artifacts_to_the_new_destination(mlflow_sqlite_source, tmp_path):
+    target_artifacts = tmp_path / "aiotrack-artifacts"
+    done = _import(
+        mlflow_sqlite_source, f"sqlite:///{tmp_path}/c.db", tmp_path, "--copy-artifacts",
+        "--source-artifacts", mlflow_sqlite_source.artifacts, "--artifacts-destination", str(target_artifacts),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "verification: OK" in done.stdout
+    pid, gone = mlflow_sqlite_source.facts["run_ids"][0], mlflow_sqlite_source.facts["deleted_run"]
+    source_root = f"{mlflow_sqlite_source.artifacts}/1/{pid}/artifacts"
+    copied = target_artifacts / "1" / pid / "artifacts"
+    assert (copied / "empty.txt").read_bytes() == b""
+    with open(f"{source_root}/sub/data.bin", "rb") as f:
+        assert (copied / "sub" / "data.bin").read_bytes() == f.read()
+    assert (target_artifacts / "1" / gone / "artifacts" / "data.bin").exists()  # deleted runs keep theirs
+    assert "Artifacts: 3 file(s)" in done.stdout
