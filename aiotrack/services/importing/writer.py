@@ -26,11 +26,17 @@ async def _prefetched(
     queue: asyncio.Queue[tuple[str, list[Row]] | None] = asyncio.Queue(maxsize=depth)
 
     async def produce() -> None:
+        cancelled = False
         try:
-            async for chunk in chunks:
-                await queue.put(chunk)
+            async with contextlib.aclosing(chunks) as reading:  # type: ignore[type-var]
+                async for chunk in reading:
+                    await queue.put(chunk)
+        except asyncio.CancelledError:
+            cancelled = True  # the consumer stopped reading: nobody waits for the end mark
+            raise
         finally:
-            await queue.put(None)
+            if not cancelled:
+                await queue.put(None)  # the end mark (after a read error too: the consumer re-raises it)
 
     task = asyncio.create_task(produce())
     try:
