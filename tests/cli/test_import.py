@@ -56,12 +56,15 @@ def snapshot(uri: str, facts: dict, tmp_path) -> dict:
                 sorted((k, _value(v)) for k, v in r.data.metrics.items()),
                 sorted((d.dataset.name, d.dataset.digest, d.dataset.source, sorted((t.key, t.value) for t in d.tags))
                        for d in r.inputs.dataset_inputs),
+                sorted((o.model_id, o.step) for o in (r.outputs.model_outputs if r.outputs else []) or []),
             )
             for r in runs
         ]  # fmt: skip
     out["active runs"] = sorted(r.info.run_id for r in client.search_runs(ids, run_view_type=ViewType.ACTIVE_ONLY))
     for run_id in facts["run_ids"]:
         run = client.get_run(run_id)
+        # (model inputs from get_run: MLflow's run search leaves them out, aiotrack's sends them)
+        out[f"model inputs {run_id}"] = sorted(m.model_id for m in run.inputs.model_inputs or [])
         for key in sorted(run.data.metrics):
             out[f"history {run_id} {key}"] = [
                 (m.step, m.timestamp, _value(m.value)) for m in client.get_metric_history(run_id, key)
