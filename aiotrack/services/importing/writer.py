@@ -129,12 +129,6 @@ async def run_import(
     result = ImportResult(source=source.name)
 
     result.traces = await source.trace_count()
-    if result.traces and not options.skip_traces:
-        raise ConfigError(
-            f"The source holds {result.traces:,} traces, and this aiotrack has no trace store yet. "
-            "Pass --skip-traces to import everything else (the traces stay in the source)."
-        )
-
     experiments = await source.experiments()
     models = await source.registered_models()
     all_ids = [int(e[0]) for e in experiments]
@@ -144,6 +138,11 @@ async def run_import(
         counts, _sums = await source.tally(all_ids)
         result.counts = {**counts, **await source.registry_counts()}
         return result
+    if result.traces and not options.skip_traces:
+        raise ConfigError(
+            f"The source holds {result.traces:,} traces, and this aiotrack has no trace store yet. "
+            "Pass --skip-traces to import everything else (the traces stay in the source)."
+        )
     if target is None:
         raise ValueError("an import that is not a dry run needs a target database")
     bulk = BulkStore(target)
