@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from types import ModuleType
+from typing import Any
 
 from aiohttp import web
 
@@ -32,6 +34,7 @@ from aiotrack.config import Settings
 from aiotrack.http import keys
 from aiotrack.http.api import artifacts as artifacts_api
 from aiotrack.http.api import experiments, metrics, runs, server_info, webui
+from aiotrack.http.api import live as live_api  # live run updates for the UI (Server-Sent Events)
 from aiotrack.http.api import logged_models as logged_models_api
 from aiotrack.http.api import registry as registry_api
 from aiotrack.http.api import ui as ui_api  # web UI endpoints MLflow lacks (aiotrack/http/api/ui.py)
@@ -53,8 +56,8 @@ log = logging.getLogger("aiotrack")
 # reach 16 MiB in MLflow's limits.
 CLIENT_MAX_SIZE = 32 * 1024 * 1024
 
-API_MODULES = (experiments, runs, metrics, server_info)
-API_MODULES += (ui_api,)
+API_MODULES: tuple[ModuleType, ...] = (experiments, runs, metrics, server_info)
+API_MODULES += (ui_api, live_api)
 API_MODULES += (artifacts_api,)
 API_MODULES += (registry_api, logged_models_api)
 API_MODULES += (webui,)  # the browser UI at / and /static-files/
@@ -85,6 +88,19 @@ async def _tracking_ctx(app: web.Application) -> AsyncIterator[None]:
         await db.close()
 
 
+async def _live_ctx(app: web.Application) -> AsyncIterator[None]:
+    from aiotrack.services.live import RunsLiveHub
+
+    app[keys.LIVE] = RunsLiveHub(app[keys.TRACKING])
+    yield
+
+
+async def _end_live_streams(app: web.Application) -> None:
+    """On shutdown, end the UI's live streams at once (aiohttp then waits for open handlers)."""
+    if keys.LIVE in app:
+        await app[keys.LIVE].close()
+
+
 async def _registry_ctx(app: web.Application) -> AsyncIterator[None]:
     """Logged models share the tracking database; the registry opens its own database when
     --registry-store-uri names another one, else shares the tracking one."""
@@ -95,6 +111,7 @@ async def _registry_ctx(app: web.Application) -> AsyncIterator[None]:
 
     settings = app[keys.SETTINGS]
     tracking_store = app[keys.TRACKING].store
+    assert isinstance(tracking_store, SqlTrackingStore)  # the store _tracking_ctx opens
     tracking_db = tracking_store.db
     own_db = None
     if settings.effective_registry_store_uri != settings.backend_store_uri:
@@ -116,9 +133,9 @@ async def _registry_ctx(app: web.Application) -> AsyncIterator[None]:
             await own_db.close()
 
 
-def _middlewares(settings: Settings) -> list:
+def _middlewares(settings: Settings) -> list[Any]:
     """In the order documented at the top of this module."""
-    chain: list = []
+    chain: list[Any] = []
     if settings.expose_prometheus:
         from aiotrack.http.metrics_prometheus import metrics_middleware
 
@@ -146,12 +163,12 @@ async def _artifacts_ctx(app: web.Application) -> AsyncIterator[None]:
             await repo.close()
 
 
-def _register_artifacts_only_refusals(app: web.Application, module, prefix: str) -> None:
+def _register_artifacts_only_refusals(app: web.Application, module: ModuleType, prefix: str) -> None:
     for r in module.routes.routes:
         paths = [f"{prefix}/api/{r.path}", f"{prefix}/ajax-api/{r.path}"] if r.api else [prefix + r.path]
         for path in paths:
 
-            async def refuse(request: web.Request, rule: str = "/api/" + r.path if r.api else r.path):
+            async def refuse(request: web.Request, rule: str = "/api/" + r.path if r.api else r.path) -> web.Response:
                 return artifacts_api.artifacts_only_refusal(rule)
 
             app.router.add_route(r.method, path, refuse)
@@ -170,6 +187,8 @@ def create_app(settings: Settings) -> web.Application:
     if not settings.artifacts_only:
         app.cleanup_ctx.append(_tracking_ctx)
         app.cleanup_ctx.append(_registry_ctx)
+        app.cleanup_ctx.append(_live_ctx)
+        app.on_shutdown.append(_end_live_streams)
     for module in API_MODULES:
         if settings.artifacts_only and module not in ARTIFACTS_ONLY_MODULES:
             _register_artifacts_only_refusals(app, module, settings.prefix)

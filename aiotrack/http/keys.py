@@ -12,6 +12,7 @@ from aiohttp import web
 
 from aiotrack.config import Settings
 from aiotrack.services.artifact_uris import ArtifactLocations
+from aiotrack.services.live import RunsLiveHub
 from aiotrack.services.logged_models import LoggedModelService
 from aiotrack.services.registry import RegistryService
 from aiotrack.services.tracking import TrackingService
@@ -23,3 +24,5 @@ TRACKING = web.AppKey("tracking", TrackingService)
 ARTIFACTS = web.AppKey("artifacts", ArtifactLocations)
 REGISTRY = web.AppKey("registry", RegistryService)
 LOGGED_MODELS = web.AppKey("logged_models", LoggedModelService)
+# Live run updates for the UI (one poller per watched experiment set, per worker).
+LIVE = web.AppKey("live", RunsLiveHub)

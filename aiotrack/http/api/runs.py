@@ -6,18 +6,18 @@ from aiohttp import web
 
 from aiotrack.errors import invalid
 from aiotrack.http import keys
-from aiotrack.http.codec import empty_response, json_response, page_response, read_args
+from aiotrack.http.codec import Args, empty_response, json_response, page_response, read_args
 from aiotrack.http.routing import Routes
 from aiotrack.services.validation import MAX_BATCH_LOG_REQUEST_SIZE
 
 routes = Routes()
 
 
-def _run_id(args) -> str:
+def _run_id(args: Args) -> str:
     # The client sends both run_id and the legacy run_uuid; either names the run.
     run_id = args.str("run_id") or args.str("run_uuid")
     if not run_id:
-        args.str("run_id", required=True)
+        return args.str("run_id", required=True)  # raises MLflow's missing-value error
     return run_id
 
 

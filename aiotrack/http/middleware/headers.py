@@ -14,6 +14,7 @@ is being prepared.
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 _API_MARKERS = ("/api/", "/ajax-api/")
 
@@ -43,9 +44,9 @@ def install_security_headers(app: web.Application, x_frame_options: str | None, 
     app.on_response_prepare.append(add_headers)
 
 
-def preflight_middleware(prefix: str):
+def preflight_middleware(prefix: str) -> Middleware:
     @web.middleware
-    async def preflight_no_content(request: web.Request, handler):
+    async def preflight_no_content(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = await handler(request)
         status = preflight_status(request.method, request.path, prefix, response.status)
         if status != response.status:
