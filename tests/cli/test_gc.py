@@ -10,6 +10,8 @@ import sqlite3
 import pytest
 from mlflow_source import aiotrack_cli
 
+pytestmark = pytest.mark.slow  # builds real MLflow stores with the mlflow client against mlflow server
+
 CHILD_TABLES = (("params", "run_uuid"), ("tags", "run_uuid"), ("metrics", "run_uuid"), ("latest_metrics", "run_uuid"))
 
 

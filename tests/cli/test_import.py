@@ -7,7 +7,10 @@ import math
 import sqlite3
 import tempfile
 
+import pytest
 from mlflow_source import aiotrack_cli
+
+pytestmark = pytest.mark.slow  # builds real MLflow stores with the mlflow client against mlflow server
 
 FLOAT_MAX = 1.7976931348623157e308
 

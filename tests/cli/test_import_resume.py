@@ -15,6 +15,8 @@ from mlflow_source import aiotrack_cli
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks"))
 from import_rate import build_mlflow_sqlite  # the benchmark's generator of MLflow databases
 
+pytestmark = pytest.mark.slow  # builds a 1.2-million-point MLflow database and imports it three times
+
 EXPERIMENTS = 30
 TOTAL = EXPERIMENTS + 1  # and MLflow's Default experiment (id 0, no runs)
 

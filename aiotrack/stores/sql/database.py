@@ -192,7 +192,7 @@ class _SqliteTx(Tx):
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         self._pending.append((sql, list(rows), True))
 
-    async def copy_rows(self, table, columns, rows):
+    async def copy_rows(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         await self._hop(lambda raw: raw.executemany(sql, rows).rowcount)
 
@@ -404,7 +404,7 @@ class _PgTx(Tx):
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise IntegrityViolation(str(exc)) from None
 
-    async def copy_rows(self, table, columns, rows):
+    async def copy_rows(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         try:
             await self._conn.copy_records_to_table(table, columns=list(columns), records=rows)
         except asyncpg.IntegrityConstraintViolationError as exc:
