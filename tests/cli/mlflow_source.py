@@ -38,7 +38,13 @@ class MlflowServer:
             ],
             cwd=workdir, stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
         )  # fmt: skip
-        deadline = time.monotonic() + 90
+        try:
+            self._wait_ready(time.monotonic() + 240)  # a readiness deadline, generous for a loaded machine
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_ready(self, deadline: float) -> None:
         while True:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"mlflow server exited:\n{self.log()}")
