@@ -23,7 +23,8 @@ from urllib.parse import quote, urlsplit
 
 import aiohttp
 
-from aiotrack.artifacts import local_path_of, repository_for_uri
+from aiotrack.artifacts import repository_for_uri
+from aiotrack.artifacts.locations import local_path
 from aiotrack.config import Settings
 from aiotrack.errors import AiotrackError, invalid, not_found
 from aiotrack.services.artifact_uris import ArtifactLocations
@@ -193,7 +194,7 @@ class ArtifactDeleter:
             if path:
                 await repo.delete(path)
                 return
-        if local_path_of(uri) is not None or scheme == "s3":
+        if local_path(uri) is not None or scheme == "s3":
             parent, leaf = posixpath.split(uri.rstrip("/"))
             if leaf:
                 repo = repository_for_uri(parent)

@@ -8,7 +8,7 @@ from aiotrack.errors import invalid
 from aiotrack.http import keys
 from aiotrack.http.codec import Args, empty_response, json_response, page_response, read_args
 from aiotrack.http.routing import Routes
-from aiotrack.services.validation import MAX_BATCH_LOG_REQUEST_SIZE
+from aiotrack.names import MAX_BATCH_LOG_REQUEST_SIZE
 
 routes = Routes()
 

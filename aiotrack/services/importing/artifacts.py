@@ -15,8 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from aiotrack.artifacts.base import ArtifactRepository
+from aiotrack.artifacts.locations import join
 from aiotrack.config import Settings
-from aiotrack.services.artifact_uris import ArtifactLocations, join_artifact_path
+from aiotrack.services.artifact_uris import ArtifactLocations
 
 _PARALLEL = 8
 
@@ -69,7 +70,7 @@ class ArtifactCopier:
 
         async def one(path: str, size: int | None) -> None:
             rel = path[len(src_root) :].lstrip("/") if src_root else path
-            target = join_artifact_path(dst_root, rel)
+            target = join(dst_root, rel)
             async with gate:
                 present = await dst.stat(target)
                 if present is not None and size is not None and present.size == size:

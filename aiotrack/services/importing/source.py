@@ -7,7 +7,7 @@ import math
 from collections.abc import AsyncIterator
 from typing import Any
 
-from aiotrack.services.validation import FLOAT_MAX
+from aiotrack.names import FLOAT_MAX
 from aiotrack.stores.sql.bulk import REGISTRY_TABLES, UNIT_TABLES
 
 Row = tuple[Any, ...]

@@ -20,6 +20,7 @@ class Dialect:
     # Expressions
     case_sensitive_like: str  # "{lhs} LIKE {rhs}" honouring case
     case_insensitive_like: str  # "{lhs} ILIKE {rhs}"
+    offset_only: str  # skip rows without a LIMIT (SQLite's grammar needs "LIMIT -1" first)
     # After rows were inserted with explicit ids (``aiotrack import``): the statement that moves
     # the id generator of {table}.{column} past the largest id, or None where it follows by itself.
     identity_resync: str | None = None
@@ -41,6 +42,7 @@ SQLITE = Dialect(
     float_type="REAL",
     case_sensitive_like="{lhs} LIKE {rhs} ESCAPE '\\'",
     case_insensitive_like="LOWER({lhs}) LIKE LOWER({rhs}) ESCAPE '\\'",
+    offset_only=" LIMIT -1 OFFSET ?",
 )
 
 POSTGRESQL = Dialect(
@@ -49,6 +51,7 @@ POSTGRESQL = Dialect(
     float_type="DOUBLE PRECISION",
     case_sensitive_like="{lhs} LIKE {rhs}",
     case_insensitive_like="{lhs} ILIKE {rhs}",
+    offset_only=" OFFSET ?",
     identity_resync=(
         "SELECT setval(pg_get_serial_sequence('{table}', '{column}'), COALESCE(MAX({column}), 0) + 1, false) "
         "FROM {table}"
