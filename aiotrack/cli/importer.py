@@ -109,7 +109,9 @@ def _echo_result(result: ImportResult, seconds: float, dry_run: bool) -> None:
 )
 @click.option("--dry-run", is_flag=True, help="Only count what the source holds; write nothing.")
 @click.option(
-    "--skip-traces", is_flag=True, help="Import a source that holds traces without them (aiotrack has no trace store)."
+    "--skip-traces",
+    is_flag=True,
+    help="Import a source that holds traces without them (the import does not carry traces yet).",
 )
 @click.option(
     "--copy-artifacts",

@@ -15,6 +15,7 @@ from aiotrack.services.artifact_uris import ArtifactLocations
 from aiotrack.services.live import RunsLiveHub
 from aiotrack.services.logged_models import LoggedModelService
 from aiotrack.services.registry import RegistryService
+from aiotrack.services.traces import TraceService
 from aiotrack.services.tracking import TrackingService
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -26,3 +27,4 @@ REGISTRY = web.AppKey("registry", RegistryService)
 LOGGED_MODELS = web.AppKey("logged_models", LoggedModelService)
 # Live run updates for the UI (one poller per watched experiment set, per worker).
 LIVE = web.AppKey("live", RunsLiveHub)
+TRACES = web.AppKey("traces", TraceService)

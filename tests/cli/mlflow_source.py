@@ -149,7 +149,7 @@ def populate(tracking_uri: str, tmp_dir: str) -> dict:
     client.set_model_version_tag("reg-model", "2", "quality", "good")
     mlflow.genai.register_prompt(name="greeting", template="Hello {{name}}!", commit_message="first")
     mlflow.genai.register_prompt(name="greeting", template="Hi {{name}}!", commit_message="second")
-    # One trace (aiotrack has no trace store yet: the import needs --skip-traces for this source).
+    # One trace (the import does not carry traces yet: it needs --skip-traces for this source).
     # (Warnings off meanwhile: the exporter's thread would drop the trace on a warning that the
     # suite's filterwarnings=error turns into an exception.)
     mlflow.set_experiment(experiment_id=e2)

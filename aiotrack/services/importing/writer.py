@@ -140,7 +140,7 @@ async def run_import(
         return result
     if result.traces and not options.skip_traces:
         raise ConfigError(
-            f"The source holds {result.traces:,} traces, and this aiotrack has no trace store yet. "
+            f"The source holds {result.traces:,} traces, and aiotrack import does not carry traces yet. "
             "Pass --skip-traces to import everything else (the traces stay in the source)."
         )
     if target is None:
