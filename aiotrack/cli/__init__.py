@@ -1,4 +1,4 @@
-"""The `aiotrack` command: `server`, `db upgrade|current`, `--version`, `--env-file`."""
+"""The `aiotrack` command: `server`, `db upgrade|current`, `import`, `gc`, `--version`, `--env-file`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import click
 from aiotrack import MLFLOW_COMPAT_VERSION, __version__
 from aiotrack.cli.db import db
 from aiotrack.cli.env_file import announce_env_file, load_env_file
+from aiotrack.cli.gc import gc
+from aiotrack.cli.importer import import_command
 from aiotrack.cli.server import server
 
 
@@ -31,3 +33,5 @@ def main(ctx: click.Context) -> None:
 
 main.add_command(server)
 main.add_command(db)
+main.add_command(import_command)
+main.add_command(gc)

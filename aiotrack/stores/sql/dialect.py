@@ -36,6 +36,9 @@ class Dialect:
     # by json_path from the member's keys). Used by trace filters on span attributes.
     json_text: str = ""
     json_path: Callable[[tuple[str, ...]], object] = tuple
+    # After rows were inserted with explicit ids (``aiotrack import``): the statement that moves
+    # the id generator of {table}.{column} past the largest id, or None where it follows by itself.
+    identity_resync: str | None = None
 
     def like(self, lhs: str, rhs: str, *, case_sensitive: bool = True) -> str:
         template = self.case_sensitive_like if case_sensitive else self.case_insensitive_like
@@ -75,4 +78,8 @@ POSTGRESQL = Dialect(
     schema_lock_sql=f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})",
     json_text="(CAST({column} AS jsonb) #>> CAST({path} AS text[]))",
     json_path=list,
+    identity_resync=(
+        "SELECT setval(pg_get_serial_sequence('{table}', '{column}'), COALESCE(MAX({column}), 0) + 1, false) "
+        "FROM {table}"
+    ),
 )

@@ -25,6 +25,7 @@ from aiotrack.stores.sql.migrations import (
     m0004_sqlite_clustered_children,
     m0005_traces,
     m0006_auth,
+    m0007_import_journal,
 )
 
 MIGRATIONS: tuple[ModuleType, ...] = (
@@ -34,6 +35,7 @@ MIGRATIONS: tuple[ModuleType, ...] = (
     m0004_sqlite_clustered_children,
     m0005_traces,
     m0006_auth,
+    m0007_import_journal,
 )
 
 TABLE = "aiotrack_migrations"

@@ -1,0 +1,63 @@
+"""Fixtures of the import and gc tests: real MLflow stores, each built once per session by the
+mlflow client against a real `mlflow server` (kept running, so the tests can ask it the same
+questions they ask aiotrack), and a helper running `python -m aiotrack` as a subprocess."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from mlflow_source import MlflowServer, populate  # tests/cli is on sys.path
+
+pytest.importorskip("mlflow", reason="the import tests build their sources with the mlflow client")
+
+
+@dataclass
+class MlflowSource:
+    kind: str  # sqlite | postgresql | file
+    location: str  # what `aiotrack import` is given
+    server: MlflowServer
+    artifacts: str
+    facts: dict
+
+
+def _build(kind: str, tmp_path_factory, backend: str, location: str, env: dict[str, str] | None = None):
+    workdir = tmp_path_factory.mktemp(f"mlflow-{kind}")
+    artifacts = str(workdir / "artifacts")
+    backend = backend.format(dir=workdir)
+    server = MlflowServer(backend, artifacts, str(workdir), env)
+    try:
+        facts = populate(server.url, str(workdir))
+    except BaseException:
+        server.stop()
+        raise
+    return MlflowSource(kind, location.format(dir=workdir, backend=backend), server, artifacts, facts)
+
+
+@pytest.fixture(scope="session")
+def mlflow_sqlite_source(tmp_path_factory):
+    source = _build("sqlite", tmp_path_factory, "sqlite:///{dir}/mlflow.db", "{backend}")
+    yield source
+    source.server.stop()
+
+
+@pytest.fixture(scope="session")
+def mlflow_pg_source(tmp_path_factory, pg_server):
+    dsn = pg_server.create_sync("mlflow_source")
+    source = _build("postgresql", tmp_path_factory, dsn.replace("postgresql://", "postgresql+psycopg://"), dsn)
+    yield source
+    source.server.stop()
+
+
+@pytest.fixture(scope="session")
+def mlflow_file_source(tmp_path_factory):
+    env = {"MLFLOW_ALLOW_FILE_STORE": "true"}
+    source = _build("file", tmp_path_factory, "file://{dir}/mlruns", "{dir}/mlruns", env)
+    yield source
+    source.server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "file"])
+def mlflow_source(request) -> MlflowSource:
+    name = {"sqlite": "mlflow_sqlite_source", "postgresql": "mlflow_pg_source", "file": "mlflow_file_source"}
+    return request.getfixturevalue(name[request.param])
