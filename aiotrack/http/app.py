@@ -35,6 +35,7 @@ from aiotrack.http.api import experiments, metrics, runs, server_info, webui
 from aiotrack.http.api import logged_models as logged_models_api
 from aiotrack.http.api import registry as registry_api
 from aiotrack.http.api import ui as ui_api  # web UI endpoints MLflow lacks (aiotrack/http/api/ui.py)
+from aiotrack.http.bodies import MAX_JSON_BODY_BYTES, BodyBudget
 from aiotrack.http.middleware.content_type import content_type_middleware
 from aiotrack.http.middleware.cors import origin_middleware, origin_policy, setup_cors
 from aiotrack.http.middleware.errors import error_middleware
@@ -49,9 +50,8 @@ from aiotrack.stores.sql.uri import parse_store_uri
 
 log = logging.getLogger("aiotrack")
 
-# JSON bodies only (artifact uploads stream and are not bound by this): dataset profiles may
-# reach 16 MiB in MLflow's limits.
-CLIENT_MAX_SIZE = 32 * 1024 * 1024
+# JSON bodies only (artifact uploads stream and are not bound by this); see http/bodies.py.
+CLIENT_MAX_SIZE = MAX_JSON_BODY_BYTES
 
 API_MODULES = (experiments, runs, metrics, server_info)
 API_MODULES += (ui_api,)
@@ -171,6 +171,7 @@ def create_app(settings: Settings) -> web.Application:
         setup_prometheus(app, settings.expose_prometheus, settings.prefix)
     app[keys.SETTINGS] = settings
     app[keys.EXTRA] = {}
+    app[keys.BODY_BUDGET] = BodyBudget()
     app[keys.ARTIFACTS] = ArtifactLocations(settings)  # checks the artifact options (ConfigError)
     app.cleanup_ctx.append(_artifacts_ctx)
     if not settings.artifacts_only:

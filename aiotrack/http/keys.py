@@ -18,4 +18,6 @@ ARTIFACTS = web.AppKey("artifacts", "ArtifactLocations")
 REGISTRY = web.AppKey("registry", "RegistryService")  # aiotrack.services.registry
 LOGGED_MODELS = web.AppKey("logged_models", "LoggedModelService")  # aiotrack.services.logged_models
 # Other areas (artifacts, registry, logged models) add their own keys in their own modules.
+# The worker's budget of large request bodies held at once (aiotrack/http/bodies.py).
+BODY_BUDGET = web.AppKey("body_budget", "BodyBudget")
 EXTRA = web.AppKey("extra", dict[str, Any])

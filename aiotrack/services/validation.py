@@ -6,6 +6,7 @@ that match on messages keep working.
 
 from __future__ import annotations
 
+import logging
 import math
 import posixpath
 import re
@@ -14,10 +15,11 @@ import orjson
 
 from aiotrack.errors import invalid
 
+log = logging.getLogger("aiotrack.validation")
+
 MAX_PARAMS_TAGS_PER_BATCH = 100
 MAX_METRICS_PER_BATCH = 1000
 MAX_ENTITIES_PER_BATCH = 1000
-MAX_BATCH_LOG_REQUEST_SIZE = 1_000_000
 MAX_PARAM_VAL_LENGTH = 6000
 MAX_TAG_VAL_LENGTH = 8000
 MAX_EXPERIMENT_NAME_LENGTH = 500
@@ -104,6 +106,14 @@ def limit_length(value: str | None, limit: int, name: str, *, truncate: bool) ->
     if value is None or len(value) <= limit:
         return value
     if truncate:
+        # MLflow truncates long param and tag values too, and says so in its log.
+        log.warning(
+            "%s '%s...' (%d characters) is truncated to %d characters to meet the length limit.",
+            name,
+            value[:100],
+            len(value),
+            limit,
+        )
         return value[:limit]
     raise invalid(exceeds_maximum_length(name, limit))
 
@@ -179,6 +189,9 @@ def encode_metric_value(value, path: str, timestamp) -> tuple[float, bool]:
     return value, False
 
 
+_FLOAT_EXACT_INT = 2**53
+
+
 def parse_int64(value, path: str, *, required: bool = False, default: int | None = None) -> int | None:
     """int64 fields arrive as JSON numbers, or as strings (proto JSON); accept both."""
     if value is None:
@@ -189,7 +202,9 @@ def parse_int64(value, path: str, *, required: bool = False, default: int | None
         raise invalid(invalid_value(path, value))
     if isinstance(value, int):
         result = value
-    elif isinstance(value, float) and value.is_integer():
+    elif isinstance(value, float) and value.is_integer() and abs(value) < _FLOAT_EXACT_INT:
+        # A JSON integer outside int64 arrives as a float (orjson): one beyond 2**53 is not an
+        # exact integer, so refuse it rather than round it into range (-2**63 - 1 is not -2**63).
         result = int(value)
     elif isinstance(value, str):
         try:
