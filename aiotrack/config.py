@@ -1,93 +1,170 @@
-"""One frozen Settings object, declared as a table of settings with defaults and help.
+"""The settings table: every option of `aiotrack server`, declared once.
 
-The CLI builds it from `aiotrack server` options (the same names and meaning as `mlflow server`),
-workers receive it as an object (never through environment variables), and the README's option
-table is checked against SETTINGS by a test.
+`Settings` below *is* the table. Each field is one entry, declared with `setting(...)`:
+
+- the name is the field's name; the type is its annotation (`str`, `int`, `bool`, or one of
+  them `| None`); the default is written once, here;
+- `help` is the text of `aiotrack server --help` (and of the README row);
+- the click flag is derived from the name (`foo_bar` -> `--foo-bar`; a bool gets
+  `--foo-bar/--no-foo-bar`), plus an optional one-letter `short` flag;
+- `mlflow_env` is the environment variable `mlflow server` reads for the same option (None
+  where MLflow has none); `env` is aiotrack's own variable, `AIOTRACK_<NAME>` unless given;
+- `choices`, `min_value`, `max_value` constrain the value (click refuses anything else);
+- `uri=True` marks a value that may carry a password: the start-up banner hides it;
+- `default_doc` is how the README and --help describe a default that is not a plain value.
+
+`SETTINGS` is the same table as `Setting` rows, in declaration order. The CLI builds the click
+options of `aiotrack server` from it (cli/server.py: flag, then AIOTRACK_* variable, then the
+MLflow variable, then the default), and tests/test_docs.py checks the README's option table
+against it (flags, both variables, defaults).
+
+To add a setting, add one field to `Settings`, e.g.::
+
+    request_timeout: int = setting(60, "Seconds a request may take.", mlflow_env=None, min_value=1)
+
+then add its row to the README's "`aiotrack server` options" table (tests/test_docs.py names what
+is missing) and read it where it is used as `settings.request_timeout`. Nothing else: the flag,
+the variables, --help and the banner's "from" column follow from the entry.
+
+This module uses the standard library only; workers receive the `Settings` object itself (never
+through environment variables).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+import typing
+from dataclasses import MISSING, dataclass, field, fields
+from types import NoneType, UnionType
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 DEFAULT_DB_FILE = "aiotrack.db"
 DEFAULT_ARTIFACTS_DIR = "aiotrack-artifacts"
 DEFAULT_SERVED_ARTIFACT_ROOT = "mlflow-artifacts:/"
 DEFAULT_LOCAL_ARTIFACT_ROOT = "./mlruns"
 
+_T = TypeVar("_T")
+_META = "aiotrack.setting"
+
 
 @dataclass(frozen=True)
-class Setting:
-    name: str
-    default: object
+class _Spec:
     help: str
+    mlflow_env: str | None
+    env: str | None
+    short: str | None
+    choices: tuple[str, ...] | None
+    min_value: int | None
+    max_value: int | None
+    uri: bool
+    default_doc: str | None
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting(
-        "backend_store_uri",
-        f"sqlite:///{DEFAULT_DB_FILE}",
-        "Where runs, experiments and metrics live: sqlite:///file.db or postgresql://... "
-        f"Default: ./{DEFAULT_DB_FILE} (a file of aiotrack's own, never MLflow's mlflow.db).",
-    ),
-    Setting("registry_store_uri", None, "Model registry store URI. Default: the backend store."),
-    Setting(
-        "default_artifact_root",
-        None,
-        "Artifact root recorded for new experiments. Default: mlflow-artifacts:/ when serving "
-        "artifacts, ./mlruns otherwise.",
-    ),
-    Setting("serve_artifacts", True, "Proxy artifact uploads and downloads through this server."),
-    Setting("artifacts_only", False, "Serve only the artifact API (plus /health and /version)."),
-    Setting(
-        "artifacts_destination",
-        f"./{DEFAULT_ARTIFACTS_DIR}",
-        "Where proxied artifacts are stored: a directory, file:// URI or s3://bucket/prefix.",
-    ),
-    Setting("host", "127.0.0.1", "Address to listen on. Use 0.0.0.0 to listen on every interface."),
-    Setting("port", 5000, "Port to listen on."),
-    Setting("workers", 4, "Number of worker processes sharing the listening socket."),
-    Setting("static_prefix", "", "A path prefix under which everything is served, e.g. /mlflow."),
-    Setting(
-        "allowed_hosts",
-        None,
-        "Comma-separated Host header values accepted (wildcards, '*'). Default: localhost, "
-        "loopback and private addresses.",
-    ),
-    Setting(
-        "cors_allowed_origins",
-        None,
-        "Comma-separated origins allowed cross-origin (wildcards, '*'). Default: localhost origins.",
-    ),
-    Setting("disable_security_middleware", False, "Turn off host and origin checks (not recommended)."),
-    Setting("x_frame_options", "SAMEORIGIN", "X-Frame-Options header: SAMEORIGIN, DENY or NONE."),
-    Setting("dev", False, "Development mode: reload on code change, debug logging, one worker."),
-    Setting("expose_prometheus", None, "A directory for Prometheus multiprocess metrics; enables /metrics."),
-)
-
-_DEFAULTS = {s.name: s.default for s in SETTINGS}
+def setting(
+    default: _T,
+    help: str,
+    *,
+    mlflow_env: str | None,
+    env: str | None = None,
+    short: str | None = None,
+    choices: tuple[str, ...] | None = None,
+    min_value: int | None = None,
+    max_value: int | None = None,
+    uri: bool = False,
+    default_doc: str | None = None,
+) -> _T:
+    """One entry of the settings table (a dataclass field carrying its CLI and docs facts)."""
+    spec = _Spec(help, mlflow_env, env, short, choices, min_value, max_value, uri, default_doc)
+    return field(default=default, metadata={_META: spec})
 
 
 @dataclass(frozen=True)
 class Settings:
-    backend_store_uri: str = _DEFAULTS["backend_store_uri"]  # type: ignore[assignment]
-    registry_store_uri: str | None = None
-    default_artifact_root: str | None = None
-    serve_artifacts: bool = True
-    artifacts_only: bool = False
-    artifacts_destination: str = _DEFAULTS["artifacts_destination"]  # type: ignore[assignment]
-    host: str = "127.0.0.1"
-    port: int = 5000
-    workers: int = 4
-    static_prefix: str = ""
-    allowed_hosts: str | None = None
-    cors_allowed_origins: str | None = None
-    disable_security_middleware: bool = False
-    x_frame_options: str = "SAMEORIGIN"
-    dev: bool = False
-    expose_prometheus: str | None = None
-    # Not user options: resolved facts the CLI fills in.
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
+    backend_store_uri: str = setting(
+        f"sqlite:///{DEFAULT_DB_FILE}",
+        "Where runs, experiments and metrics live: sqlite:///file.db or postgresql://... "
+        f"(by default ./{DEFAULT_DB_FILE}, a file of aiotrack's own, never MLflow's mlflow.db).",
+        mlflow_env="MLFLOW_BACKEND_STORE_URI",
+        uri=True,
+    )
+    registry_store_uri: str | None = setting(
+        None,
+        "Model registry store URI.",
+        mlflow_env="MLFLOW_REGISTRY_STORE_URI",
+        uri=True,
+        default_doc="the backend store",
+    )
+    default_artifact_root: str | None = setting(
+        None,
+        "Artifact root recorded for new experiments.",
+        mlflow_env="MLFLOW_DEFAULT_ARTIFACT_ROOT",
+        uri=True,
+        default_doc="mlflow-artifacts:/ when serving artifacts, else ./mlruns",
+    )
+    serve_artifacts: bool = setting(
+        True, "Proxy artifact uploads and downloads through this server.", mlflow_env="MLFLOW_SERVE_ARTIFACTS"
+    )
+    artifacts_only: bool = setting(
+        False, "Serve only the artifact API (plus /health and /version).", mlflow_env="MLFLOW_ARTIFACTS_ONLY"
+    )
+    artifacts_destination: str = setting(
+        f"./{DEFAULT_ARTIFACTS_DIR}",
+        "Where proxied artifacts are stored: a directory, file:// URI or s3://bucket/prefix.",
+        mlflow_env="MLFLOW_ARTIFACTS_DESTINATION",
+        uri=True,
+    )
+    host: str = setting(
+        "127.0.0.1",
+        "Address to listen on. Use 0.0.0.0 to listen on every interface.",
+        mlflow_env="MLFLOW_HOST",
+        short="-h",
+    )
+    port: int = setting(5000, "Port to listen on.", mlflow_env="MLFLOW_PORT", short="-p", min_value=0, max_value=65535)
+    workers: int = setting(
+        4,
+        "Number of worker processes sharing the listening socket (1 with --dev).",
+        mlflow_env="MLFLOW_WORKERS",
+        short="-w",
+        min_value=1,
+    )
+    static_prefix: str = setting(
+        "",
+        "A path prefix under which everything is served, e.g. /mlflow.",
+        mlflow_env="MLFLOW_STATIC_PREFIX",
+        default_doc="none",
+    )
+    allowed_hosts: str | None = setting(
+        None,
+        "Comma-separated Host header values accepted (wildcards, '*').",
+        mlflow_env="MLFLOW_SERVER_ALLOWED_HOSTS",
+        default_doc="localhost, loopback, private addresses",
+    )
+    cors_allowed_origins: str | None = setting(
+        None,
+        "Comma-separated origins allowed cross-origin (wildcards, '*').",
+        mlflow_env="MLFLOW_SERVER_CORS_ALLOWED_ORIGINS",
+        default_doc="localhost origins",
+    )
+    disable_security_middleware: bool = setting(
+        False,
+        "Turn off host and origin checks (not recommended).",
+        mlflow_env="MLFLOW_SERVER_DISABLE_SECURITY_MIDDLEWARE",
+    )
+    x_frame_options: str = setting(
+        "SAMEORIGIN",
+        "X-Frame-Options header: SAMEORIGIN, DENY or NONE.",
+        mlflow_env="MLFLOW_SERVER_X_FRAME_OPTIONS",
+        choices=("SAMEORIGIN", "DENY", "NONE"),
+    )
+    dev: bool = setting(False, "Development mode: reload on code change, debug logging, one worker.", mlflow_env=None)
+    expose_prometheus: str | None = setting(
+        None,
+        "A directory for Prometheus multiprocess metrics; enables /metrics.",
+        mlflow_env="MLFLOW_EXPOSE_PROMETHEUS",
+        default_doc="off",
+    )
+    worker_header: bool = setting(False, "Debug aid: add X-Aiotrack-Worker: <pid> to every response.", mlflow_env=None)
 
     @property
     def effective_registry_store_uri(self) -> str:
@@ -110,4 +187,88 @@ class Settings:
         return "/" + p.strip("/")
 
 
-assert {s.name for s in SETTINGS} == {f.name for f in fields(Settings)} - {"extra"}
+@dataclass(frozen=True)
+class Setting:
+    """One row of the settings table, as the CLI and the docs test read it."""
+
+    name: str
+    type: type  # str, int or bool
+    optional: bool  # the annotation is `type | None`
+    default: Any
+    help: str
+    flags: tuple[str, ...]  # click declarations: ("--port", "-p"), ("--serve-artifacts/--no-serve-artifacts",)
+    mlflow_env: str | None
+    env: str
+    choices: tuple[str, ...] | None
+    min_value: int | None
+    max_value: int | None
+    uri: bool
+    default_doc: str | None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def envvars(self) -> tuple[str, ...]:
+        """The variables read for this setting, in order of precedence."""
+        return (self.env,) + ((self.mlflow_env,) if self.mlflow_env else ())
+
+
+def _row(f: Any, annotation: Any) -> Setting:
+    spec: _Spec = f.metadata[_META]
+    optional = False
+    base = annotation
+    if isinstance(annotation, UnionType) or typing.get_origin(annotation) is typing.Union:
+        args = [a for a in typing.get_args(annotation) if a is not NoneType]
+        optional, base = True, args[0]
+        assert len(args) == 1, f"setting {f.name}: one type or one type | None"
+    assert base in (str, int, bool), f"setting {f.name}: type {base!r} is not str, int or bool"
+    assert f.default is not MISSING, f"setting {f.name} has no default"
+    flag = "--" + f.name.replace("_", "-")
+    if base is bool:  # --no-...: so that the command line can turn off what a variable turned on
+        flags: tuple[str, ...] = (f"{flag}/--no-{flag[2:]}",)
+    else:
+        flags = (flag, spec.short) if spec.short else (flag,)
+    return Setting(
+        name=f.name,
+        type=base,
+        optional=optional,
+        default=f.default,
+        help=spec.help,
+        flags=flags,
+        mlflow_env=spec.mlflow_env,
+        env=spec.env or "AIOTRACK_" + f.name.upper(),
+        choices=spec.choices,
+        min_value=spec.min_value,
+        max_value=spec.max_value,
+        uri=spec.uri,
+        default_doc=spec.default_doc,
+    )
+
+
+def _table() -> tuple[Setting, ...]:
+    hints = typing.get_type_hints(Settings)
+    rows = tuple(_row(f, hints[f.name]) for f in fields(Settings))
+    for kind in ("env", "mlflow_env"):
+        names = [getattr(r, kind) for r in rows if getattr(r, kind)]
+        assert len(names) == len(set(names)), f"two settings read the same {kind} variable"
+    return rows
+
+
+SETTINGS: tuple[Setting, ...] = _table()
+SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+def hide_password(value: str) -> str:
+    """A URI with its password replaced by ***, for banners and logs (other values unchanged)."""
+    try:
+        parts = urlsplit(value)
+        password = parts.password
+    except ValueError:
+        return value
+    if not password:
+        return value
+    user_info, _, host = parts.netloc.rpartition("@")
+    user = user_info.partition(":")[0]
+    return parts._replace(netloc=f"{user}:***@{host}").geturl()

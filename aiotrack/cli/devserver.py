@@ -19,6 +19,7 @@ import logging
 import multiprocessing
 import os
 import signal
+from collections.abc import Mapping
 from pathlib import Path
 
 from aiohttp import web
@@ -116,7 +117,7 @@ async def _run(settings: Settings) -> None:
         await runner.cleanup()
 
 
-def serve(settings: Settings) -> int:
+def serve(settings: Settings, origins: Mapping[str, str] | None = None) -> int:
     check_available()
     from aiotrack.cli.workers import banner, bind_socket, check_settings
 
@@ -129,7 +130,7 @@ def serve(settings: Settings) -> int:
     probe = bind_socket(settings.host, settings.port)  # fail now, clearly, if the port is taken
     address = probe.getsockname()
     probe.close()
-    for line in banner(settings, address):
+    for line in banner(settings, address, origins):
         log.info("%s", line)
     asyncio.run(_run(settings))
     log.info("aiotrack stopped")

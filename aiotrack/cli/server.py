@@ -1,4 +1,10 @@
-"""`aiotrack server`: the options of `mlflow server`, with the same meaning and defaults."""
+"""`aiotrack server`: the options of `mlflow server`, with the same meaning and defaults.
+
+The options are built from the settings table (aiotrack/config.py): each setting becomes one
+click option reading, in this order, the flag, aiotrack's `AIOTRACK_*` variable, the variable
+`mlflow server` reads for it (`MLFLOW_*`), then the default. Where each value that is not the
+default came from is shown in the start-up banner.
+"""
 
 from __future__ import annotations
 
@@ -7,93 +13,127 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
-from aiotrack.config import SETTINGS, Settings
+from aiotrack.cli.env_file import loaded_from_env_file
+from aiotrack.config import SETTINGS, Setting, Settings
 from aiotrack.errors import ConfigError
 from aiotrack.stores.sql import migrations
 from aiotrack.stores.sql.uri import parse_store_uri
 
-_HELP = {s.name: s.help for s in SETTINGS}
-_DEFAULT = {s.name: s.default for s in SETTINGS}
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class SettingOption(click.Option):
+    """A click option built from one row of the settings table."""
+
+    def __init__(self, param_decls: Sequence[str] = (), *, setting: Setting, **attrs: Any) -> None:
+        entry = self.setting = setting
+        kwargs: dict[str, Any] = {
+            "default": entry.default,
+            "envvar": list(entry.envvars),
+            "show_envvar": True,
+            "help": entry.help,
+        }
+        if entry.default_doc is not None:
+            kwargs["show_default"] = entry.default_doc
+        elif entry.default not in (None, "", False):
+            kwargs["show_default"] = True
+        if entry.type is bool:
+            kwargs["is_flag"] = True
+        elif entry.choices:
+            kwargs["type"] = click.Choice(entry.choices, case_sensitive=False)
+        elif entry.type is int:
+            kwargs["type"] = click.IntRange(entry.min_value, entry.max_value)
+        else:
+            kwargs["type"] = click.STRING
+        super().__init__([*entry.flags, entry.name, *param_decls], **kwargs, **attrs)
+
+    def variable_used(self) -> str | None:
+        """The environment variable the value was read from (click takes the first non-empty one)."""
+        return next((name for name in self.setting.envvars if os.environ.get(name)), None)
+
+    def process_value(self, ctx: click.Context, value: Any) -> Any:
+        try:
+            return super().process_value(ctx, value)
+        except click.BadParameter as exc:
+            if ctx.get_parameter_source(self.name or "") is not ParameterSource.ENVIRONMENT:
+                raise
+            message = f"{exc.message.rstrip('.')} (from the environment variable {self.variable_used()})."
+            raise click.BadParameter(message, ctx=ctx, param=self) from None
+
+
+def setting_options(f: _F) -> _F:
+    """Decorate a click command with one option per setting, in the table's order."""
+    for entry in reversed(SETTINGS):
+        f = click.option(cls=SettingOption, setting=entry)(f)
+    return f
+
+
+def setting_origins(ctx: click.Context) -> dict[str, str]:
+    """For every setting not at its default: where its value came from, for the banner."""
+    env_file, from_file = loaded_from_env_file(ctx)
+    origins: dict[str, str] = {}
+    for param in ctx.command.params:
+        if not isinstance(param, SettingOption):
+            continue
+        source = ctx.get_parameter_source(param.setting.name)
+        if source is ParameterSource.COMMANDLINE:
+            origins[param.setting.name] = "the command line"
+        elif source is ParameterSource.ENVIRONMENT:
+            variable = param.variable_used() or "the environment"
+            where = f" in {env_file}" if variable in from_file else ""
+            origins[param.setting.name] = f"{variable}{where}"
+    return origins
+
 
 _OTHER_SERVERS = {
-    "gunicorn_opts": "--gunicorn-opts",
-    "waitress_opts": "--waitress-opts",
-    "uvicorn_opts": "--uvicorn-opts",
+    "--gunicorn-opts": ("gunicorn", "MLFLOW_GUNICORN_OPTS"),
+    "--waitress-opts": ("waitress", None),
+    "--uvicorn-opts": ("uvicorn", "MLFLOW_UVICORN_OPTS"),
 }
 
 
-def _refuse_other_server(ctx, param, value):
+def _refuse_other_server(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     if value is not None:
+        where = param.opts[0]
+        if ctx.get_parameter_source(param.name or "") is ParameterSource.ENVIRONMENT:
+            where = f"{_OTHER_SERVERS[param.opts[0]][1]} (the environment variable for {param.opts[0]})"
         raise click.UsageError(
-            f"{param.opts[0]} configures a server aiotrack does not use: aiotrack runs its own aiohttp "
+            f"{where} configures a server aiotrack does not use: aiotrack runs its own aiohttp "
             "workers. Use --workers for the process count, --host/--port for the address."
         )
-    return value
 
 
-def _refuse_app_name(ctx, param, value):
+def _refuse_app_name(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     if value is not None:
         raise click.UsageError(
             f"--app-name {value}: aiotrack has no authentication plugins yet, so it refuses this option "
             "rather than serve without the protection you asked for."
         )
-    return value
+
+
+def _other_server_option(flag: str) -> Callable[[_F], _F]:
+    name, envvar = _OTHER_SERVERS[flag]
+    return click.option(
+        flag,
+        default=None,
+        envvar=envvar,
+        expose_value=False,
+        callback=_refuse_other_server,
+        help=f"Refused: aiotrack does not run {name}.",
+    )
 
 
 @click.command()
-@click.option(
-    "--backend-store-uri", default=_DEFAULT["backend_store_uri"], show_default=True, help=_HELP["backend_store_uri"]
-)
-@click.option("--registry-store-uri", default=None, help=_HELP["registry_store_uri"])
-@click.option("--default-artifact-root", default=None, help=_HELP["default_artifact_root"])
-@click.option("--serve-artifacts/--no-serve-artifacts", default=True, show_default=True, help=_HELP["serve_artifacts"])
-@click.option("--artifacts-only", is_flag=True, default=False, help=_HELP["artifacts_only"])
-@click.option(
-    "--artifacts-destination",
-    default=_DEFAULT["artifacts_destination"],
-    show_default=True,
-    help=_HELP["artifacts_destination"],
-)
-@click.option("-h", "--host", default="127.0.0.1", show_default=True, help=_HELP["host"])
-@click.option("-p", "--port", default=5000, type=int, show_default=True, help=_HELP["port"])
-@click.option("-w", "--workers", default=None, type=click.IntRange(min=1), help=_HELP["workers"] + " [default: 4]")
-@click.option("--static-prefix", default="", help=_HELP["static_prefix"])
-@click.option("--allowed-hosts", default=None, help=_HELP["allowed_hosts"])
-@click.option("--cors-allowed-origins", default=None, help=_HELP["cors_allowed_origins"])
-@click.option("--disable-security-middleware", is_flag=True, default=False, help=_HELP["disable_security_middleware"])
-@click.option(
-    "--x-frame-options",
-    default="SAMEORIGIN",
-    show_default=True,
-    type=click.Choice(["SAMEORIGIN", "DENY", "NONE"], case_sensitive=False),
-    help=_HELP["x_frame_options"],
-)
-@click.option("--dev", is_flag=True, default=False, help=_HELP["dev"])
-@click.option("--expose-prometheus", default=None, help=_HELP["expose_prometheus"])
-@click.option(
-    "--gunicorn-opts",
-    default=None,
-    expose_value=False,
-    callback=_refuse_other_server,
-    help="Refused: aiotrack does not run gunicorn.",
-)
-@click.option(
-    "--waitress-opts",
-    default=None,
-    expose_value=False,
-    callback=_refuse_other_server,
-    help="Refused: aiotrack does not run waitress.",
-)
-@click.option(
-    "--uvicorn-opts",
-    default=None,
-    expose_value=False,
-    callback=_refuse_other_server,
-    help="Refused: aiotrack does not run uvicorn.",
-)
+@setting_options
+@_other_server_option("--gunicorn-opts")
+@_other_server_option("--waitress-opts")
+@_other_server_option("--uvicorn-opts")
 @click.option(
     "--app-name",
     default=None,
@@ -101,21 +141,20 @@ def _refuse_app_name(ctx, param, value):
     callback=_refuse_app_name,
     help="Refused until aiotrack has authentication.",
 )
-def server(**options) -> None:
+@click.pass_context
+def server(ctx: click.Context, /, **options: Any) -> None:
     """Run the tracking server."""
-    if options["dev"] and options["workers"] is not None and options["workers"] > 1:
-        raise click.UsageError(
-            f"--dev runs a single worker that restarts when the code changes; it cannot be combined "
-            f"with --workers {options['workers']}. Drop --workers for development, or --dev for production."
-        )
-    if options["workers"] is None:
-        options["workers"] = 1 if options["dev"] else 4
+    if options["dev"]:
+        if ctx.get_parameter_source("workers") is not ParameterSource.DEFAULT and options["workers"] > 1:
+            raise click.UsageError(
+                f"--dev runs a single worker that restarts when the code changes; it cannot be combined "
+                f"with --workers {options['workers']}. Drop --workers for development, or --dev for production."
+            )
+        options["workers"] = 1
     options["x_frame_options"] = options["x_frame_options"].upper()
     settings = Settings(**options)
-    if os.environ.get("AIOTRACK_WORKER_HEADER") == "1":  # debug/test aid: X-Aiotrack-Worker: <pid>
-        settings.extra["worker_header"] = True
     try:
-        run_server(settings)
+        run_server(settings, setting_origins(ctx))
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -139,7 +178,7 @@ def prepare(settings: Settings) -> None:
     for uri in {settings.backend_store_uri, settings.effective_registry_store_uri}:
         parse_store_uri(uri)
 
-    async def init():
+    async def init() -> None:
         for uri in {settings.backend_store_uri, settings.effective_registry_store_uri}:
             db = await open_database(uri)
             try:
@@ -165,8 +204,8 @@ class LogFormatter(logging.Formatter):
         return f"{self._text},{int(record.msecs):03d}"
 
 
-def run_server(settings: Settings) -> None:
-    from aiotrack.cli import workers
+def run_server(settings: Settings, origins: Mapping[str, str] | None = None) -> None:
+    from aiotrack.cli import devserver, workers
 
     # The optimizations the logging documentation lists, for a log line per request: no caller
     # lookup (a frame walk), no thread or multiprocessing names (the format shows the pid only).
@@ -177,10 +216,9 @@ def run_server(settings: Settings) -> None:
     handler.setFormatter(LogFormatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.DEBUG if settings.dev else logging.INFO, handlers=[handler])
     if settings.dev:
-        from aiotrack.cli import devserver
-
         devserver.check_available()
     prepare(settings)
-    code = devserver.serve(settings) if settings.dev else workers.serve(settings)
+    origins = origins or {}
+    code = devserver.serve(settings, origins) if settings.dev else workers.serve(settings, origins=origins)
     if code:
         sys.exit(code)

@@ -24,6 +24,7 @@ The schema is created or upgraded once, by the parent, before any child starts (
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import errno
 import logging
@@ -33,13 +34,15 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from aiotrack import MLFLOW_COMPAT_VERSION, __version__
-from aiotrack.config import Settings
+from aiotrack.config import SETTINGS_BY_NAME, Settings, hide_password
 from aiotrack.errors import ConfigError
 
 log = logging.getLogger("aiotrack")
@@ -51,8 +54,8 @@ BACKLOG = 2048
 PARENT_POLL_SECONDS = 1.0
 QUICK_DEATH_SECONDS = 5.0  # a worker dying sooner than this after its start counts as a failed start
 MAX_QUICK_DEATHS = 5
-# Debug/test aid: the CLI sets settings.extra["worker_header"] (from AIOTRACK_WORKER_HEADER=1) and
-# every response then names the worker process that answered it.
+# Debug/test aid: with settings.worker_header (--worker-header, AIOTRACK_WORKER_HEADER=1) every
+# response names the worker process that answered it.
 WORKER_HEADER = "X-Aiotrack-Worker"
 
 _PR_SET_PDEATHSIG = 1
@@ -136,7 +139,7 @@ async def run_worker(
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     app = create_app(settings)
-    if settings.extra.get("worker_header"):
+    if settings.worker_header:
         app.on_response_prepare.append(_add_worker_header)
     drain = _Drain()
     app.middlewares.insert(0, drain.middleware)
@@ -280,10 +283,8 @@ class Supervisor:
         os.close(self._wake_w)
 
     def _wait(self, timeout: float) -> None:
-        try:
+        with contextlib.suppress(InterruptedError):  # PEP 475 retries; kept for clarity
             select.select([self._wake_r], [], [], max(timeout, 0))
-        except InterruptedError:  # pragma: no cover - PEP 475 retries, kept for clarity
-            pass
         try:
             while os.read(self._wake_r, 512):
                 pass
@@ -374,10 +375,8 @@ class Supervisor:
 
     def _signal_all(self, sig: int) -> None:
         for pid in list(self.workers):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
 
     def _shutdown(self) -> None:
         self._signal_all(signal.SIGTERM)
@@ -403,16 +402,24 @@ class Supervisor:
 # --------------------------------------------------------------------------- entry point
 
 
-def _redact(uri: str) -> str:
-    from aiotrack.stores.sql.uri import parse_store_uri
+def _origin_lines(settings: Settings, origins: Mapping[str, str]) -> list[str]:
+    """`--port 5001   from MLFLOW_PORT in .env`: each setting not at its default and where it came from."""
+    shown = []
+    for name, origin in origins.items():
+        entry = SETTINGS_BY_NAME[name]
+        value = getattr(settings, name)
+        if entry.type is bool:
+            text = f"{entry.flag} {'on' if value else 'off'}"
+        else:
+            text = f"{entry.flag} {hide_password(str(value)) if entry.uri else value}"
+        shown.append((text, origin))
+    if not shown:
+        return []
+    width = max(len(text) for text, _ in shown)
+    return ["  settings (not defaults):"] + [f"    {text.ljust(width)}  from {origin}" for text, origin in shown]
 
-    try:
-        return parse_store_uri(uri).redacted()
-    except ConfigError:
-        return uri
 
-
-def banner(settings: Settings, address: tuple) -> list[str]:
+def banner(settings: Settings, address: tuple[Any, ...], origins: Mapping[str, str] | None = None) -> list[str]:
     from aiotrack.http.middleware.cors import origin_policy
     from aiotrack.http.middleware.hosts import host_policy
 
@@ -422,12 +429,12 @@ def banner(settings: Settings, address: tuple) -> list[str]:
         f"aiotrack {__version__} (MLflow REST API {MLFLOW_COMPAT_VERSION}) listening on "
         f"http://{shown}:{port}{settings.prefix or '/'} with {settings.workers} worker"
         f"{'s' if settings.workers != 1 else ''} (supervisor pid {os.getpid()})",
-        f"  backend store:   {_redact(settings.backend_store_uri)}",
-        f"  registry store:  {_redact(settings.effective_registry_store_uri)}",
+        f"  backend store:   {hide_password(settings.backend_store_uri)}",
+        f"  registry store:  {hide_password(settings.effective_registry_store_uri)}",
     ]
     if settings.serve_artifacts:
         lines.append(
-            f"  artifacts:       served from {_redact(settings.artifacts_destination)} "
+            f"  artifacts:       served from {hide_password(settings.artifacts_destination)} "
             f"(new experiments: {settings.effective_default_artifact_root})"
         )
     else:
@@ -445,6 +452,7 @@ def banner(settings: Settings, address: tuple) -> list[str]:
             f"  prometheus:      {settings.prefix}/metrics (multiprocess files in "
             f"{os.path.abspath(settings.expose_prometheus)})"
         )
+    lines += _origin_lines(settings, origins or {})
     return lines
 
 
@@ -463,7 +471,9 @@ def check_settings(settings: Settings) -> None:
         )
 
 
-def serve(settings: Settings, *, graceful_timeout: float = GRACEFUL_TIMEOUT) -> int:
+def serve(
+    settings: Settings, *, graceful_timeout: float = GRACEFUL_TIMEOUT, origins: Mapping[str, str] | None = None
+) -> int:
     """Bind, fork the workers, supervise them until SIGTERM/SIGINT; return the exit status."""
     check_settings(settings)
     if settings.expose_prometheus:
@@ -471,6 +481,6 @@ def serve(settings: Settings, *, graceful_timeout: float = GRACEFUL_TIMEOUT) -> 
 
         prepare_directory(settings.expose_prometheus)
     sock = bind_socket(settings.host, settings.port)
-    for line in banner(settings, sock.getsockname()):
+    for line in banner(settings, sock.getsockname(), origins):
         log.info("%s", line)
     return Supervisor(settings, sock, graceful_timeout=graceful_timeout).run()

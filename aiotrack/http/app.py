@@ -134,12 +134,7 @@ def _middlewares(settings: Settings) -> list:
 
 async def _artifacts_ctx(app: web.Application) -> AsyncIterator[None]:
     """Start the artifact repositories (S3 client per worker, local leftover sweeper); close them."""
-    locations = app[keys.ARTIFACTS]
-    repos = locations.repositories()
-    proxy_multipart = locations.proxy is not None and locations.proxy.supports_multipart
-    # Advertised by /api/3.0/mlflow/server-info, as MLflow does for a multipart-capable destination.
-    app[keys.EXTRA]["multipart_uploads_enabled"] = proxy_multipart
-    app[keys.EXTRA]["multipart_downloads_enabled"] = proxy_multipart
+    repos = app[keys.ARTIFACTS].repositories()
     started = []
     try:
         for repo in repos:
@@ -170,7 +165,6 @@ def create_app(settings: Settings) -> web.Application:
 
         setup_prometheus(app, settings.expose_prometheus, settings.prefix)
     app[keys.SETTINGS] = settings
-    app[keys.EXTRA] = {}
     app[keys.BODY_BUDGET] = BodyBudget()
     app[keys.ARTIFACTS] = ArtifactLocations(settings)  # checks the artifact options (ConfigError)
     app.cleanup_ctx.append(_artifacts_ctx)

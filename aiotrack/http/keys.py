@@ -1,23 +1,28 @@
-"""Typed application keys: the app's shared state, set up by create_app's cleanup contexts."""
+"""Typed application keys: the app's shared state, set up by create_app and its cleanup contexts.
+
+Every key names the real type of what it holds, so `request.app[keys.TRACKING]` is a
+`TrackingService` to the type checker. State belongs to a typed object of its owner (the
+artifact options and flags to `ArtifactLocations`, the stores to their services); there is no
+untyped catch-all. A new area adds its key here, with its type.
+"""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from aiotrack.config import Settings
-
-if TYPE_CHECKING:
-    pass
+from aiotrack.http.bodies import BodyBudget
+from aiotrack.services.artifact_uris import ArtifactLocations
+from aiotrack.services.logged_models import LoggedModelService
+from aiotrack.services.registry import RegistryService
+from aiotrack.services.tracking import TrackingService
 
 SETTINGS = web.AppKey("settings", Settings)
-TRACKING = web.AppKey("tracking", "TrackingService")
-# Artifact roots, the repositories behind them (started by app.py's _artifacts_ctx), location checks.
-ARTIFACTS = web.AppKey("artifacts", "ArtifactLocations")
-REGISTRY = web.AppKey("registry", "RegistryService")  # aiotrack.services.registry
-LOGGED_MODELS = web.AppKey("logged_models", "LoggedModelService")  # aiotrack.services.logged_models
-# Other areas (artifacts, registry, logged models) add their own keys in their own modules.
+TRACKING = web.AppKey("tracking", TrackingService)
+# Artifact roots, the repositories behind them (started by app.py's _artifacts_ctx), location
+# checks, and what the proxied destination supports (advertised by server-info).
+ARTIFACTS = web.AppKey("artifacts", ArtifactLocations)
+REGISTRY = web.AppKey("registry", RegistryService)
+LOGGED_MODELS = web.AppKey("logged_models", LoggedModelService)
 # The worker's budget of large request bodies held at once (aiotrack/http/bodies.py).
-BODY_BUDGET = web.AppKey("body_budget", "BodyBudget")
-EXTRA = web.AppKey("extra", dict[str, Any])
+BODY_BUDGET = web.AppKey("body_budget", BodyBudget)

@@ -25,7 +25,6 @@ from aiohttp import web
 from aiotrack.errors import ConfigError
 
 ENV = "PROMETHEUS_MULTIPROC_DIR"
-METRICS_KEY = web.AppKey("prometheus_metrics", object)
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
@@ -84,6 +83,11 @@ class _Metrics:
         self.latency.labels(*key).observe(seconds)
 
 
+# The app's metric objects and multiprocess directory (set by setup_prometheus).
+METRICS_KEY = web.AppKey("prometheus_metrics", _Metrics)
+METRICS_DIR_KEY = web.AppKey("prometheus_dir", str)
+
+
 def _route_label(request: web.Request) -> str:
     match_info = request.match_info
     if match_info.http_exception is not None or match_info.route.resource is None:
@@ -93,7 +97,7 @@ def _route_label(request: web.Request) -> str:
 
 @web.middleware
 async def metrics_middleware(request: web.Request, handler):
-    metrics: _Metrics = request.app[METRICS_KEY]  # type: ignore[assignment]
+    metrics = request.app[METRICS_KEY]
     start = time.perf_counter()
     status = 500
     try:
@@ -113,9 +117,6 @@ async def metrics_handler(request: web.Request) -> web.Response:
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=request.app[METRICS_DIR_KEY])
     return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-
-METRICS_DIR_KEY = web.AppKey("prometheus_dir", str)
 
 
 def setup_prometheus(app: web.Application, directory: str, prefix: str) -> None:

@@ -96,6 +96,9 @@ class ArtifactLocations:
         self.destination = settings.artifacts_destination
         # Repositories are built here (URIs checked, ConfigError early) and started by the app.
         self.proxy: ArtifactRepository | None = repository_for_uri(self.destination) if self.serve_artifacts else None
+        # Whether the client may send (and fetch) proxied artifacts in parts: server-info says so,
+        # as MLflow does for a multipart-capable destination (S3).
+        self.multipart_enabled: bool = self.proxy is not None and self.proxy.supports_multipart
         default_scheme = urlsplit(self.default_root).scheme
         self.default_repo: ArtifactRepository | None = None
         if default_scheme != MLFLOW_ARTIFACTS and (

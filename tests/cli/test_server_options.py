@@ -54,7 +54,7 @@ def test_dev_without_aiohttp_devtools_is_refused(tmp_path, monkeypatch):
         ),
         (["--cors-allowed-origins", "app.example.com"], "--cors-allowed-origins: 'app.example.com' is not an origin"),
         (["--x-frame-options", "ALLOWALL"], "Invalid value for '--x-frame-options'"),
-        (["--workers", "0"], "Invalid value for '-w' / '--workers'"),
+        (["--workers", "0"], "Invalid value for '--workers' / '-w'"),
     ],
 )
 def test_bad_security_options_are_refused_before_serving(args, expected, tmp_path):

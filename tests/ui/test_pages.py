@@ -427,7 +427,7 @@ def test_logged_models_list(page, ui_server):
     table = page.get_by_role("table", name="Logged models")
     expect(table.get_by_role("link", name="model")).to_be_visible()
     table.get_by_role("link", name="model").click()
-    expect(page.get_by_role("heading", name=re.compile("model"))).to_be_visible()
+    expect(page.get_by_role("heading", level=1, name=re.compile("model"))).to_be_visible()
     expect(page.get_by_role("link", name=ui_server.data["runs"]["charlie"])).to_be_visible()
     if ui_server.data.get("logged_model_files"):
         page.get_by_label("Artifact files").get_by_role("button", name=re.compile("MLmodel")).click()

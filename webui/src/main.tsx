@@ -8,6 +8,7 @@ import { RunPage } from './pages/Run';
 import { ComparePage } from './pages/Compare';
 import { ModelsPage, ModelPage, VersionPage } from './pages/Models';
 import { LoggedModelPage } from './pages/LoggedModels';
+import { TracePage } from './pages/Traces';
 
 function useRoute(): Route {
   const [route, setRoute] = useState(() => parseRoute(location.hash));
@@ -32,6 +33,7 @@ function App() {
     case 'model': page = <ModelPage route={route} key={route.name} />; break;
     case 'version': page = <VersionPage route={route} key={route.name + '/' + route.version} />; break;
     case 'logged-model': page = <LoggedModelPage route={route} key={route.modelId} />; break;
+    case 'trace': page = <TracePage expId={route.expId} traceId={route.traceId} key={route.traceId} />; break;
     default: page = <div class="page"><h1>Page not found</h1><p><a href="#/experiments">Go to experiments</a></p></div>;
   }
   return (

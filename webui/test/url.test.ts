@@ -49,3 +49,22 @@ describe('routes', () => {
     expect(parseRoute('#/experiments/0/runs/xyz')).toMatchObject({ page: 'run', expId: '0', runId: 'xyz', tab: 'overview' });
   });
 });
+
+describe("MLflow's own UI addresses", () => {
+  it('open the matching page', () => {
+    expect(parseRoute('#/experiments/1/runs/abc/artifacts/model/MLmodel')).toEqual({ page: 'run', expId: '1', runId: 'abc', tab: 'artifacts', path: 'model/MLmodel' });
+    expect(parseRoute('#/experiments/1/runs/abc/model-metrics')).toMatchObject({ page: 'run', runId: 'abc', tab: 'charts' });
+    expect(parseRoute('#/experiments/1/runs/abc/overview')).toMatchObject({ page: 'run', tab: 'overview' });
+    expect(parseRoute('#/experiments/1/runs/abc/traces')).toMatchObject({ page: 'run', tab: 'traces' });
+    expect(parseRoute('#/experiments/1/runs')).toMatchObject({ page: 'runs', expIds: ['1'] });
+    expect(parseRoute('#/experiments/1/models/m-123')).toEqual({ page: 'logged-model', expId: '1', modelId: 'm-123' });
+    const models = parseRoute('#/experiments/1/models');
+    expect(models.page === 'runs' && models.state.view).toBe('models');
+    expect(parseRoute('#/compare-runs?runs=%5B%22a%22%2C%22b%22%5D&experiments=%5B%221%22%5D')).toMatchObject({ page: 'compare', runIds: ['a', 'b'] });
+    expect(parseRoute('#/compare-runs?runs=["a","b"]&experiments=["1"]')).toMatchObject({ page: 'compare', runIds: ['a', 'b'] });
+    expect(parseRoute('#/compare-experiments/s?experiments=["1","2"]')).toMatchObject({ page: 'runs', expIds: ['1', '2'] });
+    expect(parseRoute('#/metric/loss?runs=["a"]&experiments=["1"]')).toMatchObject({ page: 'run', expId: '1', runId: 'a', tab: 'charts' });
+    expect(parseRoute('#/metric/loss?runs=["a","b"]&experiments=["1"]')).toMatchObject({ page: 'compare', runIds: ['a', 'b'] });
+    expect(parseRoute('#/models/m/versions/2')).toEqual({ page: 'version', name: 'm', version: '2' });
+  });
+});

@@ -25,14 +25,14 @@ async def version(request: web.Request) -> web.Response:
 
 @routes.get("3.0/mlflow/server-info")
 async def server_info(request: web.Request) -> web.Response:
-    extra = request.app[keys.EXTRA]
+    multipart = request.app[keys.ARTIFACTS].multipart_enabled
     return json_response(
         {
             "store_type": "SqlStore",
             "workspaces_enabled": False,
             "trace_archival_enabled": False,
-            "multipart_uploads_enabled": bool(extra.get("multipart_uploads_enabled", False)),
-            "multipart_downloads_enabled": bool(extra.get("multipart_downloads_enabled", False)),
+            "multipart_uploads_enabled": multipart,
+            "multipart_downloads_enabled": multipart,
             "presigned_upload_run_id_supported": False,
             "presigned_upload_model_id_supported": False,
             "features_enabled": {"gateway": False},

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { MLFLOW, artifactUrl, get, qs } from '../lib/api';
 import { parseCsv } from '../lib/csv';
+import { sortTable, tableFromJson, type Table } from '../lib/table';
 import { fmtBytes } from '../lib/format';
 import { ErrorBox, Markdown, Spinner } from './common';
 
@@ -149,7 +150,10 @@ export function ArtifactPreview({ path, url, size }: { path: string; url: string
       // sandbox without allow-scripts (and without allow-same-origin): scripts in the artifact never run
       <iframe class="html-preview" title={name} sandbox="" srcdoc={text} referrerpolicy="no-referrer" />
     );
-  else if (kind === 'json') body = <pre class="code">{prettyJson(text)}</pre>;
+  else if (kind === 'json') {
+    const table = loggedTable(text);
+    body = table ? <DataTable table={table} /> : <pre class="code">{prettyJson(text)}</pre>;
+  }
   else if (kind === 'markdown') body = <div class="pad"><Markdown text={text} /></div>;
   else if (kind === 'csv' || kind === 'tsv') body = <CsvTable text={text} delimiter={kind === 'tsv' ? '\t' : ','} />;
   else body = <pre class="code">{text}</pre>;
@@ -175,17 +179,40 @@ function prettyJson(text: string): string {
   }
 }
 
+/** An mlflow.log_table artifact ({"columns": [...], "data": [...]}) as a table, or null. */
+function loggedTable(text: string): Table | null {
+  try {
+    return tableFromJson(JSON.parse(text));
+  } catch {
+    return null;
+  }
+}
+
+const SHOWN_ROWS = 1000;
+
 function CsvTable({ text, delimiter }: { text: string; delimiter: string }) {
-  const rows = parseCsv(text, delimiter, 1001);
+  const rows = parseCsv(text, delimiter);
   if (rows.length === 0) return <p class="muted pad">Empty file</p>;
   const [head, ...body] = rows;
+  return <DataTable table={{ head, rows: body }} />;
+}
+
+/** A table preview: click a column header to sort by it (numbers numerically), again to reverse. */
+function DataTable({ table }: { table: Table }) {
+  const [sort, setSort] = useState<{ col: number; desc: boolean } | null>(null);
+  const rows = sort ? sortTable(table.rows, sort.col, sort.desc) : table.rows;
+  const onSort = (col: number) => setSort((s) => (s && s.col === col ? { col, desc: !s.desc } : { col, desc: false }));
   return (
     <div class="csv-wrap">
       <table class="grid compact csv" aria-label="Table preview">
-        <thead><tr>{head.map((h, i) => <th key={i}>{h}</th>)}</tr></thead>
-        <tbody>{body.slice(0, 1000).map((r, i) => <tr key={i}>{r.map((c, j) => <td key={j}>{c}</td>)}</tr>)}</tbody>
+        <thead><tr>{table.head.map((h, i) => (
+          <th key={i} class="sortable" aria-sort={sort?.col === i ? (sort.desc ? 'descending' : 'ascending') : undefined} onClick={() => onSort(i)}>
+            {h}{sort?.col === i && <span class="sort-arrow">{sort.desc ? ' ▼' : ' ▲'}</span>}
+          </th>
+        ))}</tr></thead>
+        <tbody>{rows.slice(0, SHOWN_ROWS).map((r, i) => <tr key={i}>{r.map((c, j) => <td key={j}>{c}</td>)}</tr>)}</tbody>
       </table>
-      {rows.length > 1000 && <p class="muted small pad">Showing the first 1,000 rows.</p>}
+      {rows.length > SHOWN_ROWS && <p class="muted small pad">Showing {SHOWN_ROWS.toLocaleString('en-US')} of {rows.length.toLocaleString('en-US')} rows{sort ? ', sorted over all of them' : ''}.</p>}
     </div>
   );
 }

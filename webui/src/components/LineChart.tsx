@@ -22,6 +22,18 @@ interface Props {
   onZoom?: (range: [number, number] | null) => void;
 }
 
+/** Series with at most this many points are drawn with point markers. */
+export const SHOW_POINTS_BELOW = 30;
+
+/** Width of the y axis: its ticks and gap (15 px) and room for its longest tick label (12px text,
+ * at most about 7.5 px a character). */
+export function yAxisWidth(labels: (string | number | null | undefined)[]): number {
+  const longest = labels.reduce<number>((m, v) => Math.max(m, v === null || v === undefined ? 0 : String(v).length), 0);
+  return Math.max(40, Math.ceil(longest * 7.5 + 22));
+}
+
+const yAxisSize = (_u: uPlot, values: string[] | null) => yAxisWidth(values || []);
+
 function withAlpha(hex: string, a: number): string {
   const m = /^#([0-9a-f]{6})$/i.exec(hex);
   if (!m) return hex;
@@ -53,7 +65,13 @@ export function LineChart({ series, axis, log = false, smoothing = 0, height = 2
     const ser: uPlot.Series[] = [{ label: axis === 'step' ? 'Step' : axis === 'time' ? 'Time' : 'Relative time' }];
     for (const s of series) {
       if (smoothing > 0) ser.push({ label: s.label + ' (raw)', stroke: withAlpha(s.color, 0.22), width: 1, spanGaps: true, points: { show: false } });
-      ser.push({ label: s.label, stroke: s.color, width: 1.6, spanGaps: true, points: { show: false }, value: (_u, v) => (v === null || v === undefined ? '–' : fmtNumber(v)) });
+      // a series of one or a few points has no line to speak of: draw its points
+      const n = s.data.x.length;
+      ser.push({
+        label: s.label, stroke: s.color, width: 1.6, spanGaps: true,
+        points: n <= SHOW_POINTS_BELOW ? { show: true, size: n === 1 ? 9 : 6, fill: s.color } : { show: false },
+        value: (_u, v) => (v === null || v === undefined ? '–' : fmtNumber(v)),
+      });
     }
     const opts: uPlot.Options = {
       width: Math.floor(size.width),
@@ -68,7 +86,7 @@ export function LineChart({ series, axis, log = false, smoothing = 0, height = 2
           stroke: '#667', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#dde' },
           values: axis === 'relative' ? (_u, vals) => vals.map((v) => fmtDuration(v * 1000)) : undefined,
         },
-        { stroke: '#667', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#dde' }, size: 56, values: (_u, vals) => vals.map((v) => fmtNumber(v)) },
+        { stroke: '#667', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#dde' }, size: yAxisSize, values: (_u, vals) => vals.map((v) => fmtNumber(v)) },
       ],
       legend: { live: true },
       cursor: { drag: { x: true, y: false, setScale: false }, points: { size: 6 } },

@@ -6,6 +6,7 @@ import type { XAxis } from '../lib/url';
 import { runColor } from '../lib/colors';
 import { ErrorBox, useVisible } from './common';
 import { LineChart, type ChartSeries } from './LineChart';
+import { BarChart } from './BarChart';
 
 export interface ChartSettings {
   x: XAxis;
@@ -82,6 +83,8 @@ function MetricChart({ metricKey, runs, settings, refreshTick, buckets }: {
         return { label: r.name, color: runColor(r.id), data: seriesToXY(s, settings.x, r.run.info.start_time || 0) };
       });
   }, [data, runs, settings.x]);
+  // every run logged this metric once: bars per run instead of a chart of lone points
+  const single = series.length > 0 && !zoom && series.every((s) => s.data.x.length === 1);
   const total = data ? data.reduce((a, s) => a + (s.total || 0), 0) : 0;
   const shown = data ? data.reduce((a, s) => a + s.step.length, 0) : 0;
   return (
@@ -95,6 +98,8 @@ function MetricChart({ metricKey, runs, settings, refreshTick, buckets }: {
         <div class="chart-placeholder">{visible ? 'Loading…' : ''}</div>
       ) : series.length === 0 ? (
         <div class="chart-placeholder muted">No data for the chosen runs</div>
+      ) : single ? (
+        <BarChart bars={series.map((s, i) => ({ id: String(i), label: s.label, color: s.color, value: s.data.y[0] as number }))} />
       ) : (
         <LineChart series={series} axis={settings.x} log={settings.log} smoothing={settings.smooth}
           range={zoom} onZoom={settings.x === 'relative' ? undefined : setZoom} />

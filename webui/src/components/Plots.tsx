@@ -33,9 +33,21 @@ export function axisPos(a: Axis, v: string | number | null | undefined): number 
 }
 
 const label = (id: string) => id.slice(id.indexOf('.') + 1);
-const ticks = (a: Axis): [number, string][] => (a.numeric
-  ? [0, 0.25, 0.5, 0.75, 1].map((t) => [t, fmtNumber(a.min + t * (a.max - a.min))])
-  : a.cats.slice(0, 12).map((c, i) => [a.cats.length === 1 ? 0.5 : i / (a.cats.length - 1), c]));
+/** Tick positions and labels; categorical axes keep every k-th category so labels stay `minGap` px apart. */
+export const ticks = (a: Axis, length = 300, minGap = 14): [number, string][] => {
+  if (a.numeric) return [0, 0.25, 0.5, 0.75, 1].map((t) => [t, fmtNumber(a.min + t * (a.max - a.min))]);
+  const n = a.cats.length;
+  const every = Math.max(1, Math.ceil((n * minGap) / Math.max(length, 1)));
+  const out: [number, string][] = [];
+  for (let i = 0; i < n; i += every) out.push([n === 1 ? 0.5 : i / (n - 1), a.cats[i]]);
+  return out;
+};
+
+/** A label cut to fit `px` pixels of 12px text (about 6.5 px a character), with an ellipsis. */
+export function fitLabel(text: string, px: number): string {
+  const max = Math.max(3, Math.floor(px / 6.5));
+  return text.length <= max ? text : text.slice(0, max - 1) + '…';
+}
 
 export function ScatterPlot({ runs, x, y }: { runs: PlotRun[]; x: string; y: string }) {
   const [ref, size] = useSize<HTMLDivElement>();
@@ -50,8 +62,8 @@ export function ScatterPlot({ runs, x, y }: { runs: PlotRun[]; x: string; y: str
     <div ref={ref} class="plot">
       <svg width={W} height={H} role="img" aria-label={`Scatter plot of ${label(y)} against ${label(x)}`}>
         <rect x={m.l} y={m.t} width={W - m.l - m.r} height={H - m.t - m.b} fill="#fafbfc" stroke="#e3e6ea" />
-        {ticks(ax).map(([t, s]) => <g key={'x' + t}><line x1={px(t)} x2={px(t)} y1={m.t} y2={H - m.b} stroke="#eef0f3" /><text x={px(t)} y={H - m.b + 16} text-anchor="middle" class="tick">{s}</text></g>)}
-        {ticks(ay).map(([t, s]) => <g key={'y' + t}><line x1={m.l} x2={W - m.r} y1={py(t)} y2={py(t)} stroke="#eef0f3" /><text x={m.l - 6} y={py(t) + 4} text-anchor="end" class="tick">{s}</text></g>)}
+        {ticks(ax, W - m.l - m.r, 60).map(([t, s]) => <g key={'x' + t}><line x1={px(t)} x2={px(t)} y1={m.t} y2={H - m.b} stroke="#eef0f3" /><text x={px(t)} y={H - m.b + 16} text-anchor="middle" class="tick">{fitLabel(s, 90)}<title>{s}</title></text></g>)}
+        {ticks(ay, H - m.t - m.b).map(([t, s]) => <g key={'y' + t}><line x1={m.l} x2={W - m.r} y1={py(t)} y2={py(t)} stroke="#eef0f3" /><text x={m.l - 6} y={py(t) + 4} text-anchor="end" class="tick">{fitLabel(s, m.l - 8)}<title>{s}</title></text></g>)}
         <text x={(W + m.l) / 2} y={H - 6} text-anchor="middle" class="axis-label">{label(x)}</text>
         <text transform={`translate(14 ${(H - m.b) / 2}) rotate(-90)`} text-anchor="middle" class="axis-label">{label(y)}</text>
         {pts.map((p) => (
@@ -69,10 +81,14 @@ export function ScatterPlot({ runs, x, y }: { runs: PlotRun[]; x: string; y: str
 export function ParallelCoordinates({ runs, axes }: { runs: PlotRun[]; axes: string[] }) {
   const [ref, size] = useSize<HTMLDivElement>();
   const [hover, setHover] = useState<string | null>(null);
-  const W = Math.max(size.width, 300), H = 360, m = { l: 50, r: 50, t: 36, b: 24 };
+  const W = Math.max(size.width, 300), H = 380, m = { l: 50, r: 70, t: 48, b: 24 };
   if (axes.length < 2) return <p class="muted">Choose at least two columns.</p>;
   const built = axes.map((a) => buildAxis(a, runs));
-  const ax = (i: number) => m.l + (i * (W - m.l - m.r)) / (axes.length - 1);
+  const gap = (W - m.l - m.r) / (axes.length - 1);
+  // neighbouring axis titles alternate between two lines when they are close, and are cut to fit
+  const stagger = gap < 140;
+  const titleRoom = stagger ? gap * 2 - 8 : gap - 8;
+  const ax = (i: number) => m.l + i * gap;
   const py = (p: number) => H - m.b - p * (H - m.t - m.b);
   return (
     <div ref={ref} class="plot">
@@ -93,9 +109,11 @@ export function ParallelCoordinates({ runs, axes }: { runs: PlotRun[]; axes: str
         {built.map((a, i) => (
           <g key={a.id}>
             <line x1={ax(i)} x2={ax(i)} y1={m.t} y2={H - m.b} stroke="#556" />
-            <text x={ax(i)} y={m.t - 14} text-anchor="middle" class="axis-label">{label(a.id)}</text>
-            {ticks(a).map(([t, s]) => (
-              <text key={t} x={ax(i) + 5} y={py(t) + 4} class="tick">{s}</text>
+            <text x={ax(i)} y={m.t - (stagger && i % 2 ? 28 : 12)} text-anchor="middle" class="axis-label">
+              {fitLabel(label(a.id), titleRoom)}<title>{a.id}</title>
+            </text>
+            {ticks(a, H - m.t - m.b).map(([t, s]) => (
+              <text key={t} x={ax(i) + 5} y={py(t) + 4} class="tick">{fitLabel(s, Math.min(gap - 10, 120))}<title>{s}</title></text>
             ))}
           </g>
         ))}

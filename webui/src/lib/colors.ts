@@ -1,7 +1,13 @@
-// Run colours: stable per run id (hash into a palette), overridable by the user (kept in localStorage).
+// Run colours. A palette of clearly distinct hues, assigned by index: the runs shown together
+// (in start order) take the palette's colours in turn, so a sweep of up to PALETTE.length runs
+// never shows two runs in one colour. Each run keeps the colour it was first given (remembered in
+// localStorage, bounded), so colours stay put as new runs arrive; the user can override any.
+
+/** 24 hues that stay apart from each other on a white background (no near-white, no near-grey pairs). */
 export const PALETTE = [
-  '#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b',
-  '#e377c2', '#17becf', '#bcbd22', '#f59f00', '#0b3d91', '#7a0177',
+  '#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf',
+  '#bcbd22', '#0b3d91', '#f59f00', '#7a0177', '#00a087', '#e64b35', '#3c5488', '#91d1c2',
+  '#b09c85', '#4dbbd5', '#ff6f91', '#6a4c93', '#2f9e44', '#c2255c', '#495057', '#a9e34b',
 ];
 
 export function hashString(s: string): number {
@@ -13,29 +19,99 @@ export function hashString(s: string): number {
   return h >>> 0;
 }
 
-const KEY = 'aiotrack.runColors';
+const OVERRIDES = 'aiotrack.runColors';
+const ASSIGNED = 'aiotrack.runColorIndex';
+/** At most this many remembered assignments (oldest dropped first): about 400 KB of localStorage. */
+export const MAX_REMEMBERED = 10000;
+
+type Store = { get(k: string): string | null; set(k: string, v: string): void };
+const browserStore: Store = {
+  get: (k) => {
+    try {
+      return typeof localStorage === 'undefined' ? null : localStorage.getItem(k);
+    } catch {
+      return null;
+    }
+  },
+  set: (k, v) => {
+    try {
+      if (typeof localStorage !== 'undefined') localStorage.setItem(k, v);
+    } catch {
+      /* storage full or disabled: colours then last for this page only */
+    }
+  },
+};
+
+let store: Store = browserStore;
 let overrides: Record<string, string> | null = null;
-function load(): Record<string, string> {
-  if (overrides) return overrides;
+let assigned: Map<string, number> | null = null;
+
+/** For tests: use another key-value store and forget what was loaded. */
+export function setColorStore(s: Store) {
+  store = s;
+  overrides = null;
+  assigned = null;
+}
+
+function readJson<T>(key: string, fallback: T): T {
   try {
-    overrides = JSON.parse(localStorage.getItem(KEY) || '{}') || {};
+    const v = JSON.parse(store.get(key) || 'null');
+    return v ?? fallback;
   } catch {
-    overrides = {};
+    return fallback;
   }
-  return overrides!;
+}
+
+function loadOverrides(): Record<string, string> {
+  if (!overrides) overrides = readJson<Record<string, string>>(OVERRIDES, {});
+  return overrides;
+}
+
+function loadAssigned(): Map<string, number> {
+  if (!assigned) {
+    const list = readJson<[string, number][]>(ASSIGNED, []);
+    assigned = new Map(Array.isArray(list) ? list.filter((e) => Array.isArray(e) && typeof e[1] === 'number') : []);
+  }
+  return assigned;
+}
+
+/**
+ * Give every run of `runIds` (in the order they are shown together, oldest first) a palette index:
+ * a run keeps an index it already has unless another run of this set holds it; new runs take the
+ * lowest index no run of the set uses yet.
+ */
+export function assignRunColors(runIds: string[]) {
+  const map = loadAssigned();
+  const used = new Set<number>();
+  const fresh: string[] = [];
+  for (const id of runIds) {
+    const i = map.get(id);
+    if (i !== undefined && !used.has(i)) used.add(i);
+    else fresh.push(id);
+  }
+  if (fresh.length === 0) return;
+  let next = 0;
+  for (const id of fresh) {
+    if (used.size >= PALETTE.length) used.clear(); // more runs than colours: start the palette over
+    while (used.has(next % PALETTE.length)) next++;
+    const i = next % PALETTE.length;
+    used.add(i);
+    map.delete(id);
+    map.set(id, i);
+  }
+  while (map.size > MAX_REMEMBERED) map.delete(map.keys().next().value as string);
+  store.set(ASSIGNED, JSON.stringify([...map]));
 }
 
 export function runColor(runId: string): string {
-  const o = typeof localStorage !== 'undefined' ? load()[runId] : undefined;
-  return o || PALETTE[hashString(runId) % PALETTE.length];
+  const o = loadOverrides()[runId];
+  if (o) return o;
+  const i = loadAssigned().get(runId);
+  return PALETTE[i ?? hashString(runId) % PALETTE.length];
 }
 
 export function setRunColor(runId: string, color: string) {
-  const o = load();
+  const o = loadOverrides();
   o[runId] = color;
-  try {
-    localStorage.setItem(KEY, JSON.stringify(o));
-  } catch {
-    /* storage full or disabled */
-  }
+  store.set(OVERRIDES, JSON.stringify(o));
 }

@@ -4,7 +4,7 @@
 
 export type XAxis = 'step' | 'time' | 'relative';
 export type Lifecycle = 'active' | 'deleted' | 'all';
-export type RunsView = 'table' | 'charts' | 'models';
+export type RunsView = 'table' | 'charts' | 'models' | 'traces';
 
 export interface RunsState {
   view: RunsView;
@@ -18,11 +18,13 @@ export interface RunsState {
   smooth: number; // 0..0.99
   log: boolean;
   mq: string; // metric search text in the charts view
+  tf: string; // the traces tab's filter (MLflow's trace search syntax)
+  ts: string; // the traces tab's sort: column id, '-' prefix for descending, '' = newest first
 }
 
 export const DEFAULT_RUNS_STATE: RunsState = {
   view: 'table', filter: '', lifecycle: 'active', sort: '', desc: true, cols: null, sel: [],
-  x: 'step', smooth: 0, log: false, mq: '',
+  x: 'step', smooth: 0, log: false, mq: '', tf: '', ts: '',
 };
 
 export type Route =
@@ -34,6 +36,7 @@ export type Route =
   | { page: 'model'; name: string }
   | { page: 'version'; name: string; version: string }
   | { page: 'logged-model'; expId: string; modelId: string }
+  | { page: 'trace'; expId: string; traceId: string }
   | { page: 'notfound'; hash: string };
 
 const num = (s: string | null, d: number) => {
@@ -44,7 +47,7 @@ const num = (s: string | null, d: number) => {
 export function decodeRunsState(p: URLSearchParams): RunsState {
   const s: RunsState = { ...DEFAULT_RUNS_STATE };
   const v = p.get('view');
-  if (v === 'charts' || v === 'models' || v === 'table') s.view = v;
+  if (v === 'charts' || v === 'models' || v === 'table' || v === 'traces') s.view = v;
   s.filter = p.get('filter') || '';
   const lc = p.get('lifecycle');
   if (lc === 'deleted' || lc === 'all') s.lifecycle = lc;
@@ -60,6 +63,8 @@ export function decodeRunsState(p: URLSearchParams): RunsState {
   s.smooth = Math.min(0.99, Math.max(0, num(p.get('smooth'), 0)));
   s.log = p.get('log') === '1';
   s.mq = p.get('mq') || '';
+  s.tf = p.get('tf') || '';
+  s.ts = p.get('ts') || '';
   return s;
 }
 
@@ -78,7 +83,65 @@ export function encodeRunsState(s: RunsState): string {
   if (s.smooth) p.set('smooth', String(s.smooth));
   if (s.log) p.set('log', '1');
   if (s.mq) p.set('mq', s.mq);
+  if (s.tf) p.set('tf', s.tf);
+  if (s.ts) p.set('ts', s.ts);
   return p.toString();
+}
+
+/** A JSON list in a query parameter, as MLflow's own URLs carry run and experiment ids. */
+function jsonList(v: string | null): string[] {
+  if (!v) return [];
+  try {
+    const x = JSON.parse(v);
+    return Array.isArray(x) ? x.map(String) : [String(x)];
+  } catch {
+    return v.split(',').filter(Boolean);
+  }
+}
+
+/** The run page's tab for each of MLflow's run-page path suffixes. */
+const MLFLOW_RUN_TABS: Record<string, string> = {
+  overview: 'overview', 'model-metrics': 'charts', 'system-metrics': 'charts', metrics: 'charts',
+  artifacts: 'artifacts', traces: 'traces',
+};
+
+/**
+ * MLflow's own UI addresses (printed by the client, or kept as bookmarks) that differ from ours,
+ * mapped to the matching page; null for everything else.
+ */
+function parseMlflowRoute(parts: string[], params: URLSearchParams): Route | null {
+  const [a, b, c, d, e] = parts;
+  if (a === 'experiments' && b && c === 'runs') {
+    if (!d) return { page: 'runs', expIds: [b], state: decodeRunsState(params) };
+    if (e && e in MLFLOW_RUN_TABS) {
+      const tab = MLFLOW_RUN_TABS[e];
+      return { page: 'run', expId: b, runId: d, tab, path: tab === 'artifacts' ? parts.slice(5).join('/') : '' };
+    }
+    return null;
+  }
+  if (a === 'experiments' && b && c === 'models') {
+    // MLflow 3's logged model page, and the experiment's Models tab
+    if (d) return { page: 'logged-model', expId: b, modelId: d };
+    return { page: 'runs', expIds: [b], state: { ...decodeRunsState(params), view: 'models' } };
+  }
+  if (a === 'experiments' && b && (c === 'chart-view' || c === 'charts')) {
+    return { page: 'runs', expIds: [b], state: { ...decodeRunsState(params), view: 'charts' } };
+  }
+  if (a === 'compare-runs') {
+    return { page: 'compare', runIds: jsonList(params.get('runs')), diff: false, x: '', y: '' };
+  }
+  if (a === 'compare-experiments') {
+    const ids = jsonList(params.get('experiments'));
+    return { page: 'runs', expIds: ids, state: decodeRunsState(new URLSearchParams()) };
+  }
+  if (a === 'metric') {
+    // MLflow 2's metric page: #/metric/<key>?runs=[...]&experiments=[...]
+    const runs = jsonList(params.get('runs'));
+    const exps = jsonList(params.get('experiments'));
+    if (runs.length === 1 && exps.length >= 1) return { page: 'run', expId: exps[0], runId: runs[0], tab: 'charts', path: '' };
+    return { page: 'compare', runIds: runs, diff: false, x: '', y: '' };
+  }
+  return null;
 }
 
 function splitHash(hash: string): { parts: string[]; params: URLSearchParams } {
@@ -100,6 +163,8 @@ export function parseRoute(hash: string): Route {
   const { parts, params } = splitHash(hash);
   if (parts.length === 0) return { page: 'experiments', q: '', lifecycle: 'active' };
   const [a, b, c, d, e] = parts;
+  const mlflowUrl = parseMlflowRoute(parts, params);
+  if (mlflowUrl) return mlflowUrl;
   if (a === 'experiments') {
     if (!b) {
       const lc = params.get('lifecycle');
@@ -107,6 +172,12 @@ export function parseRoute(hash: string): Route {
     }
     if (c === 'runs' && d) return { page: 'run', expId: b, runId: d, tab: params.get('tab') || 'overview', path: params.get('path') || '' };
     if (c === 'logged-models' && d) return { page: 'logged-model', expId: b, modelId: d };
+    if (c === 'traces') {
+      // ours: #/experiments/1/traces/<id>; MLflow 3's: #/experiments/1/traces?selectedEvaluationId=<id> (or selectedTraceId)
+      const id = d || params.get('selectedEvaluationId') || params.get('selectedTraceId');
+      if (id) return { page: 'trace', expId: b, traceId: id };
+      return { page: 'runs', expIds: [b], state: { ...decodeRunsState(params), view: 'traces' } };
+    }
     return { page: 'runs', expIds: b.split(',').filter(Boolean), state: decodeRunsState(params) };
   }
   if (a === 'compare') {
@@ -142,6 +213,8 @@ export function routeToHash(r: Route): string {
     }
     case 'logged-model':
       return `#/experiments/${enc(r.expId)}/logged-models/${enc(r.modelId)}`;
+    case 'trace':
+      return `#/experiments/${enc(r.expId)}/traces/${enc(r.traceId)}`;
     case 'compare': {
       const p = new URLSearchParams();
       r.runIds.forEach((x) => p.append('run', x));
@@ -171,4 +244,5 @@ export const hrefs = {
   model: (name: string) => routeToHash({ page: 'model', name }),
   version: (name: string, version: string) => routeToHash({ page: 'version', name, version }),
   loggedModel: (expId: string, modelId: string) => routeToHash({ page: 'logged-model', expId, modelId }),
+  trace: (expId: string, traceId: string) => routeToHash({ page: 'trace', expId, traceId }),
 };

@@ -1,5 +1,5 @@
 import { useMemo, useState } from 'preact/hooks';
-import { runColor } from '../lib/colors';
+import { assignRunColors, runColor } from '../lib/colors';
 import { fmtDuration, fmtNumber, fmtTime } from '../lib/format';
 import { getExperiment, getRun, pool } from '../lib/load';
 import { normalizeRun, runDuration, runUser } from '../lib/runs';
@@ -23,6 +23,7 @@ export function ComparePage({ route }: { route: CompareRoute }) {
   if (runs.error) return <div class="page"><ErrorBox error={runs.error} /></div>;
   if (!runs.data) return <div class="page"><Spinner /></div>;
   const rows = runs.data;
+  assignRunColors(rows.map((r) => r.id));
   const expIds = [...new Set(rows.map((r) => r.run.info.experiment_id))];
   return (
     <div class="page compare-page">

@@ -6,6 +6,8 @@ import { toNumber } from '../lib/runs';
 import type { LoggedModel } from '../lib/types';
 import { hrefs, type Route } from '../lib/url';
 import { ErrorBox, Spinner, TagEditor, useAsync } from '../components/common';
+import { LinkedTraces } from './Traces';
+import { traceFilterForModel } from '../lib/traces';
 
 export function LoggedModelsList({ expIds }: { expIds: string[] }) {
   const models = useAsync((s) => searchAll<LoggedModel>(async (token) => {
@@ -89,6 +91,7 @@ export function LoggedModelPage({ route }: { route: Extract<Route, { page: 'logg
             <table class="grid compact"><tbody>{(data?.metrics || []).map((x, i) => <tr key={i}><td>{x.key}</td><td class="num right">{fmtNumber(toNumber(x.value))}</td></tr>)}</tbody></table>)}
         </section>
       </div>
+      <LinkedTraces expId={info.experiment_id} filter={traceFilterForModel(info.model_id)} title="Traces of this model" />
     </div>
   );
 }

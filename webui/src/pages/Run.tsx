@@ -10,6 +10,8 @@ import { hrefs, routeToHash, type Route } from '../lib/url';
 import { Copyable, EditableMarkdown, ErrorBox, Spinner, StatusBadge, TagEditor, Tabs, navigate, useAsync } from '../components/common';
 import { ChartControls, MetricCharts, type ChartSettings } from '../components/MetricCharts';
 import { ArtifactBrowser, runArtifacts } from '../components/Artifacts';
+import { LinkedTraces } from './Traces';
+import { traceFilterForRun } from '../lib/traces';
 
 type RunRoute = Extract<Route, { page: 'run' }>;
 
@@ -46,9 +48,11 @@ export function RunPage({ route }: { route: RunRoute }) {
             : <button class="danger" onClick={() => confirm('Delete this run?') && post('runs/delete', { run_id: row.id }).then(run.reload)}>Delete</button>}
         </div>
       </div>
-      <Tabs tabs={[['overview', 'Overview'], ['charts', 'Model metrics'], ['artifacts', 'Artifacts']]} active={route.tab} onChange={setTab} />
+      <Tabs tabs={[['overview', 'Overview'], ['charts', 'Model metrics'], ['artifacts', 'Artifacts'], ['traces', 'Traces']]} active={route.tab} onChange={setTab} />
       {route.tab === 'charts' ? (
         <RunCharts row={row} tick={tick} running={running} />
+      ) : route.tab === 'traces' ? (
+        <LinkedTraces expId={info.experiment_id} filter={traceFilterForRun(row.id)} title="Traces of this run" />
       ) : route.tab === 'artifacts' ? (
         <ArtifactBrowser source={runArtifacts(row.id)} path={route.path} onPath={(path) => navigate(routeToHash({ ...route, path }), true)} />
       ) : (

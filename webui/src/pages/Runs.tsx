@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { post } from '../lib/api';
-import { runColor, setRunColor } from '../lib/colors';
+import { assignRunColors, runColor, setRunColor } from '../lib/colors';
 import { fmtAgo, fmtDuration, fmtNumber, fmtTime, plural } from '../lib/format';
 import { getExperiment, getRun, loadAllRuns, pool } from '../lib/load';
 import {
@@ -15,6 +15,7 @@ import { VirtualTable, type Column } from '../components/VirtualTable';
 import { ChartControls, MetricCharts } from '../components/MetricCharts';
 import { LoggedModelsList } from './LoggedModels';
 import { RenameExperiment } from './Experiments';
+import { TracesList } from './Traces';
 
 type RunsRoute = Extract<Route, { page: 'runs' }>;
 
@@ -52,6 +53,8 @@ export function RunsPage({ route }: { route: RunsRoute }) {
   }, [expKey, state.filter, state.lifecycle, version]);
 
   const keys = useMemo(() => collectKeys(rows), [rows]);
+  // colours by index in start order (oldest first), before anything paints a swatch
+  useMemo(() => assignRunColors(rows.map((r) => r.id).reverse()), [rows]);
   // keys seen in any load of this page, so a narrowing filter does not shrink the suggestions
   const seenKeys = useRef({ metrics: new Set<string>(), params: new Set<string>(), tags: new Set<string>() });
   const filterKeys = useMemo(() => {
@@ -67,7 +70,7 @@ export function RunsPage({ route }: { route: RunsRoute }) {
   const title = exps.data ? exps.data.map((e) => e.name).join(', ') : '…';
 
   return (
-    <div class={"page runs-page" + (state.view === "table" ? " fill" : "")}>
+    <div class={"page runs-page" + (state.view === "table" || state.view === "traces" ? " fill" : "")}>
       <div class="page-head">
         <div>
           <div class="crumbs"><a href={hrefs.experiments()}>Experiments</a> /</div>
@@ -77,10 +80,12 @@ export function RunsPage({ route }: { route: RunsRoute }) {
       </div>
       <ErrorBox error={exps.error} />
       {exp && <ExperimentAbout exp={exp} onChange={exps.reload} />}
-      <Tabs tabs={[['table', 'Runs'], ['charts', 'Charts'], ['models', 'Logged models']]} active={state.view}
+      <Tabs tabs={[['table', 'Runs'], ['charts', 'Charts'], ['models', 'Logged models'], ['traces', 'Traces']]} active={state.view}
         onChange={(v) => setState({ view: v as RunsState['view'] })} />
       {state.view === 'models' ? (
         <LoggedModelsList expIds={route.expIds} />
+      ) : state.view === 'traces' ? (
+        <TracesList expIds={route.expIds} filter={state.tf} sort={state.ts} onChange={(p) => setState(p, true)} />
       ) : (
         <>
           <FilterBar state={state} setState={setState} error={loadErr} keys={filterKeys} />
