@@ -164,6 +164,14 @@ class Settings:
         mlflow_env="MLFLOW_EXPOSE_PROMETHEUS",
         default_doc="off",
     )
+    # Hardening (issue 14): limits on what one client may hold up.
+    header_read_timeout: int = setting(
+        60,
+        "Seconds a connection may take to send a complete request header before it is closed "
+        "(slow or stalled clients); 0 turns the limit off.",
+        mlflow_env=None,
+        min_value=0,
+    )
     worker_header: bool = setting(False, "Debug aid: add X-Aiotrack-Worker: <pid> to every response.", mlflow_env=None)
 
     @property

@@ -140,6 +140,8 @@ async def run_worker(
     """Serve the app on an already-listening socket until SIGTERM/SIGINT (or the parent dies),
     then drain in-flight requests for up to ``graceful_timeout`` seconds."""
     from aiotrack.http.app import create_app
+    from aiotrack.http.middleware.headers import security_headers
+    from aiotrack.http.protocol import ServingRunner
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -151,8 +153,10 @@ async def run_worker(
     drain = _Drain()
     app.middlewares.insert(0, drain.middleware)
     app.on_response_prepare.append(drain.on_response_prepare)
-    runner = web.AppRunner(
+    runner = ServingRunner(
         app,
+        header_read_timeout=settings.header_read_timeout,
+        error_headers=security_headers(settings.x_frame_options),
         handle_signals=False,
         access_log=access_log,
         access_log_class=AccessLog,
