@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from aiotrack.config import Settings
-from aiotrack.http import keys
+from aiotrack.http import keys, openapi
 from aiotrack.http.api import artifacts as artifacts_api
 from aiotrack.http.api import experiments, metrics, runs, server_info, webui
 from aiotrack.http.api import logged_models as logged_models_api
@@ -176,6 +176,7 @@ def create_app(settings: Settings) -> web.Application:
             _register_artifacts_only_refusals(app, module, settings.prefix)
         else:
             module.routes.register(app, settings.prefix)
+    openapi.add_route(app, settings.prefix)  # describes every route above: keep after them
     webui.add_prefix_redirect(app, settings.prefix)
     # Keep last: CORS headers and preflight answers for every route registered above.
     setup_cors(app, origin_policy(settings.cors_allowed_origins))
