@@ -66,7 +66,7 @@ def parse_error_reason(exc: BaseException | None) -> str:
 def merge_slashes(message: RawRequestMessage) -> RawRequestMessage:
     """The request with runs of '/' in its path merged into one (the query is left alone)."""
     path, sep, query = message.path.partition("?")
-    if "//" not in path:
+    if "//" not in path or not path.startswith("/"):  # absolute-form targets (http://...) are left alone
         return message
     merged = _SLASHES.sub("/", path)
     raw = merged + sep + query
