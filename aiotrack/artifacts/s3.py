@@ -24,6 +24,7 @@ import os
 import posixpath
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiotrack.artifacts.base import CHUNK_SIZE, ArtifactRepository, FileInfo, MultipartCredential, ObjectStat
@@ -110,7 +111,7 @@ class S3ArtifactRepository(ArtifactRepository):
         self._client = None
         self._sweep_enabled = sweep
         self.multipart_max_idle = multipart_max_idle
-        self._sweeper: asyncio.Task | None = None
+        self._sweeper: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -158,7 +159,7 @@ class S3ArtifactRepository(ArtifactRepository):
         idle = self.multipart_max_idle if max_idle is None else max_idle
         cutoff = datetime.now(timezone.utc) - timedelta(seconds=idle)
         aborted = 0
-        kwargs: dict = {"Bucket": self.bucket, "Prefix": self.prefix.rstrip("/") + "/" if self.prefix else ""}
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self.prefix.rstrip("/") + "/" if self.prefix else ""}
         while True:
             page = await self.client.list_multipart_uploads(**kwargs)
             for upload in page.get("Uploads", []):

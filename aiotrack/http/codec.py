@@ -130,7 +130,7 @@ async def read_args(request: web.Request) -> Args:
         return Args(_decode_object(await request.read()))
 
 
-def _decode_object(body: bytes) -> dict:
+def _decode_object(body: bytes) -> dict[str, Any]:
     if not body.strip():
         return {}
     check_json_elements(body)
