@@ -153,9 +153,12 @@ class S3ArtifactRepository(ArtifactRepository):
             await asyncio.sleep(MULTIPART_SWEEP_INTERVAL)
 
     async def sweep_multipart(self, max_idle: float | None = None) -> int:
-        """Abort multipart uploads under the prefix with no activity (initiation or last part) for
-        ``max_idle`` seconds: those of killed workers, and client uploads given up on. A live
-        upload sends a part far more often than that, so uploads in other workers are untouched."""
+        """Abort multipart uploads under the prefix whose last part is ``max_idle`` seconds old:
+        those of killed workers, and client uploads given up on. A live upload sends a part far
+        more often than that, so uploads in other workers are untouched. Uploads without parts
+        hold no data and are left alone: their only timestamp, ``Initiated``, is not reliable on
+        every S3-compatible store (moto reports a fixed date), and a client's fresh upload has
+        no part yet."""
         idle = self.multipart_max_idle if max_idle is None else max_idle
         cutoff = datetime.now(timezone.utc) - timedelta(seconds=idle)
         aborted = 0
@@ -167,8 +170,8 @@ class S3ArtifactRepository(ArtifactRepository):
                     continue
                 key, upload_id = upload["Key"], upload["UploadId"]
                 parts = await self.client.list_parts(Bucket=self.bucket, Key=key, UploadId=upload_id)
-                last = max((p["LastModified"] for p in parts.get("Parts", [])), default=upload["Initiated"])
-                if last >= cutoff:
+                last = max((p["LastModified"] for p in parts.get("Parts", [])), default=None)
+                if last is None or last >= cutoff:
                     continue
                 await self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
                 aborted += 1

@@ -33,6 +33,21 @@ async def test_start_aborts_idle_uploads_under_the_prefix_only(s3_env):
         await repo.close()
 
 
+async def test_uploads_without_parts_are_left_alone(s3_env):
+    # A client's presigned upload has no part until the client sends one; a sweep in a worker
+    # starting meanwhile must not abort it (moto even reports its Initiated as 2010).
+    client = s3_env.boto3_client()
+    bucket = s3_env.create_bucket()
+    client.create_multipart_upload(Bucket=bucket, Key="p/fresh.bin")
+    repo = S3ArtifactRepository(f"s3://{bucket}/p", sweep=False)
+    await repo.start()
+    try:
+        assert await repo.sweep_multipart(max_idle=0.0) == 0
+        assert _uploads(client, bucket) == {"p/fresh.bin"}
+    finally:
+        await repo.close()
+
+
 async def test_active_uploads_are_left_alone(s3_env):
     client = s3_env.boto3_client()
     bucket = s3_env.create_bucket()
