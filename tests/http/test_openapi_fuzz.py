@@ -4,6 +4,7 @@ server on SQLite finds no 5xx (a bounded run: a few cases per operation, positiv
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 
 import pytest
@@ -14,8 +15,9 @@ from aiotrack.http.openapi import OPENAPI_PATH, build_document, handler_fields
 schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is in the test extra")
 hypothesis = pytest.importorskip("hypothesis")
 
-CASES_PER_OPERATION = 6
-FUZZ_SECONDS = 75  # the run stops starting new operations after this (CI budget ~90 s)
+# A longer hunt: AIOTRACK_FUZZ_CASES=50 AIOTRACK_FUZZ_SECONDS=1800 python -m pytest tests/http/test_openapi_fuzz.py
+CASES_PER_OPERATION = int(os.environ.get("AIOTRACK_FUZZ_CASES", "6"))
+FUZZ_SECONDS = float(os.environ.get("AIOTRACK_FUZZ_SECONDS", "75"))  # no new operation after this (CI: ~90 s)
 
 
 def _deliberate(resp: requests.Response) -> bool:
