@@ -24,13 +24,43 @@ interface Props<R> {
   rowClass?: (r: R) => string;
   empty?: ComponentChildren;
   label?: string;
+  /** Column resize: drag the right edge of a header; called once with the final width. */
+  onResize?: (id: string, width: number) => void;
+  /** Column reorder: drag a (non-sticky) header onto another. */
+  onReorder?: (from: string, to: string) => void;
 }
 
 /**
  * A virtualized table: fixed row height, one scroll container, only the rows in view (plus a small
  * overscan) are in the DOM, so 100,000 rows scroll as smoothly as 100.
  */
-export function VirtualTable<R>({ rows, columns, rowKey, rowHeight = 30, sortId, sortDesc, onSort, rowClass, empty, label }: Props<R>) {
+export function VirtualTable<R>({ rows, columns: given, rowKey, rowHeight = 30, sortId, sortDesc, onSort, rowClass, empty, label, onResize, onReorder }: Props<R>) {
+  // the width of the column being resized follows the pointer; the owner learns the final width
+  const [live, setLive] = useState<{ id: string; width: number } | null>(null);
+  const resizing = useRef(false);
+  const [dropAt, setDropAt] = useState<string | null>(null);
+  const columns = live ? given.map((c) => (c.id === live.id ? { ...c, width: live.width } : c)) : given;
+  const startResize = (e: PointerEvent, c: Column<R>) => {
+    e.preventDefault();
+    e.stopPropagation();
+    resizing.current = true;
+    const x0 = e.clientX;
+    const w0 = c.width;
+    let w = w0;
+    const move = (ev: PointerEvent) => {
+      w = Math.max(50, w0 + ev.clientX - x0);
+      setLive({ id: c.id, width: w });
+    };
+    const up = () => {
+      window.removeEventListener('pointermove', move);
+      window.removeEventListener('pointerup', up);
+      resizing.current = false;
+      setLive(null);
+      if (w !== w0) onResize?.(c.id, w);
+    };
+    window.addEventListener('pointermove', move);
+    window.addEventListener('pointerup', up);
+  };
   const [ref, size] = useSize<HTMLDivElement>();
   const [scrollTop, setScrollTop] = useState(0);
   const raf = useRef(0);
@@ -85,13 +115,32 @@ export function VirtualTable<R>({ rows, columns, rowKey, rowHeight = 30, sortId,
         <div class="vt-head" role="row" aria-rowindex={1} style={{ height: headerH + 'px' }}>
           {columns.map((c, ci) => {
             const active = sortId === c.id;
+            const movable = !!onReorder && !c.sticky;
             return (
-              <div role="columnheader" key={c.id} title={c.title}
+              <div role="columnheader" key={c.id} title={c.title} data-col={c.id}
                 aria-sort={active ? (sortDesc ? 'descending' : 'ascending') : undefined}
-                class={cellClass(c, ci, 'vt-hcell') + (c.sortable ? ' sortable' : '') + (active ? ' sorted' : '')}
-                style={cellStyle(c, ci)} onClick={c.sortable && onSort ? () => onSort(c.id) : undefined}>
+                class={cellClass(c, ci, 'vt-hcell') + (c.sortable ? ' sortable' : '') + (active ? ' sorted' : '') + (dropAt === c.id ? ' drop-target' : '')}
+                style={cellStyle(c, ci)} onClick={c.sortable && onSort ? () => !resizing.current && onSort(c.id) : undefined}
+                draggable={movable}
+                onDragStart={movable ? (e) => {
+                  if (resizing.current) { e.preventDefault(); return; }
+                  e.dataTransfer?.setData('text/x-aiotrack-column', c.id);
+                  if (e.dataTransfer) e.dataTransfer.effectAllowed = 'move';
+                } : undefined}
+                onDragOver={movable ? (e) => { e.preventDefault(); if (dropAt !== c.id) setDropAt(c.id); } : undefined}
+                onDragLeave={movable ? () => setDropAt(null) : undefined}
+                onDrop={movable ? (e) => {
+                  e.preventDefault();
+                  setDropAt(null);
+                  const from = e.dataTransfer?.getData('text/x-aiotrack-column');
+                  if (from && from !== c.id) onReorder!(from, c.id);
+                } : undefined}>
                 <span class="vt-label">{c.label}</span>
                 {active && <span class="sort-arrow">{sortDesc ? '▼' : '▲'}</span>}
+                {onResize && c.id !== '_sel' && (
+                  <span class="vt-resize" role="separator" aria-orientation="vertical" aria-label={'Resize column ' + (c.title || c.id)}
+                    onPointerDown={(e) => startResize(e as unknown as PointerEvent, c)} onClick={(e) => e.stopPropagation()} />
+                )}
               </div>
             );
           })}

@@ -58,6 +58,8 @@ export const ATTRIBUTE_COLUMNS: Record<string, string> = {
   'attributes.run_id': 'Run ID',
   'attributes.end_time': 'Ended',
   'attributes.experiment_id': 'Experiment',
+  'attributes.datasets': 'Dataset',
+  'attributes.models': 'Models',
 };
 export const DEFAULT_ATTRIBUTES = ['attributes.start_time', 'attributes.duration', 'attributes.status', 'attributes.user_id', 'attributes.source'];
 
@@ -94,6 +96,8 @@ export function cellValue(r: RunRow, col: string): string | number | null {
         case 'run_id': return r.id;
         case 'run_name': return r.name;
         case 'experiment_id': return r.run.info.experiment_id;
+        case 'datasets': return runDatasets(r).map((d) => d.label).join(', ') || null;
+        case 'models': return runModels(r).length || null;
       }
   }
   return null;
@@ -111,12 +115,101 @@ export function collectKeys(rows: RunRow[]): { params: string[]; metrics: string
   return { params: s(p), metrics: s(m), tags: s(t) };
 }
 
-export function defaultColumns(keys: { params: string[]; metrics: string[] }): string[] {
+/** The datasets a run used, with their context (train, eval) where logged. */
+export function runDatasets(r: RunRow): { name: string; digest: string; context: string; label: string }[] {
+  return (r.run.inputs?.dataset_inputs || []).map((d) => {
+    const context = (d.tags || []).find((t) => t.key === 'mlflow.data.context')?.value || '';
+    const name = d.dataset?.name || '';
+    return { name, digest: d.dataset?.digest || '', context, label: context ? `${name} (${context})` : name };
+  });
+}
+
+/** The logged models a run produced or used (model outputs first), ids without repeats. */
+export function runModels(r: RunRow): string[] {
+  const ids = [...(r.run.outputs?.model_outputs || []), ...(r.run.inputs?.model_inputs || [])].map((m) => m.model_id);
+  return [...new Set(ids)];
+}
+
+/** Keys whose values differ between the runs: what a person compares. Keys every run lacks but one are kept last. */
+function varyingKeys(rows: RunRow[], keys: string[], get: (r: RunRow, k: string) => unknown): string[] {
+  const scored = keys.map((k) => {
+    const seen = new Set<string>();
+    let present = 0;
+    for (const r of rows) {
+      const v = get(r, k);
+      if (v === undefined) continue;
+      present++;
+      if (seen.size < 2) seen.add(String(v));
+    }
+    return { k, varies: seen.size > 1, present };
+  });
+  const pick = scored.filter((x) => x.varies);
+  // with one run (or nothing varying) every key is as good as another: most common first
+  const base = pick.length ? pick : scored;
+  return base.sort((a, b) => b.present - a.present || a.k.localeCompare(b.k)).map((x) => x.k);
+}
+
+/** The runs table's time ranges (of run start), in milliseconds. */
+export const TIME_RANGES: Record<string, { label: string; ms: number }> = {
+  '1h': { label: 'Last hour', ms: 3600e3 },
+  '24h': { label: 'Last 24 hours', ms: 86400e3 },
+  '7d': { label: 'Last 7 days', ms: 7 * 86400e3 },
+  '30d': { label: 'Last 30 days', ms: 30 * 86400e3 },
+};
+
+const quoteValue = (s: string) => "'" + s.replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'";
+
+/** The search filter sent to the server: the typed filter AND the time range AND the dataset. */
+export function composeFilter(filter: string, since: string, dataset: string, now = Date.now()): string {
+  const parts: string[] = [];
+  if (filter.trim()) parts.push(filter.trim());
+  const range = TIME_RANGES[since];
+  if (range) parts.push(`attributes.start_time >= ${Math.floor(now - range.ms)}`);
+  if (dataset) parts.push(`dataset.name = ${quoteValue(dataset)}`);
+  return parts.join(' AND ');
+}
+
+export const DEFAULT_METRIC_COLUMNS = 6;
+export const DEFAULT_PARAM_COLUMNS = 6;
+
+/**
+ * The columns a person sees before choosing: the usual attributes, Dataset and Models where any run
+ * has them, then the metrics and params that vary across the shown runs (not the first few
+ * alphabetically), the most widely logged first.
+ */
+export function defaultColumns(keys: { params: string[]; metrics: string[] }, rows: RunRow[] = []): string[] {
+  const metrics = rows.length ? varyingKeys(rows, keys.metrics, (r, k) => r.metrics[k]) : keys.metrics;
+  const params = rows.length ? varyingKeys(rows, keys.params, (r, k) => r.params[k]) : keys.params;
+  const extra: string[] = [];
+  if (rows.some((r) => (r.run.inputs?.dataset_inputs || []).length > 0)) extra.push('attributes.datasets');
+  if (rows.some((r) => runModels(r).length > 0)) extra.push('attributes.models');
   return [
     ...DEFAULT_ATTRIBUTES,
-    ...keys.metrics.slice(0, 4).map((k) => 'metrics.' + k),
-    ...keys.params.slice(0, 4).map((k) => 'params.' + k),
+    ...extra,
+    ...metrics.slice(0, DEFAULT_METRIC_COLUMNS).map((k) => 'metrics.' + k),
+    ...params.slice(0, DEFAULT_PARAM_COLUMNS).map((k) => 'params.' + k),
   ];
+}
+
+/** The table as shown (these rows, these columns, in order) as CSV text. */
+export function runsToCsv(rows: RunRow[], cols: string[]): string {
+  const esc = (v: unknown) => {
+    let s = v === null || v === undefined ? '' : String(v);
+    // a text cell a spreadsheet would run as a formula is quoted as text (numbers stay numbers)
+    if (/^[=+\-@\t\r]/.test(s) && !NUMERIC.test(s)) s = "'" + s;
+    return /[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+  };
+  const head = ['Run ID', 'Run name', ...cols.map((c) => (columnKind(c) === 'attributes' ? columnLabel(c) : c))];
+  const lines = [head.map(esc).join(',')];
+  for (const r of rows) {
+    const vals = cols.map((c) => {
+      const v = cellValue(r, c);
+      if ((c === 'attributes.start_time' || c === 'attributes.end_time') && typeof v === 'number') return new Date(v).toISOString();
+      return v;
+    });
+    lines.push([r.id, r.name, ...vals].map(esc).join(','));
+  }
+  return lines.join('\r\n') + '\r\n';
 }
 
 const NUMERIC = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;

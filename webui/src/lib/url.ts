@@ -20,11 +20,13 @@ export interface RunsState {
   mq: string; // metric search text in the charts view
   tf: string; // the traces tab's filter (MLflow's trace search syntax)
   ts: string; // the traces tab's sort: column id, '-' prefix for descending, '' = newest first
+  since: string; // time range of run start: '' (all), or a key of TIME_RANGES ('1h', '24h', '7d', '30d')
+  ds: string; // only runs that used this dataset (by name)
 }
 
 export const DEFAULT_RUNS_STATE: RunsState = {
   view: 'table', filter: '', lifecycle: 'active', sort: '', desc: true, cols: null, sel: [],
-  x: 'step', smooth: 0, log: false, mq: '', tf: '', ts: '',
+  x: 'step', smooth: 0, log: false, mq: '', tf: '', ts: '', since: '', ds: '',
 };
 
 export type Route =
@@ -65,6 +67,8 @@ export function decodeRunsState(p: URLSearchParams): RunsState {
   s.mq = p.get('mq') || '';
   s.tf = p.get('tf') || '';
   s.ts = p.get('ts') || '';
+  s.since = p.get('since') || '';
+  s.ds = p.get('ds') || '';
   return s;
 }
 
@@ -85,6 +89,8 @@ export function encodeRunsState(s: RunsState): string {
   if (s.mq) p.set('mq', s.mq);
   if (s.tf) p.set('tf', s.tf);
   if (s.ts) p.set('ts', s.ts);
+  if (s.since) p.set('since', s.since);
+  if (s.ds) p.set('ds', s.ds);
   return p.toString();
 }
 
@@ -101,7 +107,7 @@ function jsonList(v: string | null): string[] {
 
 /** The run page's tab for each of MLflow's run-page path suffixes. */
 const MLFLOW_RUN_TABS: Record<string, string> = {
-  overview: 'overview', 'model-metrics': 'charts', 'system-metrics': 'charts', metrics: 'charts',
+  overview: 'overview', 'model-metrics': 'charts', 'system-metrics': 'system', metrics: 'charts',
   artifacts: 'artifacts', traces: 'traces',
 };
 

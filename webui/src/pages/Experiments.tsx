@@ -1,10 +1,31 @@
-import { useState } from 'preact/hooks';
+import { useMemo, useState } from 'preact/hooks';
 import { get, post, searchAll } from '../lib/api';
 import { fmtAgo, fmtTime, plural } from '../lib/format';
 import type { Experiment } from '../lib/types';
 import { hrefs, routeToHash, type Lifecycle, type Route } from '../lib/url';
 import { ErrorBox, Modal, Spinner, navigate, useAsync } from '../components/common';
 import { NOTE_TAG } from '../lib/runs';
+import { SortTh, useSorted } from '../components/SortableHead';
+
+/** Experiments having the tag `key`, or `key=value` (value matched as a case-insensitive substring). */
+export function matchesTagFilter(x: Experiment, filter: string): boolean {
+  const f = filter.trim();
+  if (!f) return true;
+  const eq = f.indexOf('=');
+  const key = (eq < 0 ? f : f.slice(0, eq)).trim().toLowerCase();
+  const value = eq < 0 ? null : f.slice(eq + 1).trim().toLowerCase();
+  return (x.tags || []).some((t) => t.key.toLowerCase() === key && (value === null || t.value.toLowerCase().includes(value)));
+}
+
+const experimentValue = (x: Experiment, id: string): string | number | null => {
+  switch (id) {
+    case 'name': return x.name.toLowerCase();
+    case 'id': return Number(x.experiment_id);
+    case 'created': return x.creation_time ?? null;
+    case 'updated': return x.last_update_time ?? null;
+    default: return null;
+  }
+};
 
 const VIEW_TYPE = { active: 'ACTIVE_ONLY', deleted: 'DELETED_ONLY', all: 'ALL' } as const;
 
@@ -35,7 +56,9 @@ export function ExperimentsPage({ route }: { route: Extract<Route, { page: 'expe
       setActionErr(e);
     }
   };
-  const exps = data || [];
+  const [tagFilter, setTagFilter] = useState('');
+  const filtered = useMemo(() => (data || []).filter((x) => matchesTagFilter(x, tagFilter)), [data, tagFilter]);
+  const { sorted: exps, sort, toggle } = useSorted(filtered, experimentValue);
   return (
     <div class="page">
       <div class="page-head">
@@ -46,6 +69,8 @@ export function ExperimentsPage({ route }: { route: Extract<Route, { page: 'expe
         <input type="search" class="grow" placeholder="Search experiments by name" aria-label="Search experiments"
           value={q} onInput={(e) => setQ((e.target as HTMLInputElement).value)} />
         <button type="submit">Search</button>
+        <input type="search" class="mono" placeholder="tag or tag=value" aria-label="Filter by tag" value={tagFilter}
+          onInput={(e) => setTagFilter((e.target as HTMLInputElement).value)} />
         <select aria-label="Lifecycle" value={route.lifecycle} onChange={(e) => go({ lifecycle: (e.target as HTMLSelectElement).value as Lifecycle })}>
           <option value="active">Active</option>
           <option value="deleted">Deleted</option>
@@ -64,7 +89,11 @@ export function ExperimentsPage({ route }: { route: Extract<Route, { page: 'expe
               <tr>
                 <th class="check"><input type="checkbox" aria-label="Select all experiments" checked={exps.length > 0 && sel.size === exps.length}
                   onChange={(e) => setSel((e.target as HTMLInputElement).checked ? new Set(exps.map((x) => x.experiment_id)) : new Set())} /></th>
-                <th>Name</th><th>ID</th><th>Created</th><th>Last modified</th><th>Tags</th><th>Description</th><th />
+                <SortTh id="name" label="Name" sort={sort} onSort={toggle} />
+                <SortTh id="id" label="ID" sort={sort} onSort={toggle} />
+                <SortTh id="created" label="Created" sort={sort} onSort={toggle} descFirst />
+                <SortTh id="updated" label="Last modified" sort={sort} onSort={toggle} descFirst />
+                <th>Tags</th><th>Description</th><th />
               </tr>
             </thead>
             <tbody>
@@ -96,7 +125,7 @@ export function ExperimentsPage({ route }: { route: Extract<Route, { page: 'expe
               })}
             </tbody>
           </table>
-          {exps.length === 0 && <p class="empty">No experiments{route.q ? ' match your search' : ''}.</p>}
+          {exps.length === 0 && <p class="empty">No experiments{route.q || tagFilter ? ' match your search' : ''}.</p>}
         </div>
       )}
       <p class="muted small">{data && plural(exps.length, 'experiment')}</p>

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { del, get, modelVersionArtifactUrl, patch, post, searchAll } from '../lib/api';
 import { fmtAgo, fmtTime, plural } from '../lib/format';
 import { getRun } from '../lib/load';
@@ -6,6 +6,8 @@ import type { LoggedModel, ModelVersion, RegisteredModel } from '../lib/types';
 import { hrefs, routeToHash, type Route } from '../lib/url';
 import { EditableMarkdown, ErrorBox, Spinner, TagEditor, navigate, useAsync } from '../components/common';
 import { ArtifactPreview } from '../components/Artifacts';
+import { TextPrompt } from '../components/Forms';
+import { parseSignature, type Signature, type SignatureField } from '../lib/signature';
 
 const q1 = (s: string) => s.replace(/'/g, "\\'");
 
@@ -19,9 +21,14 @@ export function ModelsPage({ route }: { route: Extract<Route, { page: 'models' }
   }), [route.q]);
   // prompts live in the same registry (tag mlflow.prompt.is_prompt); this page lists models only
   const list = (models.data || []).filter((m) => !(m.tags || []).some((t) => t.key === 'mlflow.prompt.is_prompt' && t.value === 'true'));
+  const [creating, setCreating] = useState(false);
   return (
     <div class="page">
-      <div class="page-head"><h1>Registered models</h1></div>
+      <div class="page-head"><h1>Registered models</h1><button class="primary" onClick={() => setCreating(true)}>Create model</button></div>
+      {creating && (
+        <TextPrompt title="Create registered model" label="Model name" submit="Create" onClose={() => setCreating(false)}
+          onSubmit={async (name) => { await post('registered-models/create', { name }); navigate(hrefs.model(name)); }} />
+      )}
       <form class="toolbar" onSubmit={(e) => { e.preventDefault(); navigate(routeToHash({ page: 'models', q }), true); }}>
         <input type="search" class="grow" placeholder="Search models by name" aria-label="Search models" value={q} onInput={(e) => setQ((e.target as HTMLInputElement).value)} />
         <button type="submit">Search</button>
@@ -62,10 +69,17 @@ export function ModelPage({ route }: { route: Extract<Route, { page: 'model' }> 
     }, s);
     return { items: r.model_versions || [], next: r.next_page_token };
   }).then((vs) => vs.sort((a, b) => Number(b.version) - Number(a.version))), [route.name]);
+  const [renaming, setRenaming] = useState(false);
+  const [err, setErr] = useState<Error>();
   if (model.error) return <div class="page"><ErrorBox error={model.error} title="Could not load model" /></div>;
   const m = model.data;
   if (!m) return <div class="page"><Spinner /></div>;
   const aliasesOf = (v: string) => (m.aliases || []).filter((a) => a.version === v).map((a) => a.alias);
+  const remove = () => {
+    const n = versions.data?.length || 0;
+    if (!confirm(`Delete registered model "${m.name}"${n ? ` and its ${plural(n, 'version')}` : ''}?`)) return;
+    del('registered-models/delete', { name: m.name }).then(() => navigate(hrefs.models()), setErr);
+  };
   return (
     <div class="page">
       <div class="page-head">
@@ -73,7 +87,16 @@ export function ModelPage({ route }: { route: Extract<Route, { page: 'model' }> 
           <div class="crumbs"><a href={hrefs.models()}>Registered models</a> /</div>
           <h1>{m.name}</h1>
         </div>
+        <div class="row">
+          <button onClick={() => setRenaming(true)}>Rename</button>
+          <button class="danger" onClick={remove}>Delete</button>
+        </div>
       </div>
+      <ErrorBox error={err} />
+      {renaming && (
+        <TextPrompt title="Rename registered model" label="New name" initial={m.name} onClose={() => setRenaming(false)}
+          onSubmit={async (name) => { await post('registered-models/rename', { name: m.name, new_name: name }); navigate(hrefs.model(name), true); }} />
+      )}
       <div class="two-col wide-left">
         <section class="card">
           <table class="kv details"><tbody>
@@ -139,6 +162,7 @@ export function VersionPage({ route }: { route: Extract<Route, { page: 'version'
   const lmId = mv.data ? loggedModelIdOf(mv.data) : null;
   const lm = useAsync(async (s) => (lmId ? get<{ model: LoggedModel }>(`logged-models/${encodeURIComponent(lmId)}`, undefined, s).then((r) => r.model).catch(() => null) : null), [lmId]);
   const [showMl, setShowMl] = useState(false);
+  const [err, setErr] = useState<Error>();
   if (mv.error) return <div class="page"><ErrorBox error={mv.error} title="Could not load model version" /></div>;
   const v = mv.data;
   if (!v) return <div class="page"><Spinner /></div>;
@@ -151,7 +175,10 @@ export function VersionPage({ route }: { route: Extract<Route, { page: 'version'
           <div class="crumbs"><a href={hrefs.models()}>Registered models</a> / <a href={hrefs.model(v.name)}>{v.name}</a> /</div>
           <h1>Version {v.version} {aliases.map((a) => <span class="pill alias" key={a}>@{a}</span>)}</h1>
         </div>
+        <button class="danger" onClick={() => confirm(`Delete version ${v.version} of "${v.name}"?`)
+          && del('model-versions/delete', { name: v.name, version: v.version }).then(() => navigate(hrefs.model(v.name)), setErr)}>Delete version</button>
       </div>
+      <ErrorBox error={err} />
       <div class="two-col wide-left">
         <section class="card">
           <table class="kv details"><tbody>
@@ -175,6 +202,7 @@ export function VersionPage({ route }: { route: Extract<Route, { page: 'version'
             onDelete={(key) => del('model-versions/delete-tag', { name: v.name, version: v.version, key }).then(mv.reload)} />
         </section>
       </div>
+      <SignatureCard url={modelVersionArtifactUrl(v.name, v.version, 'MLmodel')} />
       <section class="card">
         <button class="link" aria-expanded={showMl} onClick={() => setShowMl(!showMl)}>{showMl ? '▾' : '▸'} MLmodel file</button>
         {showMl && <ArtifactPreview path="MLmodel" url={modelVersionArtifactUrl(v.name, v.version, 'MLmodel')} />}
@@ -220,5 +248,45 @@ function AliasEditor({ name, version, aliases, onChange }: { name: string; versi
       </span>
       <ErrorBox error={err} />
     </div>
+  );
+}
+
+function FieldRows({ title, list }: { title: string; list: SignatureField[] }) {
+  if (list.length === 0) return null;
+  const withDefault = list.some((f) => f.default !== undefined);
+  return (
+    <div>
+      <h3>{title} <span class="muted small">({list.length})</span></h3>
+      <table class="grid compact" aria-label={'Signature ' + title.toLowerCase()}>
+        <thead><tr><th>Name</th><th>Type</th><th>Required</th>{withDefault && <th>Default</th>}</tr></thead>
+        <tbody>{list.map((f, i) => (
+          <tr key={i}><td class="mono">{f.name}</td><td class="mono">{f.type}</td><td>{f.required === false ? 'optional' : 'required'}</td>
+            {withDefault && <td class="mono">{f.default === undefined ? '' : JSON.stringify(f.default)}</td>}</tr>
+        ))}</tbody>
+      </table>
+    </div>
+  );
+}
+
+/** The model signature (inputs, outputs, params) from the version's MLmodel file, as tables. */
+function SignatureCard({ url }: { url: string }) {
+  const [sig, setSig] = useState<Signature | null | undefined>(undefined);
+  useEffect(() => {
+    const ctl = new AbortController();
+    fetch(url, { signal: ctl.signal }).then((r) => (r.ok ? r.text() : '')).then((t) => setSig(parseSignature(t)), () => setSig(null));
+    return () => ctl.abort();
+  }, [url]);
+  if (sig === undefined) return null;
+  return (
+    <section class="card signature">
+      <h2>Signature</h2>
+      {sig === null ? <p class="muted">This model has no signature.</p> : (
+        <div class="two-col">
+          <FieldRows title="Inputs" list={sig.inputs} />
+          <FieldRows title="Outputs" list={sig.outputs} />
+          <FieldRows title="Params" list={sig.params} />
+        </div>
+      )}
+    </section>
   );
 }

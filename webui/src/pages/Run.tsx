@@ -1,11 +1,13 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { post } from '../lib/api';
+import { get, post } from '../lib/api';
+import { pool } from '../lib/load';
 import { runColor } from '../lib/colors';
 import { fmtDuration, fmtNumber, fmtTime } from '../lib/format';
 import { getExperiment, getRun } from '../lib/load';
 import { fetchDownsampled } from '../lib/metrics';
 import { NOTE_TAG, PARENT_TAG, normalizeRun, runDuration, runUser, toNumber } from '../lib/runs';
-import type { Run, RunRow } from '../lib/types';
+import type { LoggedModel, ModelVersion, Run, RunRow } from '../lib/types';
+import { RegisterModel, TextPrompt } from '../components/Forms';
 import { hrefs, routeToHash, type Route } from '../lib/url';
 import { Copyable, EditableMarkdown, ErrorBox, Spinner, StatusBadge, TagEditor, Tabs, navigate, useAsync } from '../components/common';
 import { ChartControls, MetricCharts, type ChartSettings } from '../components/MetricCharts';
@@ -27,6 +29,7 @@ export function RunPage({ route }: { route: RunRoute }) {
     const t = setInterval(() => { run.reload(); setTick((x) => x + 1); }, 10000);
     return () => clearInterval(t);
   }, [running]);
+  const [renaming, setRenaming] = useState(false);
   const setTab = (tab: string) => navigate(routeToHash({ ...route, tab, path: tab === 'artifacts' ? route.path : '' }), true);
 
   if (run.error) return <div class="page"><ErrorBox error={run.error} title="Could not load run" /></div>;
@@ -43,14 +46,22 @@ export function RunPage({ route }: { route: RunRoute }) {
           <h1><span class="swatch big" style={{ background: runColor(row.id) }} />{row.name} <StatusBadge status={info.status} />{deleted && <span class="pill gray">deleted</span>}</h1>
         </div>
         <div class="row">
+          <button onClick={() => setRenaming(true)}>Rename</button>
           {deleted
             ? <button onClick={() => post('runs/restore', { run_id: row.id }).then(run.reload)}>Restore</button>
             : <button class="danger" onClick={() => confirm('Delete this run?') && post('runs/delete', { run_id: row.id }).then(run.reload)}>Delete</button>}
         </div>
       </div>
-      <Tabs tabs={[['overview', 'Overview'], ['charts', 'Model metrics'], ['artifacts', 'Artifacts'], ['traces', 'Traces']]} active={route.tab} onChange={setTab} />
+      {renaming && (
+        <TextPrompt title="Rename run" label="Run name" initial={row.name} onClose={() => setRenaming(false)}
+          onSubmit={async (name) => { await post('runs/update', { run_id: row.id, run_name: name }); setRenaming(false); run.reload(); }} />
+      )}
+      <Tabs tabs={[['overview', 'Overview'], ['charts', 'Model metrics'], ...(hasSystemMetrics(row) ? [['system', 'System metrics'] as [string, string]] : []), ['artifacts', 'Artifacts'], ['traces', 'Traces']]}
+        active={route.tab} onChange={setTab} />
       {route.tab === 'charts' ? (
-        <RunCharts row={row} tick={tick} running={running} />
+        <RunCharts row={row} tick={tick} running={running} system={false} />
+      ) : route.tab === 'system' ? (
+        <RunCharts row={row} tick={tick} running={running} system={true} />
       ) : route.tab === 'traces' ? (
         <LinkedTraces expId={info.experiment_id} filter={traceFilterForRun(row.id)} title="Traces of this run" />
       ) : route.tab === 'artifacts' ? (
@@ -77,7 +88,6 @@ function Overview({ run, row, reload, tick }: { run: Run; row: RunRow; reload: (
   const src = row.tags['mlflow.source.name'];
   const commit = row.tags['mlflow.source.git.commit'];
   const datasets = run.inputs?.dataset_inputs || [];
-  const models = run.outputs?.model_outputs || [];
   return (
     <div class="overview two-col wide-left">
       <div>
@@ -124,18 +134,13 @@ function Overview({ run, row, reload, tick }: { run: Run; row: RunRow; reload: (
             </table>
           )}
         </section>
-        <section class="card">
-          <h2>Logged models <span class="muted small">({models.length})</span></h2>
-          {models.length === 0 ? <p class="muted">No logged models</p> : (
-            <ul class="plain">{models.map((m) => (
-              <li key={m.model_id}><a href={hrefs.loggedModel(info.experiment_id, m.model_id)}>{m.model_id}</a>{m.step !== undefined && <span class="muted small"> (step {m.step})</span>}</li>
-            ))}</ul>
-          )}
-        </section>
+        <RunModels run={run} />
+        <RunModelVersions runId={row.id} />
       </div>
       <div>
         <ParamsCard row={row} />
-        <MetricsCard row={row} tick={tick} />
+        <MetricsCard row={row} tick={tick} system={false} />
+        {hasSystemMetrics(row) && <MetricsCard row={row} tick={tick} system={true} />}
         <section class="card">
           <h2>Tags</h2>
           <TagEditor tags={tags.filter((t) => t.key !== NOTE_TAG)} onSet={setTag} onDelete={delTag} />
@@ -163,8 +168,12 @@ function ParamsCard({ row }: { row: RunRow }) {
   );
 }
 
-function MetricsCard({ row, tick }: { row: RunRow; tick: number }) {
-  const keys = Object.keys(row.metrics).sort();
+/** MLflow's system metrics (CPU, memory, GPU: `system/...`) are kept apart from the model's metrics. */
+const isSystemMetric = (k: string) => k.startsWith('system/');
+const hasSystemMetrics = (row: RunRow) => Object.keys(row.metrics).some(isSystemMetric);
+
+function MetricsCard({ row, tick, system }: { row: RunRow; tick: number; system: boolean }) {
+  const keys = Object.keys(row.metrics).filter((k) => isSystemMetric(k) === system).sort();
   // min/max over the full history: one request, buckets=0 asks only for total/min/max
   const stats = useAsync(async (s) => {
     const series = await fetchDownsampled({ runIds: [row.id], keys, buckets: 0, axis: 'step' }, s);
@@ -173,16 +182,16 @@ function MetricsCard({ row, tick }: { row: RunRow; tick: number }) {
   const latest = new Map((row.run.data.metrics || []).map((m) => [m.key, m]));
   return (
     <section class="card">
-      <h2>Metrics <span class="muted small">({keys.length})</span></h2>
+      <h2>{system ? 'System metrics' : 'Metrics'} <span class="muted small">({keys.length})</span></h2>
       {keys.length === 0 ? <p class="muted">No metrics</p> : (
-        <div class="scroll-y"><table class="grid compact" aria-label="Metrics">
+        <div class="scroll-y"><table class="grid compact" aria-label={system ? 'System metrics' : 'Metrics'}>
           <thead><tr><th>Name</th><th class="right">Last</th><th class="right">Min</th><th class="right">Max</th><th class="right">Step</th></tr></thead>
           <tbody>{keys.map((k) => {
             const st = stats.data?.get(k);
             const n = (v: number | string | null | undefined) => (v === null || v === undefined ? '' : fmtNumber(toNumber(v)));
             return (
               <tr key={k}>
-                <td><a href={`#/experiments/${row.run.info.experiment_id}/runs/${row.id}?tab=charts`}>{k}</a></td>
+                <td><a href={`#/experiments/${row.run.info.experiment_id}/runs/${row.id}?tab=${system ? 'system' : 'charts'}`}>{k}</a></td>
                 <td class="right num">{fmtNumber(row.metrics[k])}</td>
                 <td class="right num">{n(st?.min)}</td>
                 <td class="right num">{n(st?.max)}</td>
@@ -197,14 +206,70 @@ function MetricsCard({ row, tick }: { row: RunRow; tick: number }) {
   );
 }
 
-function RunCharts({ row, tick, running }: { row: RunRow; tick: number; running: boolean }) {
+function RunCharts({ row, tick, running, system }: { row: RunRow; tick: number; running: boolean; system: boolean }) {
   const [s, setS] = useState<ChartSettings>({ x: 'step', smooth: 0, log: false });
   const [q, setQ] = useState('');
-  const keys = Object.keys(row.metrics).sort().filter((k) => !q || k.toLowerCase().includes(q.toLowerCase()));
+  const keys = Object.keys(row.metrics).filter((k) => isSystemMetric(k) === system).sort().filter((k) => !q || k.toLowerCase().includes(q.toLowerCase()));
   return (
     <div class="charts-view">
       <ChartControls s={s} onChange={setS} filter={q} onFilter={setQ} refreshing={running} />
       <MetricCharts runs={[row]} keys={keys} settings={s} refreshTick={tick} buckets={1000} />
     </div>
+  );
+}
+
+/** The logged models this run produced, by name, each with a link and a Register button. */
+function RunModels({ run }: { run: Run }) {
+  const outputs = run.outputs?.model_outputs || [];
+  const ids = [...new Set(outputs.map((m) => m.model_id))];
+  const models = useAsync((s) => pool(ids, 4, (id) => get<{ model: LoggedModel }>(`logged-models/${encodeURIComponent(id)}`, undefined, s)
+    .then((r) => r.model, () => null)), [ids.join(',')]);
+  const [registering, setRegistering] = useState<string | null>(null);
+  const [done, setDone] = useState<string>();
+  const exp = run.info.experiment_id;
+  const byId = new Map((models.data || []).filter((m): m is LoggedModel => !!m).map((m) => [m.info.model_id, m]));
+  return (
+    <section class="card">
+      <h2>Logged models <span class="muted small">({ids.length})</span></h2>
+      {ids.length === 0 ? <p class="muted">No logged models</p> : (
+        <table class="grid compact" aria-label="Logged models of this run"><tbody>{ids.map((id) => {
+          const m = byId.get(id);
+          const step = outputs.find((o) => o.model_id === id)?.step;
+          return (
+            <tr key={id}>
+              <td><a href={hrefs.loggedModel(exp, id)} title={id}>{m?.info.name || id}</a>{m?.info.model_type && <span class="pill">{m.info.model_type}</span>}</td>
+              <td class="mono small muted">{id}{step !== undefined && step !== null && <> · step {step}</>}</td>
+              <td class="actions"><button onClick={() => setRegistering(id)}>Register model</button></td>
+            </tr>
+          );
+        })}</tbody></table>
+      )}
+      {done && <p class="small" role="status">{done}</p>}
+      {registering && (
+        <RegisterModel source={`models:/${registering}`} runId={run.info.run_id} modelId={registering} onClose={() => setRegistering(null)}
+          onDone={(name, version) => { setRegistering(null); setDone(`Registered ${name} version ${version}.`); }} />
+      )}
+    </section>
+  );
+}
+
+/** The registered model versions whose source is this run. */
+function RunModelVersions({ runId }: { runId: string }) {
+  const versions = useAsync((s) => get<{ model_versions?: ModelVersion[] }>('model-versions/search', { filter: `run_id = '${runId}'`, max_results: 200 }, s)
+    .then((r) => r.model_versions || []), [runId]);
+  const list = versions.data || [];
+  if (list.length === 0 && !versions.error) return null;
+  return (
+    <section class="card">
+      <h2>Registered model versions <span class="muted small">({list.length})</span></h2>
+      <ErrorBox error={versions.error} />
+      <ul class="plain">{list.map((v) => (
+        <li key={v.name + '/' + v.version}>
+          <a href={hrefs.version(v.name, String(v.version))}>{v.name} version {v.version}</a>
+          {v.current_stage && v.current_stage !== 'None' && <span class="pill">{v.current_stage}</span>}
+          {(v.aliases || []).map((a) => <span key={a} class="pill alias">@{a}</span>)}
+        </li>
+      ))}</ul>
+    </section>
   );
 }

@@ -5,7 +5,7 @@ import { fmtAgo, fmtDuration, fmtNumber, fmtTime, plural } from '../lib/format';
 import { getExperiment, getRun, loadAllRuns, pool } from '../lib/load';
 import {
   ATTRIBUTE_COLUMNS, NOTE_TAG, cellValue, collectKeys, columnKind, columnLabel, defaultColumns, groupNested,
-  normalizeRun, runDuration, runSource, runUser, sortRows, type TreeRow,
+  TIME_RANGES, composeFilter, normalizeRun, runDatasets, runDuration, runModels, runSource, runUser, runsToCsv, sortRows, type TreeRow,
 } from '../lib/runs';
 import type { Experiment, RunRow } from '../lib/types';
 import { filterHints, type Hint } from '../lib/filterHints';
@@ -39,7 +39,7 @@ export function RunsPage({ route }: { route: RunsRoute }) {
     const t0 = performance.now();
     setLoading(true);
     setLoadErr(undefined);
-    loadAllRuns(route.expIds, state.filter, state.lifecycle, (r, done) => {
+    loadAllRuns(route.expIds, composeFilter(state.filter, state.since, state.ds), state.lifecycle, (r, done) => {
       if (ctl.signal.aborted) return;
       setRows(r.slice());
       if (done) { setLoading(false); setLoadMs(performance.now() - t0); }
@@ -50,7 +50,7 @@ export function RunsPage({ route }: { route: RunsRoute }) {
       setLoading(false);
     });
     return () => ctl.abort();
-  }, [expKey, state.filter, state.lifecycle, version]);
+  }, [expKey, state.filter, state.since, state.ds, state.lifecycle, version]);
 
   const keys = useMemo(() => collectKeys(rows), [rows]);
   // colours by index in start order (oldest first), before anything paints a swatch
@@ -65,6 +65,13 @@ export function RunsPage({ route }: { route: RunsRoute }) {
     const sorted = (x: Set<string>) => [...x].sort();
     return { metrics: sorted(k.metrics), params: sorted(k.params), tags: sorted(k.tags) };
   }, [keys]);
+  // dataset names seen in any load of this page, for the dataset filter
+  const seenDatasets = useRef(new Set<string>());
+  const datasetNames = useMemo(() => {
+    rows.forEach((r) => runDatasets(r).forEach((d) => d.name && seenDatasets.current.add(d.name)));
+    if (state.ds) seenDatasets.current.add(state.ds);
+    return [...seenDatasets.current].sort();
+  }, [rows, state.ds]);
   const [colorTick, setColorTick] = useState(0);
   const exp = exps.data && exps.data.length === 1 ? exps.data[0] : null;
   const title = exps.data ? exps.data.map((e) => e.name).join(', ') : '…';
@@ -88,7 +95,7 @@ export function RunsPage({ route }: { route: RunsRoute }) {
         <TracesList expIds={route.expIds} filter={state.tf} sort={state.ts} onChange={(p) => setState(p, true)} />
       ) : (
         <>
-          <FilterBar state={state} setState={setState} error={loadErr} keys={filterKeys} />
+          <FilterBar state={state} setState={setState} error={loadErr} keys={filterKeys} datasets={datasetNames} />
           {state.view === 'table' ? (
             <RunsTable route={route} rows={rows} keys={keys} loading={loading} loadMs={loadMs} expNames={expNames}
               setState={setState} onChanged={() => setVersion((v) => v + 1)} colorTick={colorTick} onColor={() => setColorTick((t) => t + 1)} />
@@ -150,8 +157,9 @@ function ExperimentAbout({ exp, onChange }: { exp: Experiment; onChange: () => v
   );
 }
 
-function FilterBar({ state, setState, error, keys }: {
+function FilterBar({ state, setState, error, keys, datasets }: {
   state: RunsState; setState: (p: Partial<RunsState>, push?: boolean) => void; error?: Error; keys: ReturnType<typeof collectKeys>;
+  datasets: string[];
 }) {
   const [text, setText] = useState(state.filter);
   const [cursor, setCursor] = useState(0);
@@ -207,6 +215,16 @@ function FilterBar({ state, setState, error, keys }: {
           <option value="deleted">Deleted runs</option>
           <option value="all">All runs</option>
         </select>
+        <select aria-label="Time range" value={state.since} onChange={(e) => setState({ since: (e.target as HTMLSelectElement).value }, true)}>
+          <option value="">Any time</option>
+          {Object.entries(TIME_RANGES).map(([k, r]) => <option key={k} value={k}>{r.label}</option>)}
+        </select>
+        {(datasets.length > 0 || state.ds) && (
+          <select aria-label="Dataset" value={state.ds} onChange={(e) => setState({ ds: (e.target as HTMLSelectElement).value }, true)}>
+            <option value="">All datasets</option>
+            {datasets.map((d) => <option key={d} value={d}>{d}</option>)}
+          </select>
+        )}
       </form>
       {error && <div class="filter-error" role="alert">{error.message}</div>}
     </div>
@@ -214,6 +232,26 @@ function FilterBar({ state, setState, error, keys }: {
 }
 
 // ---- table -------------------------------------------------------------------------------------
+const WIDTHS_KEY = 'aiotrack.runsColumnWidths';
+function loadWidths(): Record<string, number> {
+  try {
+    const w = JSON.parse(localStorage.getItem(WIDTHS_KEY) || '{}');
+    return w && typeof w === 'object' ? w : {};
+  } catch {
+    return {};
+  }
+}
+function saveWidths(w: Record<string, number>) {
+  try {
+    const keys = Object.keys(w);
+    // keep the most recent 500 columns' widths
+    const kept = keys.length > 500 ? Object.fromEntries(keys.slice(-500).map((k) => [k, w[k]])) : w;
+    localStorage.setItem(WIDTHS_KEY, JSON.stringify(kept));
+  } catch {
+    /* storage full or disabled: widths last for this page */
+  }
+}
+
 function RunsTable({ route, rows, keys, loading, loadMs, expNames, setState, onChanged, colorTick, onColor }: {
   route: RunsRoute; rows: RunRow[]; keys: ReturnType<typeof collectKeys>; loading: boolean; loadMs: number;
   expNames: Map<string, string>; setState: (p: Partial<RunsState>, push?: boolean) => void; onChanged: () => void;
@@ -232,7 +270,9 @@ function RunsTable({ route, rows, keys, loading, loadMs, expNames, setState, onC
   const tree = useMemo(() => groupNested(sorted, expanded, expandAll), [sorted, expanded, expandAll]);
   const hasNested = useMemo(() => rows.some((r) => r.parentId), [rows]);
   const sel = useMemo(() => new Set(state.sel), [state.sel]);
-  const cols = state.cols ?? defaultColumns(keys);
+  const defaults = useMemo(() => defaultColumns(keys, rows), [keys, rows]);
+  const cols = state.cols ?? defaults;
+  const [widths, setWidths] = useState<Record<string, number>>(loadWidths);
   const chosen = multi && !cols.includes('attributes.experiment_id') ? ['attributes.experiment_id', ...cols] : cols;
 
   const colorInput = useRef<HTMLInputElement>(null);
@@ -278,8 +318,35 @@ function RunsTable({ route, rows, keys, loading, loadMs, expNames, setState, onC
         </span>
       ),
     },
-    ...chosen.map((c): Column<TreeRow> => colDef(c, expNames)),
+    ...chosen.map((c): Column<TreeRow> => {
+      const d = colDef(c, expNames);
+      return widths[c] ? { ...d, width: widths[c] } : d;
+    }),
   ];
+  const onResize = (id: string, width: number) => {
+    const w = { ...widths, [id]: Math.round(Math.min(Math.max(width, 50), 900)) };
+    setWidths(w);
+    saveWidths(w);
+  };
+  // drag a column header onto another to move it there
+  const onReorder = (from: string, to: string) => {
+    const list = cols.filter((c) => c !== from);
+    const at = list.indexOf(to);
+    if (at < 0 || from === to) return;
+    list.splice(at + (cols.indexOf(from) < cols.indexOf(to) ? 1 : 0), 0, from);
+    setState({ cols: list });
+  };
+  const exportCsv = () => {
+    const shown = tree.map((t) => t.row);
+    const blob = new Blob([runsToCsv(shown, chosen)], { type: 'text/csv;charset=utf-8' });
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(blob);
+    a.download = 'runs.csv';
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  };
 
   const act = async (endpoint: 'runs/delete' | 'runs/restore') => {
     setBusy(true);
@@ -308,6 +375,7 @@ function RunsTable({ route, rows, keys, loading, loadMs, expNames, setState, onC
         <span class="grow" />
         {hasNested && <button onClick={() => { setExpandAll(!expandAll); setExpanded(new Set()); }}>{expandAll ? 'Collapse all' : 'Expand all'}</button>}
         <button onClick={() => setPicking(true)}>Columns ({chosen.length})</button>
+        <button onClick={exportCsv} title="Download the table as shown (rows, columns and order) as CSV">Download CSV</button>
         <button disabled={sel.size < 1} onClick={() => navigate(routeToHash({ ...route, state: { ...state, view: 'charts' } }))}>Chart selected</button>
         <button class="primary" disabled={sel.size < 2} onClick={() => navigate(hrefs.compare(state.sel))}>Compare{sel.size ? ` (${sel.size})` : ''}</button>
         {anyActive && <button class="danger" disabled={busy} onClick={() => confirm(`Delete ${plural(sel.size, 'run')}?`) && act('runs/delete')}>Delete runs</button>}
@@ -318,6 +386,7 @@ function RunsTable({ route, rows, keys, loading, loadMs, expNames, setState, onC
         onChange={(e) => { if (colorFor.current) { setRunColor(colorFor.current, (e.target as HTMLInputElement).value); onColor(); } }} />
       <div class="table-wrap">
         <VirtualTable rows={tree} columns={columns} rowKey={(t) => t.row.id} sortId={sortId} sortDesc={sortDesc} onSort={onSort} label="Runs"
+          onResize={onResize} onReorder={onReorder}
           rowClass={(t) => (sel.has(t.row.id) ? 'selected ' : '') + (t.row.run.info.lifecycle_stage === 'deleted' ? 'deleted' : '')}
           empty={loading ? <Spinner label="Loading runs…" /> : 'No runs match.'} />
       </div>
@@ -346,6 +415,22 @@ function colDef(c: string, expNames: Map<string, string>): Column<TreeRow> {
         return { ...base, label, width: 140, render: (t) => <span title={t.row.tags['mlflow.source.name']}>{runSource(t.row)}</span> };
       case 'experiment_id':
         return { ...base, label, width: 150, render: (t) => expNames.get(t.row.run.info.experiment_id) || t.row.run.info.experiment_id };
+      case 'datasets':
+        return {
+          ...base, label, width: 180, render: (t) => {
+            const ds = runDatasets(t.row);
+            return <span title={ds.map((d) => `${d.label} ${d.digest}`).join('\n')}>{ds.map((d) => d.label).join(', ')}</span>;
+          },
+        };
+      case 'models':
+        return {
+          ...base, label, width: 150, render: (t) => {
+            const ids = runModels(t.row);
+            if (!ids.length) return null;
+            const exp = t.row.run.info.experiment_id;
+            return <span>{ids.slice(0, 2).map((id) => <a key={id} class="pill" href={hrefs.loggedModel(exp, id)} title={id}>{id.slice(0, 10)}</a>)}{ids.length > 2 && <span class="muted small">+{ids.length - 2}</span>}</span>;
+          },
+        };
       default:
         return { ...base, label, width: 150, render: (t) => <span class="mono">{String(cellValue(t.row, c) ?? '')}</span> };
     }
