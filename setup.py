@@ -39,7 +39,10 @@ def build_webui() -> None:
     if npm is None:
         print("aiotrack: npm not found, the web UI is not built (the REST API works without it)")
         return
-    if not (WEBUI / "node_modules").is_dir():
+    deps = ROOT / "scripts" / "webui-deps"  # npm ci once per lock file (absent from an sdist)
+    if deps.is_file():
+        subprocess.run([str(deps)], check=True)
+    elif not (WEBUI / "node_modules").is_dir():
         subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=WEBUI, check=True)
     subprocess.run([npm, "run", "build"], cwd=WEBUI, check=True)
 

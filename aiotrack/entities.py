@@ -8,7 +8,7 @@ lists left out. The TypedDicts below document the keys; they cost nothing at run
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Any, TypedDict
 
 ACTIVE = "active"
 DELETED = "deleted"
@@ -77,5 +77,5 @@ class DatasetInput(TypedDict, total=False):
 class Run(TypedDict, total=False):
     info: RunInfo
     data: RunData
-    inputs: dict
-    outputs: dict
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]

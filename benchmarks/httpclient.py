@@ -10,6 +10,7 @@ client competes with the server for CPU: see README.md for the measurement.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Iterable
 
@@ -53,10 +54,8 @@ class Connection:
 
     def close(self) -> None:
         if self.writer is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self.writer.close()
-            except Exception:
-                pass
         self.reader = self.writer = None
 
     def _head(self, method: str, path: str, length: int | None, ctype: bytes | None, extra: dict | None) -> bytes:

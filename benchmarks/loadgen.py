@@ -166,7 +166,7 @@ class RSSSampler:
 def pct(sorted_vals: list[float], q: float) -> float | None:
     if not sorted_vals:
         return None
-    return sorted_vals[min(len(sorted_vals) - 1, int(round(q * (len(sorted_vals) - 1))))]
+    return sorted_vals[min(len(sorted_vals) - 1, round(q * (len(sorted_vals) - 1)))]
 
 
 def _err_sample(method, path, body, resp: Response | None, exc: Exception | None) -> dict:
@@ -285,8 +285,8 @@ async def call(c: Connection, method: str, path: str, payload=None, ok=(200,), r
         raise WorkloadError(json.dumps(_err_sample(method, path, body, r, None)))
     try:
         return r.json() if r.body else {}
-    except ValueError:
-        raise WorkloadError(json.dumps(_err_sample(method, path, body, r, None)) + " (response is not JSON)")
+    except ValueError as exc:
+        raise WorkloadError(json.dumps(_err_sample(method, path, body, r, None)) + " (response is not JSON)") from exc
 
 
 def now_ms() -> int:
@@ -455,7 +455,7 @@ async def wl_search_runs(t: Target, cfg: Config) -> dict:
     n = cfg.search_runs
     rng = random.Random(42)
     rows = []
-    for i in range(n):
+    for _i in range(n):
         params = {
             f"p{j}": ("x" if rng.random() < 0.5 else "y") if j == 1 else f"v{rng.randrange(100)}" for j in range(10)
         }

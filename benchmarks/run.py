@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -30,6 +31,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -238,7 +240,7 @@ class Running:
             psql(f'DROP DATABASE IF EXISTS "{self.pg_db}" WITH (FORCE)')
             psql(f'CREATE DATABASE "{self.pg_db}"')
         RUNNING.append(self)
-        logf = open(self.logpath, "wb")
+        logf = open(self.logpath, "wb")  # noqa: SIM115 - the server's log, open for its lifetime
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(
             self.cmd,
@@ -286,23 +288,16 @@ class Running:
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                pass
         if self.proc is not None:
-            try:  # anything left in the group (workers, job consumers)
+            # anything left in the group (workers, job consumers)
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                pass
         if self.pg_db:
             try:
                 psql(f'DROP DATABASE IF EXISTS "{self.pg_db}" WITH (FORCE)')
@@ -403,7 +398,7 @@ def _ratio(a, b, better: str) -> str:
     if a is None or b is None or a == 0 or b == 0:
         return "—"
     r = a / b if better == "high" else b / a
-    return f"{r:.2f}×" if r < 10 else f"{r:.0f}×"
+    return f"{r:.2f}\u00d7" if r < 10 else f"{r:.0f}\u00d7"  # the multiplication sign
 
 
 def markdown(results: dict, servers: list[str], cfg: loadgen.Config) -> str:
@@ -411,7 +406,7 @@ def markdown(results: dict, servers: list[str], cfg: loadgen.Config) -> str:
     others = [s for s in servers if s != "aiotrack"]
     for backend, per in results["backends"].items():
         out.append(f"### {backend}\n")
-        hdr = ["workload"] + servers
+        hdr = ["workload", *servers]
         if "aiotrack" in servers:
             hdr += [f"aiotrack vs {s}" for s in others]
         out.append("| " + " | ".join(hdr) + " |")
@@ -426,7 +421,7 @@ def markdown(results: dict, servers: list[str], cfg: loadgen.Config) -> str:
                 vals[s], bads[s] = v, bad
             if all(c == "—" for c in cells):
                 continue
-            row = [_label(label, cfg)] + cells
+            row = [_label(label, cfg), *cells]
             if "aiotrack" in servers:
                 row += [
                     _ratio(vals["aiotrack"], vals[s], better)
@@ -492,7 +487,7 @@ def machine_facts(servers: dict[str, Server]) -> dict:
         "sqlite": sqlite3.sqlite_version,
         "postgresql": pgv,
         "servers": {n: {"version": s.version, "note": s.note} for n, s in servers.items()},
-        "loadavg_at_start": open("/proc/loadavg").read().split()[:3],
+        "loadavg_at_start": Path("/proc/loadavg").read_text().split()[:3],
     }
 
 
@@ -607,7 +602,7 @@ async def run(a, cfg: loadgen.Config) -> dict:
     if not a.keep_scratch:
         shutil.rmtree(scratch, ignore_errors=True)
     results["total_seconds"] = time.perf_counter() - t_all
-    results["meta"]["loadavg_at_end"] = open("/proc/loadavg").read().split()[:3]
+    results["meta"]["loadavg_at_end"] = Path("/proc/loadavg").read_text().split()[:3]
     return results
 
 

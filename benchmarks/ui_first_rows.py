@@ -145,7 +145,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="aiotrack-ui-bench-"))
     port = free_port()
     exe = ROOT / ".venv" / "bin" / "aiotrack"
-    log = open(tmp / "server.log", "wb")
+    log = open(tmp / "server.log", "wb")  # noqa: SIM115 - the server's log, open while it runs
     server = subprocess.Popen(
         [
             str(exe),

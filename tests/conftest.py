@@ -16,6 +16,9 @@ import sys
 import time
 import urllib.request
 import uuid
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -25,6 +28,7 @@ from aiotrack.stores.sql.database import PostgresDatabase, SqliteDatabase
 
 PG_ADMIN_DSN = os.environ.get("AIOTRACK_TEST_PG", "postgresql://root@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+DROP_CONCURRENCY = 8
 
 
 def _pg_reachable() -> str | None:
@@ -46,6 +50,9 @@ class PgServer:
         self.admin_dsn = admin_dsn
         self.prefix = f"aiotrack_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
         self.created: list[str] = []
+        # A test's own database is dropped in the background once the test is done (each DROP
+        # DATABASE waits for a checkpoint: a second or more, which at session end added minutes).
+        self._dropper = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pg-drop")
 
     def dsn(self, name: str) -> str:
         base = self.admin_dsn.rsplit("/", 1)[0]
@@ -75,13 +82,64 @@ class PgServer:
         self.created.append(name)
         return self.dsn(name)
 
-    async def drop_all(self) -> None:
-        conn = await asyncpg.connect(self.admin_dsn)
-        try:
-            for name in self.created:
+    def drop_soon(self, dsn: str) -> None:
+        """Drop a database made by create/clone in the background; drop_all waits for it."""
+        name = dsn.rsplit("/", 1)[1]
+
+        async def drop() -> None:
+            conn = await asyncpg.connect(self.admin_dsn)
+            try:
                 await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            finally:
+                await conn.close()
+            self.created.remove(name)
+
+        self._dropper.submit(asyncio.run, drop())
+
+    async def drop_all(self) -> None:
+        """Drop every database made for the session, several at once: each DROP DATABASE waits for
+        a checkpoint, and concurrent drops share one, where one by one they took minutes."""
+        await asyncio.to_thread(self._dropper.shutdown, wait=True)
+        names = list(self.created)
+        if not names:
+            return
+        conns = await asyncio.gather(
+            *(asyncpg.connect(self.admin_dsn) for _ in range(min(DROP_CONCURRENCY, len(names))))
+        )
+        try:
+
+            async def drop_some(conn: asyncpg.Connection) -> None:
+                while names:
+                    name = names.pop()
+                    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+            await asyncio.gather(*(drop_some(c) for c in conns))
         finally:
-            await conn.close()
+            await asyncio.gather(*(c.close() for c in conns))
+
+
+# --------------------------------------------------------------------------- markers
+
+TESTS = Path(__file__).resolve().parent
+# Whole folders are one kind of test (the markers are registered in pyproject.toml).
+FOLDER_MARKERS = {TESTS / "ui": "browser", TESTS / "compat": "slow"}
+
+
+def _marks_for(item: pytest.Item) -> list[str]:
+    marks = [mark for folder, mark in FOLDER_MARKERS.items() if folder in item.path.parents]
+    callspec = getattr(item, "callspec", None)
+    on_postgres = "pg_server" in getattr(item, "fixturenames", ()) or (
+        callspec is not None and "postgresql" in callspec.params.values()
+    )
+    if on_postgres:
+        marks.append("postgres")
+    return marks
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        for mark in _marks_for(item):
+            item.add_marker(mark)
 
 
 @pytest.fixture(scope="session")
@@ -121,7 +179,9 @@ def store_uri(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/aiotrack-test.db"
     server = request.getfixturevalue("pg_server")
-    return asyncio.run(server.clone(request.getfixturevalue("pg_template")))
+    dsn = asyncio.run(server.clone(request.getfixturevalue("pg_template")))
+    request.addfinalizer(lambda: server.drop_soon(dsn))
+    return dsn
 
 
 @pytest.fixture
@@ -146,13 +206,21 @@ from server_process import ServerProcess, free_port  # noqa: E402  (tests/ is on
 
 @pytest.fixture
 def start_server(tmp_path):
-    """Start real servers: ``start_server(["--backend-store-uri", uri, ...])`` -> ServerProcess."""
+    """Start real servers for one test: ``start_server(["--workers", "2", ...], env=..., ready=path,
+    store_uri=...)`` -> a ServerProcess, ready unless ``ready`` is None. Each is stopped at the end
+    and whatever is left of its process session killed (tests/server_process.py)."""
     started: list[ServerProcess] = []
 
-    def start(args: list[str], env: dict | None = None, ready_path: str = "/health") -> ServerProcess:
-        server = ServerProcess(args, tmp_path, env)
+    def start(
+        args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+        *,
+        ready: str | None = "/health",
+        store_uri: str | None = None,
+    ) -> ServerProcess:
+        server = ServerProcess(args, tmp_path, env, store_uri=store_uri)
         started.append(server)
-        return server.wait_ready(ready_path)
+        return server.wait_ready(ready) if ready is not None else server
 
     yield start
     for server in started:
@@ -173,7 +241,7 @@ class MotoS3:
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.log_path = os.path.join(str(workdir), "moto.log")
-        self._log = open(self.log_path, "wb")
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - moto's log, open for its lifetime
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=self._log,
@@ -183,7 +251,7 @@ class MotoS3:
         deadline = time.monotonic() + 30
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"moto server exited: {open(self.log_path).read()}")
+                raise RuntimeError(f"moto server exited: {Path(self.log_path).read_text()}")
             try:
                 with urllib.request.urlopen(self.endpoint + "/moto-api/", timeout=2):
                     break

@@ -13,9 +13,11 @@ iterator of chunks (~1 MiB), downloads leave as one. Implementations:
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator
+import builtins
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aiotrack.errors import NOT_IMPLEMENTED, AiotrackError
 
@@ -33,8 +35,8 @@ class FileInfo:
     is_dir: bool
     file_size: int | None = None
 
-    def to_json(self, path: str | None = None) -> dict:
-        out: dict = {"path": self.path if path is None else path, "is_dir": self.is_dir}
+    def to_json(self, path: str | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.path if path is None else path, "is_dir": self.is_dir}
         if not self.is_dir and self.file_size is not None:
             out["file_size"] = self.file_size
         return out
@@ -51,9 +53,9 @@ class ObjectStat:
 class MultipartCredential:
     part_number: int
     url: str
-    headers: dict
+    headers: dict[str, Any]
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"part_number": self.part_number, "url": self.url, "headers": self.headers}
 
 
@@ -65,10 +67,10 @@ class ArtifactRepository(abc.ABC):
     #: Whether create/complete/abort_multipart and presigned URLs work (S3 yes, local no).
     supports_multipart: bool = False
 
-    async def start(self) -> None:
+    async def start(self) -> None:  # noqa: B027 - an optional hook: most repositories need no setup
         """Open clients, clean up leftovers of interrupted uploads. Called once per worker."""
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 - an optional hook: most repositories hold nothing
         """Release clients. Called once per worker at shutdown."""
 
     @abc.abstractmethod
@@ -86,7 +88,7 @@ class ArtifactRepository(abc.ABC):
         """Whether ``path`` names a directory (a key prefix with something under it on S3)."""
 
     @abc.abstractmethod
-    def read(self, path: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+    def read(self, path: str, start: int = 0, end: int | None = None) -> AsyncGenerator[bytes, None]:
         """Chunks of the file from byte ``start`` up to ``end`` (exclusive; None = to the end)."""
 
     @abc.abstractmethod
@@ -102,16 +104,16 @@ class ArtifactRepository(abc.ABC):
         """A filesystem path to serve with sendfile, when the repository is local."""
         return None
 
-    async def create_multipart(self, path: str, num_parts: int) -> tuple[str, list[MultipartCredential]]:
+    async def create_multipart(self, path: str, num_parts: int) -> tuple[str, builtins.list[MultipartCredential]]:
         raise AiotrackError(MULTIPART_UPLOAD_UNSUPPORTED, NOT_IMPLEMENTED)
 
-    async def complete_multipart(self, path: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
+    async def complete_multipart(self, path: str, upload_id: str, parts: builtins.list[tuple[int, str]]) -> None:
         raise AiotrackError(MULTIPART_UPLOAD_UNSUPPORTED, NOT_IMPLEMENTED)
 
     async def abort_multipart(self, path: str, upload_id: str) -> None:
         raise AiotrackError(MULTIPART_UPLOAD_UNSUPPORTED, NOT_IMPLEMENTED)
 
-    async def presigned_download(self, path: str, expires: int) -> dict:
+    async def presigned_download(self, path: str, expires: int) -> dict[str, Any]:
         raise AiotrackError(MULTIPART_DOWNLOAD_UNSUPPORTED, NOT_IMPLEMENTED)
 
 

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import logging
 import os
@@ -21,8 +22,9 @@ import shutil
 import stat as stat_mod
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from aiotrack.artifacts.base import CHUNK_SIZE, ArtifactRepository, FileInfo, ObjectStat
 from aiotrack.artifacts.paths import INVALID_PATH, confine, join
@@ -38,11 +40,11 @@ SWEEP_INTERVAL = 3600.0
 class LocalArtifactRepository(ArtifactRepository):
     supports_multipart = False
 
-    def __init__(self, root: str | os.PathLike, *, sweep: bool = True):
+    def __init__(self, root: str | os.PathLike[str], *, sweep: bool = True):
         self.root = Path(os.path.abspath(root))
         self.description = str(self.root)
         self._sweep_enabled = sweep
-        self._sweeper: asyncio.Task | None = None
+        self._sweeper: asyncio.Task[Any] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -117,7 +119,7 @@ class LocalArtifactRepository(ArtifactRepository):
             raise
         return written
 
-    def _open_temp(self, target: Path, rel: str):
+    def _open_temp(self, target: Path, rel: str) -> tuple[BinaryIO, str]:
         parent = target.parent
         try:
             parent.mkdir(parents=True, exist_ok=True)
@@ -131,7 +133,7 @@ class LocalArtifactRepository(ArtifactRepository):
         return os.fdopen(fd, "wb", buffering=0), tmp
 
     @staticmethod
-    def _commit(f, tmp: str, target: Path, rel: str) -> None:
+    def _commit(f: BinaryIO, tmp: str, target: Path, rel: str) -> None:
         f.close()
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; artifacts are ordinary readable files
         if target.is_dir():
@@ -153,7 +155,7 @@ class LocalArtifactRepository(ArtifactRepository):
     async def is_dir(self, path: str) -> bool:
         return await asyncio.to_thread(self._path(path).is_dir)
 
-    async def read(self, path: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+    async def read(self, path: str, start: int = 0, end: int | None = None) -> AsyncGenerator[bytes, None]:
         p = self._path(path)
         f = await asyncio.to_thread(open, p, "rb")
         try:
@@ -173,7 +175,7 @@ class LocalArtifactRepository(ArtifactRepository):
     async def list(self, path: str) -> list[FileInfo]:
         return await asyncio.to_thread(self._list, path)
 
-    def _list(self, path: str) -> list[FileInfo]:
+    def _list(self, path: str) -> builtins.list[FileInfo]:
         p = self._path(path)
         if not p.is_dir():
             return []

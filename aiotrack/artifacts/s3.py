@@ -18,11 +18,12 @@ left behind by a killed worker is aborted by a sweep at start and hourly
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import logging
 import os
 import posixpath
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
@@ -108,7 +109,7 @@ class S3ArtifactRepository(ArtifactRepository):
             verify = os.environ.get("MLFLOW_S3_IGNORE_TLS", "").lower() not in ("true", "1", "yes")
         self.verify = verify
         self._stack: contextlib.AsyncExitStack | None = None
-        self._client = None
+        self._client: Any = None  # an aiobotocore S3 client (the library has no type hints)
         self._sweep_enabled = sweep
         self.multipart_max_idle = multipart_max_idle
         self._sweeper: asyncio.Task[None] | None = None
@@ -181,7 +182,7 @@ class S3ArtifactRepository(ArtifactRepository):
             kwargs["UploadIdMarker"] = page.get("NextUploadIdMarker")
 
     @property
-    def client(self):
+    def client(self) -> Any:
         if self._client is None:
             raise RuntimeError("S3ArtifactRepository used before start()")
         return self._client
@@ -198,7 +199,7 @@ class S3ArtifactRepository(ArtifactRepository):
         buf = bytearray()
         total = 0
         upload_id: str | None = None
-        parts: list[dict] = []
+        parts: list[dict[str, Any]] = []
         part_size = PART_SIZE
         try:
             async for chunk in chunks:
@@ -268,7 +269,7 @@ class S3ArtifactRepository(ArtifactRepository):
         resp = await self._call(self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=1), path)
         return bool(resp.get("KeyCount") or resp.get("Contents") or resp.get("CommonPrefixes"))
 
-    async def read(self, path: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+    async def read(self, path: str, start: int = 0, end: int | None = None) -> AsyncGenerator[bytes, None]:
         kwargs = {}
         if start or end is not None:
             kwargs["Range"] = f"bytes={start}-" + ("" if end is None else str(end - 1))
@@ -322,7 +323,7 @@ class S3ArtifactRepository(ArtifactRepository):
 
     # ------------------------------------------------------------------ multipart and presigned URLs
 
-    async def create_multipart(self, path: str, num_parts: int) -> tuple[str, list[MultipartCredential]]:
+    async def create_multipart(self, path: str, num_parts: int) -> tuple[str, builtins.list[MultipartCredential]]:
         if not 1 <= num_parts <= 10000:
             raise invalid(f"num_parts must be between 1 and 10000, got {num_parts}")
         key = self.key(path)
@@ -338,7 +339,7 @@ class S3ArtifactRepository(ArtifactRepository):
             creds.append(MultipartCredential(n, url, {}))
         return upload_id, creds
 
-    async def complete_multipart(self, path: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
+    async def complete_multipart(self, path: str, upload_id: str, parts: builtins.list[tuple[int, str]]) -> None:
         await self._call(
             self.client.complete_multipart_upload(
                 Bucket=self.bucket,
@@ -354,7 +355,7 @@ class S3ArtifactRepository(ArtifactRepository):
             self.client.abort_multipart_upload(Bucket=self.bucket, Key=self.key(path), UploadId=upload_id), path
         )
 
-    async def presigned_download(self, path: str, expires: int) -> dict:
+    async def presigned_download(self, path: str, expires: int) -> dict[str, Any]:
         st = await self.stat(path)
         if st is None:
             raise AiotrackError(f"No such artifact: '{path}'", RESOURCE_DOES_NOT_EXIST)
@@ -371,7 +372,7 @@ class S3ArtifactRepository(ArtifactRepository):
         )
         return {"url": url, "headers": {}, "file_size": st.size}
 
-    async def _call(self, awaitable, path: str):
+    async def _call(self, awaitable: Awaitable[Any], path: str) -> Any:
         try:
             return await awaitable
         except Exception as exc:

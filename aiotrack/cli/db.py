@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from types import ModuleType
 
 import click
 
 from aiotrack.errors import ConfigError
 from aiotrack.stores.sql import migrations
-from aiotrack.stores.sql.database import PostgresDatabase, SqliteDatabase
+from aiotrack.stores.sql.database import Database, PostgresDatabase, SqliteDatabase
 from aiotrack.stores.sql.uri import parse_store_uri
 
 
-async def _open(uri: str):
+async def _open(uri: str) -> Database:
     parsed = parse_store_uri(uri)
     if parsed.kind == "sqlite":
         return await SqliteDatabase(parsed.target, readers=1).open()
@@ -29,7 +30,7 @@ def db() -> None:
 def upgrade(url: str) -> None:
     """Create or upgrade the aiotrack schema in the database at URL."""
 
-    async def run():
+    async def run() -> list[str]:
         database = await _open(url)
         try:
             return await migrations.upgrade(database)
@@ -51,7 +52,7 @@ def upgrade(url: str) -> None:
 def current(url: str) -> None:
     """Show the migrations applied to the database at URL."""
 
-    async def run():
+    async def run() -> tuple[list[str] | None, list[ModuleType]]:
         database = await _open(url)
         try:
             return await migrations.applied(database), await migrations.pending(database)

@@ -21,6 +21,7 @@ import os
 import signal
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -70,11 +71,11 @@ def _quiet_noisy_loggers() -> None:
         logging.getLogger(name).setLevel(logging.INFO)
 
 
-def _make_task(settings: Settings):
+def _make_task(settings: Settings) -> Any:
     from aiohttp_devtools.runserver.config import Config
     from aiohttp_devtools.runserver.watch import AppTask
 
-    class AiotrackAppTask(AppTask):
+    class AiotrackAppTask(AppTask):  # type: ignore[misc]  # aiohttp-devtools has no type hints
         def _start_dev_server(self) -> None:
             action = "Starting" if self._reloads == 0 else "Restarting"
             log.info(

@@ -40,10 +40,12 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.typedefs import Handler
 
 from aiotrack import MLFLOW_COMPAT_VERSION, __version__
 from aiotrack.config import SETTINGS_BY_NAME, Settings, hide_password
@@ -204,7 +206,7 @@ class _Drain:
         self._idle.set()
 
     @web.middleware
-    async def middleware(self, request: web.Request, handler):
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         self.in_flight += 1
         self._idle.clear()
         try:
@@ -293,7 +295,7 @@ class Supervisor:
         self._ready_r = self._ready_w = -1
 
     # -- signals
-    def _on_signal(self, signum, frame) -> None:
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self._signals += 1
         if self._stop_signal is None:
             self._stop_signal = signum

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from types import ModuleType
+from typing import Any
 
 from aiohttp import web
 
@@ -53,7 +55,7 @@ log = logging.getLogger("aiotrack")
 # JSON bodies only (artifact uploads stream and are not bound by this); see http/bodies.py.
 CLIENT_MAX_SIZE = MAX_JSON_BODY_BYTES
 
-API_MODULES = (experiments, runs, metrics, server_info)
+API_MODULES: tuple[ModuleType, ...] = (experiments, runs, metrics, server_info)
 API_MODULES += (ui_api,)
 API_MODULES += (artifacts_api,)
 API_MODULES += (registry_api, logged_models_api)
@@ -95,6 +97,7 @@ async def _registry_ctx(app: web.Application) -> AsyncIterator[None]:
 
     settings = app[keys.SETTINGS]
     tracking_store = app[keys.TRACKING].store
+    assert isinstance(tracking_store, SqlTrackingStore)  # the store _tracking_ctx opens
     tracking_db = tracking_store.db
     own_db = None
     if settings.effective_registry_store_uri != settings.backend_store_uri:
@@ -116,9 +119,9 @@ async def _registry_ctx(app: web.Application) -> AsyncIterator[None]:
             await own_db.close()
 
 
-def _middlewares(settings: Settings) -> list:
+def _middlewares(settings: Settings) -> list[Any]:
     """In the order documented at the top of this module."""
-    chain: list = []
+    chain: list[Any] = []
     if settings.expose_prometheus:
         from aiotrack.http.metrics_prometheus import metrics_middleware
 
@@ -146,12 +149,12 @@ async def _artifacts_ctx(app: web.Application) -> AsyncIterator[None]:
             await repo.close()
 
 
-def _register_artifacts_only_refusals(app: web.Application, module, prefix: str) -> None:
+def _register_artifacts_only_refusals(app: web.Application, module: ModuleType, prefix: str) -> None:
     for r in module.routes.routes:
         paths = [f"{prefix}/api/{r.path}", f"{prefix}/ajax-api/{r.path}"] if r.api else [prefix + r.path]
         for path in paths:
 
-            async def refuse(request: web.Request, rule: str = "/api/" + r.path if r.api else r.path):
+            async def refuse(request: web.Request, rule: str = "/api/" + r.path if r.api else r.path) -> web.Response:
                 return artifacts_api.artifacts_only_refusal(rule)
 
             app.router.add_route(r.method, path, refuse)

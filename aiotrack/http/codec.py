@@ -7,12 +7,14 @@ INVALID_PARAMETER_VALUE for a missing or mistyped field. Responses are serialize
 
 from __future__ import annotations
 
-from typing import Any
+import builtins
+from typing import Any, Literal, cast, overload
 
 import orjson
 from aiohttp import web
 from multidict import MultiMapping
 
+from aiotrack.entities import KeyValue
 from aiotrack.errors import invalid
 from aiotrack.http import keys
 from aiotrack.http.bodies import check_json_elements
@@ -26,10 +28,10 @@ def json_response(data: Any, status: int = 200) -> web.Response:
     return web.Response(body=orjson.dumps(data), status=status, content_type=JSON)
 
 
-def page_response(field: str, items: list, token: str | None) -> web.Response:
+def page_response(field: str, items: list[Any], token: str | None) -> web.Response:
     """MLflow's paged answer: the items under ``field`` (left out when there are none, as proto
     JSON leaves out an empty list) and ``next_page_token`` when more follow."""
-    body: dict = {field: items} if items else {}
+    body: dict[str, Any] = {field: items} if items else {}
     if token:
         body["next_page_token"] = token
     return json_response(body)
@@ -47,7 +49,7 @@ class Args:
 
     __slots__ = ("_data", "_query")
 
-    def __init__(self, data: dict | None = None, query: MultiMapping[str] | None = None):
+    def __init__(self, data: dict[str, Any] | None = None, query: MultiMapping[str] | None = None):
         self._data = data or {}
         self._query = query
 
@@ -56,6 +58,12 @@ class Args:
             return self._query.get(name)
         return self._data.get(name)
 
+    @overload
+    def str(self, name: str, *, required: Literal[True]) -> str: ...
+    @overload
+    def str(self, name: str, *, required: bool = False, default: str) -> str: ...
+    @overload
+    def str(self, name: str, *, required: bool = False, default: None = None) -> str | None: ...
     def str(self, name: str, *, required: bool = False, default: str | None = None) -> str | None:
         value = self.raw(name)
         if value is None or (value == "" and required):
@@ -68,13 +76,21 @@ class Args:
             )
         return value
 
-    def int(self, name: str, *, required: bool = False, default: int | None = None) -> int | None:
+    @overload
+    def int(self, name: builtins.str, *, required: Literal[True]) -> builtins.int: ...
+    @overload
+    def int(self, name: builtins.str, *, required: bool = False, default: builtins.int) -> builtins.int: ...
+    @overload
+    def int(self, name: builtins.str, *, required: bool = False, default: None = None) -> builtins.int | None: ...
+    def int(
+        self, name: builtins.str, *, required: bool = False, default: builtins.int | None = None
+    ) -> builtins.int | None:
         value = self.raw(name)
         if value == "" and self._query is not None:
             value = None
         return v.parse_int64(value, name, required=required, default=default)
 
-    def bool(self, name: str, *, default: bool = False) -> bool:
+    def bool(self, name: builtins.str, *, default: builtins.bool = False) -> builtins.bool:
         value = self.raw(name)
         if value is None:
             return default
@@ -84,7 +100,7 @@ class Args:
             return value.lower() in ("true", "1")
         raise invalid(v.invalid_value(name, value, "Expected a boolean."))
 
-    def str_list(self, name: str) -> list[str]:
+    def str_list(self, name: builtins.str) -> list[builtins.str]:
         if self._query is not None:
             return [x for x in self._query.getall(name, []) if x != ""]
         value = self._data.get(name)
@@ -96,7 +112,7 @@ class Args:
             raise invalid(v.invalid_value(name, value, "Expected a list of strings."))
         return value
 
-    def obj_list(self, name: str) -> list[dict]:
+    def obj_list(self, name: builtins.str) -> list[dict[builtins.str, Any]]:
         value = self._data.get(name) if self._query is None else None
         if value is None:
             return []
@@ -104,15 +120,17 @@ class Args:
             raise invalid(v.invalid_value(name, value, "Expected a list of objects."))
         return value
 
-    def tags(self, name: str = "tags") -> list[dict]:
-        out = []
+    def tags(self, name: builtins.str = "tags") -> list[KeyValue]:
+        """Tag objects with string-or-missing keys and values; a missing one stays None here (the
+        services' validation refuses it with MLflow's message), hence the cast."""
+        out: list[KeyValue] = []
         for i, t in enumerate(self.obj_list(name)):
             key, value = t.get("key"), t.get("value")
             if key is not None and not isinstance(key, str):
                 raise invalid(v.invalid_value(f"{name}[{i}].key", key, "Expected a string."))
             if value is not None and not isinstance(value, str):
                 raise invalid(v.invalid_value(f"{name}[{i}].value", value, "Expected a string."))
-            out.append({"key": key, "value": value})
+            out.append(cast(KeyValue, {"key": key, "value": value}))
         return out
 
 

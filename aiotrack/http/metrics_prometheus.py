@@ -21,6 +21,7 @@ import os
 import time
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from aiotrack.errors import ConfigError
 
@@ -50,14 +51,14 @@ def enable_multiprocess(path: str) -> None:
     from prometheus_client import values
 
     if not getattr(values.ValueClass, "_multiprocess", False):
-        values.ValueClass = values.MultiProcessValue()
+        values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]  # untyped library
 
 
 def mark_worker_dead(pid: int) -> None:
     """Called by the supervisor when a worker exits (drops its live gauges, if any)."""
     from prometheus_client import multiprocess
 
-    multiprocess.mark_process_dead(pid)
+    multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]  # untyped library
 
 
 class _Metrics:
@@ -96,7 +97,7 @@ def _route_label(request: web.Request) -> str:
 
 
 @web.middleware
-async def metrics_middleware(request: web.Request, handler):
+async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     metrics = request.app[METRICS_KEY]
     start = time.perf_counter()
     status = 500
@@ -115,7 +116,7 @@ async def metrics_handler(request: web.Request) -> web.Response:
     from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 
     registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry, path=request.app[METRICS_DIR_KEY])
+    multiprocess.MultiProcessCollector(registry, path=request.app[METRICS_DIR_KEY])  # type: ignore[no-untyped-call]
     return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from aiohttp import web
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+H = TypeVar("H", bound=Handler)
 
 
 @dataclass(frozen=True)
@@ -22,26 +24,26 @@ class Routes:
     def __init__(self) -> None:
         self.routes: list[Route] = []
 
-    def _add(self, method: str, path: str, api: bool):
-        def register(handler: Handler) -> Handler:
+    def _add(self, method: str, path: str, api: bool) -> Callable[[H], H]:
+        def register(handler: H) -> H:
             self.routes.append(Route(method, path, handler, api))
             return handler
 
         return register
 
-    def get(self, path: str, *, api: bool = True):
+    def get(self, path: str, *, api: bool = True) -> Callable[[H], H]:
         return self._add("GET", path, api)
 
-    def post(self, path: str, *, api: bool = True):
+    def post(self, path: str, *, api: bool = True) -> Callable[[H], H]:
         return self._add("POST", path, api)
 
-    def put(self, path: str, *, api: bool = True):
+    def put(self, path: str, *, api: bool = True) -> Callable[[H], H]:
         return self._add("PUT", path, api)
 
-    def patch(self, path: str, *, api: bool = True):
+    def patch(self, path: str, *, api: bool = True) -> Callable[[H], H]:
         return self._add("PATCH", path, api)
 
-    def delete(self, path: str, *, api: bool = True):
+    def delete(self, path: str, *, api: bool = True) -> Callable[[H], H]:
         return self._add("DELETE", path, api)
 
     def register(self, app: web.Application, prefix: str) -> None:

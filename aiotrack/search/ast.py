@@ -9,7 +9,7 @@ entity prefixes are resolved to a *kind* and attribute aliases to the attribute 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
+from typing import Any
 
 # The kinds an identifier can refer to.
 METRIC = "metric"
@@ -23,7 +23,7 @@ EQ, NE, GT, GE, LT, LE = "=", "!=", ">", ">=", "<", "<="
 LIKE, ILIKE, IN, NOT_IN = "LIKE", "ILIKE", "IN", "NOT IN"
 IS_NULL, IS_NOT_NULL = "IS NULL", "IS NOT NULL"
 
-Value = Union[str, int, float, tuple, None]
+Value = str | int | float | tuple[Any, ...] | None
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,7 @@ def tokenize(text: str) -> list[Token]:
         m = _TOKEN.match(text, pos)
         assert m is not None  # OTHER matches any character
         kind = m.lastgroup
+        assert kind is not None  # every alternative is a named group
         value = m.group()
         pos = m.end()
         if kind == WS:

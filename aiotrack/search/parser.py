@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiotrack.errors import INVALID_PARAMETER_VALUE, AiotrackError
 from aiotrack.search import lexer as lx
@@ -50,6 +51,7 @@ from aiotrack.search.ast import (
     TAG,
     Comparison,
     OrderBy,
+    Value,
 )
 
 
@@ -112,7 +114,7 @@ _KIND_LABEL = {METRIC: "metric", PARAM: "parameter", TAG: "tag", ATTRIBUTE: "att
 class _RawValue:
     type: str  # "string" | "number" | "bare" | "list"
     text: str  # as written (quotes included)
-    value: object = None  # str for strings; tuple of _RawValue for lists
+    value: Any = None  # str for strings; tuple of _RawValue for lists
 
 
 @dataclass(frozen=True)
@@ -288,7 +290,7 @@ def _string_list(v: _RawValue) -> tuple[str, ...]:
     return tuple(_check_string(item.value) for item in items)
 
 
-def _value(kind: str, key: str, v: _RawValue, spec: EntitySpec):
+def _value(kind: str, key: str, v: _RawValue, spec: EntitySpec) -> Value:
     if kind == METRIC:
         if v.type != "number":
             raise _invalid(f"Expected numeric value type for metric. Found {v.text}")
@@ -351,7 +353,7 @@ def _check_list_supported(key: str, spec: EntitySpec) -> None:
         )
 
 
-def _check_op(kind: str, key: str, op: str, value, spec: EntitySpec) -> None:
+def _check_op(kind: str, key: str, op: str, value: Value, spec: EntitySpec) -> None:
     if kind == ATTRIBUTE and key in spec.attribute_ops:
         allowed = spec.attribute_ops[key]
         if op not in allowed:
@@ -391,6 +393,7 @@ def parse_filter(text: str | None, spec: EntitySpec) -> tuple[Comparison, ...]:
                 raise _invalid(spec.null_error.format(kind=kind if kind != PARAM else "parameter", key=key))
             value = None
         else:
+            assert raw.value is not None  # only IS [NOT] NULL clauses have no value
             value = _value(kind, key, raw.value, spec)
         _check_op(kind, key, raw.op, value, spec)
         if kind == ATTRIBUTE:

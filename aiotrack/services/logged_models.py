@@ -5,7 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+from aiotrack.entities import KeyValue
 from aiotrack.errors import invalid
 from aiotrack.services import validation as v
 from aiotrack.services.names import random_run_name
@@ -22,7 +25,7 @@ _STATUS = {
 }
 
 
-def validate_logged_model_name(name) -> str | None:
+def validate_logged_model_name(name: object) -> str | None:
     if name is None or name == "":
         return None
     if not isinstance(name, str) or any(c in name for c in _BAD_NAME_CHARS):
@@ -33,7 +36,7 @@ def validate_logged_model_name(name) -> str | None:
     return name
 
 
-def parse_status(value) -> int:
+def parse_status(value: object) -> int:
     if isinstance(value, bool):
         raise invalid(v.invalid_value("status", value))
     if isinstance(value, int) and value in _STATUS.values():
@@ -46,8 +49,8 @@ def parse_status(value) -> int:
     raise invalid(v.invalid_value("status", value))
 
 
-def _key_values(items: list[dict], what: str) -> list[dict]:
-    out = []
+def _key_values(items: Sequence[Mapping[str, object]], what: str) -> list[KeyValue]:
+    out: list[KeyValue] = []
     for i, item in enumerate(items):
         key, value = item.get("key"), item.get("value")
         if not isinstance(key, str) or not key:
@@ -60,7 +63,7 @@ def _key_values(items: list[dict], what: str) -> list[dict]:
     return out
 
 
-def _optional_str(item: dict, name: str, path: str) -> str | None:
+def _optional_str(item: Mapping[str, Any], name: str, path: str) -> str | None:
     """A string field of a request object; None when absent or empty (an unset proto string)."""
     value = item.get(name)
     if value is None or value == "":
@@ -70,7 +73,7 @@ def _optional_str(item: dict, name: str, path: str) -> str | None:
     return value
 
 
-def _order_by(items: list[dict]) -> list[dict] | None:
+def _order_by(items: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
     """The request's order_by entries as MLflow hands them to its store (and puts them in tokens)."""
     if not items:
         return None
@@ -93,12 +96,16 @@ def _order_by(items: list[dict]) -> list[dict] | None:
     return out
 
 
-def make_token(experiment_ids, filter_string, order_by, offset: int) -> str:
+def make_token(
+    experiment_ids: list[str], filter_string: str | None, order_by: list[dict[str, Any]] | None, offset: int
+) -> str:
     data = {"experiment_ids": experiment_ids, "filter_string": filter_string, "order_by": order_by, "offset": offset}
     return base64.b64encode(json.dumps(data).encode()).decode()
 
 
-def parse_token(token: str, experiment_ids, filter_string, order_by) -> int:
+def parse_token(
+    token: str, experiment_ids: list[str], filter_string: str | None, order_by: list[dict[str, Any]] | None
+) -> int:
     try:
         data = json.loads(base64.b64decode(token.encode(), validate=True).decode())
     except (binascii.Error, ValueError, UnicodeDecodeError):
@@ -127,12 +134,18 @@ def parse_token(token: str, experiment_ids, filter_string, order_by) -> int:
 
 
 class LoggedModelService:
-    def __init__(self, store: LoggedModelStore):
+    def __init__(self, store: LoggedModelStore) -> None:
         self.store = store
 
     async def create_logged_model(
-        self, experiment_id, name, model_type, source_run_id, params: list[dict], tags: list[dict]
-    ):
+        self,
+        experiment_id: str,
+        name: str | None,
+        model_type: str | None,
+        source_run_id: str | None,
+        params: list[KeyValue],
+        tags: list[KeyValue],
+    ) -> dict[str, Any]:
         if not experiment_id:
             raise invalid(v.missing_value("experiment_id"))
         name = validate_logged_model_name(name) or random_run_name()
@@ -145,35 +158,35 @@ class LoggedModelService:
             _key_values(tags, "tags"),
         )
 
-    async def get_logged_model(self, model_id: str, allow_deleted: bool = False):
+    async def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> dict[str, Any]:
         return await self.store.get_logged_model(model_id, allow_deleted)
 
     async def delete_logged_model(self, model_id: str) -> None:
         await self.store.delete_logged_model(model_id)
 
-    async def finalize_logged_model(self, model_id: str, status) -> dict:
+    async def finalize_logged_model(self, model_id: str, status: object) -> dict[str, Any]:
         if status is None:
             raise invalid(v.missing_value("status"))
         return await self.store.finalize_logged_model(model_id, parse_status(status))
 
-    async def set_logged_model_tags(self, model_id: str, tags: list[dict]) -> None:
+    async def set_logged_model_tags(self, model_id: str, tags: list[KeyValue]) -> None:
         await self.store.set_logged_model_tags(model_id, _key_values(tags, "tags"))
 
     async def delete_logged_model_tag(self, model_id: str, key: str) -> None:
         await self.store.delete_logged_model_tag(model_id, key)
 
-    async def log_params(self, model_id: str, params: list[dict]) -> None:
+    async def log_params(self, model_id: str, params: list[KeyValue]) -> None:
         await self.store.log_logged_model_params(model_id, _key_values(params, "params"))
 
     async def search_logged_models(
         self,
         experiment_ids: list[str],
         filter_string: str | None,
-        datasets: list[dict],
+        datasets: list[dict[str, Any]],
         max_results: int | None,
-        order_by: list[dict],
+        order_by: list[dict[str, Any]],
         page_token: str | None,
-    ):
+    ) -> tuple[list[dict[str, Any]], str | None]:
         if not experiment_ids:
             raise invalid(v.missing_value("experiment_ids"))
         filter_string = filter_string or None

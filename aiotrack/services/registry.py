@@ -25,8 +25,10 @@ import json
 import os
 import posixpath
 import re
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from aiotrack.entities import KeyValue, RunInfo
 from aiotrack.errors import RESOURCE_DOES_NOT_EXIST, AiotrackError, invalid
 from aiotrack.services import paging
 from aiotrack.services import validation as v
@@ -58,7 +60,7 @@ _MAX_DECODE_ROUNDS = 10
 # --------------------------------------------------------------------------- validation
 
 
-def validate_model_name(name, path: str = "name") -> str:
+def validate_model_name(name: object, path: str = "name") -> str:
     if name is None or not isinstance(name, str) or name.strip() == "":
         raise invalid(v.missing_value(path))
     if "/" in name or ":" in name:
@@ -75,10 +77,10 @@ def validate_model_name(name, path: str = "name") -> str:
     return name
 
 
-def validate_version(version, path: str = "version") -> int:
+def validate_version(version: object, path: str = "version") -> int:
     if version is None or version == "":
         raise invalid(v.missing_value(path))
-    if isinstance(version, bool):
+    if isinstance(version, bool) or not isinstance(version, (str, int, float)):
         raise invalid(f"Parameter '{path}' must be an integer, got '{version}'.")
     try:
         value = int(version)
@@ -89,13 +91,13 @@ def validate_version(version, path: str = "version") -> int:
     return value
 
 
-def canonical_stage(stage) -> str:
+def canonical_stage(stage: object) -> str:
     if not isinstance(stage, str) or stage.lower() not in _CANONICAL:
         raise invalid(f"Invalid Model Version stage: {stage}. Value must be one of {', '.join(ALL_STAGES)}.")
     return _CANONICAL[stage.lower()]
 
 
-def validate_alias(alias) -> str:
+def validate_alias(alias: object) -> str:
     if alias is None or alias == "":
         raise invalid("Registered model alias name cannot be empty.")
     if not isinstance(alias, str) or not _ALIAS_RE.match(alias):
@@ -114,8 +116,8 @@ def validate_alias_not_reserved(alias: str) -> None:
         raise invalid(f"Version alias name '{alias}' is reserved.")
 
 
-def _tag(key, value, *, model_version: bool) -> dict:
-    v.validate_key(key, "key")
+def _tag(key: object, value: object, *, model_version: bool) -> KeyValue:
+    key = v.validate_key(key, "key")
     if len(key) > MAX_TAG_KEY_LENGTH:
         raise invalid(v.exceeds_maximum_length("key", MAX_TAG_KEY_LENGTH))
     if value is None:
@@ -129,7 +131,7 @@ def _tag(key, value, *, model_version: bool) -> dict:
     return {"key": key, "value": value}
 
 
-def _is_prompt_tags(tags: list[dict]) -> bool:
+def _is_prompt_tags(tags: list[KeyValue]) -> bool:
     values = {t["key"]: t["value"] for t in tags}
     return str(values.get(IS_PROMPT_TAG_KEY, "false")).lower() == "true"
 
@@ -222,7 +224,7 @@ def _local_within(path: str, root_uri: str) -> bool:
     return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
 
 
-def parse_models_uri(uri: str) -> dict:
+def parse_models_uri(uri: str) -> dict[str, Any]:
     """``models:/m-...`` -> {"model_id"}; ``models:/name/version`` -> {"name", "version"};
     ``models:/name@alias`` -> {"name", "alias"}; ``models:/name/stage`` -> {"name", "stage"}."""
     parsed = urlsplit(uri)
@@ -275,28 +277,30 @@ class RegistryService:
 
     # ------------------------------------------------------------------ registered models
 
-    async def create_registered_model(self, name, tags: list[dict], description: str | None):
+    async def create_registered_model(self, name: str, tags: list[KeyValue], description: str | None) -> dict[str, Any]:
         validate_model_name(name)
         clean = [_tag(t.get("key"), t.get("value"), model_version=False) for t in tags]
         return await self.store.create_registered_model(name, clean, description)
 
-    async def get_registered_model(self, name):
+    async def get_registered_model(self, name: str) -> dict[str, Any]:
         return await self.store.get_registered_model(validate_model_name(name))
 
-    async def update_registered_model(self, name, description):
+    async def update_registered_model(self, name: str, description: str | None) -> dict[str, Any]:
         return await self.store.update_registered_model(validate_model_name(name), description)
 
-    async def rename_registered_model(self, name, new_name):
+    async def rename_registered_model(self, name: str, new_name: str | None) -> dict[str, Any]:
         validate_model_name(name)
         if new_name is None or not isinstance(new_name, str) or new_name.strip() == "":
             raise invalid(v.missing_value("new_name"))
         validate_model_name(new_name)
         return await self.store.rename_registered_model(name, new_name)
 
-    async def delete_registered_model(self, name):
+    async def delete_registered_model(self, name: str) -> None:
         await self.store.delete_registered_model(validate_model_name(name))
 
-    async def search_registered_models(self, filter_string, max_results, order_by, page_token):
+    async def search_registered_models(
+        self, filter_string: str | None, max_results: int | None, order_by: list[str], page_token: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
         max_results = _page_size(
             max_results, SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT, SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD
         )
@@ -304,17 +308,17 @@ class RegistryService:
         models, more = await self.store.search_registered_models(filter_string, max_results, order_by, offset)
         return models, (paging.make_token(offset + max_results) if more else None)
 
-    async def get_latest_versions(self, name, stages: list[str]):
+    async def get_latest_versions(self, name: str, stages: list[str]) -> list[dict[str, Any]]:
         validate_model_name(name)
         wanted = [canonical_stage(s) for s in stages] if stages else None
         return await self.store.get_latest_versions(name, wanted)
 
-    async def set_registered_model_tag(self, name, key, value):
+    async def set_registered_model_tag(self, name: str, key: str, value: str | None) -> None:
         validate_model_name(name)
         tag = _tag(key, value, model_version=False)
         await self.store.set_registered_model_tag(name, tag["key"], tag["value"])
 
-    async def delete_registered_model_tag(self, name, key):
+    async def delete_registered_model_tag(self, name: str, key: str) -> None:
         validate_model_name(name)
         v.validate_key(key, "key")
         await self.store.delete_registered_model_tag(name, key)
@@ -323,14 +327,14 @@ class RegistryService:
 
     async def create_model_version(
         self,
-        name,
-        source,
+        name: str,
+        source: str,
         run_id: str | None,
-        tags: list[dict],
+        tags: list[KeyValue],
         run_link: str | None,
         description: str | None,
         model_id: str | None,
-    ):
+    ) -> dict[str, Any]:
         validate_model_name(name)
         if not isinstance(source, str) or not source:
             raise invalid(v.missing_value("source"))
@@ -370,12 +374,12 @@ class RegistryService:
             except ValueError:
                 parsed = None
             if isinstance(parsed, list):
-                entries = parsed if entry in parsed else parsed + [entry]
+                entries = parsed if entry in parsed else [*parsed, entry]
         await self.logged_models.set_logged_model_tags(
             model_id, [{"key": MODEL_VERSIONS_TAG, "value": json.dumps(entries)}]
         )
 
-    async def _run(self, run_id: str, source: str):
+    async def _run(self, run_id: str, source: str) -> RunInfo:
         try:
             return await self.tracking.get_run_info(run_id)
         except AiotrackError as exc:
@@ -383,7 +387,7 @@ class RegistryService:
                 raise _not_identified(source, "run_id") from None
             raise
 
-    async def _logged_model(self, model_id: str, source: str):
+    async def _logged_model(self, model_id: str, source: str) -> dict[str, Any]:
         try:
             return await self.logged_models.get_logged_model(model_id)
         except AiotrackError as exc:
@@ -391,7 +395,9 @@ class RegistryService:
                 raise _not_identified(source, "model_id") from None
             raise
 
-    async def _check_source(self, source: str, run_id: str | None, model_id: str | None):
+    async def _check_source(
+        self, source: str, run_id: str | None, model_id: str | None
+    ) -> tuple[str, str | None, str | None, str]:
         """(source, run_id, model_id, storage_location) once the source passes the policy above."""
         decoded = _check_no_traversal(source)
         scheme = _scheme(decoded)
@@ -460,7 +466,9 @@ class RegistryService:
             "named by the request or inside one of this server's artifact roots."
         )
 
-    async def _registered_source(self, source: str, ref: dict, run_id, model_id):
+    async def _registered_source(
+        self, source: str, ref: dict[str, Any], run_id: str | None, model_id: str | None
+    ) -> tuple[str, str | None, str | None, str]:
         """``models:/name/version`` (or ``@alias``, or a stage): a live, non-prompt version here."""
         name = ref["name"]
         try:
@@ -498,7 +506,7 @@ class RegistryService:
                 f"Invalid model version source: '{source}'. The run_id and model_id request parameters must "
                 "match the referenced model version."
             )
-        storage = target.get("storage_location") or target.get("source")
+        storage: str = target.get("storage_location") or target["source"]  # source is NOT NULL
         return (
             f"models:/{name}/{target['version']}",
             run_id if run_id is not None else target.get("run_id"),
@@ -506,30 +514,34 @@ class RegistryService:
             storage,
         )
 
-    async def get_model_version(self, name, version):
+    async def get_model_version(self, name: str, version: str) -> dict[str, Any]:
         return await self.store.get_model_version(validate_model_name(name), validate_version(version))
 
-    async def update_model_version(self, name, version, description):
+    async def update_model_version(self, name: str, version: str, description: str | None) -> dict[str, Any]:
         return await self.store.update_model_version(validate_model_name(name), validate_version(version), description)
 
-    async def transition_model_version_stage(self, name, version, stage, archive_existing_versions: bool):
+    async def transition_model_version_stage(
+        self, name: str, version: str, stage: str, archive_existing_versions: bool
+    ) -> dict[str, Any]:
         validate_model_name(name)
-        version = validate_version(version)
+        number = validate_version(version)
         canonical = canonical_stage(stage)
         if archive_existing_versions and canonical not in ACTIVE_STAGES:
             raise invalid(
                 "Model version transition cannot archive existing model versions because "
                 f"'{stage}' is not an Active stage. Valid stages are {list(ACTIVE_STAGES)}"
             )
-        return await self.store.transition_model_version_stage(name, version, canonical, archive_existing_versions)
+        return await self.store.transition_model_version_stage(name, number, canonical, archive_existing_versions)
 
-    async def delete_model_version(self, name, version):
+    async def delete_model_version(self, name: str, version: str) -> None:
         await self.store.delete_model_version(validate_model_name(name), validate_version(version))
 
-    async def get_model_version_download_uri(self, name, version):
+    async def get_model_version_download_uri(self, name: str | None, version: str | None) -> str:
         return await self.store.get_model_version_download_uri(validate_model_name(name), validate_version(version))
 
-    async def search_model_versions(self, filter_string, max_results, order_by, page_token):
+    async def search_model_versions(
+        self, filter_string: str | None, max_results: int | None, order_by: list[str], page_token: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
         max_results = _page_size(
             max_results, SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT, SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD
         )
@@ -537,36 +549,36 @@ class RegistryService:
         versions, more = await self.store.search_model_versions(filter_string, max_results, order_by, offset)
         return versions, (paging.make_token(offset + max_results) if more else None)
 
-    async def set_model_version_tag(self, name, version, key, value):
+    async def set_model_version_tag(self, name: str, version: str, key: str, value: str | None) -> None:
         validate_model_name(name)
-        version = validate_version(version)
+        number = validate_version(version)
         tag = _tag(key, value, model_version=True)
-        await self.store.set_model_version_tag(name, version, tag["key"], tag["value"])
+        await self.store.set_model_version_tag(name, number, tag["key"], tag["value"])
 
-    async def delete_model_version_tag(self, name, version, key):
+    async def delete_model_version_tag(self, name: str, version: str, key: str) -> None:
         validate_model_name(name)
-        version = validate_version(version)
+        number = validate_version(version)
         v.validate_key(key, "key")
-        await self.store.delete_model_version_tag(name, version, key)
+        await self.store.delete_model_version_tag(name, number, key)
 
     # ------------------------------------------------------------------ aliases
 
-    async def set_registered_model_alias(self, name, alias, version):
+    async def set_registered_model_alias(self, name: str, alias: str, version: str) -> None:
         validate_model_name(name)
         validate_alias(alias)
         validate_alias_not_reserved(alias)
         await self.store.set_registered_model_alias(name, alias, validate_version(version))
 
-    async def delete_registered_model_alias(self, name, alias):
+    async def delete_registered_model_alias(self, name: str, alias: str) -> None:
         validate_model_name(name)
         validate_alias(alias)
         await self.store.delete_registered_model_alias(name, alias)
 
-    async def get_model_version_by_alias(self, name, alias):
+    async def get_model_version_by_alias(self, name: str, alias: str) -> dict[str, Any]:
         validate_model_name(name)
         validate_alias(alias)
         return await self.store.get_model_version_by_alias(name, alias)
 
-    async def get_model_version_artifact_root(self, name, version) -> str:
+    async def get_model_version_artifact_root(self, name: str | None, version: str | None) -> str:
         """Where a version's files are (its download URI), for the UI's get-artifact route."""
         return await self.get_model_version_download_uri(name, version)

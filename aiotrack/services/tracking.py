@@ -7,10 +7,12 @@ entities (plain dicts) back.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any, cast
 
 import orjson
 
-from aiotrack.entities import RUN_STATUSES, VIEW_TYPES, KeyValue
+from aiotrack.entities import RUN_STATUSES, VIEW_TYPES, Experiment, KeyValue, Metric, Run, RunInfo
 from aiotrack.errors import invalid
 from aiotrack.services import paging
 from aiotrack.services import validation as v
@@ -25,7 +27,12 @@ def _now_ms() -> int:
 
 
 class TrackingService:
-    def __init__(self, store: TrackingStore, default_artifact_root: str, check_artifact_location=None):
+    def __init__(
+        self,
+        store: TrackingStore,
+        default_artifact_root: str,
+        check_artifact_location: Callable[[str], str] | None = None,
+    ) -> None:
         self.store = store
         self.default_artifact_root = default_artifact_root
         # A callable that refuses artifact locations outside the configured roots (artifacts layer).
@@ -33,7 +40,7 @@ class TrackingService:
 
     # ------------------------------------------------------------------ experiments
 
-    async def create_experiment(self, name, artifact_location: str | None, tags: list[KeyValue]) -> str:
+    async def create_experiment(self, name: str, artifact_location: str | None, tags: list[KeyValue]) -> str:
         v.validate_experiment_name(name)
         if artifact_location:
             if len(artifact_location) > v.MAX_ARTIFACT_LOCATION_LENGTH:
@@ -47,18 +54,19 @@ class TrackingService:
         return await self.store.create_experiment(name, artifact_location or None, tags, self.default_artifact_root)
 
     @staticmethod
-    def _experiment_tag(key, value) -> KeyValue:
-        v.validate_key(key, "key")
+    def _experiment_tag(key: str | None, value: str | None) -> KeyValue:
+        key = v.validate_key(key, "key")
         if len(key) > v.MAX_EXPERIMENT_TAG_KEY_LENGTH:
             raise invalid(v.exceeds_maximum_length("key", v.MAX_EXPERIMENT_TAG_KEY_LENGTH))
         if value is not None and len(value) > v.MAX_EXPERIMENT_TAG_VAL_LENGTH:
             raise invalid(v.exceeds_maximum_length("value", v.MAX_EXPERIMENT_TAG_VAL_LENGTH))
-        return {"key": key, "value": value}
+        # An experiment tag's value may be absent (None); the store keeps it as NULL, as MLflow does.
+        return cast(KeyValue, {"key": key, "value": value})
 
-    async def get_experiment(self, experiment_id: str):
+    async def get_experiment(self, experiment_id: str) -> Experiment:
         return await self.store.get_experiment(experiment_id)
 
-    async def get_experiment_by_name(self, name: str):
+    async def get_experiment_by_name(self, name: str) -> Experiment:
         return await self.store.get_experiment_by_name(name)
 
     async def delete_experiment(self, experiment_id: str) -> None:
@@ -87,7 +95,7 @@ class TrackingService:
         filter_string: str | None,
         order_by: list[str],
         page_token: str | None,
-    ):
+    ) -> tuple[list[Experiment], str | None]:
         view_type = _view_type(view_type)
         max_results = _page_size(max_results, v.MAX_EXPERIMENTS_LISTED_PER_PAGE, f", but got value {max_results}")
         offset = paging.parse_token(page_token)
@@ -103,7 +111,7 @@ class TrackingService:
         start_time: int | None,
         tags: list[KeyValue],
         run_name: str | None,
-    ):
+    ) -> Run:
         experiment_id = experiment_id or "0"
         clean_tags = [self._run_tag(t["key"], t["value"], f"tags[{i}]") for i, t in enumerate(tags)]
         name_tag = next((t["value"] for t in clean_tags if t["key"] == RUN_NAME_TAG), None)
@@ -118,18 +126,18 @@ class TrackingService:
         )
 
     @staticmethod
-    def _run_tag(key, value, path: str) -> KeyValue:
-        v.validate_key(key, f"{path}.key" if path else "key")
+    def _run_tag(key: object, value: object, path: str) -> KeyValue:
+        key = v.validate_key(key, f"{path}.key" if path else "key")
         if value is not None and not isinstance(value, str):
             raise invalid(v.invalid_value(f"{path}.value" if path else "value", value, "Expected a string."))
         name = f"{path}.value" if path else "value"
         return {"key": key, "value": v.limit_length(value or "", v.MAX_TAG_VAL_LENGTH, name, truncate=True)}
 
-    async def get_run(self, run_id: str):
+    async def get_run(self, run_id: str) -> Run:
         v.validate_run_id(run_id)
         return await self.store.get_run(run_id)
 
-    async def update_run(self, run_id: str, status: str | None, end_time: int | None, run_name: str | None):
+    async def update_run(self, run_id: str, status: str | None, end_time: int | None, run_name: str | None) -> RunInfo:
         v.validate_run_id(run_id)
         if status is not None and status not in RUN_STATUSES:
             raise invalid(v.invalid_value("status", status))
@@ -143,14 +151,17 @@ class TrackingService:
         v.validate_run_id(run_id)
         await self.store.restore_run(run_id)
 
-    async def log_batch(self, run_id: str, metrics: list[dict], params: list[dict], tags: list[dict]) -> None:
+    async def log_batch(
+        self, run_id: str, metrics: list[dict[str, Any]], params: list[dict[str, Any]], tags: list[dict[str, Any]]
+    ) -> None:
         v.validate_run_id(run_id)
         v.validate_batch_limits(len(metrics), len(params), len(tags))
         points = [self._metric(m, f"metrics[{i}]") for i, m in enumerate(metrics)]
         clean_params = [self._param(p.get("key"), p.get("value"), f"params[{i}]") for i, p in enumerate(params)]
         keys = [p["key"] for p in clean_params]
         if len(set(keys)) != len(keys):
-            seen, dupes = set(), []
+            seen: set[str] = set()
+            dupes: list[str] = []
             for k in keys:
                 (dupes.append(k) if k in seen else seen.add(k))
             raise invalid(
@@ -160,15 +171,15 @@ class TrackingService:
         clean_tags = [self._run_tag(t.get("key"), t.get("value"), f"tags[{i}]") for i, t in enumerate(tags)]
         await self.store.log_batch(run_id, points, clean_params, clean_tags)
 
-    async def log_metric(self, run_id: str, metric: dict) -> None:
+    async def log_metric(self, run_id: str, metric: dict[str, Any]) -> None:
         v.validate_run_id(run_id)
         await self.store.log_batch(run_id, [self._metric(metric, "")], (), ())
 
-    async def log_param(self, run_id: str, key, value) -> None:
+    async def log_param(self, run_id: str, key: object, value: object) -> None:
         v.validate_run_id(run_id)
         await self.store.log_batch(run_id, (), [self._param(key, value, "")], ())
 
-    async def set_tag(self, run_id: str, key, value) -> None:
+    async def set_tag(self, run_id: str, key: object, value: object) -> None:
         v.validate_run_id(run_id)
         await self.store.log_batch(run_id, (), (), [self._run_tag(key, value, "")])
 
@@ -177,8 +188,8 @@ class TrackingService:
         await self.store.delete_tag(run_id, key)
 
     @staticmethod
-    def _param(key, value, path: str) -> KeyValue:
-        v.validate_key(key, f"{path}.key" if path else "key")
+    def _param(key: object, value: object, path: str) -> KeyValue:
+        key = v.validate_key(key, f"{path}.key" if path else "key")
         if value is None:
             raise invalid(v.missing_value(f"{path}.value" if path else "value"))
         if not isinstance(value, str):
@@ -186,7 +197,7 @@ class TrackingService:
         return {"key": key, "value": v.limit_length(value, v.MAX_PARAM_VAL_LENGTH, "Param value", truncate=True)}
 
     @staticmethod
-    def _metric(m: dict, path: str) -> MetricPoint:
+    def _metric(m: dict[str, Any], path: str) -> MetricPoint:
         def at(name: str) -> str:
             return f"{path}.{name}" if path else name
 
@@ -214,18 +225,16 @@ class TrackingService:
             m.get("dataset_digest") or None,
         )
 
-    async def log_inputs(self, run_id: str, datasets: list[dict], models: list[dict]) -> None:
+    async def log_inputs(self, run_id: str, datasets: list[dict[str, Any]], models: list[dict[str, Any]]) -> None:
         v.validate_run_id(run_id)
         clean: list[DatasetIn] = []
         for i, item in enumerate(datasets):
             ds = item.get("dataset")
             if not isinstance(ds, dict):
                 raise invalid("Dataset input must have a dataset associated with it.")
-            name, digest = ds.get("name"), ds.get("digest")
-            source_type, source = ds.get("source_type"), ds.get("source")
-            for field, val in (("name", name), ("digest", digest), ("source_type", source_type), ("source", source)):
-                if not isinstance(val, str) or not val:
-                    raise invalid(v.missing_value(f"datasets[{i}].dataset.{field}"))
+            name, digest, source_type, source = (
+                _required_dataset_field(ds, field, i) for field in ("name", "digest", "source_type", "source")
+            )
             v.limit_length(name, v.MAX_DATASET_NAME_SIZE, "name", truncate=False)
             v.limit_length(digest, v.MAX_DATASET_DIGEST_SIZE, "digest", truncate=False)
             v.limit_length(source, v.MAX_DATASET_SOURCE_SIZE, "source", truncate=False)
@@ -255,7 +264,7 @@ class TrackingService:
             model_ids.append(model_id)
         await self.store.log_inputs(run_id, clean, model_ids)
 
-    async def log_outputs(self, run_id: str, models: list[dict]) -> None:
+    async def log_outputs(self, run_id: str, models: list[dict[str, Any]]) -> None:
         v.validate_run_id(run_id)
         out = []
         for i, m in enumerate(models):
@@ -285,7 +294,7 @@ class TrackingService:
         }
         await self.store.record_logged_model(run_id, summary)
 
-    async def search_datasets(self, experiment_ids: list[str]):
+    async def search_datasets(self, experiment_ids: list[str]) -> list[dict[str, Any]]:
         if not experiment_ids:
             raise invalid("SearchDatasets request must specify at least one experiment_id.")
         if len(experiment_ids) > 20:
@@ -303,7 +312,7 @@ class TrackingService:
         max_results: int | None,
         order_by: list[str],
         page_token: str | None,
-    ):
+    ) -> tuple[list[Run], str | None]:
         view = _view_type(run_view_type)
         max_results = _page_size(max_results, v.SEARCH_MAX_RESULTS_THRESHOLD)
         offset = paging.parse_token(page_token)
@@ -312,7 +321,9 @@ class TrackingService:
 
     # ------------------------------------------------------------------ metric history
 
-    async def get_metric_history(self, run_id: str, key: str, max_results: int | None, page_token: str | None):
+    async def get_metric_history(
+        self, run_id: str, key: str, max_results: int | None, page_token: str | None
+    ) -> tuple[list[Metric], str | None]:
         v.validate_run_id(run_id)
         if max_results is not None and max_results < 1:
             raise invalid(v.invalid_value("max_results", max_results, "It must be a positive integer"))
@@ -322,9 +333,12 @@ class TrackingService:
         if page_token and max_results is None:
             max_results = v.GET_METRIC_HISTORY_MAX_RESULTS
         metrics, more = await self.store.get_metric_history(run_id, key, max_results, offset)
-        return metrics, (paging.make_token(offset + max_results) if more else None)
+        # The store says more follow only for a limited page, so max_results is set then.
+        return metrics, (paging.make_token(offset + max_results) if more and max_results is not None else None)
 
-    async def get_metric_history_bulk(self, run_ids: list[str], key: str | None, max_results: int | None):
+    async def get_metric_history_bulk(
+        self, run_ids: list[str], key: str | None, max_results: int | None
+    ) -> list[Metric]:
         if not run_ids:
             raise invalid("GetMetricHistoryBulk request must specify at least one run_id.")
         if len(run_ids) > 100:
@@ -343,7 +357,7 @@ class TrackingService:
         start_step: int | None,
         end_step: int | None,
         max_results: int | None,
-    ):
+    ) -> list[Metric]:
         if not run_ids:
             raise invalid(v.missing_value("run_ids"))
         if len(run_ids) > v.MAX_RUNS_GET_METRIC_HISTORY_BULK:
@@ -359,13 +373,20 @@ class TrackingService:
             raise invalid(f"max_results must be between 1 and {v.MAX_RESULTS_PER_RUN}.")
         if (start_step is None) != (end_step is None):
             raise invalid("If either start step or end step are specified, both must be specified.")
-        if start_step is not None and start_step > end_step:
+        if start_step is not None and end_step is not None and start_step > end_step:
             raise invalid(
                 f"end_step must be greater than start_step. Found start_step={start_step} and end_step={end_step}."
             )
         for rid in run_ids:
             v.validate_run_id(rid, "run_ids")
         return await self.store.get_metric_history_bulk_interval(run_ids, key, max_results, start_step, end_step)
+
+
+def _required_dataset_field(ds: dict[str, Any], field: str, i: int) -> str:
+    val = ds.get(field)
+    if not isinstance(val, str) or not val:
+        raise invalid(v.missing_value(f"datasets[{i}].dataset.{field}"))
+    return val
 
 
 def _page_size(max_results: int | None, limit: int, detail: str = "") -> int:

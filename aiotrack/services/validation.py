@@ -10,6 +10,7 @@ import logging
 import math
 import posixpath
 import re
+from typing import Literal, overload
 
 import orjson
 
@@ -53,14 +54,14 @@ _BAD_CHARACTERS = (
 )
 
 
-def _json_value(value) -> str:
+def _json_value(value: object) -> str:
     try:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
     except TypeError:
         return repr(value)
 
 
-def invalid_value(path: str, value, message: str | None = None) -> str:
+def invalid_value(path: str, value: object, message: str | None = None) -> str:
     shown = _json_value(value)
     if message:
         return f"Invalid value {shown} for parameter '{path}' supplied: {message}"
@@ -80,7 +81,7 @@ def _path_not_unique(name: str) -> bool:
     return norm != name or norm == "." or norm.startswith("..") or norm.startswith("/")
 
 
-def validate_key(name, path: str, *, what: str = "key") -> str:
+def validate_key(name: object, path: str, *, what: str = "key") -> str:
     """Metric, param and tag names: MLflow's character set, and no name that resolves to another."""
     if name is None:
         raise invalid(invalid_value(path, "", "A key name must be provided."))
@@ -102,6 +103,10 @@ def validate_key(name, path: str, *, what: str = "key") -> str:
     return name
 
 
+@overload
+def limit_length(value: str, limit: int, name: str, *, truncate: bool) -> str: ...
+@overload
+def limit_length(value: str | None, limit: int, name: str, *, truncate: bool) -> str | None: ...
 def limit_length(value: str | None, limit: int, name: str, *, truncate: bool) -> str | None:
     if value is None or len(value) <= limit:
         return value
@@ -118,7 +123,7 @@ def limit_length(value: str | None, limit: int, name: str, *, truncate: bool) ->
     raise invalid(exceeds_maximum_length(name, limit))
 
 
-def validate_run_id(run_id, path: str = "run_id") -> str:
+def validate_run_id(run_id: object, path: str = "run_id") -> str:
     if not isinstance(run_id, str) or not run_id:
         raise invalid(missing_value(path))
     if not _RUN_ID_RE.match(run_id):
@@ -126,7 +131,7 @@ def validate_run_id(run_id, path: str = "run_id") -> str:
     return run_id
 
 
-def validate_experiment_name(name) -> str:
+def validate_experiment_name(name: object) -> str:
     if name is None or name == "":
         raise invalid(f"Invalid experiment name: '{name or ''}'")
     if not isinstance(name, str):
@@ -150,7 +155,7 @@ def validate_batch_limits(n_metrics: int, n_params: int, n_tags: int) -> None:
             )
 
 
-def encode_metric_value(value, path: str, timestamp) -> tuple[float, bool]:
+def encode_metric_value(value: object, path: str, timestamp: object) -> tuple[float, bool]:
     """A metric value as the store keeps it: (value, is_nan); infinities become +/-FLOAT_MAX."""
     if value is None:
         raise invalid(missing_value(path))
@@ -192,7 +197,15 @@ def encode_metric_value(value, path: str, timestamp) -> tuple[float, bool]:
 _FLOAT_EXACT_INT = 2**53
 
 
-def parse_int64(value, path: str, *, required: bool = False, default: int | None = None) -> int | None:
+@overload
+def parse_int64(value: object, path: str, *, required: Literal[True], default: int | None = None) -> int: ...
+@overload
+def parse_int64(value: object, path: str, *, required: bool = False, default: int) -> int: ...
+@overload
+def parse_int64(value: object, path: str, *, required: bool = False, default: None = None) -> int | None: ...
+@overload
+def parse_int64(value: object, path: str, *, required: bool = False, default: int | None = None) -> int | None: ...
+def parse_int64(value: object, path: str, *, required: bool = False, default: int | None = None) -> int | None:
     """int64 fields arrive as JSON numbers, or as strings (proto JSON); accept both."""
     if value is None:
         if required:

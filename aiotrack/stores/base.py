@@ -12,6 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiotrack.entities import Experiment, KeyValue, Metric, Run, RunInfo
 
@@ -43,7 +44,7 @@ class DatasetIn:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    items: list
+    items: list[Any]
     next_page_token: str | None
 
 
@@ -140,11 +141,11 @@ class TrackingStore(ABC):
     async def log_outputs(self, run_id: str, models: Sequence[tuple[str, int]]) -> None: ...
 
     @abstractmethod
-    async def record_logged_model(self, run_id: str, model: dict) -> None:
+    async def record_logged_model(self, run_id: str, model: dict[str, Any]) -> None:
         """Append a model's summary to the run's ``mlflow.log-model.history`` tag (MLflow 2.x clients)."""
 
     @abstractmethod
-    async def search_datasets(self, experiment_ids: list[str], limit: int) -> list[dict]:
+    async def search_datasets(self, experiment_ids: list[str], limit: int) -> list[dict[str, Any]]:
         """Distinct (experiment_id, name, digest, context) of the datasets logged to the experiments."""
 
     @abstractmethod
@@ -191,18 +192,20 @@ class RegistryStore(ABC):
 
     # ---- registered models
     @abstractmethod
-    async def create_registered_model(self, name: str, tags: Sequence[KeyValue], description: str | None) -> dict:
+    async def create_registered_model(
+        self, name: str, tags: Sequence[KeyValue], description: str | None
+    ) -> dict[str, Any]:
         """RESOURCE_ALREADY_EXISTS when the name is taken, worded for models vs prompts as MLflow does."""
 
     @abstractmethod
-    async def get_registered_model(self, name: str) -> dict:
+    async def get_registered_model(self, name: str) -> dict[str, Any]:
         """With ``latest_versions`` (the newest version per stage), ``tags`` and ``aliases``."""
 
     @abstractmethod
-    async def update_registered_model(self, name: str, description: str | None) -> dict: ...
+    async def update_registered_model(self, name: str, description: str | None) -> dict[str, Any]: ...
 
     @abstractmethod
-    async def rename_registered_model(self, name: str, new_name: str) -> dict:
+    async def rename_registered_model(self, name: str, new_name: str) -> dict[str, Any]:
         """Renames the model and all its versions, tags and aliases."""
 
     @abstractmethod
@@ -212,12 +215,12 @@ class RegistryStore(ABC):
     @abstractmethod
     async def search_registered_models(
         self, filter_string: str | None, max_results: int, order_by: list[str], offset: int
-    ) -> tuple[list[dict], bool]:
+    ) -> tuple[list[dict[str, Any]], bool]:
         """One page from ``offset`` and whether more follow. Prompts are left out unless the filter
         asks for ``tags.`mlflow.prompt.is_prompt` = 'true'``."""
 
     @abstractmethod
-    async def get_latest_versions(self, name: str, stages: list[str] | None) -> list[dict]:
+    async def get_latest_versions(self, name: str, stages: list[str] | None) -> list[dict[str, Any]]:
         """The newest version in each of ``stages`` (canonical names; None or empty: every stage)."""
 
     @abstractmethod
@@ -239,23 +242,23 @@ class RegistryStore(ABC):
         run_link: str | None,
         description: str | None,
         model_id: str | None,
-    ) -> dict:
+    ) -> dict[str, Any]:
         """The next version number (one more than any version ever created, deleted ones included)."""
 
     @abstractmethod
-    async def get_model_version(self, name: str, version: int) -> dict: ...
+    async def get_model_version(self, name: str, version: int) -> dict[str, Any]: ...
 
     @abstractmethod
-    async def get_model_version_internal(self, name: str, version: int) -> dict:
+    async def get_model_version_internal(self, name: str, version: int) -> dict[str, Any]:
         """The stored row as a dict with ``storage_location`` and ``model_id`` (not sent on the wire)."""
 
     @abstractmethod
-    async def update_model_version(self, name: str, version: int, description: str | None) -> dict: ...
+    async def update_model_version(self, name: str, version: int, description: str | None) -> dict[str, Any]: ...
 
     @abstractmethod
     async def transition_model_version_stage(
         self, name: str, version: int, stage: str, archive_existing_versions: bool
-    ) -> dict:
+    ) -> dict[str, Any]:
         """``stage`` is canonical; with ``archive_existing_versions`` the other versions in that stage
         move to Archived in the same transaction."""
 
@@ -269,7 +272,7 @@ class RegistryStore(ABC):
     @abstractmethod
     async def search_model_versions(
         self, filter_string: str | None, max_results: int, order_by: list[str], offset: int
-    ) -> tuple[list[dict], bool]: ...
+    ) -> tuple[list[dict[str, Any]], bool]: ...
 
     @abstractmethod
     async def set_model_version_tag(self, name: str, version: int, key: str, value: str) -> None: ...
@@ -285,7 +288,7 @@ class RegistryStore(ABC):
     async def delete_registered_model_alias(self, name: str, alias: str) -> None: ...
 
     @abstractmethod
-    async def get_model_version_by_alias(self, name: str, alias: str) -> dict:
+    async def get_model_version_by_alias(self, name: str, alias: str) -> dict[str, Any]:
         """``latest`` (any case) is the highest live version."""
 
     @abstractmethod
@@ -310,17 +313,17 @@ class LoggedModelStore(ABC):
         source_run_id: str | None,
         params: Sequence[KeyValue],
         tags: Sequence[KeyValue],
-    ) -> dict:
+    ) -> dict[str, Any]:
         """A PENDING model in an active experiment."""
 
     @abstractmethod
-    async def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> dict: ...
+    async def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> dict[str, Any]: ...
 
     @abstractmethod
     async def delete_logged_model(self, model_id: str) -> None: ...
 
     @abstractmethod
-    async def finalize_logged_model(self, model_id: str, status: int) -> dict: ...
+    async def finalize_logged_model(self, model_id: str, status: int) -> dict[str, Any]: ...
 
     @abstractmethod
     async def set_logged_model_tags(self, model_id: str, tags: Sequence[KeyValue]) -> None: ...
@@ -336,11 +339,11 @@ class LoggedModelStore(ABC):
         self,
         experiment_ids: list[str],
         filter_string: str | None,
-        datasets: list[dict] | None,
+        datasets: list[dict[str, Any]] | None,
         max_results: int,
-        order_by: list[dict] | None,
+        order_by: list[dict[str, Any]] | None,
         offset: int,
-    ) -> tuple[list[dict], bool]:
+    ) -> tuple[list[dict[str, Any]], bool]:
         """Filter over attributes, ``metrics.``, ``params.`` and ``tags.``; ``datasets`` restricts metric
         matches (and, without metric filters, requires a metric on one of them); ``order_by`` entries
         are ``{field_name, ascending, dataset_name?, dataset_digest?}``."""

@@ -144,7 +144,7 @@ async def test_multipart_capability(repo):
     parts = []
     payloads = [b"p" * (5 * 1024 * 1024), b"tail"]
     async with aiohttp.ClientSession() as http:
-        for cred, data in zip(creds, payloads):
+        for cred, data in zip(creds, payloads, strict=False):
             async with http.put(cred.url, data=io.BytesIO(data)) as resp:
                 assert resp.status == 200, await resp.text()
                 parts.append((cred.part_number, resp.headers["ETag"]))

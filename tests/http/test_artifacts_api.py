@@ -170,7 +170,7 @@ async def test_multipart_per_destination(api, destination):
     payloads = [os.urandom(5 * 1024 * 1024), b"end"]
     parts = []
     async with aiohttp.ClientSession() as http:
-        for cred, payload in zip(data["credentials"], payloads):
+        for cred, payload in zip(data["credentials"], payloads, strict=False):
             async with http.put(cred["url"], data=io.BytesIO(payload), headers=cred["headers"]) as resp:
                 assert resp.status == 200
                 parts.append({"part_number": cred["part_number"], "etag": resp.headers["ETag"], "url": cred["url"]})
@@ -354,7 +354,7 @@ async def test_aborted_upload_leaves_nothing_under_the_final_name(make_client, t
     """A client that dies mid-body: no file under the final name, and the temp file goes away."""
     api = await make_client()
     dest = tmp_path / "artifacts"
-    reader, writer = await asyncio.open_connection(api.host, api.port)
+    _reader, writer = await asyncio.open_connection(api.host, api.port)
     writer.write(
         b"PUT /api/2.0/mlflow-artifacts/artifacts/1/r/artifacts/half.bin HTTP/1.1\r\n"
         b"Host: localhost\r\nContent-Type: application/octet-stream\r\n"

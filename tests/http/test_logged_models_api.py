@@ -158,7 +158,7 @@ def page_token_for(exp: str) -> str:
 
 
 async def test_logged_model_artifacts(client):
-    exp, run = await setup(client)
+    exp, _run = await setup(client)
     mid = (await call(client, "POST", "logged-models", {"experiment_id": exp}))["model"]["info"]["model_id"]
     for rel, body in (("MLmodel", b"flavors: {}\n"), ("sub/model.pkl", b"\x00\x01")):
         resp = await client.put(f"/api/2.0/mlflow-artifacts/artifacts/{exp}/models/{mid}/artifacts/{rel}", data=body)

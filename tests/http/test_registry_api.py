@@ -176,7 +176,7 @@ async def test_searches_paging_and_limits(client):
 async def test_prompts_are_registered_models_with_prompt_tags(client):
     prompt_tags = [{"key": "mlflow.prompt.is_prompt", "value": "true"}]
     await call(client, "POST", "registered-models/create", {"name": "qa", "tags": prompt_tags})
-    version_tags = prompt_tags + [{"key": "mlflow.prompt.text", "value": "Answer {{q}}"}]
+    version_tags = [*prompt_tags, {"key": "mlflow.prompt.text", "value": "Answer {{q}}"}]
     mv = await call(
         client, "POST", "model-versions/create", {"name": "qa", "source": "dummy-source", "tags": version_tags}
     )

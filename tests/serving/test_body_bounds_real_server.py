@@ -8,7 +8,7 @@ import io
 from pathlib import Path
 
 import requests
-from serving_helpers import wait_until
+from server_process import wait_until
 
 BODY = b'{"x": [' + b",".join([b"{}"] * (31 * 1024 * 1024 // 3)) + b"]}"
 
@@ -21,7 +21,7 @@ def _peak_rss_mb(pid: int) -> float:
 
 
 def test_parallel_large_bodies_do_not_blow_up_the_worker(start_server):
-    server = start_server("--workers", "1")
+    server = start_server(["--workers", "1"])
     (worker,) = wait_until(lambda: len(server.workers()) == 1 and server.workers(), 20, "the worker")
     before = _peak_rss_mb(worker)
 

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import requests
-from serving_helpers import Server, session_members, wait_until
+from server_process import ServerProcess, session_members, wait_until
 
 import aiotrack
 
@@ -23,7 +23,7 @@ def test_dev_mode_reloads_on_code_change(tmp_path):
         pkg_root / "aiotrack",
         ignore=shutil.ignore_patterns("__pycache__", "webui_dist"),
     )
-    server = Server(tmp_path, "--dev", env={"PYTHONPATH": str(pkg_root)})
+    server = ServerProcess(["--dev", "--worker-header"], tmp_path, env={"PYTHONPATH": str(pkg_root)})
     try:
         server.wait_ready()
         first = requests.get(server.url + "/health", timeout=5)

@@ -20,7 +20,7 @@ def test_metrics_across_workers(start_server, tmp_path):
     directory = tmp_path / "prom"
     directory.mkdir()
     (directory / "counter_99999.db").write_bytes(b"stale")  # from an earlier run: removed at start
-    server = start_server("--workers", "2", "--expose-prometheus", str(directory))
+    server = start_server(["--workers", "2", "--expose-prometheus", str(directory), "--worker-header"])
     pids = set()
     searches = 0
     # Fresh connections until both workers have answered (which one accepts is the kernel's choice).

@@ -10,7 +10,7 @@ import uuid
 
 import orjson
 import requests
-from serving_helpers import wait_until
+from server_process import wait_until
 
 from aiotrack.http.protocol import MAX_LINE_SIZE
 
@@ -34,7 +34,7 @@ def _split(response: bytes) -> tuple[int, dict[str, str], bytes]:
 
 
 def test_half_a_header_is_closed_after_the_header_read_timeout(start_server):
-    server = start_server("--workers", "1", "--header-read-timeout", "1")
+    server = start_server(["--workers", "1", "--header-read-timeout", "1"])
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
         s.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
         started = time.monotonic()
@@ -46,7 +46,7 @@ def test_half_a_header_is_closed_after_the_header_read_timeout(start_server):
 
 
 def test_a_slow_body_is_not_cut_off_by_the_header_timeout(start_server):
-    server = start_server("--workers", "1", "--header-read-timeout", "1")
+    server = start_server(["--workers", "1", "--header-read-timeout", "1"])
     body = orjson.dumps({"name": f"slow-{uuid.uuid4().hex}"})
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
         s.sendall(
@@ -64,7 +64,7 @@ def test_a_slow_body_is_not_cut_off_by_the_header_timeout(start_server):
 
 
 def test_parser_refusal_is_mlflow_json_with_security_headers_and_no_echo(start_server):
-    server = start_server("--workers", "1")
+    server = start_server(["--workers", "1"])
     secret = "zz-secret-path-" + "a" * (MAX_LINE_SIZE + 10)
     status, headers, body = _split(_raw(server.port, f"GET /{secret} HTTP/1.1\r\nHost: x\r\n\r\n".encode()))
     assert status == 400
@@ -82,7 +82,7 @@ def test_parser_refusal_is_mlflow_json_with_security_headers_and_no_echo(start_s
 
 
 def test_long_request_lines_reach_the_route(start_server):
-    server = start_server("--workers", "1")
+    server = start_server(["--workers", "1"])
     run_ids = [uuid.uuid4().hex for _ in range(250)]  # ~10 KB of query string, over aiohttp's 8,190
     resp = requests.get(
         f"{server.url}/ajax-api/2.0/mlflow/metrics/get-history-bulk",
@@ -97,7 +97,7 @@ def test_long_request_lines_reach_the_route(start_server):
 
 
 def test_duplicate_slashes_are_merged_before_routing(start_server):
-    server = start_server("--workers", "1")
+    server = start_server(["--workers", "1"])
     resp = requests.get(f"{server.url}//model-versions/get-artifact?path=MLmodel&name=nope&version=1", timeout=10)
     assert resp.status_code == 404 and resp.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST", resp.text
     resp = requests.get(f"{server.url}{API}//experiments//get", params={"experiment_id": "0"}, timeout=10)

@@ -12,7 +12,7 @@ CREATE = "/api/2.0/mlflow/experiments/create"
 
 
 def test_default_policy_through_the_real_server(start_server):
-    server = start_server("--workers", "1", "--x-frame-options", "DENY")
+    server = start_server(["--workers", "1", "--x-frame-options", "DENY"])
     url = server.url
     port = server.port
 
@@ -56,12 +56,14 @@ def test_default_policy_through_the_real_server(start_server):
 
 def test_allowed_hosts_and_origins_and_the_mlflow_client(start_server):
     server = start_server(
-        "--workers",
-        "1",
-        "--allowed-hosts",
-        "mlflow.example.com,127.0.0.1",
-        "--cors-allowed-origins",
-        "https://app.example.com",
+        [
+            "--workers",
+            "1",
+            "--allowed-hosts",
+            "mlflow.example.com,127.0.0.1",
+            "--cors-allowed-origins",
+            "https://app.example.com",
+        ]
     )
     url = server.url
     assert requests.get(url + SEARCH, headers={"Host": "mlflow.example.com"}).status_code == 200
@@ -91,7 +93,7 @@ def test_allowed_hosts_and_origins_and_the_mlflow_client(start_server):
 
 
 def test_disabled_security_middleware_warns_loudly(start_server):
-    server = start_server("--workers", "1", "--disable-security-middleware")
+    server = start_server(["--workers", "1", "--disable-security-middleware"])
     assert requests.get(server.url + SEARCH, headers={"Host": "evil.com"}).status_code == 200
     assert (
         requests.post(server.url + CREATE, json={"name": "q"}, headers={"Origin": "http://evil.com"}).status_code == 200

@@ -34,7 +34,7 @@ async def _client(url: str, run_id: str, errors: list, workers: set):
 
 
 def test_eight_clients_through_four_workers_lose_nothing(start_server):
-    server = start_server("--workers", "4")
+    server = start_server(["--workers", "4", "--worker-header"])
     http = requests.Session()
     exp = http.post(server.url + "/api/2.0/mlflow/experiments/create", json={"name": "concurrency"}).json()
     run_ids = [

@@ -12,7 +12,7 @@ import time
 
 import asyncpg
 import requests
-from serving_helpers import wait_until
+from server_process import wait_until
 
 from aiotrack.cli.workers import BACKOFF_CAP, BACKOFF_FIRST, restart_delay
 
@@ -46,7 +46,7 @@ def _writer(url: str, run_id: str, prefix: str, stop: threading.Event, acked: li
 
 
 def test_kill_9_under_write_load_loses_no_acknowledged_write(start_server, store_uri):
-    server = start_server("--workers", "2", store_uri=store_uri)
+    server = start_server(["--workers", "2"], store_uri=store_uri)
     workers = wait_until(lambda: len(server.workers()) == 2 and server.workers(), 20, "two workers")
     run_id = _post(server.url, "runs/create", {"experiment_id": "0"}).json()["run"]["info"]["run_id"]
     stop = threading.Event()
@@ -89,7 +89,7 @@ async def _allow_connections(admin_dsn: str, name: str, allow: bool) -> None:
 def test_database_away_then_back_the_supervisor_keeps_restarting(start_server, pg_server, pg_template):
     uri = asyncio.run(pg_server.clone(pg_template))
     name = uri.rsplit("/", 1)[1]
-    server = start_server("--workers", "2", store_uri=uri)
+    server = start_server(["--workers", "2"], store_uri=uri)
     workers = wait_until(lambda: len(server.workers()) == 2 and server.workers(), 20, "two workers")
     asyncio.run(_allow_connections(pg_server.admin_dsn, name, False))
     try:

@@ -9,12 +9,12 @@ import time
 
 import aiohttp
 import requests
-from serving_helpers import session_members, wait_until
+from server_process import session_members, wait_until
 
 
 def _pids_seen(url: str, n: int) -> set[str]:
     seen = set()
-    with requests.Session() as http:
+    with requests.Session():
         for _ in range(n):
             # a fresh connection each time, so the kernel may hand it to either worker
             resp = requests.get(url + "/health", timeout=10, headers={"Connection": "close"})
@@ -24,7 +24,7 @@ def _pids_seen(url: str, n: int) -> set[str]:
 
 
 def test_two_workers_serve_and_a_killed_worker_is_replaced(start_server):
-    server = start_server("--workers", "2")
+    server = start_server(["--workers", "2", "--worker-header"])
     workers = wait_until(lambda: len(server.workers()) == 2 and server.workers(), 20, "two workers")
 
     def both_workers_answered():
@@ -69,14 +69,17 @@ async def _slow_log_batch(url: str, run_id: str, started: asyncio.Event, chunks:
             started.set()
             await asyncio.sleep(pause)
 
-    async with aiohttp.ClientSession() as http, http.post(
-        url + "/api/2.0/mlflow/runs/log-batch", data=trickle(), headers={"Content-Type": "application/json"}
-    ) as resp:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            url + "/api/2.0/mlflow/runs/log-batch", data=trickle(), headers={"Content-Type": "application/json"}
+        ) as resp,
+    ):
         return resp.status, await resp.text()
 
 
 def test_sigterm_lets_a_slow_request_finish_then_exits_cleanly(start_server):
-    server = start_server("--workers", "2")
+    server = start_server(["--workers", "2", "--worker-header"])
     run = requests.post(server.url + "/api/2.0/mlflow/runs/create", json={"experiment_id": "0"}, timeout=10)
     run_id = run.json()["run"]["info"]["run_id"]
     workers = server.workers()
@@ -100,7 +103,7 @@ def test_sigterm_lets_a_slow_request_finish_then_exits_cleanly(start_server):
     for pid in workers:
         assert not os.path.exists(f"/proc/{pid}")
     # the acknowledged write is there (a fresh server on the same database)
-    again = start_server("--workers", "1", store_uri=server.store_uri)
+    again = start_server(["--workers", "1", "--worker-header"], store_uri=server.store_uri)
     history = requests.get(
         again.url + "/api/2.0/mlflow/metrics/get-history", params={"run_id": run_id, "metric_key": "m"}, timeout=10
     ).json()
@@ -108,7 +111,7 @@ def test_sigterm_lets_a_slow_request_finish_then_exits_cleanly(start_server):
 
 
 def test_workers_exit_when_the_supervisor_dies(start_server):
-    server = start_server("--workers", "2")
+    server = start_server(["--workers", "2", "--worker-header"])
     workers = wait_until(lambda: len(server.workers()) == 2 and server.workers(), 20, "two workers")
     os.kill(server.proc.pid, signal.SIGKILL)
     server.proc.wait(10)
@@ -126,7 +129,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_sigterm_lets_a_slow_artifact_upload_finish(start_server):
-    server = start_server("--workers", "2")
+    server = start_server(["--workers", "2", "--worker-header"])
     path = "/api/2.0/mlflow-artifacts/artifacts/0/slow/artifacts/big.bin"
     chunk = bytes(range(256)) * 256  # 64 KiB
 
@@ -140,9 +143,12 @@ def test_sigterm_lets_a_slow_artifact_upload_finish(start_server):
                 await asyncio.sleep(0.25)
 
         async def upload():
-            async with aiohttp.ClientSession() as http, http.put(
-                server.url + path, data=trickle(), headers={"Content-Type": "application/octet-stream"}
-            ) as resp:
+            async with (
+                aiohttp.ClientSession() as http,
+                http.put(
+                    server.url + path, data=trickle(), headers={"Content-Type": "application/octet-stream"}
+                ) as resp,
+            ):
                 return resp.status, await resp.text()
 
         task = asyncio.create_task(upload())
@@ -158,7 +164,7 @@ def test_sigterm_lets_a_slow_artifact_upload_finish(start_server):
     assert after_signal > 1.5
     assert server.proc.wait(40) == 0
     assert not session_members(server.proc.pid), "processes left behind"
-    again = start_server("--workers", "1", store_uri=server.store_uri)
+    again = start_server(["--workers", "1", "--worker-header"], store_uri=server.store_uri)
     got = requests.get(again.url + path, timeout=10)
     assert got.status_code == 200
     assert got.content == chunk * 12

@@ -47,7 +47,7 @@ async def test_foreign_database_is_refused(tmp_path):
     conn.close()
     db = await SqliteDatabase(str(path)).open()
     try:
-        with pytest.raises(ConfigError, match="did not create.*MLflow"):
+        with pytest.raises(ConfigError, match=r"did not create.*MLflow"):
             await migrations.ensure_current(db)
         with pytest.raises(ConfigError):
             await migrations.upgrade(db)

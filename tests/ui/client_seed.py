@@ -37,7 +37,9 @@ def main() -> None:
     mlflow.sklearn.autolog(disable=True)
     with mlflow.start_run(run_name="loop") as run:
         mlflow.log_param("long_value", "v" * 3000)
-        mlflow.log_param("estimator_repr", "Pipeline(steps=[" + ", ".join(f"('step{i}', Transformer{i}())" for i in range(40)) + "])")
+        mlflow.log_param(
+            "estimator_repr", "Pipeline(steps=[" + ", ".join(f"('step{i}', Transformer{i}())" for i in range(40)) + "])"
+        )
         for step in range(120):
             mlflow.log_metric("loss", 50000 + step * 0.01, step=step)  # ticks like "50000.2"
             if step % 20 == 0:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ from ui_support import (
     WEBUI,
     _get,
     _skip_or_fail,
+    ensure_webui_deps,
 )
 
 
@@ -51,21 +51,19 @@ class UiServer:
 
 
 @pytest.fixture(scope="session")
-def webui_dist():
+def webui_deps() -> str:
+    """npm, with webui/node_modules installed (once per lock file, not once per test)."""
+    return ensure_webui_deps()
+
+
+@pytest.fixture(scope="session")
+def webui_dist(request):
     """The built bundle; builds it once when missing."""
     if not (DIST / "index.html").exists():
-        npm = shutil.which("npm")
-        if not npm:
-            _skip_or_fail(
-                f"{DIST} is missing and npm is not installed to build it (cd webui && npm ci && npm run build)"
-            )
-        steps = ([] if (WEBUI / "node_modules").exists() else [[npm, "ci", "--no-audit", "--no-fund"]]) + [
-            [npm, "run", "build"]
-        ]
-        for cmd in steps:
-            r = subprocess.run(cmd, cwd=WEBUI, capture_output=True, text=True, timeout=600)
-            if r.returncode != 0:
-                _skip_or_fail(f"building the web UI failed ({' '.join(cmd)}):\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+        npm = request.getfixturevalue("webui_deps")
+        r = subprocess.run([npm, "run", "build"], cwd=WEBUI, capture_output=True, text=True, timeout=600)
+        if r.returncode != 0:
+            _skip_or_fail(f"building the web UI failed (npm run build):\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
     return DIST
 
 

@@ -83,14 +83,17 @@ def _artifacts(api: Api, exp: str, c: str) -> None:
         exp,
         c,
         "report.html",
-        b"<html><body><h1 id='h'>Report</h1><script>document.title='pwned';parent.document.body.dataset.pwned='1'</script></body></html>",
+        b"<html><body><h1 id='h'>Report</h1>"
+        b"<script>document.title='pwned';parent.document.body.dataset.pwned='1'</script></body></html>",
         "text/html",
     )
     api.put_artifact(
         exp,
         c,
         "logo.svg",
-        b"<svg xmlns='http://www.w3.org/2000/svg' width='40' height='40'><script>parent.document.body.dataset.pwned='1'</script><circle cx='20' cy='20' r='18' fill='teal'/></svg>",
+        b"<svg xmlns='http://www.w3.org/2000/svg' width='40' height='40'>"
+        b"<script>parent.document.body.dataset.pwned='1'</script>"
+        b"<circle cx='20' cy='20' r='18' fill='teal'/></svg>",
         "image/svg+xml",
     )
 

@@ -82,7 +82,8 @@ def test_y_axis_leaves_room_for_5_digit_labels(page, logged):
     # the plot area starts after the y axis: its ticks and gap (15 px) and the widest label, "50000.2"-like
     # (the losses span 50000 to 50001.2), in uPlot's 12px axis font
     needed = page.evaluate(
-        """() => { const c = document.createElement('canvas').getContext('2d'); c.font = '12px system-ui, -apple-system, sans-serif';
+        """() => { const c = document.createElement('canvas').getContext('2d');
+                  c.font = '12px system-ui, -apple-system, sans-serif';
                   return c.measureText('50000.2').width; }"""
     )
     left = over.evaluate("el => parseFloat(getComputedStyle(el).left)")
@@ -166,7 +167,8 @@ def test_runs_table_columns_resize_and_reorder(page, logged):
     page.mouse.up()
     expect(head).to_have_css("width", f"{round(w0 + 80)}px")
     page.reload()
-    expect(grid.locator("[role=columnheader][data-col='attributes.status']")).to_have_css("width", f"{round(w0 + 80)}px")
+    status_head = grid.locator("[role=columnheader][data-col='attributes.status']")
+    expect(status_head).to_have_css("width", f"{round(w0 + 80)}px")
     before = header_ids(grid)
     grid.locator("[role=columnheader][data-col='attributes.user_id']").drag_to(
         grid.locator("[role=columnheader][data-col='attributes.start_time']")

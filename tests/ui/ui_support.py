@@ -5,11 +5,15 @@ through the REST API (tests/ui/seed.py), and headless Debian Chromium driven by 
   here). Missing -> the tests skip with the reason, except under CI (CI=true), where it fails.
 - The UI bundle: aiotrack/webui_dist, built by `npm ci && npm run build` in webui/. If it is
   missing the fixture builds it (npm is needed); if that fails -> skip, or failure under CI.
+- webui/node_modules: installed at most once per lock file by scripts/webui-deps (npm ci when
+  webui/package-lock.json changed since the last install), through the `webui_deps` fixture.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -37,6 +41,17 @@ def _skip_or_fail(reason: str):
     if IN_CI:
         pytest.fail(f"{reason} (CI is set, so this is a failure, not a skip)")
     pytest.skip(reason)
+
+
+def ensure_webui_deps() -> str:
+    """npm's path, with webui/node_modules matching the lock file (scripts/webui-deps)."""
+    npm = shutil.which("npm")
+    if npm is None:
+        _skip_or_fail("npm is not installed; the web UI's tools need Node.js (cd webui && npm ci)")
+    r = subprocess.run([str(ROOT / "scripts" / "webui-deps")], capture_output=True, text=True, timeout=900)
+    if r.returncode != 0:
+        _skip_or_fail(f"installing webui/node_modules failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+    return npm
 
 
 def _get(url: str, timeout: float = 5) -> tuple[int, dict, bytes]:

@@ -23,29 +23,62 @@ function useRoute(): Route {
 function App() {
   const route = useRoute();
   const section = route.page === 'models' || route.page === 'model' || route.page === 'version' ? 'models' : 'experiments';
-  let page;
+  let page: preact.JSX.Element;
   switch (route.page) {
-    case 'experiments': page = <ExperimentsPage route={route} />; break;
-    case 'runs': page = <RunsPage route={route} key={route.expIds.join(',')} />; break;
-    case 'run': page = <RunPage route={route} key={route.runId} />; break;
-    case 'compare': page = <ComparePage route={route} />; break;
-    case 'models': page = <ModelsPage route={route} />; break;
-    case 'model': page = <ModelPage route={route} key={route.name} />; break;
-    case 'version': page = <VersionPage route={route} key={route.name + '/' + route.version} />; break;
-    case 'logged-model': page = <LoggedModelPage route={route} key={route.modelId} />; break;
-    case 'trace': page = <TracePage expId={route.expId} traceId={route.traceId} key={route.traceId} />; break;
-    default: page = <div class="page"><h1>Page not found</h1><p><a href="#/experiments">Go to experiments</a></p></div>;
+    case 'experiments':
+      page = <ExperimentsPage route={route} />;
+      break;
+    case 'runs':
+      page = <RunsPage route={route} key={route.expIds.join(',')} />;
+      break;
+    case 'run':
+      page = <RunPage route={route} key={route.runId} />;
+      break;
+    case 'compare':
+      page = <ComparePage route={route} />;
+      break;
+    case 'models':
+      page = <ModelsPage route={route} />;
+      break;
+    case 'model':
+      page = <ModelPage route={route} key={route.name} />;
+      break;
+    case 'version':
+      page = <VersionPage route={route} key={route.name + '/' + route.version} />;
+      break;
+    case 'logged-model':
+      page = <LoggedModelPage route={route} key={route.modelId} />;
+      break;
+    case 'trace':
+      page = <TracePage expId={route.expId} traceId={route.traceId} key={route.traceId} />;
+      break;
+    default:
+      page = (
+        <div class="page">
+          <h1>Page not found</h1>
+          <p>
+            <a href="#/experiments">Go to experiments</a>
+          </p>
+        </div>
+      );
   }
   return (
     <div class="app">
       <header class="topbar">
         <a class="brand" href="#/experiments">
-          <svg width="20" height="20" viewBox="0 0 16 16" aria-hidden="true"><rect width="16" height="16" rx="3" fill="#38bdf8" /><path d="M3 12l3-4 3 2 4-6" stroke="#0f172a" stroke-width="1.8" fill="none" /></svg>
+          <svg width="20" height="20" viewBox="0 0 16 16" aria-hidden="true">
+            <rect width="16" height="16" rx="3" fill="#38bdf8" />
+            <path d="M3 12l3-4 3 2 4-6" stroke="#0f172a" stroke-width="1.8" fill="none" />
+          </svg>
           aiotrack
         </a>
         <nav>
-          <a href="#/experiments" class={section === 'experiments' ? 'active' : ''}>Experiments</a>
-          <a href="#/models" class={section === 'models' ? 'active' : ''}>Models</a>
+          <a href="#/experiments" class={section === 'experiments' ? 'active' : ''}>
+            Experiments
+          </a>
+          <a href="#/models" class={section === 'models' ? 'active' : ''}>
+            Models
+          </a>
         </nav>
       </header>
       <main>{page}</main>

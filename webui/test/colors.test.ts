@@ -22,7 +22,7 @@ describe('run colours', () => {
     expect(runColor('a')).not.toBe(runColor('b'));
   });
 
-  it('keep a run\'s colour as new runs arrive and after a reload', () => {
+  it("keep a run's colour as new runs arrive and after a reload", () => {
     assignRunColors(['r1', 'r2']);
     const before = [runColor('r1'), runColor('r2')];
     assignRunColors(['r1', 'r2', 'r3']);

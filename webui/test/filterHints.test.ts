@@ -44,7 +44,7 @@ describe('filter hints', () => {
     expect(labels("attributes.status = 'F")).toEqual(['FINISHED', 'FAILED']);
     const r = at("attributes.status = 'F");
     expect(r.hints[0].insert).toBe("'FINISHED'");
-    expect(r.from).toBe("attributes.status = ".length);
+    expect(r.from).toBe('attributes.status = '.length);
   });
   it('suggests "and" after a complete comparison', () => {
     expect(labels("params.lr = '0.1' ")).toEqual(['and']);

@@ -27,7 +27,10 @@ describe('normalizeRun', () => {
   });
   it('reads NaN and Infinity sent as strings', () => {
     const run = mk('a', 1);
-    run.data.metrics = [{ key: 'm', value: 'NaN', timestamp: 0, step: 0 }, { key: 'i', value: 'Infinity', timestamp: 0, step: 0 }];
+    run.data.metrics = [
+      { key: 'm', value: 'NaN', timestamp: 0, step: 0 },
+      { key: 'i', value: 'Infinity', timestamp: 0, step: 0 },
+    ];
     const r = normalizeRun(run);
     expect(Number.isNaN(r.metrics.m)).toBe(true);
     expect(r.metrics.i).toBe(Infinity);
@@ -57,8 +60,12 @@ describe('sorting', () => {
 
 describe('groupNested', () => {
   const rows = [
-    mk('p1', 10), mk('c1', 9, { parent: 'p1' }), mk('c2', 8, { parent: 'p1' }), mk('g1', 7, { parent: 'c1' }),
-    mk('orphan', 6, { parent: 'gone' }), mk('p2', 5),
+    mk('p1', 10),
+    mk('c1', 9, { parent: 'p1' }),
+    mk('c2', 8, { parent: 'p1' }),
+    mk('g1', 7, { parent: 'c1' }),
+    mk('orphan', 6, { parent: 'gone' }),
+    mk('p2', 5),
   ].map(normalizeRun);
   it('collapses children under their parent by default', () => {
     const t = groupNested(rows, new Set());
@@ -68,7 +75,14 @@ describe('groupNested', () => {
   });
   it('shows children after the parent, keeping sort order, with depth', () => {
     const t = groupNested(rows, new Set(['p1', 'c1']));
-    expect(t.map((x) => [x.row.id, x.depth])).toEqual([['p1', 0], ['c1', 1], ['g1', 2], ['c2', 1], ['orphan', 0], ['p2', 0]]);
+    expect(t.map((x) => [x.row.id, x.depth])).toEqual([
+      ['p1', 0],
+      ['c1', 1],
+      ['g1', 2],
+      ['c2', 1],
+      ['orphan', 0],
+      ['p2', 0],
+    ]);
   });
   it('expands everything on request', () => {
     expect(groupNested(rows, new Set(), true).length).toBe(6);

@@ -29,10 +29,17 @@ describe('default columns', () => {
     expect(cols).not.toContain('params.const_p');
   });
   it('fall back to the logged keys for a single run, and add Dataset and Models where runs have them', () => {
-    const rows = [run('a', { m: 1 }, { p: '1' }, {
-      inputs: { dataset_inputs: [{ dataset: { name: 'iris', digest: 'd1' }, tags: [{ key: 'mlflow.data.context', value: 'train' }] }] },
-      outputs: { model_outputs: [{ model_id: 'm-1', step: 0 }] },
-    })].map(normalizeRun);
+    const rows = [
+      run(
+        'a',
+        { m: 1 },
+        { p: '1' },
+        {
+          inputs: { dataset_inputs: [{ dataset: { name: 'iris', digest: 'd1' }, tags: [{ key: 'mlflow.data.context', value: 'train' }] }] },
+          outputs: { model_outputs: [{ model_id: 'm-1', step: 0 }] },
+        },
+      ),
+    ].map(normalizeRun);
     const cols = defaultColumns(collectKeys(rows), rows);
     expect(cols).toEqual([...DEFAULT_ATTRIBUTES, 'attributes.datasets', 'attributes.models', 'metrics.m', 'params.p']);
   });

@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { alignSeries, forLogScale, minMaxDownsample, seriesToXY, smooth } from '../src/lib/series';
 
 describe('seriesToXY', () => {
-  const s = { run_id: 'r', metric_key: 'm', total: 3, min: 1, max: 3, step: [2, 0, 1], timestamp: [3000, 1000, 2000], value: [3, 'NaN', 1] as (number | string)[] };
+  const s = {
+    run_id: 'r',
+    metric_key: 'm',
+    total: 3,
+    min: 1,
+    max: 3,
+    step: [2, 0, 1],
+    timestamp: [3000, 1000, 2000],
+    value: [3, 'NaN', 1] as (number | string)[],
+  };
   it('sorts by x and turns NaN into gaps', () => {
     expect(seriesToXY(s, 'step')).toEqual({ x: [0, 1, 2], y: [null, 1, 3] });
   });
@@ -55,7 +64,16 @@ describe('smooth', () => {
 
 describe('alignSeries', () => {
   it('joins series on the union of x values with gaps', () => {
-    expect(alignSeries([{ x: [0, 2], y: [1, 3] }, { x: [1, 2], y: [5, 6] }])).toEqual([[0, 1, 2], [1, null, 3], [null, 5, 6]]);
+    expect(
+      alignSeries([
+        { x: [0, 2], y: [1, 3] },
+        { x: [1, 2], y: [5, 6] },
+      ]),
+    ).toEqual([
+      [0, 1, 2],
+      [1, null, 3],
+      [null, 5, 6],
+    ]);
   });
   it('drops non-positive values for log scale', () => {
     expect(forLogScale([1, 0, -1, null, 2])).toEqual([1, null, null, null, 2]);

@@ -17,7 +17,9 @@ describe('model signature', () => {
   it('reads inputs, outputs and params from an MLmodel file, folded lines and quotes included', () => {
     const s = parseSignature(MLMODEL)!;
     expect(s.inputs.map((f) => [f.name, f.type, f.required])).toEqual([
-      ['sepal length (cm)', 'double', true], ['petal width', 'double', false], ["it's", 'string', undefined],
+      ['sepal length (cm)', 'double', true],
+      ['petal width', 'double', false],
+      ["it's", 'string', undefined],
     ]);
     expect(s.outputs).toEqual([{ name: '(0)', type: 'tensor int64 [-1]', required: undefined, default: undefined, shape: undefined }]);
     expect(s.params[0]).toMatchObject({ name: 'k', type: 'long', default: 3 });
@@ -25,6 +27,6 @@ describe('model signature', () => {
   it('say null without a signature or with a broken one', () => {
     expect(parseSignature('flavors:\n  sklearn: {}\n')).toBeNull();
     expect(parseSignature("signature:\n  inputs: '[broken'\n")).toBeNull();
-    expect(parseSignature("signature:\n  inputs: null\n  outputs: null\n")).toBeNull();
+    expect(parseSignature('signature:\n  inputs: null\n  outputs: null\n')).toBeNull();
   });
 });

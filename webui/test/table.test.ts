@@ -3,8 +3,20 @@ import { sortTable, tableFromJson } from '../src/lib/table';
 
 describe('table previews', () => {
   it("read mlflow.log_table's JSON (pandas orient=split)", () => {
-    const t = tableFromJson({ columns: ['q', 'score', 'meta'], data: [['a', 0.5, { k: 1 }], ['b', null, [1]]] });
-    expect(t).toEqual({ head: ['q', 'score', 'meta'], rows: [['a', '0.5', '{"k":1}'], ['b', '', '[1]']] });
+    const t = tableFromJson({
+      columns: ['q', 'score', 'meta'],
+      data: [
+        ['a', 0.5, { k: 1 }],
+        ['b', null, [1]],
+      ],
+    });
+    expect(t).toEqual({
+      head: ['q', 'score', 'meta'],
+      rows: [
+        ['a', '0.5', '{"k":1}'],
+        ['b', '', '[1]'],
+      ],
+    });
   });
   it('refuse JSON that is not a table', () => {
     expect(tableFromJson({ columns: ['a'] })).toBeNull();

@@ -35,10 +35,17 @@ describe('markdown', () => {
 
 describe('csv', () => {
   it('parses quotes, escaped quotes and newlines', () => {
-    expect(parseCsv('a,b\n"x, y","he said ""hi"""\n"multi\nline",2\n')).toEqual([['a', 'b'], ['x, y', 'he said "hi"'], ['multi\nline', '2']]);
+    expect(parseCsv('a,b\n"x, y","he said ""hi"""\n"multi\nline",2\n')).toEqual([
+      ['a', 'b'],
+      ['x, y', 'he said "hi"'],
+      ['multi\nline', '2'],
+    ]);
   });
   it('handles TSV and CRLF and a row limit', () => {
-    expect(parseCsv('a\tb\r\n1\t2\r\n3\t4', '\t', 2)).toEqual([['a', 'b'], ['1', '2']]);
+    expect(parseCsv('a\tb\r\n1\t2\r\n3\t4', '\t', 2)).toEqual([
+      ['a', 'b'],
+      ['1', '2'],
+    ]);
   });
 });
 

@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import {
-  durationMs, flattenTree, ganttBar, normalizeTrace, parseJsonValue, parseSpans, spanTree, timestampMs,
-  tokenUsage, traceFilterForModel, traceFilterForRun, traceOrderBy, traceWindow,
+  durationMs,
+  flattenTree,
+  ganttBar,
+  normalizeTrace,
+  parseJsonValue,
+  parseSpans,
+  spanTree,
+  timestampMs,
+  tokenUsage,
+  traceFilterForModel,
+  traceFilterForRun,
+  traceOrderBy,
+  traceWindow,
 } from '../src/lib/traces';
 import { parseRoute, routeToHash } from '../src/lib/url';
 
@@ -19,7 +30,10 @@ describe('trace info', () => {
 
   it('normalizes a TraceInfoV3 with token usage, run, name and assessments', () => {
     const row = normalizeTrace({
-      trace_id: 'tr-1', request_time: '2026-01-01T00:00:00Z', execution_duration: '1.5s', state: 'OK',
+      trace_id: 'tr-1',
+      request_time: '2026-01-01T00:00:00Z',
+      execution_duration: '1.5s',
+      state: 'OK',
       trace_location: { type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: '7' } },
       trace_metadata: { 'mlflow.sourceRun': 'abc', 'mlflow.trace.tokenUsage': '{"input_tokens": 3, "output_tokens": 4}' },
       tags: { 'mlflow.traceName': 'predict', env: 'prod' },
@@ -46,14 +60,36 @@ describe('trace info', () => {
 
 describe('spans', () => {
   const raw = [
-    { span_id: 'c', parent_span_id: 'a', name: 'llm', start_time_unix_nano: 3_000_000, end_time_unix_nano: 9_000_000,
+    {
+      span_id: 'c',
+      parent_span_id: 'a',
+      name: 'llm',
+      start_time_unix_nano: 3_000_000,
+      end_time_unix_nano: 9_000_000,
       status: { code: 'STATUS_CODE_ERROR', message: 'boom' },
       attributes: { 'mlflow.spanType': '"LLM"', 'mlflow.spanInputs': '{"q": "hi"}', 'mlflow.spanOutputs': '"yo"', custom: '1' },
-      events: [{ name: 'exception', time_unix_nano: 8_000_000, attributes: { 'exception.type': 'ValueError' } }] },
-    { span_id: 'a', parent_span_id: null, name: 'root', start_time_unix_nano: 1_000_000, end_time_unix_nano: 11_000_000,
-      status: { code: 'STATUS_CODE_OK' }, attributes: { 'mlflow.spanType': '"CHAIN"' }, events: [] },
-    { span_id: 'b', parent_span_id: 'a', name: 'retrieve', start_time_unix_nano: 2_000_000, end_time_unix_nano: 2_500_000,
-      status: { code: 'STATUS_CODE_UNSET' }, attributes: {}, events: [] },
+      events: [{ name: 'exception', time_unix_nano: 8_000_000, attributes: { 'exception.type': 'ValueError' } }],
+    },
+    {
+      span_id: 'a',
+      parent_span_id: null,
+      name: 'root',
+      start_time_unix_nano: 1_000_000,
+      end_time_unix_nano: 11_000_000,
+      status: { code: 'STATUS_CODE_OK' },
+      attributes: { 'mlflow.spanType': '"CHAIN"' },
+      events: [],
+    },
+    {
+      span_id: 'b',
+      parent_span_id: 'a',
+      name: 'retrieve',
+      start_time_unix_nano: 2_000_000,
+      end_time_unix_nano: 2_500_000,
+      status: { code: 'STATUS_CODE_UNSET' },
+      attributes: {},
+      events: [],
+    },
     { span_id: 'z', parent_span_id: 'missing', name: 'orphan', start_time_unix_nano: '12000000', end_time_unix_nano: null, attributes: {} },
   ];
 
@@ -67,8 +103,20 @@ describe('spans', () => {
   });
 
   it('parse OTLP-shaped spans (camelCase, attribute lists, numeric status codes)', () => {
-    const [s] = parseSpans([{ spanId: 'x', parentSpanId: '', name: 'otel', startTimeUnixNano: '5', endTimeUnixNano: '7',
-      status: { code: 2 }, attributes: [{ key: 'mlflow.spanType', value: { stringValue: '"TOOL"' } }, { key: 'n', value: { intValue: '4' } }] }]);
+    const [s] = parseSpans([
+      {
+        spanId: 'x',
+        parentSpanId: '',
+        name: 'otel',
+        startTimeUnixNano: '5',
+        endTimeUnixNano: '7',
+        status: { code: 2 },
+        attributes: [
+          { key: 'mlflow.spanType', value: { stringValue: '"TOOL"' } },
+          { key: 'n', value: { intValue: '4' } },
+        ],
+      },
+    ]);
     expect(s).toMatchObject({ id: 'x', parentId: null, type: 'TOOL', status: 'ERROR', startNs: 5, endNs: 7 });
     expect(s.attributes.n).toBe(4);
   });
@@ -77,15 +125,22 @@ describe('spans', () => {
     const tree = spanTree(parseSpans(raw));
     expect(tree.map((n) => n.span.id)).toEqual(['a', 'z']);
     expect(tree[0].children.map((n) => n.span.id)).toEqual(['b', 'c']);
-    expect(flattenTree(tree).map((n) => [n.span.id, n.depth])).toEqual([['a', 0], ['b', 1], ['c', 1], ['z', 0]]);
+    expect(flattenTree(tree).map((n) => [n.span.id, n.depth])).toEqual([
+      ['a', 0],
+      ['b', 1],
+      ['c', 1],
+      ['z', 0],
+    ]);
     expect(flattenTree(tree, new Set(['a'])).map((n) => n.span.id)).toEqual(['a', 'z']);
   });
 
   it('survive a parent cycle without looping', () => {
-    const tree = spanTree(parseSpans([
-      { span_id: 'p', parent_span_id: 'q', name: 'p', start_time_unix_nano: 1 },
-      { span_id: 'q', parent_span_id: 'p', name: 'q', start_time_unix_nano: 2 },
-    ]));
+    const tree = spanTree(
+      parseSpans([
+        { span_id: 'p', parent_span_id: 'q', name: 'p', start_time_unix_nano: 1 },
+        { span_id: 'q', parent_span_id: 'p', name: 'q', start_time_unix_nano: 2 },
+      ]),
+    );
     expect(flattenTree(tree).length).toBeLessThanOrEqual(2);
   });
 

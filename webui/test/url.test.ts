@@ -4,9 +4,18 @@ import { DEFAULT_RUNS_STATE, decodeRunsState, encodeRunsState, parseRoute, route
 describe('runs view state in the URL', () => {
   it('round-trips every field', () => {
     const s = {
-      ...DEFAULT_RUNS_STATE, view: 'charts' as const, filter: "metrics.acc > 0.9 and params.opt = 'a,b&c'",
-      lifecycle: 'all' as const, sort: 'metrics.acc', desc: false, cols: ['params.lr', 'tags.a,b', 'metrics.loss'],
-      sel: ['r1', 'r2'], x: 'relative' as const, smooth: 0.6, log: true, mq: 'loss',
+      ...DEFAULT_RUNS_STATE,
+      view: 'charts' as const,
+      filter: "metrics.acc > 0.9 and params.opt = 'a,b&c'",
+      lifecycle: 'all' as const,
+      sort: 'metrics.acc',
+      desc: false,
+      cols: ['params.lr', 'tags.a,b', 'metrics.loss'],
+      sel: ['r1', 'r2'],
+      x: 'relative' as const,
+      smooth: 0.6,
+      log: true,
+      mq: 'loss',
     };
     const back = decodeRunsState(new URLSearchParams(encodeRunsState(s)));
     expect(back).toEqual(s);
@@ -52,7 +61,13 @@ describe('routes', () => {
 
 describe("MLflow's own UI addresses", () => {
   it('open the matching page', () => {
-    expect(parseRoute('#/experiments/1/runs/abc/artifacts/model/MLmodel')).toEqual({ page: 'run', expId: '1', runId: 'abc', tab: 'artifacts', path: 'model/MLmodel' });
+    expect(parseRoute('#/experiments/1/runs/abc/artifacts/model/MLmodel')).toEqual({
+      page: 'run',
+      expId: '1',
+      runId: 'abc',
+      tab: 'artifacts',
+      path: 'model/MLmodel',
+    });
     expect(parseRoute('#/experiments/1/runs/abc/model-metrics')).toMatchObject({ page: 'run', runId: 'abc', tab: 'charts' });
     expect(parseRoute('#/experiments/1/runs/abc/overview')).toMatchObject({ page: 'run', tab: 'overview' });
     expect(parseRoute('#/experiments/1/runs/abc/traces')).toMatchObject({ page: 'run', tab: 'traces' });

@@ -14,11 +14,15 @@ sandboxing CSP; HTML-like types are sent as text/plain.
 from __future__ import annotations
 
 import contextlib
+import os
 import posixpath
 from collections.abc import AsyncIterator
 from email.utils import formatdate
+from pathlib import Path
+from typing import Any, Literal
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from aiotrack.artifacts.base import CHUNK_SIZE, ArtifactRepository
 from aiotrack.artifacts.content import ARTIFACT_CSP, content_disposition, guess_content_type
@@ -78,7 +82,7 @@ def _proxy(request: web.Request, rule: str) -> ArtifactRepository:
     return repo
 
 
-def _refusable(handler):
+def _refusable(handler: Handler) -> Handler:
     async def wrapper(request: web.Request) -> web.StreamResponse:
         try:
             return await handler(request)
@@ -120,7 +124,7 @@ class _PlainFileResponse(web.FileResponse):
     ``<name>.gz``/``<name>.br`` instead when the client accepts that encoding, which for
     artifacts would be another artifact's bytes."""
 
-    def _get_file_path_stat_encoding(self, accept_encoding: str):
+    def _get_file_path_stat_encoding(self, accept_encoding: str) -> tuple[Path | None, os.stat_result, str | None]:
         return super()._get_file_path_stat_encoding("")
 
 
@@ -134,7 +138,7 @@ def _file_headers(name: str) -> dict[str, str]:
     }
 
 
-def _parse_range(header: str | None, size: int) -> tuple[int, int] | bool | None:
+def _parse_range(header: str | None, size: int) -> tuple[int, int] | Literal[False] | None:
     """(start, end_exclusive) for one satisfiable range; None to send everything (no header,
     an unparsable one, or several ranges); False when unsatisfiable."""
     if not header:
@@ -342,13 +346,13 @@ async def list_run_artifacts(request: web.Request) -> web.Response:
     args = await read_args(request)
     run_id = args.str("run_id") or args.str("run_uuid")
     if not run_id:
-        args.str("run_id", required=True)
+        run_id = args.str("run_id", required=True)  # raises MLflow's missing-value error
     raw_path = args.str("path")
     path = safe_relative_path(raw_path) if raw_path is not None else ""
     artifact_uri, repo, base = await run_artifact_root(request, run_id)
     infos = await repo.list(join(base, path))
     files = [f.to_json(join(path, posixpath.basename(f.path))) for f in infos]
-    out: dict = {"root_uri": artifact_uri}
+    out: dict[str, Any] = {"root_uri": artifact_uri}
     if files:
         out["files"] = files
     return json_response(out)

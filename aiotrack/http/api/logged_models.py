@@ -4,20 +4,23 @@
 from __future__ import annotations
 
 import posixpath
+from typing import Any
 
 from aiohttp import web
 
+from aiotrack.artifacts.base import ArtifactRepository
 from aiotrack.artifacts.paths import join, safe_relative_path
 from aiotrack.errors import BAD_REQUEST, AiotrackError, invalid
 from aiotrack.http import keys
 from aiotrack.http.api.artifacts import serve_artifact
 from aiotrack.http.codec import empty_response, json_response, page_response, read_args
 from aiotrack.http.routing import Routes
+from aiotrack.services.logged_models import LoggedModelService
 
 routes = Routes()
 
 
-def _service(request: web.Request):
+def _service(request: web.Request) -> LoggedModelService:
     return request.app[keys.LOGGED_MODELS]
 
 
@@ -99,7 +102,7 @@ async def log_logged_model_params(request: web.Request) -> web.Response:
 # ---------------------------------------------------------------- artifacts
 
 
-def _resolve(request: web.Request, location: str, what: str):
+def _resolve(request: web.Request, location: str, what: str) -> tuple[ArtifactRepository, str]:
     resolved = request.app[keys.ARTIFACTS].resolve_run_root(location)
     if resolved is None:
         raise invalid(
@@ -117,7 +120,7 @@ async def list_logged_model_artifacts(request: web.Request) -> web.Response:
     location = model["info"]["artifact_uri"]
     repo, base = _resolve(request, location, f"logged model '{_model_id(request)}'")
     infos = await repo.list(join(base, path))
-    out: dict = {}
+    out: dict[str, Any] = {}
     files = [f.to_json(join(path, posixpath.basename(f.path))) for f in infos]
     if files:
         out["files"] = files

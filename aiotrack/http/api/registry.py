@@ -13,6 +13,7 @@ from aiotrack.http import keys
 from aiotrack.http.api.artifacts import serve_artifact
 from aiotrack.http.codec import Args, empty_response, json_response, page_response, read_args
 from aiotrack.http.routing import Routes
+from aiotrack.services.registry import RegistryService
 from aiotrack.services.validation import missing_value
 
 routes = Routes()
@@ -25,7 +26,7 @@ async def _args(request: web.Request) -> Args:
     return await read_args(request)
 
 
-def _registry(request: web.Request):
+def _registry(request: web.Request) -> RegistryService:
     return request.app[keys.REGISTRY]
 
 
@@ -234,7 +235,7 @@ async def delete_model_version_tag(request: web.Request) -> web.Response:
 # ---------------------------------------------------------------- UI: a version's files
 
 
-async def _version_files_root(request: web.Request, name: str, version: str) -> str:
+async def _version_files_root(request: web.Request, name: str | None, version: str | None) -> str:
     """The artifact URI of a version's files: its download URI, with ``runs:/`` and
     ``models:/<model_id>`` references resolved to the run's or logged model's location."""
     uri = await _registry(request).get_model_version_download_uri(name, version)
@@ -248,7 +249,8 @@ async def _version_files_root(request: web.Request, name: str, version: str) -> 
     if parsed.scheme == "models":
         model_id = parsed.path.strip("/")
         model = await request.app[keys.LOGGED_MODELS].get_logged_model(model_id)
-        return model["info"]["artifact_uri"]
+        artifact_uri: str = model["info"]["artifact_uri"]
+        return artifact_uri
     return uri
 
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 from aiohttp import web
 
 from aiotrack.http import keys
-from aiotrack.http.codec import empty_response, json_response, page_response, read_args
+from aiotrack.http.codec import Args, empty_response, json_response, page_response, read_args
 from aiotrack.http.routing import Routes
 
 routes = Routes()
 
 
-def _run_id(args) -> str:
+def _run_id(args: Args) -> str:
     # The client sends both run_id and the legacy run_uuid; either names the run.
     run_id = args.str("run_id") or args.str("run_uuid")
     if not run_id:
-        args.str("run_id", required=True)
+        return args.str("run_id", required=True)  # raises MLflow's missing-value error
     return run_id
 
 

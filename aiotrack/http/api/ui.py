@@ -20,6 +20,7 @@ GET 2.0/aiotrack/metrics/downsampled
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from aiohttp import web
 
@@ -27,6 +28,7 @@ from aiotrack.errors import NOT_IMPLEMENTED, AiotrackError, invalid, not_found
 from aiotrack.http import keys
 from aiotrack.http.codec import json_response, read_args
 from aiotrack.http.routing import Routes
+from aiotrack.stores.sql.database import Database
 from aiotrack.stores.sql.ui_queries import X_AXES, downsample_metric, existing_run_ids
 
 routes = Routes()
@@ -39,8 +41,8 @@ DEFAULT_BUCKETS = 500
 CONCURRENCY = 4
 
 
-def _database(request: web.Request):
-    db = getattr(request.app[keys.TRACKING].store, "db", None)
+def _database(request: web.Request) -> Database:
+    db: Database | None = getattr(request.app[keys.TRACKING].store, "db", None)
     if db is None:
         raise AiotrackError("Downsampled metrics need the SQL tracking store.", NOT_IMPLEMENTED)
     return db
@@ -79,7 +81,7 @@ async def downsampled_metrics(request: web.Request) -> web.Response:
 
     gate = asyncio.Semaphore(CONCURRENCY)
 
-    async def one(run_id: str, key: str):
+    async def one(run_id: str, key: str) -> Any:
         async with gate:
             return await downsample_metric(db, run_id, key, buckets=buckets, x_axis=x_axis, min_x=min_x, max_x=max_x)
 

@@ -13,6 +13,7 @@ to the router, so an unknown endpoint still answers 404, as in MLflow.
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 from aiotrack.errors import AiotrackError
 
@@ -48,9 +49,9 @@ def content_type_error(method: str, path: str, prefix: str, content_type: str | 
     return None
 
 
-def content_type_middleware(prefix: str):
+def content_type_middleware(prefix: str) -> Middleware:
     @web.middleware
-    async def check_content_type(request: web.Request, handler):
+    async def check_content_type(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.match_info.http_exception is None:
             message = content_type_error(request.method, request.path, prefix, request.headers.get("Content-Type"))
             if message is not None:

@@ -27,9 +27,11 @@ import logging
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp_cors
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 from aiohttp_cors.urldispatcher_router_adapter import ResourcesUrlDispatcherRouterAdapter
 
 from aiotrack.errors import PERMISSION_DENIED, AiotrackError, ConfigError
@@ -157,9 +159,9 @@ def should_block(policy: OriginPolicy, method: str, origin_header: str | None) -
     return not is_allowed_origin(policy, origin_header)
 
 
-def origin_middleware(policy: OriginPolicy):
+def origin_middleware(policy: OriginPolicy) -> Middleware:
     @web.middleware
-    async def check_origin(request: web.Request, handler):
+    async def check_origin(request: web.Request, handler: Handler) -> web.StreamResponse:
         origin = request.headers.get("Origin")
         if should_block(policy, request.method, origin):
             log.warning("Blocked cross-origin %s %s from %r", request.method, request.path, origin)
@@ -169,7 +171,7 @@ def origin_middleware(policy: OriginPolicy):
     return check_origin
 
 
-class _OriginTable(Mapping):
+class _OriginTable(Mapping[str, Any]):
     """aiohttp-cors looks origins up in a mapping; this one answers by the policy."""
 
     def __init__(self, policy: OriginPolicy, options: aiohttp_cors.ResourceOptions):
@@ -196,7 +198,8 @@ class _OriginTable(Mapping):
 
 def setup_cors(app: web.Application, policy: OriginPolicy) -> None:
     """Enable CORS headers and preflight answers on every route registered so far."""
-    options = aiohttp_cors.ResourceOptions(
+    # aiohttp_cors has no type hints
+    options = aiohttp_cors.ResourceOptions(  # type: ignore[no-untyped-call]
         allow_credentials=not policy.allow_all,
         expose_headers="*",
         allow_headers="*",

@@ -11,6 +11,7 @@ import logging
 
 import orjson
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from aiotrack.errors import AiotrackError
 from aiotrack.stores.sql.database import IntegrityViolation
@@ -30,7 +31,7 @@ def _is_api(path: str) -> bool:
 
 
 @web.middleware
-async def error_middleware(request: web.Request, handler):
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except AiotrackError as exc:

@@ -14,6 +14,7 @@ is being prepared.
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 from aiotrack.errors import BAD_REQUEST, AiotrackError
 
@@ -54,9 +55,9 @@ def preflight_refusal(text: str | None) -> str:
     return "Disallowed CORS origin"
 
 
-def preflight_middleware(prefix: str):
+def preflight_middleware(prefix: str) -> Middleware:
     @web.middleware
-    async def preflight_no_content(request: web.Request, handler):
+    async def preflight_no_content(request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
             response = await handler(request)
         except web.HTTPForbidden as exc:

@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 from aiotrack.errors import PERMISSION_DENIED, AiotrackError, ConfigError
 
@@ -129,7 +130,8 @@ class HostRule:
         if self.port is not None and host.port != self.port:
             return False
         if self.kind == "network":
-            return host.ip is not None and host.ip.version == self.network.version and host.ip in self.network
+            net = self.network
+            return net is not None and host.ip is not None and host.ip.version == net.version and host.ip in net
         if self.kind == "ipv4-pattern":
             return isinstance(host.ip, ipaddress.IPv4Address) and fnmatch.fnmatchcase(host.name, self.pattern)
         if host.ip is not None:
@@ -237,13 +239,13 @@ def is_exempt(path: str, prefix: str) -> bool:
 DECISION_CACHE_SIZE = 1024
 
 
-def host_middleware(policy: HostPolicy, prefix: str):
+def host_middleware(policy: HostPolicy, prefix: str) -> Middleware:
     # Parsing a Host header and testing it against networks costs more than the rest of a small
     # request's middleware chain; clients send few distinct values, so remember the decisions.
     decided: dict[str | None, bool] = {}
 
     @web.middleware
-    async def check_host(request: web.Request, handler):
+    async def check_host(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not is_exempt(request.path, prefix):
             header = request.headers.get("Host")
             allowed = decided.get(header)

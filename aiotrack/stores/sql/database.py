@@ -36,8 +36,8 @@ import logging
 import os
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Sequence
+from typing import Any, TypeVar
 
 import aiosqlite
 import asyncpg
@@ -48,12 +48,15 @@ from aiotrack.stores.sql.dialect import POSTGRESQL, SQLITE, Dialect
 log = logging.getLogger(__name__)
 
 Row = Sequence[Any]
+T = TypeVar("T")
+# A ``run`` body: a generator function that yields statements, receives their results, returns T.
+RunBody = Callable[..., Generator["Fetch", Any, T]]
 
 
-class Fetch(tuple):
+class Fetch(tuple[Any, ...]):
     """Yielded by a ``run`` body: all rows of a query."""
 
-    def __new__(cls, sql: str, params: Sequence[Any] = ()):
+    def __new__(cls, sql: str, params: Sequence[Any] = ()) -> Fetch:
         return tuple.__new__(cls, (sql, params))
 
 
@@ -120,7 +123,7 @@ class Database:
     def transaction(self) -> contextlib.AbstractAsyncContextManager[Tx]:
         raise NotImplementedError
 
-    async def run(self, body, *args):
+    async def run(self, body: RunBody[T], *args: Any) -> T:
         """Run the generator function ``body(*args)`` as one write transaction; return its value."""
         raise NotImplementedError
 
@@ -140,19 +143,19 @@ class _SqliteTx(Tx):
 
     __slots__ = ("_conn", "_pending")
 
-    def __init__(self, conn: aiosqlite.Connection, lock_fd: int):
+    def __init__(self, conn: aiosqlite.Connection, lock_fd: int) -> None:
         self._conn = conn
         self._lock_fd = lock_fd
         self._begun = False
         self._pending: list[tuple[str, Any, bool]] = []
 
-    async def _hop(self, final):
+    async def _hop(self, final: Callable[[sqlite3.Connection], Any] | None) -> Any:
         pending, self._pending = self._pending, []
         raw = self._conn._conn  # the sqlite3 connection; used only on its own thread below
         begin = not self._begun
         self._begun = True
 
-        def work():
+        def work() -> Any:
             if begin:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
                 raw.execute("BEGIN IMMEDIATE")
@@ -166,19 +169,21 @@ class _SqliteTx(Tx):
         try:
             # aiosqlite's own way to run a function on the connection's thread (private, stable
             # since 0.17; pinned below 0.23 in pyproject.toml and checked by a test).
-            return await self._conn._execute(work)
+            return await self._conn._execute(work)  # type: ignore[no-untyped-call]  # private, unannotated
         except sqlite3.IntegrityError as exc:
             raise IntegrityViolation(str(exc)) from None
         except sqlite3.OperationalError as exc:
             raise _sqlite_error(exc) from exc
 
-    async def fetch(self, sql, params=()):
-        return await self._hop(lambda raw: raw.execute(sql, params).fetchall())
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        rows: list[Row] = await self._hop(lambda raw: raw.execute(sql, params).fetchall())
+        return rows
 
-    async def execute(self, sql, params=()):
-        return await self._hop(lambda raw: raw.execute(sql, params).rowcount)
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        count: int = await self._hop(lambda raw: raw.execute(sql, params).rowcount)
+        return count
 
-    async def executemany(self, sql, rows):
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         self._pending.append((sql, list(rows), True))
 
     async def commit(self) -> None:
@@ -186,7 +191,7 @@ class _SqliteTx(Tx):
             return  # nothing was read or written: no transaction was ever begun
         fd = self._lock_fd
 
-        def finish(raw):
+        def finish(raw: sqlite3.Connection) -> None:
             try:
                 raw.execute("COMMIT")
             finally:
@@ -201,20 +206,20 @@ class _SqliteTx(Tx):
         raw = self._conn._conn
         fd = self._lock_fd
 
-        def work():
+        def work() -> None:
             try:
                 if raw.in_transaction:
                     raw.execute("ROLLBACK")
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
 
-        await self._conn._execute(work)
+        await self._conn._execute(work)  # type: ignore[no-untyped-call]  # private, unannotated
 
 
 class SqliteDatabase(Database):
     dialect = SQLITE
 
-    def __init__(self, path: str, *, readers: int = 2):
+    def __init__(self, path: str, *, readers: int = 2) -> None:
         self.path = path
         self.url = f"sqlite:///{path}"
         self._n_readers = readers
@@ -245,7 +250,7 @@ class SqliteDatabase(Database):
         self._readers = [await self._connect() for _ in range(self._n_readers)]
         return self
 
-    async def fetch(self, sql, params=()):
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         conn = self._readers[next(self._next_reader)]
         try:
             return list(await conn.execute_fetchall(sql, params))
@@ -258,6 +263,7 @@ class SqliteDatabase(Database):
         assert conn is not None, "database is not open"
         # The lock keeps run() from queueing work on the thread between this transaction's hops.
         async with self._write_lock:
+            assert self._lock_fd is not None  # set by open() with the writer
             tx = _SqliteTx(conn, self._lock_fd)
             try:
                 yield tx
@@ -266,13 +272,14 @@ class SqliteDatabase(Database):
                 await asyncio.shield(tx.rollback())
                 raise
 
-    async def run(self, body, *args):
+    async def run(self, body: RunBody[T], *args: Any) -> T:
         conn = self._writer
         assert conn is not None, "database is not open"
         raw = conn._conn
         fd = self._lock_fd
+        assert fd is not None  # set by open() with the writer
 
-        def work():
+        def work() -> T:
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:
                 raw.execute("BEGIN IMMEDIATE")
@@ -290,7 +297,7 @@ class SqliteDatabase(Database):
         # Queue the work under the lock (so it cannot land between the hops of a transaction()),
         # then wait for it outside: many run() calls queue on the thread back to back.
         async with self._write_lock:
-            future = asyncio.get_running_loop().create_future()
+            future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
             conn._tx.put_nowait((future, work))  # what aiosqlite's _execute does, minus the wait
         try:
             return await future
@@ -299,11 +306,11 @@ class SqliteDatabase(Database):
         except sqlite3.OperationalError as exc:
             raise _sqlite_error(exc) from exc
 
-    async def table_names(self):
+    async def table_names(self) -> set[str]:
         rows = await self.fetch("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
         return {r[0] for r in rows}
 
-    async def close(self):
+    async def close(self) -> None:
         for conn in [self._writer, *self._readers]:
             if conn is not None:
                 await conn.close()
@@ -314,12 +321,13 @@ class SqliteDatabase(Database):
             self._lock_fd = None
 
 
-def _drive_sync(gen, raw: sqlite3.Connection):
+def _drive_sync(gen: Generator[Fetch, Any, T], raw: sqlite3.Connection) -> T:
     """Run a ``run`` body's statements on a sqlite3 connection (on its thread)."""
     try:
         request = next(gen)
         while True:
             sql, params = request
+            result: Any
             try:
                 if type(request) is ExecMany:
                     raw.executemany(sql, params)
@@ -337,7 +345,8 @@ def _drive_sync(gen, raw: sqlite3.Connection):
                 continue
             request = gen.send(result)
     except StopIteration as stop:
-        return stop.value
+        value: T = stop.value
+        return value
 
 
 def _sqlite_error(exc: sqlite3.OperationalError) -> Exception:
@@ -361,16 +370,17 @@ def to_dollar_params(sql: str) -> str:
 class _PgTx(Tx):
     __slots__ = ("_conn",)
 
-    def __init__(self, conn: asyncpg.Connection):
+    def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
 
-    async def fetch(self, sql, params=()):
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         try:
-            return await self._conn.fetch(to_dollar_params(sql), *params)
+            rows: list[Row] = await self._conn.fetch(to_dollar_params(sql), *params)
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise IntegrityViolation(str(exc)) from None
+        return rows
 
-    async def execute(self, sql, params=()):
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         try:
             status = await self._conn.execute(to_dollar_params(sql), *params)
         except asyncpg.IntegrityConstraintViolationError as exc:
@@ -378,7 +388,7 @@ class _PgTx(Tx):
         tail = status.rsplit(" ", 1)[-1]
         return int(tail) if tail.isdigit() else 0
 
-    async def executemany(self, sql, rows):
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         try:
             await self._conn.executemany(to_dollar_params(sql), list(rows))
         except asyncpg.IntegrityConstraintViolationError as exc:
@@ -388,7 +398,7 @@ class _PgTx(Tx):
 class PostgresDatabase(Database):
     dialect = POSTGRESQL
 
-    def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 10):
+    def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 10) -> None:
         self.url = dsn
         self._dsn = dsn
         self._min = min_size
@@ -399,9 +409,10 @@ class PostgresDatabase(Database):
         self._pool = await asyncpg.create_pool(self._dsn, min_size=self._min, max_size=self._max)
         return self
 
-    async def fetch(self, sql, params=()):
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         assert self._pool is not None, "database is not open"
-        return await self._pool.fetch(to_dollar_params(sql), *params)
+        rows: list[Row] = await self._pool.fetch(to_dollar_params(sql), *params)
+        return rows
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
@@ -409,7 +420,7 @@ class PostgresDatabase(Database):
         async with self._pool.acquire() as conn, conn.transaction():
             yield _PgTx(conn)
 
-    async def run(self, body, *args):
+    async def run(self, body: RunBody[T], *args: Any) -> T:
         assert self._pool is not None, "database is not open"
         gen = body(*args)
         async with self._pool.acquire() as conn, conn.transaction():
@@ -418,9 +429,11 @@ class PostgresDatabase(Database):
                 request = next(gen)
                 while True:
                     sql, params = request
+                    result: Any
                     try:
                         if type(request) is ExecMany:
-                            result = await tx.executemany(sql, params)
+                            await tx.executemany(sql, params)
+                            result = None
                         elif type(request) is Fetch:
                             result = await tx.fetch(sql, params)
                         elif type(request) is FetchRow:
@@ -432,13 +445,14 @@ class PostgresDatabase(Database):
                         continue
                     request = gen.send(result)
             except StopIteration as stop:
-                return stop.value
+                value: T = stop.value
+                return value
 
-    async def table_names(self):
+    async def table_names(self) -> set[str]:
         rows = await self.fetch("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
         return {r[0] for r in rows}
 
-    async def close(self):
+    async def close(self) -> None:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None

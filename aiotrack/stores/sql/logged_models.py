@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
 
+from aiotrack.entities import KeyValue
 from aiotrack.errors import INVALID_PARAMETER_VALUE, AiotrackError, invalid, not_found
 from aiotrack.search import LOGGED_MODELS, parse_filter
-from aiotrack.search.ast import ATTRIBUTE, IN, METRIC, NOT_IN, PARAM, TAG
+from aiotrack.search.ast import ATTRIBUTE, METRIC, PARAM, TAG
 from aiotrack.stores.base import LoggedModelStore
-from aiotrack.stores.sql.database import Database, Tx
+from aiotrack.stores.sql.database import Database, Row, Tx
 from aiotrack.stores.sql.search_sql import _limit_offset, _Sql
 
 STATUS_NAMES = {
@@ -93,8 +96,8 @@ def _not_found(model_id: str) -> AiotrackError:
     return not_found(f"Logged model with ID '{model_id}' not found.")
 
 
-def _info(row, tags: list | None) -> dict:
-    info: dict = {
+def _info(row: Row, tags: list[Any] | None) -> dict[str, Any]:
+    info: dict[str, Any] = {
         "model_id": row[0],
         "experiment_id": str(row[1]),
         "name": row[2],
@@ -114,7 +117,7 @@ def _info(row, tags: list | None) -> dict:
     return info
 
 
-def _status_value(value) -> int:
+def _status_value(value: object) -> int:
     key = str(value).upper()
     if key not in _STATUS_VALUES:
         raise invalid(
@@ -125,12 +128,12 @@ def _status_value(value) -> int:
 
 
 class SqlLoggedModelStore(LoggedModelStore):
-    def __init__(self, db: Database):
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     # ------------------------------------------------------------------ helpers
 
-    async def _row(self, model_id: str, src=None, allow_deleted: bool = False):
+    async def _row(self, model_id: str, src: Tx | Database | None = None, allow_deleted: bool = False) -> Row:
         src = src or self.db
         sql = f"SELECT {LM_COLUMNS} FROM logged_models WHERE model_id = ?"
         if not allow_deleted:
@@ -140,14 +143,14 @@ class SqlLoggedModelStore(LoggedModelStore):
             raise _not_found(model_id)
         return row
 
-    async def _hydrate(self, rows, src=None) -> list[dict]:
+    async def _hydrate(self, rows: Sequence[Row], src: Tx | Database | None = None) -> list[dict[str, Any]]:
         if not rows:
             return []
         src = src or self.db
         ids = [r[0] for r in rows]
-        tags: dict[str, list] = {}
-        params: dict[str, list] = {}
-        metrics: dict[str, list] = {}
+        tags: dict[str, list[Any]] = {}
+        params: dict[str, list[Any]] = {}
+        metrics: dict[str, list[Any]] = {}
         for i in range(0, len(ids), IN_CHUNK):
             chunk = ids[i : i + IN_CHUNK]
             marks = _marks(len(chunk))
@@ -169,7 +172,7 @@ class SqlLoggedModelStore(LoggedModelStore):
                 "ORDER BY model_id, metric_name, metric_timestamp_ms, metric_step, run_id",
                 chunk,
             ):
-                m: dict = {"key": key, "value": "NaN" if is_nan else value, "timestamp": ts, "step": step}
+                m: dict[str, Any] = {"key": key, "value": "NaN" if is_nan else value, "timestamp": ts, "step": step}
                 if ds_name is not None:
                     m["dataset_name"] = ds_name
                 if ds_digest is not None:
@@ -179,7 +182,7 @@ class SqlLoggedModelStore(LoggedModelStore):
                 metrics.setdefault(mid, []).append(m)
         out = []
         for r in rows:
-            data: dict = {}
+            data: dict[str, Any] = {}
             if r[0] in params:
                 data["params"] = params[r[0]]
             if r[0] in metrics:
@@ -189,7 +192,15 @@ class SqlLoggedModelStore(LoggedModelStore):
 
     # ------------------------------------------------------------------ CRUD
 
-    async def create_logged_model(self, experiment_id, name, model_type, source_run_id, params, tags):
+    async def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str,
+        model_type: str | None,
+        source_run_id: str | None,
+        params: Sequence[KeyValue],
+        tags: Sequence[KeyValue],
+    ) -> dict[str, Any]:
         try:
             eid = int(experiment_id)
         except (TypeError, ValueError):
@@ -222,19 +233,20 @@ class SqlLoggedModelStore(LoggedModelStore):
             row = await self._row(model_id, tx)
             return (await self._hydrate([row], tx))[0]
 
-    async def get_logged_model(self, model_id, allow_deleted=False):
+    async def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> dict[str, Any]:
         row = await self._row(model_id, allow_deleted=allow_deleted)
         return (await self._hydrate([row]))[0]
 
-    async def delete_logged_model(self, model_id):
+    async def delete_logged_model(self, model_id: str) -> None:
         async with self.db.transaction() as tx:
             await self._row(model_id, tx)
             await tx.execute(
-                "UPDATE logged_models SET lifecycle_stage = 'deleted', last_updated_timestamp_ms = ? WHERE model_id = ?",
+                "UPDATE logged_models SET lifecycle_stage = 'deleted', last_updated_timestamp_ms = ? "
+                "WHERE model_id = ?",
                 (now_ms(), model_id),
             )
 
-    async def finalize_logged_model(self, model_id, status):
+    async def finalize_logged_model(self, model_id: str, status: int) -> dict[str, Any]:
         async with self.db.transaction() as tx:
             await self._row(model_id, tx)
             await tx.execute(
@@ -244,12 +256,12 @@ class SqlLoggedModelStore(LoggedModelStore):
             row = await self._row(model_id, tx)
             return (await self._hydrate([row], tx))[0]
 
-    async def set_logged_model_tags(self, model_id, tags):
+    async def set_logged_model_tags(self, model_id: str, tags: Sequence[KeyValue]) -> None:
         async with self.db.transaction() as tx:
             row = await self._row(model_id, tx)
             await _upsert_tags(tx, model_id, row[1], tags)
 
-    async def delete_logged_model_tag(self, model_id, key):
+    async def delete_logged_model_tag(self, model_id: str, key: str) -> None:
         async with self.db.transaction() as tx:
             await self._row(model_id, tx)
             changed = await tx.execute(
@@ -258,14 +270,22 @@ class SqlLoggedModelStore(LoggedModelStore):
             if not changed:
                 raise not_found(f"No tag with key {key!r} found for model with ID {model_id!r}.")
 
-    async def log_logged_model_params(self, model_id, params):
+    async def log_logged_model_params(self, model_id: str, params: Sequence[KeyValue]) -> None:
         async with self.db.transaction() as tx:
             row = await self._row(model_id, tx)
             await _upsert_params(tx, model_id, row[1], params)
 
     # ------------------------------------------------------------------ search
 
-    async def search_logged_models(self, experiment_ids, filter_string, datasets, max_results, order_by, offset):
+    async def search_logged_models(
+        self,
+        experiment_ids: list[str],
+        filter_string: str | None,
+        datasets: list[dict[str, Any]] | None,
+        max_results: int,
+        order_by: list[dict[str, Any]] | None,
+        offset: int,
+    ) -> tuple[list[dict[str, Any]], bool]:
         ids = []
         for e in experiment_ids:
             try:
@@ -282,7 +302,7 @@ class SqlLoggedModelStore(LoggedModelStore):
         return await self._hydrate(rows[:max_results]), more
 
 
-def _dataset_condition(q: _Sql, alias: str, datasets: list[dict] | None) -> str | None:
+def _dataset_condition(q: _Sql, alias: str, datasets: list[dict[str, Any]] | None) -> str | None:
     if not datasets:
         return None
     parts = []
@@ -294,7 +314,15 @@ def _dataset_condition(q: _Sql, alias: str, datasets: list[dict] | None) -> str 
     return "(" + " OR ".join(parts) + ")"
 
 
-def search_query(db: Database, experiment_ids, filter_string, datasets, order_by, limit, offset):
+def search_query(
+    db: Database,
+    experiment_ids: list[int],
+    filter_string: str | None,
+    datasets: list[dict[str, Any]] | None,
+    order_by: list[dict[str, Any]] | None,
+    limit: int,
+    offset: int,
+) -> tuple[str, list[Any]]:
     comparisons = parse_filter(filter_string, LOGGED_MODELS)
     q = _Sql(db.dialect)
     joins: list[str] = []
@@ -347,14 +375,16 @@ def search_query(db: Database, experiment_ids, filter_string, datasets, order_by
             column = _ATTR_COLUMNS[c.key]
             value = c.value
             if column == "status":
-                value = tuple(_status_value(v) for v in value) if c.op in (IN, NOT_IN) else _status_value(value)
+                # The parser makes IN / NOT IN values tuples.
+                value = tuple(_status_value(v) for v in value) if isinstance(value, tuple) else _status_value(value)
             where.append(q.compare(f"logged_models.{column}", c.op, value, numeric=column in _NUMERIC_COLUMNS))
         elif c.kind == METRIC:
             has_metric_filter = True
             a = q.alias("fm")
             cond = (
                 f"EXISTS (SELECT 1 FROM logged_model_metrics {a} WHERE {a}.model_id = logged_models.model_id"
-                f" AND {a}.metric_name = {q.bind(c.key)} AND {a}.is_nan = 0 AND {q.compare(f'{a}.metric_value', c.op, c.value)}"
+                f" AND {a}.metric_name = {q.bind(c.key)} AND {a}.is_nan = 0"
+                f" AND {q.compare(f'{a}.metric_value', c.op, c.value)}"
             )
             ds = _dataset_condition(q, a, datasets)
             where.append(cond + (f" AND {ds})" if ds else ")"))
@@ -385,7 +415,7 @@ def search_query(db: Database, experiment_ids, filter_string, datasets, order_by
     return sql, q.params
 
 
-async def _upsert_tags(tx: Tx, model_id: str, experiment_id: int, tags) -> None:
+async def _upsert_tags(tx: Tx, model_id: str, experiment_id: int, tags: Iterable[KeyValue]) -> None:
     pairs = {t["key"]: t["value"] for t in tags}
     if pairs:
         await tx.executemany(
@@ -395,7 +425,7 @@ async def _upsert_tags(tx: Tx, model_id: str, experiment_id: int, tags) -> None:
         )
 
 
-async def _upsert_params(tx: Tx, model_id: str, experiment_id: int, params) -> None:
+async def _upsert_params(tx: Tx, model_id: str, experiment_id: int, params: Iterable[KeyValue]) -> None:
     pairs = {p["key"]: p["value"] for p in params}
     if pairs:
         await tx.executemany(

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Sequence
+from typing import Any
 
-from aiotrack.errors import already_exists, invalid, not_found
+from aiotrack.entities import KeyValue
+from aiotrack.errors import AiotrackError, already_exists, invalid, not_found
 from aiotrack.stores.base import RegistryStore
 from aiotrack.stores.sql import registry_search
-from aiotrack.stores.sql.database import Database, Tx
+from aiotrack.stores.sql.database import Database, Row, Tx
 
 IS_PROMPT_TAG_KEY = "mlflow.prompt.is_prompt"
 STAGE_NONE = "None"
@@ -36,14 +39,14 @@ def _marks(n: int) -> str:
     return ",".join("?" * n)
 
 
-def _chunks(seq, size: int = IN_CHUNK):
+def _chunks(seq: list[Any], size: int = IN_CHUNK) -> Iterator[list[Any]]:
     for i in range(0, len(seq), size):
         yield seq[i : i + size]
 
 
-def _model_version(row, tags: list | None = None, aliases: list | None = None) -> dict:
+def _model_version(row: Row, tags: list[Any] | None = None, aliases: list[Any] | None = None) -> dict[str, Any]:
     """MLflow's ModelVersion proto JSON: unset (NULL) fields are left out, the version is a string."""
-    mv: dict = {"name": row[0], "version": str(row[1])}
+    mv: dict[str, Any] = {"name": row[0], "version": str(row[1])}
     if row[2] is not None:
         mv["creation_timestamp"] = row[2]
     if row[3] is not None:
@@ -68,8 +71,8 @@ def _model_version(row, tags: list | None = None, aliases: list | None = None) -
     return mv
 
 
-def _registered_model(row, latest: list, tags: list, aliases: list) -> dict:
-    rm: dict = {"name": row[0]}
+def _registered_model(row: Row, latest: list[Any], tags: list[Any], aliases: list[Any]) -> dict[str, Any]:
+    rm: dict[str, Any] = {"name": row[0]}
     if row[1] is not None:
         rm["creation_timestamp"] = row[1]
     if row[2]:
@@ -85,16 +88,16 @@ def _registered_model(row, latest: list, tags: list, aliases: list) -> dict:
     return rm
 
 
-def _rm_not_found(name: str):
+def _rm_not_found(name: str) -> AiotrackError:
     return not_found(f"Registered Model with name={name} not found")
 
 
-def _mv_not_found(name: str, version) -> Exception:
+def _mv_not_found(name: str, version: object) -> Exception:
     return not_found(f"Model Version (name={name}, version={version}) not found")
 
 
 class SqlRegistryStore(RegistryStore):
-    def __init__(self, db: Database):
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     async def close(self) -> None:
@@ -102,14 +105,14 @@ class SqlRegistryStore(RegistryStore):
 
     # ------------------------------------------------------------------ helpers
 
-    async def _require_model(self, name: str, tx: Tx | None = None):
+    async def _require_model(self, name: str, tx: Tx | None = None) -> Row:
         src = tx or self.db
         row = await src.fetchrow(f"SELECT {RM_COLUMNS} FROM registered_models WHERE name = ?", (name,))
         if row is None:
             raise _rm_not_found(name)
         return row
 
-    async def _version_row(self, name: str, version: int, tx: Tx | None = None):
+    async def _version_row(self, name: str, version: int, tx: Tx | None = None) -> Row:
         src = tx or self.db
         row = await src.fetchrow(
             f"SELECT {MV_COLUMNS} FROM model_versions WHERE name = ? AND version = ? AND current_stage <> ?",
@@ -119,15 +122,15 @@ class SqlRegistryStore(RegistryStore):
             raise _mv_not_found(name, version)
         return row
 
-    async def _hydrate_versions(self, rows, tx: Tx | None = None) -> list[dict]:
+    async def _hydrate_versions(self, rows: Sequence[Row], tx: Tx | None = None) -> list[dict[str, Any]]:
         """Model versions with their tags and aliases, in a fixed number of queries."""
         if not rows:
             return []
         src = tx or self.db
         keys = [(r[0], r[1]) for r in rows]
         names = sorted({r[0] for r in rows})
-        tags: dict[tuple, list] = {}
-        aliases: dict[tuple, list] = {}
+        tags: dict[tuple[Any, ...], list[Any]] = {}
+        aliases: dict[tuple[Any, ...], list[Any]] = {}
         for chunk in _chunks(names):
             for name, version, key, value in await src.fetch(
                 f"SELECT name, version, key, value FROM model_version_tags WHERE name IN ({_marks(len(chunk))}) "
@@ -141,16 +144,16 @@ class SqlRegistryStore(RegistryStore):
                 chunk,
             ):
                 aliases.setdefault((name, version), []).append(alias)
-        return [_model_version(r, tags.get(k), aliases.get(k)) for r, k in zip(rows, keys)]
+        return [_model_version(r, tags.get(k), aliases.get(k)) for r, k in zip(rows, keys, strict=True)]
 
-    async def _hydrate_models(self, rows, tx: Tx | None = None) -> list[dict]:
+    async def _hydrate_models(self, rows: Sequence[Row], tx: Tx | None = None) -> list[dict[str, Any]]:
         if not rows:
             return []
         src = tx or self.db
         names = [r[0] for r in rows]
-        tags: dict[str, list] = {}
-        aliases: dict[str, list] = {}
-        latest_rows: dict[str, list] = {}
+        tags: dict[str, list[Any]] = {}
+        aliases: dict[str, list[Any]] = {}
+        latest_rows: dict[str, list[Any]] = {}
         for chunk in _chunks(names):
             marks = _marks(len(chunk))
             for name, key, value in await src.fetch(
@@ -177,14 +180,16 @@ class SqlRegistryStore(RegistryStore):
                 latest_rows.setdefault(row[0], []).append(row)
         all_latest = [r for name in names for r in latest_rows.get(name, [])]
         hydrated = await self._hydrate_versions(all_latest, tx)
-        latest: dict[str, list] = {}
+        latest: dict[str, list[Any]] = {}
         for mv in hydrated:
             latest.setdefault(mv["name"], []).append(mv)
         return [_registered_model(r, latest.get(r[0], []), tags.get(r[0], []), aliases.get(r[0], [])) for r in rows]
 
     # ------------------------------------------------------------------ registered models
 
-    async def create_registered_model(self, name, tags, description):
+    async def create_registered_model(
+        self, name: str, tags: Sequence[KeyValue], description: str | None
+    ) -> dict[str, Any]:
         now = now_ms()
         async with self.db.transaction() as tx:
             created = await tx.fetchrow(
@@ -215,11 +220,11 @@ class SqlRegistryStore(RegistryStore):
             row = await self._require_model(name, tx)
             return (await self._hydrate_models([row], tx))[0]
 
-    async def get_registered_model(self, name):
+    async def get_registered_model(self, name: str) -> dict[str, Any]:
         row = await self._require_model(name)
         return (await self._hydrate_models([row]))[0]
 
-    async def update_registered_model(self, name, description):
+    async def update_registered_model(self, name: str, description: str | None) -> dict[str, Any]:
         async with self.db.transaction() as tx:
             changed = await tx.execute(
                 "UPDATE registered_models SET description = ?, last_updated_time = ? WHERE name = ?",
@@ -230,7 +235,7 @@ class SqlRegistryStore(RegistryStore):
             row = await self._require_model(name, tx)
             return (await self._hydrate_models([row], tx))[0]
 
-    async def rename_registered_model(self, name, new_name):
+    async def rename_registered_model(self, name: str, new_name: str) -> dict[str, Any]:
         now = now_ms()
         async with self.db.transaction() as tx:
             await self._require_model(name, tx)
@@ -244,7 +249,7 @@ class SqlRegistryStore(RegistryStore):
             row = await self._require_model(new_name, tx)
             return (await self._hydrate_models([row], tx))[0]
 
-    async def delete_registered_model(self, name):
+    async def delete_registered_model(self, name: str) -> None:
         async with self.db.transaction() as tx:
             # Children go through ON DELETE CASCADE; delete them explicitly too so that the
             # result does not depend on a connection's foreign-key setting.
@@ -255,7 +260,9 @@ class SqlRegistryStore(RegistryStore):
             await tx.execute("DELETE FROM registered_model_tags WHERE name = ?", (name,))
             await tx.execute("DELETE FROM registered_models WHERE name = ?", (name,))
 
-    async def search_registered_models(self, filter_string, max_results, order_by, offset):
+    async def search_registered_models(
+        self, filter_string: str | None, max_results: int, order_by: list[str], offset: int
+    ) -> tuple[list[dict[str, Any]], bool]:
         sql, params = registry_search.registered_models_query(
             self.db.dialect,
             columns=RM_COLUMNS,
@@ -268,15 +275,15 @@ class SqlRegistryStore(RegistryStore):
         more = len(rows) > max_results
         return await self._hydrate_models(rows[:max_results]), more
 
-    async def get_latest_versions(self, name, stages):
+    async def get_latest_versions(self, name: str, stages: list[str] | None) -> list[dict[str, Any]]:
         model = await self.get_registered_model(name)
-        latest = model.get("latest_versions", [])
+        latest: list[dict[str, Any]] = model.get("latest_versions", [])
         if stages:
             wanted = set(stages)
             latest = [mv for mv in latest if mv.get("current_stage") in wanted]
         return latest
 
-    async def set_registered_model_tag(self, name, key, value):
+    async def set_registered_model_tag(self, name: str, key: str, value: str | None) -> None:
         async with self.db.transaction() as tx:
             await self._require_model(name, tx)
             await tx.execute(
@@ -285,14 +292,24 @@ class SqlRegistryStore(RegistryStore):
                 (name, key, value),
             )
 
-    async def delete_registered_model_tag(self, name, key):
+    async def delete_registered_model_tag(self, name: str, key: str) -> None:
         async with self.db.transaction() as tx:
             await self._require_model(name, tx)
             await tx.execute("DELETE FROM registered_model_tags WHERE name = ? AND key = ?", (name, key))
 
     # ------------------------------------------------------------------ model versions
 
-    async def create_model_version(self, name, source, storage_location, run_id, tags, run_link, description, model_id):
+    async def create_model_version(
+        self,
+        name: str,
+        source: str,
+        storage_location: str,
+        run_id: str | None,
+        tags: Sequence[KeyValue],
+        run_link: str | None,
+        description: str | None,
+        model_id: str | None,
+    ) -> dict[str, Any]:
         now = now_ms()
         async with self.db.transaction() as tx:
             # Updating the model row first also locks it (PostgreSQL), so concurrent creators of
@@ -301,6 +318,7 @@ class SqlRegistryStore(RegistryStore):
             if not changed:
                 raise _rm_not_found(name)
             row = await tx.fetchrow("SELECT MAX(version) FROM model_versions WHERE name = ?", (name,))
+            assert row is not None  # an aggregate returns one row
             version = (row[0] or 0) + 1
             await tx.execute(
                 "INSERT INTO model_versions (name, version, creation_time, last_updated_time, description, "
@@ -329,18 +347,18 @@ class SqlRegistryStore(RegistryStore):
             mv_row = await self._version_row(name, version, tx)
             return (await self._hydrate_versions([mv_row], tx))[0]
 
-    async def get_model_version(self, name, version):
+    async def get_model_version(self, name: str, version: int) -> dict[str, Any]:
         row = await self._version_row(name, version)
         return (await self._hydrate_versions([row]))[0]
 
-    async def get_model_version_internal(self, name, version):
+    async def get_model_version_internal(self, name: str, version: int) -> dict[str, Any]:
         row = await self._version_row(name, version)
         mv = _model_version(row)
         mv["storage_location"] = row[12]
         mv["model_id"] = row[13]
         return mv
 
-    async def update_model_version(self, name, version, description):
+    async def update_model_version(self, name: str, version: int, description: str | None) -> dict[str, Any]:
         async with self.db.transaction() as tx:
             await self._version_row(name, version, tx)
             await tx.execute(
@@ -350,7 +368,9 @@ class SqlRegistryStore(RegistryStore):
             row = await self._version_row(name, version, tx)
             return (await self._hydrate_versions([row], tx))[0]
 
-    async def transition_model_version_stage(self, name, version, stage, archive_existing_versions):
+    async def transition_model_version_stage(
+        self, name: str, version: int, stage: str, archive_existing_versions: bool
+    ) -> dict[str, Any]:
         now = now_ms()
         async with self.db.transaction() as tx:
             await self._version_row(name, version, tx)
@@ -368,7 +388,7 @@ class SqlRegistryStore(RegistryStore):
             row = await self._version_row(name, version, tx)
             return (await self._hydrate_versions([row], tx))[0]
 
-    async def delete_model_version(self, name, version):
+    async def delete_model_version(self, name: str, version: int) -> None:
         now = now_ms()
         async with self.db.transaction() as tx:
             await self._version_row(name, version, tx)
@@ -383,11 +403,14 @@ class SqlRegistryStore(RegistryStore):
                 (STAGE_DELETED_INTERNAL, now, name, version),
             )
 
-    async def get_model_version_download_uri(self, name, version):
+    async def get_model_version_download_uri(self, name: str, version: int) -> str:
         row = await self._version_row(name, version)
-        return row[12] or row[7]
+        uri: str = row[12] or row[7]  # storage_location, else source
+        return uri
 
-    async def search_model_versions(self, filter_string, max_results, order_by, offset):
+    async def search_model_versions(
+        self, filter_string: str | None, max_results: int, order_by: list[str], offset: int
+    ) -> tuple[list[dict[str, Any]], bool]:
         sql, params = registry_search.model_versions_query(
             self.db.dialect,
             columns=MV_COLUMNS,
@@ -400,7 +423,7 @@ class SqlRegistryStore(RegistryStore):
         more = len(rows) > max_results
         return await self._hydrate_versions(rows[:max_results]), more
 
-    async def set_model_version_tag(self, name, version, key, value):
+    async def set_model_version_tag(self, name: str, version: int, key: str, value: str) -> None:
         async with self.db.transaction() as tx:
             await self._version_row(name, version, tx)
             await tx.execute(
@@ -409,7 +432,7 @@ class SqlRegistryStore(RegistryStore):
                 (name, version, key, value),
             )
 
-    async def delete_model_version_tag(self, name, version, key):
+    async def delete_model_version_tag(self, name: str, version: int, key: str) -> None:
         async with self.db.transaction() as tx:
             await self._version_row(name, version, tx)
             await tx.execute(
@@ -418,7 +441,7 @@ class SqlRegistryStore(RegistryStore):
 
     # ------------------------------------------------------------------ aliases
 
-    async def set_registered_model_alias(self, name, alias, version):
+    async def set_registered_model_alias(self, name: str, alias: str, version: int) -> None:
         async with self.db.transaction() as tx:
             await self._version_row(name, version, tx)
             await tx.execute(
@@ -427,12 +450,12 @@ class SqlRegistryStore(RegistryStore):
                 (name, alias, version),
             )
 
-    async def delete_registered_model_alias(self, name, alias):
+    async def delete_registered_model_alias(self, name: str, alias: str) -> None:
         async with self.db.transaction() as tx:
             await self._require_model(name, tx)
             await tx.execute("DELETE FROM registered_model_aliases WHERE name = ? AND alias = ?", (name, alias))
 
-    async def get_model_version_by_alias(self, name, alias):
+    async def get_model_version_by_alias(self, name: str, alias: str) -> dict[str, Any]:
         if alias.lower() == "latest":
             await self._require_model(name)
             row = await self.db.fetchrow(

@@ -17,6 +17,8 @@ The filter language is parsed by :mod:`aiotrack.search` (``REGISTERED_MODELS`` a
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiotrack.search import MODEL_VERSIONS, REGISTERED_MODELS, Comparison, parse_filter, parse_order_by
 from aiotrack.search.ast import ATTRIBUTE, EQ, NE, TAG
 from aiotrack.stores.sql.dialect import Dialect
@@ -44,7 +46,7 @@ def _querying_prompts(comparisons: tuple[Comparison, ...]) -> bool:
     return False
 
 
-def _tag_conditions(q: _Sql, comparisons, table: str, join_on: str, prompts: bool) -> list[str]:
+def _tag_conditions(q: _Sql, comparisons: tuple[Comparison, ...], table: str, join_on: str, prompts: bool) -> list[str]:
     out = []
     for c in comparisons:
         if c.kind != TAG:
@@ -61,7 +63,7 @@ def _tag_conditions(q: _Sql, comparisons, table: str, join_on: str, prompts: boo
 
 def registered_models_query(
     dialect: Dialect, *, columns: str, filter_string: str | None, order_by: list[str] | None, limit: int, offset: int
-) -> tuple[str, list]:
+) -> tuple[str, list[Any]]:
     """SELECT {columns} FROM registered_models WHERE <filter> ORDER BY ... LIMIT ? OFFSET ?"""
     comparisons = parse_filter(filter_string, REGISTERED_MODELS)
     orders = parse_order_by(order_by, REGISTERED_MODELS)
@@ -92,7 +94,7 @@ def registered_models_query(
 
 def model_versions_query(
     dialect: Dialect, *, columns: str, filter_string: str | None, order_by: list[str] | None, limit: int, offset: int
-) -> tuple[str, list]:
+) -> tuple[str, list[Any]]:
     """SELECT {columns} FROM model_versions WHERE current_stage <> 'Deleted_Internal' AND <filter>
     ORDER BY ... LIMIT ? OFFSET ?"""
     comparisons = parse_filter(filter_string, MODEL_VERSIONS)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiotrack.errors import INVALID_PARAMETER_VALUE, AiotrackError
 from aiotrack.search import (
@@ -91,10 +92,10 @@ class _Sql:
     """A SQL fragment builder: text pieces and their parameters, kept in order."""
 
     dialect: Dialect
-    params: list = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
     aliases: int = 0
 
-    def bind(self, value) -> str:
+    def bind(self, value: object) -> str:
         self.params.append(value)
         return "?"
 
@@ -109,7 +110,7 @@ class _Sql:
             return self.bind(value)
         return f"CAST({self.bind(float(value))} AS {self.dialect.float_type})"
 
-    def compare(self, lhs: str, op: str, value, *, numeric: bool = False) -> str:
+    def compare(self, lhs: str, op: str, value: Any, *, numeric: bool = False) -> str:
         """``lhs op value`` for one canonical comparator."""
         if op in (LIKE, ILIKE):
             _check_like_pattern(value)
@@ -137,7 +138,7 @@ def _limit_offset(q: _Sql, limit: int, offset: int) -> str:
     return f" LIMIT {q.bind(int(limit))} OFFSET {q.bind(int(offset))}"
 
 
-def _stages(view_type) -> tuple[str, ...]:
+def _stages(view_type: object) -> tuple[str, ...]:
     key = view_type.upper() if isinstance(view_type, str) else view_type
     if key not in _VIEW_TYPES:
         raise _invalid(f"Invalid view type '{view_type}'. Valid values are ACTIVE_ONLY, DELETED_ONLY, ALL")
@@ -180,7 +181,10 @@ def _run_condition(q: _Sql, c: Comparison) -> str:
         sql = f"EXISTS (SELECT 1 FROM inputs {i} JOIN datasets {d} ON {d}.dataset_uuid = {i}.source_id"
         if c.key == "context":
             t = q.alias("dt")
-            sql += f" JOIN input_tags {t} ON {t}.input_uuid = {i}.input_uuid AND {t}.name = {q.bind(MLFLOW_DATASET_CONTEXT)}"
+            sql += (
+                f" JOIN input_tags {t} ON {t}.input_uuid = {i}.input_uuid"
+                f" AND {t}.name = {q.bind(MLFLOW_DATASET_CONTEXT)}"
+            )
             target = f"{t}.value"
         else:
             target = f"{d}.{c.key}"
@@ -229,7 +233,7 @@ def runs_query(
     run_view_type: str,
     limit: int,
     offset: int,
-) -> tuple[str, list]:
+) -> tuple[str, list[Any]]:
     """SELECT {columns} FROM runs [LEFT JOINs for order_by] WHERE runs.experiment_id IN (...)
     AND runs.lifecycle_stage IN (...) AND <filter> ORDER BY <order_by, tie-breakers>
     LIMIT ? OFFSET ?. ``columns`` are ``runs.``-qualified column names chosen by the caller."""
@@ -279,7 +283,7 @@ def experiments_query(
     view_type: str,
     limit: int,
     offset: int,
-) -> tuple[str, list]:
+) -> tuple[str, list[Any]]:
     """SELECT {columns} FROM experiments WHERE lifecycle_stage IN (...) AND <filter>
     ORDER BY <order_by or creation_time DESC, experiment_id ASC>, experiment_id DESC (tie-breaker,
     unless already ordered by it) LIMIT ? OFFSET ?. NULL values sort last in both directions."""

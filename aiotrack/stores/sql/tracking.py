@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Generator, Iterator, Sequence
+from typing import Any
 
 import orjson
 
 from aiotrack.entities import ACTIVE, DELETED, Experiment, KeyValue, Metric, Run, RunInfo
 from aiotrack.errors import INVALID_STATE, AiotrackError, already_exists, invalid, not_found
-from aiotrack.stores.base import MetricPoint, TrackingStore
+from aiotrack.stores.base import DatasetIn, MetricPoint, TrackingStore
 from aiotrack.stores.sql import search_sql
-from aiotrack.stores.sql.database import Database, ExecMany, Fetch, FetchRow, IntegrityViolation, Tx
+from aiotrack.stores.sql.database import Database, ExecMany, Fetch, FetchRow, IntegrityViolation, Row, Tx
 
 RUN_NAME_TAG = "mlflow.runName"
 LOGGED_MODELS_TAG = "mlflow.log-model.history"
@@ -38,7 +39,7 @@ def _placeholders(n: int) -> str:
     return ",".join("?" * n)
 
 
-def _chunks(seq: Sequence, size: int = IN_CHUNK):
+def _chunks(seq: list[Any], size: int = IN_CHUNK) -> Iterator[list[Any]]:
     for i in range(0, len(seq), size):
         yield seq[i : i + size]
 
@@ -54,7 +55,7 @@ def _experiment_id(experiment_id: str) -> int:
     return value
 
 
-def _run_info(row) -> RunInfo:
+def _run_info(row: Row) -> RunInfo:
     info: RunInfo = {
         "run_uuid": row[0],
         "run_id": row[0],
@@ -73,7 +74,7 @@ def _run_info(row) -> RunInfo:
     return info
 
 
-def _experiment(row, tags: list[KeyValue] | None) -> Experiment:
+def _experiment(row: Row, tags: list[KeyValue] | None) -> Experiment:
     exp: Experiment = {
         "experiment_id": str(row[0]),
         "name": row[1],
@@ -89,12 +90,12 @@ def _experiment(row, tags: list[KeyValue] | None) -> Experiment:
     return exp
 
 
-def metric_json(key: str, value: float, timestamp: int, step: int, is_nan) -> Metric:
+def metric_json(key: str, value: float, timestamp: int, step: int, is_nan: object) -> Metric:
     return {"key": key, "value": "NaN" if is_nan else value, "timestamp": timestamp, "step": step}
 
 
 class SqlTrackingStore(TrackingStore):
-    def __init__(self, db: Database):
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     async def close(self) -> None:
@@ -113,7 +114,9 @@ class SqlTrackingStore(TrackingStore):
 
     # ------------------------------------------------------------------ experiments
 
-    async def create_experiment(self, name, artifact_location, tags, default_artifact_root):
+    async def create_experiment(
+        self, name: str, artifact_location: str | None, tags: Sequence[KeyValue], default_artifact_root: str
+    ) -> str:
         now = now_ms()
         async with self.db.transaction() as tx:
             existing = await tx.fetchrow("SELECT lifecycle_stage FROM experiments WHERE name = ?", (name,))
@@ -132,6 +135,7 @@ class SqlTrackingStore(TrackingStore):
                 )
             except IntegrityViolation:  # a concurrent creator won the race for the name
                 raise already_exists(f"Experiment(name={name}) already exists.") from None
+            assert row is not None  # INSERT ... RETURNING returns the new row
             experiment_id = row[0]
             if not artifact_location:
                 await tx.execute(
@@ -150,14 +154,15 @@ class SqlTrackingStore(TrackingStore):
         out: dict[int, list[KeyValue]] = {}
         for chunk in _chunks(ids):
             rows = await self.db.fetch(
-                f"SELECT experiment_id, key, value FROM experiment_tags WHERE experiment_id IN ({_placeholders(len(chunk))})",
+                "SELECT experiment_id, key, value FROM experiment_tags "
+                f"WHERE experiment_id IN ({_placeholders(len(chunk))})",
                 chunk,
             )
             for eid, key, value in rows:
                 out.setdefault(eid, []).append({"key": key, "value": value})
         return out
 
-    async def get_experiment(self, experiment_id):
+    async def get_experiment(self, experiment_id: str) -> Experiment:
         eid = _experiment_id(experiment_id)
         row = await self.db.fetchrow(f"SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE experiment_id = ?", (eid,))
         if row is None:
@@ -165,20 +170,21 @@ class SqlTrackingStore(TrackingStore):
         tags = await self._experiment_tags([eid])
         return _experiment(row, tags.get(eid))
 
-    async def get_experiment_by_name(self, name):
+    async def get_experiment_by_name(self, name: str) -> Experiment:
         row = await self.db.fetchrow(f"SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE name = ?", (name,))
         if row is None:
             raise not_found(f"Could not find experiment with name '{name}'")
         tags = await self._experiment_tags([row[0]])
         return _experiment(row, tags.get(row[0]))
 
-    async def _require_experiment(self, tx: Tx, eid: int, experiment_id: str):
+    async def _require_experiment(self, tx: Tx, eid: int, experiment_id: str) -> str:
         row = await tx.fetchrow("SELECT lifecycle_stage FROM experiments WHERE experiment_id = ?", (eid,))
         if row is None:
             raise not_found(f"No Experiment with id={experiment_id} exists")
-        return row[0]
+        stage: str = row[0]
+        return stage
 
-    async def delete_experiment(self, experiment_id):
+    async def delete_experiment(self, experiment_id: str) -> None:
         eid = _experiment_id(experiment_id)
         now = now_ms()
         async with self.db.transaction() as tx:
@@ -193,13 +199,14 @@ class SqlTrackingStore(TrackingStore):
                 (now, eid),
             )
 
-    async def restore_experiment(self, experiment_id):
+    async def restore_experiment(self, experiment_id: str) -> None:
         eid = _experiment_id(experiment_id)
         async with self.db.transaction() as tx:
             stage = await self._require_experiment(tx, eid, experiment_id)
             if stage != DELETED:
                 raise AiotrackError(f"Cannot restore an active experiment. ID: {experiment_id}", INVALID_STATE)
             row = await tx.fetchrow("SELECT last_update_time FROM experiments WHERE experiment_id = ?", (eid,))
+            assert row is not None  # _require_experiment found it in this transaction
             deleted_at = row[0]
             await tx.execute(
                 "UPDATE experiments SET lifecycle_stage = 'active', last_update_time = ? WHERE experiment_id = ?",
@@ -212,7 +219,7 @@ class SqlTrackingStore(TrackingStore):
                 (eid, deleted_at),
             )
 
-    async def rename_experiment(self, experiment_id, new_name):
+    async def rename_experiment(self, experiment_id: str, new_name: str) -> None:
         eid = _experiment_id(experiment_id)
         async with self.db.transaction() as tx:
             stage = await self._require_experiment(tx, eid, experiment_id)
@@ -231,7 +238,7 @@ class SqlTrackingStore(TrackingStore):
             except IntegrityViolation:
                 raise already_exists(f"Experiment(name={new_name}) already exists.") from None
 
-    async def set_experiment_tag(self, experiment_id, key, value):
+    async def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
         eid = _experiment_id(experiment_id)
         async with self.db.transaction() as tx:
             stage = await self._require_experiment(tx, eid, experiment_id)
@@ -246,7 +253,7 @@ class SqlTrackingStore(TrackingStore):
             )
             await tx.execute("UPDATE experiments SET last_update_time = ? WHERE experiment_id = ?", (now_ms(), eid))
 
-    async def delete_experiment_tag(self, experiment_id, key):
+    async def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
         eid = _experiment_id(experiment_id)
         async with self.db.transaction() as tx:
             stage = await self._require_experiment(tx, eid, experiment_id)
@@ -258,7 +265,9 @@ class SqlTrackingStore(TrackingStore):
             if not changed:
                 raise not_found(f"No tag with name: {key} in experiment with id {experiment_id}")
 
-    async def search_experiments(self, view_type, max_results, filter_string, order_by, offset):
+    async def search_experiments(
+        self, view_type: str, max_results: int, filter_string: str | None, order_by: list[str], offset: int
+    ) -> tuple[list[Experiment], bool]:
         sql, params = search_sql.experiments_query(
             self.db.dialect,
             columns=EXPERIMENT_COLUMNS,
@@ -274,7 +283,9 @@ class SqlTrackingStore(TrackingStore):
 
     # ------------------------------------------------------------------ runs
 
-    async def create_run(self, experiment_id, user_id, start_time, tags, run_name):
+    async def create_run(
+        self, experiment_id: str, user_id: str, start_time: int, tags: Sequence[KeyValue], run_name: str
+    ) -> Run:
         eid = _experiment_id(experiment_id)
         run_id = uuid.uuid4().hex
         all_tags = {t["key"]: t["value"] for t in tags}
@@ -300,24 +311,24 @@ class SqlTrackingStore(TrackingStore):
             "outputs": {},
         }
 
-    async def _run_row(self, run_id: str, tx: Tx | None = None):
+    async def _run_row(self, run_id: str, tx: Tx | None = None) -> Row:
         src = tx or self.db
         row = await src.fetchrow(f"SELECT {RUN_COLUMNS} FROM runs WHERE run_uuid = ?", (run_id,))
         if row is None:
             raise not_found(f"Run with id={run_id} not found")
         return row
 
-    async def get_run_info(self, run_id):
+    async def get_run_info(self, run_id: str) -> RunInfo:
         return _run_info(await self._run_row(run_id))
 
-    async def get_run(self, run_id):
+    async def get_run(self, run_id: str) -> Run:
         # The run's own columns travel in the same UNION as its data: one query, one round trip.
         runs = await self._hydrate((), ids=[run_id])
         if not runs:
             raise not_found(f"Run with id={run_id} not found")
         return runs[0]
 
-    async def _hydrate(self, rows, *, ids: list[str] | None = None) -> list[Run]:
+    async def _hydrate(self, rows: Sequence[Row], *, ids: list[str] | None = None) -> list[Run]:
         """Runs with data, inputs and outputs. One UNION query brings metrics, params, tags,
         outputs and model inputs of every run in the chunk (a database round trip is the main
         cost of a read); a second one runs only when some run has dataset inputs.
@@ -328,15 +339,18 @@ class SqlTrackingStore(TrackingStore):
         for row in rows:
             runs[row[0]] = {"info": _run_info(row), "data": {}, "inputs": {}, "outputs": {}}
         with_info = ids is not None
-        if not with_info:
+        if ids is None:
             ids = list(runs)
         for chunk in _chunks(ids, IN_CHUNK // 8):
             marks = _placeholders(len(chunk))
             info_branches = (
                 (
-                    f"SELECT 'r', run_uuid, name, user_id, NULL, start_time, end_time, NULL FROM runs WHERE run_uuid IN ({marks})",
-                    f"SELECT 'R', run_uuid, status, artifact_uri, NULL, experiment_id, NULL, NULL FROM runs WHERE run_uuid IN ({marks})",
-                    f"SELECT 'L', run_uuid, lifecycle_stage, NULL, NULL, NULL, NULL, NULL FROM runs WHERE run_uuid IN ({marks})",
+                    "SELECT 'r', run_uuid, name, user_id, NULL, start_time, end_time, NULL FROM runs "
+                    f"WHERE run_uuid IN ({marks})",
+                    "SELECT 'R', run_uuid, status, artifact_uri, NULL, experiment_id, NULL, NULL FROM runs "
+                    f"WHERE run_uuid IN ({marks})",
+                    "SELECT 'L', run_uuid, lifecycle_stage, NULL, NULL, NULL, NULL, NULL FROM runs "
+                    f"WHERE run_uuid IN ({marks})",
                 )
                 if with_info
                 else ()
@@ -344,20 +358,25 @@ class SqlTrackingStore(TrackingStore):
             # Data branches first: PostgreSQL types the UNION's columns from the first branches.
             sql = " UNION ALL ".join(
                 (
-                    f"SELECT 'm', run_uuid, key, NULL, value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid IN ({marks})",
+                    "SELECT 'm', run_uuid, key, NULL, value, timestamp, step, is_nan FROM latest_metrics "
+                    f"WHERE run_uuid IN ({marks})",
                     f"SELECT 'p', run_uuid, key, value, NULL, NULL, NULL, NULL FROM params WHERE run_uuid IN ({marks})",
                     f"SELECT 't', run_uuid, key, value, NULL, NULL, NULL, NULL FROM tags WHERE run_uuid IN ({marks})",
-                    f"SELECT 'o', run_uuid, model_id, NULL, NULL, NULL, step, NULL FROM run_outputs WHERE run_uuid IN ({marks})",
-                    "SELECT CASE source_type WHEN 'DATASET' THEN 'd' ELSE 'i' END, destination_id, source_id, NULL, NULL, "
-                    "NULL, NULL, NULL FROM inputs "
-                    f"WHERE destination_type = 'RUN' AND destination_id IN ({marks}) AND source_type IN ('DATASET', 'MODEL')",
+                    "SELECT 'o', run_uuid, model_id, NULL, NULL, NULL, step, NULL FROM run_outputs "
+                    f"WHERE run_uuid IN ({marks})",
+                    "SELECT CASE source_type WHEN 'DATASET' THEN 'd' ELSE 'i' END, destination_id, source_id, "
+                    "NULL, NULL, NULL, NULL, NULL FROM inputs "
+                    f"WHERE destination_type = 'RUN' AND destination_id IN ({marks}) "
+                    "AND source_type IN ('DATASET', 'MODEL')",
+                    *info_branches,
                 )
-                + info_branches
             )
             # Per run: metrics, params, tags, model outputs, model inputs (filled, then attached if non-empty).
-            acc = {rid: ([], [], [], [], []) for rid in chunk}
+            acc: dict[str, tuple[list[Any], list[Any], list[Any], list[Any], list[Any]]] = {
+                rid: ([], [], [], [], []) for rid in chunk
+            }
             has_datasets = False
-            info_parts: dict[str, list] = {}
+            info_parts: dict[str, list[Any]] = {}
             n_branches = 8 if with_info else 5
             for kind, run_uuid, key, text, value, ts, step, is_nan in await self.db.fetch(sql, chunk * n_branches):
                 if kind == "t":
@@ -404,7 +423,7 @@ class SqlTrackingStore(TrackingStore):
                 await self._hydrate_datasets(runs, chunk, marks)
         return list(runs.values())
 
-    async def _hydrate_datasets(self, runs: dict[str, Run], chunk, marks: str) -> None:
+    async def _hydrate_datasets(self, runs: dict[str, Run], chunk: list[Any], marks: str) -> None:
         rows = await self.db.fetch(
             "SELECT i.destination_id, i.input_uuid, d.name, d.digest, d.dataset_source_type, d.dataset_source, "
             "d.dataset_schema, d.dataset_profile "
@@ -413,14 +432,14 @@ class SqlTrackingStore(TrackingStore):
             "ORDER BY i.input_uuid",
             chunk,
         )
-        by_input: dict[str, dict] = {}
+        by_input: dict[str, dict[str, Any]] = {}
         for run_uuid, input_uuid, name, digest, stype, source, schema, profile in rows:
             dataset = {"name": name, "digest": digest, "source_type": stype, "source": source}
             if schema is not None:
                 dataset["schema"] = schema
             if profile is not None:
                 dataset["profile"] = profile
-            entry: dict = {"dataset": dataset}
+            entry: dict[str, Any] = {"dataset": dataset}
             runs[run_uuid]["inputs"].setdefault("dataset_inputs", []).append(entry)
             by_input[input_uuid] = entry
         uuids = list(by_input)
@@ -430,11 +449,14 @@ class SqlTrackingStore(TrackingStore):
             ):
                 by_input[input_uuid].setdefault("tags", []).append({"key": name, "value": value})
 
-    async def update_run_info(self, run_id, status, end_time, run_name):
+    async def update_run_info(
+        self, run_id: str, status: str | None, end_time: int | None, run_name: str | None
+    ) -> RunInfo:
         async with self.db.transaction() as tx:
             row = await self._run_row(run_id, tx)
             _require_active_run(row)
-            sets, params = [], []
+            sets: list[str] = []
+            params: list[Any] = []
             if status is not None:
                 sets.append("status = ?")
                 params.append(status)
@@ -450,24 +472,30 @@ class SqlTrackingStore(TrackingStore):
             row = await self._run_row(run_id, tx)
         return _run_info(row)
 
-    async def delete_run(self, run_id):
+    async def delete_run(self, run_id: str) -> None:
         async with self.db.transaction() as tx:
             await self._run_row(run_id, tx)
             await tx.execute(
                 "UPDATE runs SET lifecycle_stage = 'deleted', deleted_time = ? WHERE run_uuid = ?", (now_ms(), run_id)
             )
 
-    async def restore_run(self, run_id):
+    async def restore_run(self, run_id: str) -> None:
         async with self.db.transaction() as tx:
             await self._run_row(run_id, tx)
             await tx.execute(
                 "UPDATE runs SET lifecycle_stage = 'active', deleted_time = NULL WHERE run_uuid = ?", (run_id,)
             )
 
-    async def log_batch(self, run_id, metrics, params, tags):
+    async def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[MetricPoint],
+        params: Sequence[KeyValue],
+        tags: Sequence[KeyValue],
+    ) -> None:
         await self.db.run(_log_batch_body, run_id, metrics, params, tags)
 
-    async def delete_tag(self, run_id, key):
+    async def delete_tag(self, run_id: str, key: str) -> None:
         async with self.db.transaction() as tx:
             row = await self._run_row(run_id, tx)
             _require_active_run(row)
@@ -475,7 +503,7 @@ class SqlTrackingStore(TrackingStore):
             if not changed:
                 raise not_found(f"No tag with name: {key} in run with id {run_id}")
 
-    async def log_inputs(self, run_id, datasets, model_ids):
+    async def log_inputs(self, run_id: str, datasets: Sequence[DatasetIn], model_ids: Sequence[str]) -> None:
         async with self.db.transaction() as tx:
             row = await tx.fetchrow("SELECT lifecycle_stage, experiment_id FROM runs WHERE run_uuid = ?", (run_id,))
             if row is None:
@@ -532,7 +560,7 @@ class SqlTrackingStore(TrackingStore):
                     (uuid.uuid4().hex, model_id, run_id),
                 )
 
-    async def log_outputs(self, run_id, models):
+    async def log_outputs(self, run_id: str, models: Sequence[tuple[str, int]]) -> None:
         async with self.db.transaction() as tx:
             row = await tx.fetchrow("SELECT lifecycle_stage FROM runs WHERE run_uuid = ?", (run_id,))
             if row is None:
@@ -545,14 +573,14 @@ class SqlTrackingStore(TrackingStore):
                 [(run_id, model_id, step) for model_id, step in models],
             )
 
-    async def record_logged_model(self, run_id, model: dict) -> None:
+    async def record_logged_model(self, run_id: str, model: dict[str, Any]) -> None:
         async with self.db.transaction() as tx:
             row = await self._run_row(run_id, tx)
             _require_active_run(row)
             tag = await tx.fetchrow(
                 "SELECT value FROM tags WHERE run_uuid = ? AND key = ?", (run_id, LOGGED_MODELS_TAG)
             )
-            history = []
+            history: Any = []
             if tag and tag[0]:
                 try:
                     history = orjson.loads(tag[0])
@@ -566,7 +594,7 @@ class SqlTrackingStore(TrackingStore):
                 raise invalid(f"'{LOGGED_MODELS_TAG}' exceeds the maximum length of {MAX_TAG_VAL_LENGTH} characters")
             await tx.executemany(*_tag_upsert(run_id, [(LOGGED_MODELS_TAG, value)]))
 
-    async def search_datasets(self, experiment_ids, limit: int):
+    async def search_datasets(self, experiment_ids: list[str], limit: int) -> list[dict[str, Any]]:
         ids = [_experiment_id(e) for e in experiment_ids]
         rows = await self.db.fetch(
             "SELECT DISTINCT d.experiment_id, d.name, d.digest, t.value FROM datasets d "
@@ -583,7 +611,15 @@ class SqlTrackingStore(TrackingStore):
             out.append(summary)
         return out
 
-    async def search_runs(self, experiment_ids, filter_string, run_view_type, max_results, order_by, offset):
+    async def search_runs(
+        self,
+        experiment_ids: list[str],
+        filter_string: str | None,
+        run_view_type: str,
+        max_results: int,
+        order_by: list[str],
+        offset: int,
+    ) -> tuple[list[Run], bool]:
         ids = []
         for e in experiment_ids:
             try:
@@ -611,13 +647,15 @@ class SqlTrackingStore(TrackingStore):
         if not await self.db.fetchrow("SELECT 1 FROM runs WHERE run_uuid = ?", (run_id,)):
             raise not_found(f"Run with id={run_id} not found")
 
-    async def get_metric_history(self, run_id, key, max_results, offset):
+    async def get_metric_history(
+        self, run_id: str, key: str, max_results: int | None, offset: int
+    ) -> tuple[list[Metric], bool]:
         await self._require_run(run_id)
         sql = (
             "SELECT step, timestamp, value, is_nan FROM metrics WHERE run_uuid = ? AND key = ? "
             "ORDER BY timestamp, step, value"
         )
-        params: list = [run_id, key]
+        params: list[Any] = [run_id, key]
         if max_results is not None:
             sql += " LIMIT ? OFFSET ?"
             params += [max_results + 1, offset]
@@ -630,7 +668,7 @@ class SqlTrackingStore(TrackingStore):
             rows = rows[:max_results]
         return [metric_json(key, v, ts, step, nan) for step, ts, v, nan in rows], more
 
-    async def get_metric_history_bulk(self, run_ids, key, max_results):
+    async def get_metric_history_bulk(self, run_ids: list[str], key: str, max_results: int) -> list[Metric]:
         out: list[Metric] = []
         for run_id in sorted(set(run_ids)):
             rows = await self.db.fetch(
@@ -644,14 +682,16 @@ class SqlTrackingStore(TrackingStore):
                 out.append(m)
         return out
 
-    async def get_metric_history_bulk_interval(self, run_ids, key, max_results, start_step, end_step):
+    async def get_metric_history_bulk_interval(
+        self, run_ids: list[str], key: str, max_results: int, start_step: int | None, end_step: int | None
+    ) -> list[Metric]:
         for run_id in run_ids:
             await self._require_run(run_id)
         out: list[Metric] = []
         k = max(1, max_results)
         for run_id in run_ids:
             where = "run_uuid = ? AND key = ?"
-            params: list = [run_id, key]
+            params: list[Any] = [run_id, key]
             if start_step is not None and end_step is not None:
                 where += " AND step >= ? AND step <= ?"
                 params += [start_step, end_step]
@@ -659,7 +699,7 @@ class SqlTrackingStore(TrackingStore):
             # first and the last rows; with k == 1 only the last row is kept, as MLflow does.
             if k == 1:
                 pick = "rn = n"
-                pick_params: list = []
+                pick_params: list[Any] = []
             else:
                 pick = "n <= ? OR rn = n OR ((rn - 1) * ?) % (n - 1) < ?"
                 pick_params = [k, k - 1, k - 1]
@@ -676,12 +716,12 @@ class SqlTrackingStore(TrackingStore):
         return out
 
 
-def _one_page(rows: list, max_results: int) -> tuple[list, bool]:
+def _one_page(rows: list[Any], max_results: int) -> tuple[list[Any], bool]:
     """Searches fetch one row more than a page: its presence says whether another page follows."""
     return rows[:max_results], len(rows) > max_results
 
 
-def _require_active_run(row) -> None:
+def _require_active_run(row: Row) -> None:
     if row[8] != ACTIVE:
         raise invalid(f"The run {row[0]} must be in the 'active' state. Current state is {row[8]}.")
 
@@ -697,7 +737,15 @@ def _join_uri(root: str, tail: str) -> str:
 # transaction by then).
 
 
-def _create_run_body(eid, experiment_id, run_id, run_name, user_id, start_time, all_tags):
+def _create_run_body(
+    eid: int,
+    experiment_id: str,
+    run_id: str,
+    run_name: str,
+    user_id: str,
+    start_time: int,
+    all_tags: dict[str, str],
+) -> Generator[Fetch, Any, str]:
     row = yield FetchRow("SELECT lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = ?", (eid,))
     if row is None:
         raise not_found(f"No Experiment with id={experiment_id} exists")
@@ -716,7 +764,9 @@ def _create_run_body(eid, experiment_id, run_id, run_name, user_id, start_time, 
     return artifact_uri
 
 
-def _log_batch_body(run_id: str, metrics: Sequence[MetricPoint], params: Sequence[KeyValue], tags: Sequence[KeyValue]):
+def _log_batch_body(
+    run_id: str, metrics: Sequence[MetricPoint], params: Sequence[KeyValue], tags: Sequence[KeyValue]
+) -> Generator[Fetch, Any, None]:
     row = yield FetchRow("SELECT lifecycle_stage FROM runs WHERE run_uuid = ?", (run_id,))
     if row is None:
         raise not_found(f"Run with id={run_id} not found")
@@ -744,7 +794,7 @@ def _tag_upsert(run_id: str, pairs: list[tuple[str, str]]) -> ExecMany:
     )
 
 
-def _log_params(run_id: str, params: Sequence[KeyValue]):
+def _log_params(run_id: str, params: Sequence[KeyValue]) -> Generator[Fetch, Any, None]:
     wanted = {p["key"]: p["value"] for p in params}
     keys = list(wanted)
     rows = yield Fetch(
@@ -764,7 +814,7 @@ def _log_params(run_id: str, params: Sequence[KeyValue]):
         yield ExecMany("INSERT INTO params (run_uuid, key, value) VALUES (?, ?, ?)", fresh)
 
 
-def _log_metrics(run_id: str, metrics: Sequence[MetricPoint]):
+def _log_metrics(run_id: str, metrics: Sequence[MetricPoint]) -> Generator[Fetch, Any, None]:
     yield ExecMany(
         "INSERT INTO metrics (run_uuid, key, step, timestamp, value, is_nan) VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT DO NOTHING",
@@ -787,11 +837,11 @@ def _log_metrics(run_id: str, metrics: Sequence[MetricPoint]):
     )
 
 
-def _log_model_metrics(run_id: str, metrics: Sequence[MetricPoint]):
+def _log_model_metrics(run_id: str, metrics: Sequence[MetricPoint]) -> Generator[Fetch, Any, None]:
     """Metrics logged with a model id also go to that logged model (MLflow's logged_model_metrics);
     the first value for (model, key, timestamp, step, run) is kept, as MLflow keeps it."""
     with_model = [m for m in metrics if m.model_id]
-    model_ids = sorted({m.model_id for m in with_model})
+    model_ids = sorted({m.model_id for m in metrics if m.model_id})
     rows = yield Fetch(
         f"SELECT model_id FROM logged_models WHERE model_id IN ({_placeholders(len(model_ids))})", model_ids
     )

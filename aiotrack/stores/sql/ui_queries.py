@@ -75,6 +75,7 @@ async def downsample_metric(
         f" FROM metrics WHERE {where}",
         params,
     )
+    assert head is not None  # an aggregate without GROUP BY returns one row
     total = int(head[0]) if head and head[0] else 0
     out: dict[str, Any] = {
         "run_id": run_id,

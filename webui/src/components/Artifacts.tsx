@@ -5,7 +5,11 @@ import { sortTable, tableFromJson, type Table } from '../lib/table';
 import { fmtBytes } from '../lib/format';
 import { ErrorBox, Markdown, Spinner } from './common';
 
-interface FileInfo { path: string; is_dir: boolean; file_size?: number }
+interface FileInfo {
+  path: string;
+  is_dir: boolean;
+  file_size?: number;
+}
 
 const MAX_PREVIEW = 4 * 1024 * 1024;
 
@@ -22,7 +26,40 @@ export function previewKind(path: string): PreviewKind {
   if (ext === 'csv') return 'csv';
   if (ext === 'tsv') return 'tsv';
   if (ext === 'md' || ext === 'markdown') return 'markdown';
-  if (['txt', 'log', 'py', 'sh', 'toml', 'ini', 'cfg', 'conf', 'r', 'sql', 'js', 'ts', 'java', 'scala', 'c', 'h', 'cpp', 'go', 'rs', 'xml', 'properties', 'env', 'lock', 'rst', 'out', 'err'].includes(ext) || ext === '' || name === 'requirements.txt' || name === 'dockerfile') return 'text';
+  if (
+    [
+      'txt',
+      'log',
+      'py',
+      'sh',
+      'toml',
+      'ini',
+      'cfg',
+      'conf',
+      'r',
+      'sql',
+      'js',
+      'ts',
+      'java',
+      'scala',
+      'c',
+      'h',
+      'cpp',
+      'go',
+      'rs',
+      'xml',
+      'properties',
+      'env',
+      'lock',
+      'rst',
+      'out',
+      'err',
+    ].includes(ext) ||
+    ext === '' ||
+    name === 'requirements.txt' ||
+    name === 'dockerfile'
+  )
+    return 'text';
   return 'binary';
 }
 
@@ -43,8 +80,11 @@ export const runArtifacts = (runId: string): ArtifactSource => ({
 
 export const loggedModelArtifacts = (modelId: string): ArtifactSource => ({
   key: 'model:' + modelId,
-  list: async (dir) => sortFiles((await get<{ files?: FileInfo[] }>(`logged-models/${encodeURIComponent(modelId)}/artifacts/directories`,
-    { artifact_directory_path: dir || undefined })).files || []),
+  list: async (dir) =>
+    sortFiles(
+      (await get<{ files?: FileInfo[] }>(`logged-models/${encodeURIComponent(modelId)}/artifacts/directories`, { artifact_directory_path: dir || undefined }))
+        .files || [],
+    ),
   url: (path) => `${MLFLOW}logged-models/${encodeURIComponent(modelId)}/artifacts/files${qs({ artifact_file_path: path })}`,
 });
 
@@ -82,20 +122,35 @@ export function ArtifactBrowser({ source, path, onPath }: { source: ArtifactSour
       const isOpen = open.has(f.path);
       return (
         <div key={f.path}>
-          <button class={'tree-item' + (f.path === path ? ' active' : '')} style={{ paddingLeft: 8 + depth * 14 + 'px' }}
+          <button
+            class={'tree-item' + (f.path === path ? ' active' : '')}
+            style={{ paddingLeft: 8 + depth * 14 + 'px' }}
             aria-expanded={f.is_dir ? isOpen : undefined}
             onClick={() => {
               if (f.is_dir) {
                 const s = new Set(open);
-                isOpen ? s.delete(f.path) : (s.add(f.path), load(f.path));
+                if (isOpen) s.delete(f.path);
+                else {
+                  s.add(f.path);
+                  load(f.path);
+                }
                 setOpen(s);
               } else onPath(f.path);
-            }}>
+            }}
+          >
             <span class="tree-icon">{f.is_dir ? (isOpen ? '▾' : '▸') : '·'}</span>
             <span class="tree-name">{name}</span>
             {!f.is_dir && <span class="muted small">{fmtBytes(f.file_size)}</span>}
           </button>
-          {f.is_dir && isOpen && (dirs.has(f.path) ? renderDir(f.path, depth + 1) : <div class="muted small" style={{ paddingLeft: 22 + depth * 14 + 'px' }}>Loading…</div>)}
+          {f.is_dir &&
+            isOpen &&
+            (dirs.has(f.path) ? (
+              renderDir(f.path, depth + 1)
+            ) : (
+              <div class="muted small" style={{ paddingLeft: 22 + depth * 14 + 'px' }}>
+                Loading…
+              </div>
+            ))}
         </div>
       );
     });
@@ -108,7 +163,7 @@ export function ArtifactBrowser({ source, path, onPath }: { source: ArtifactSour
         <ErrorBox error={err} />
       </div>
       <div class="artifact-view">
-        {path && (!sel || !sel.is_dir) ? (
+        {path && !sel?.is_dir ? (
           <ArtifactPreview key={path} path={path} url={source.url(path)} size={sel?.file_size} />
         ) : (
           <p class="muted pad">Select a file to preview it.</p>
@@ -139,22 +194,33 @@ export function ArtifactPreview({ path, url, size }: { path: string; url: string
       .then(setText, (e) => e?.name !== 'AbortError' && setErr(e));
     return () => ctl.abort();
   }, [url]);
-  let body;
+  let body: preact.JSX.Element;
   if (tooBig) body = <p class="muted pad">This file is {fmtBytes(size)}, too large to preview. Download it instead.</p>;
-  else if (kind === 'image' || kind === 'svg') body = <div class="image-preview"><img src={url} alt={name} /></div>;
+  else if (kind === 'image' || kind === 'svg')
+    body = (
+      <div class="image-preview">
+        <img src={url} alt={name} />
+      </div>
+    );
   else if (kind === 'binary') body = <p class="muted pad">No preview for this file type.</p>;
   else if (err) body = <ErrorBox error={err} />;
   else if (text === null) body = <Spinner />;
   else if (kind === 'html')
-    body = showSource ? <pre class="code">{text}</pre> : (
+    body = showSource ? (
+      <pre class="code">{text}</pre>
+    ) : (
       // sandbox without allow-scripts (and without allow-same-origin): scripts in the artifact never run
       <iframe class="html-preview" title={name} sandbox="" srcdoc={text} referrerpolicy="no-referrer" />
     );
   else if (kind === 'json') {
     const table = loggedTable(text);
     body = table ? <DataTable table={table} /> : <pre class="code">{prettyJson(text)}</pre>;
-  }
-  else if (kind === 'markdown') body = <div class="pad"><Markdown text={text} /></div>;
+  } else if (kind === 'markdown')
+    body = (
+      <div class="pad">
+        <Markdown text={text} />
+      </div>
+    );
   else if (kind === 'csv' || kind === 'tsv') body = <CsvTable text={text} delimiter={kind === 'tsv' ? '\t' : ','} />;
   else body = <pre class="code">{text}</pre>;
   return (
@@ -163,8 +229,14 @@ export function ArtifactPreview({ path, url, size }: { path: string; url: string
         <span class="mono strong">{path}</span>
         {size !== undefined && <span class="muted small">{fmtBytes(size)}</span>}
         <span class="grow" />
-        {kind === 'html' && <button class="link" onClick={() => setShowSource(!showSource)}>{showSource ? 'Rendered (no scripts)' : 'Source'}</button>}
-        <a class="button" href={url} download={name}>Download</a>
+        {kind === 'html' && (
+          <button class="link" onClick={() => setShowSource(!showSource)}>
+            {showSource ? 'Rendered (no scripts)' : 'Source'}
+          </button>
+        )}
+        <a class="button" href={url} download={name}>
+          Download
+        </a>
       </div>
       {body}
     </div>
@@ -205,14 +277,31 @@ function DataTable({ table }: { table: Table }) {
   return (
     <div class="csv-wrap">
       <table class="grid compact csv" aria-label="Table preview">
-        <thead><tr>{table.head.map((h, i) => (
-          <th key={i} class="sortable" aria-sort={sort?.col === i ? (sort.desc ? 'descending' : 'ascending') : undefined} onClick={() => onSort(i)}>
-            {h}{sort?.col === i && <span class="sort-arrow">{sort.desc ? ' ▼' : ' ▲'}</span>}
-          </th>
-        ))}</tr></thead>
-        <tbody>{rows.slice(0, SHOWN_ROWS).map((r, i) => <tr key={i}>{r.map((c, j) => <td key={j}>{c}</td>)}</tr>)}</tbody>
+        <thead>
+          <tr>
+            {table.head.map((h, i) => (
+              <th key={i} class="sortable" aria-sort={sort?.col === i ? (sort.desc ? 'descending' : 'ascending') : undefined} onClick={() => onSort(i)}>
+                {h}
+                {sort?.col === i && <span class="sort-arrow">{sort.desc ? ' ▼' : ' ▲'}</span>}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.slice(0, SHOWN_ROWS).map((r, i) => (
+            <tr key={i}>
+              {r.map((c, j) => (
+                <td key={j}>{c}</td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
       </table>
-      {rows.length > SHOWN_ROWS && <p class="muted small pad">Showing {SHOWN_ROWS.toLocaleString('en-US')} of {rows.length.toLocaleString('en-US')} rows{sort ? ', sorted over all of them' : ''}.</p>}
+      {rows.length > SHOWN_ROWS && (
+        <p class="muted small pad">
+          Showing {SHOWN_ROWS.toLocaleString('en-US')} of {rows.length.toLocaleString('en-US')} rows{sort ? ', sorted over all of them' : ''}.
+        </p>
+      )}
     </div>
   );
 }

@@ -2,7 +2,12 @@ import { fmtNumber } from '../lib/format';
 import { fitLabel } from './Plots';
 import { useSize } from './common';
 
-export interface Bar { id: string; label: string; color: string; value: number }
+export interface Bar {
+  id: string;
+  label: string;
+  color: string;
+  value: number;
+}
 
 /** The horizontal extent of bars over [min(0, values), max(0, values)]: where 0 sits and the scale. */
 export function barScale(values: number[]): { zero: number; span: number } {
@@ -37,11 +42,16 @@ export function BarChart({ bars }: { bars: Bar[] }) {
           const x = labelW + zero * plotW - (b.value < 0 ? w : 0);
           return (
             <g key={b.id} data-run={b.id}>
-              <text x={labelW - 6} y={y + 15} text-anchor="end" class="tick">{fitLabel(b.label, labelW - 10)}<title>{b.label}</title></text>
+              <text x={labelW - 6} y={y + 15} text-anchor="end" class="tick">
+                {fitLabel(b.label, labelW - 10)}
+                <title>{b.label}</title>
+              </text>
               <rect x={x} y={y + 3} width={Math.max(w, finite ? 1 : 0)} height={rowH - 6} fill={b.color} rx={2}>
                 <title>{`${b.label}: ${fmtNumber(b.value)}`}</title>
               </rect>
-              <text x={labelW + plotW + 6} y={y + 15} class="tick bar-value">{fmtNumber(b.value)}</text>
+              <text x={labelW + plotW + 6} y={y + 15} class="tick bar-value">
+                {fmtNumber(b.value)}
+              </text>
             </g>
           );
         })}

@@ -11,7 +11,9 @@ function Str({ s }: { s: string }) {
   return (
     <span class="json-str">
       "{s.slice(0, LONG_STRING)}…"{' '}
-      <button class="link small" onClick={() => setAll(true)}>show all {s.length.toLocaleString('en-US')} characters</button>
+      <button class="link small" onClick={() => setAll(true)}>
+        show all {s.length.toLocaleString('en-US')} characters
+      </button>
     </span>
   );
 }
@@ -31,7 +33,12 @@ function Node({ name, v, depth, open: initiallyOpen }: { name?: string; v: unkno
   const [more, setMore] = useState(false);
   const label = name !== undefined ? <span class="json-key">{name}: </span> : null;
   if (!isObj) {
-    return <div class="json-row" style={{ paddingLeft: depth * 14 + 'px' }}>{label}<Leaf v={v} /></div>;
+    return (
+      <div class="json-row" style={{ paddingLeft: depth * 14 + 'px' }}>
+        {label}
+        <Leaf v={v} />
+      </div>
+    );
   }
   const entries: [string, unknown][] = Array.isArray(v) ? v.map((x, i) => [String(i), x]) : Object.entries(v as Record<string, unknown>);
   const brackets = Array.isArray(v) ? ['[', ']'] : ['{', '}'];
@@ -41,7 +48,9 @@ function Node({ name, v, depth, open: initiallyOpen }: { name?: string; v: unkno
   return (
     <div class="json-node">
       <div class="json-row" style={{ paddingLeft: depth * 14 + 'px' }}>
-        <button class="json-toggle" aria-expanded={open} onClick={() => setOpen(!open)}>{open ? '▾' : '▸'}</button>
+        <button class="json-toggle" aria-expanded={open} onClick={() => setOpen(!open)}>
+          {open ? '▾' : '▸'}
+        </button>
         {label}
         <span class="json-brace">{brackets[0]}</span>
         {!open && <span class="muted small"> {summary} </span>}
@@ -50,10 +59,16 @@ function Node({ name, v, depth, open: initiallyOpen }: { name?: string; v: unkno
       {open && shown.map(([k, x]) => <Node key={k} name={Array.isArray(v) ? undefined : k} v={x} depth={depth + 1} open={initiallyOpen} />)}
       {open && !more && entries.length > MANY_ENTRIES && (
         <div class="json-row" style={{ paddingLeft: (depth + 1) * 14 + 'px' }}>
-          <button class="link small" onClick={() => setMore(true)}>show {entries.length - MANY_ENTRIES} more</button>
+          <button class="link small" onClick={() => setMore(true)}>
+            show {entries.length - MANY_ENTRIES} more
+          </button>
         </div>
       )}
-      {open && <div class="json-row" style={{ paddingLeft: depth * 14 + 'px' }}><span class="json-brace">{brackets[1]}</span></div>}
+      {open && (
+        <div class="json-row" style={{ paddingLeft: depth * 14 + 'px' }}>
+          <span class="json-brace">{brackets[1]}</span>
+        </div>
+      )}
     </div>
   );
 }
@@ -71,8 +86,12 @@ export function JsonView({ value, open = 2, label }: { value: unknown; open?: nu
   return (
     <div class="json-view" aria-label={label}>
       <div class="json-tools">
-        <button class="link small" onClick={() => setRaw(!raw)}>{raw ? 'tree' : 'raw'}</button>
-        <button class="link small" onClick={() => navigator.clipboard?.writeText(text())}>copy</button>
+        <button class="link small" onClick={() => setRaw(!raw)}>
+          {raw ? 'tree' : 'raw'}
+        </button>
+        <button class="link small" onClick={() => navigator.clipboard?.writeText(text())}>
+          copy
+        </button>
       </div>
       {raw ? <pre class="json-raw">{text()}</pre> : <Node v={value} depth={0} open={open} />}
     </div>

@@ -68,7 +68,10 @@ export function LineChart({ series, axis, log = false, smoothing = 0, height = 2
       // a series of one or a few points has no line to speak of: draw its points
       const n = s.data.x.length;
       ser.push({
-        label: s.label, stroke: s.color, width: 1.6, spanGaps: true,
+        label: s.label,
+        stroke: s.color,
+        width: 1.6,
+        spanGaps: true,
         points: n <= SHOW_POINTS_BELOW ? { show: true, size: n === 1 ? 9 : 6, fill: s.color } : { show: false },
         value: (_u, v) => (v === null || v === undefined ? '–' : fmtNumber(v)),
       });
@@ -83,7 +86,9 @@ export function LineChart({ series, axis, log = false, smoothing = 0, height = 2
       },
       axes: [
         {
-          stroke: '#667', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#dde' },
+          stroke: '#667',
+          grid: { stroke: '#eef0f3' },
+          ticks: { stroke: '#dde' },
           values: axis === 'relative' ? (_u, vals) => vals.map((v) => fmtDuration(v * 1000)) : undefined,
         },
         { stroke: '#667', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#dde' }, size: yAxisSize, values: (_u, vals) => vals.map((v) => fmtNumber(v)) },
@@ -107,7 +112,9 @@ export function LineChart({ series, axis, log = false, smoothing = 0, height = 2
     // hide legend rows of the faded raw series
     if (smoothing > 0) {
       const rows = u.root.querySelectorAll<HTMLElement>('.u-legend .u-series');
-      rows.forEach((r, i) => { if (i > 0 && i % 2 === 1) r.style.display = 'none'; });
+      rows.forEach((r, i) => {
+        if (i > 0 && i % 2 === 1) r.style.display = 'none';
+      });
     }
     const dbl = () => (zoomCb.current ? zoomCb.current(null) : u.setScale('x', { min: data[0][0], max: data[0][data[0].length - 1] }));
     u.over.addEventListener('dblclick', dbl);

@@ -14,45 +14,96 @@ export interface ChartSettings {
   log: boolean;
 }
 
-export function ChartControls({ s, onChange, filter, onFilter, refreshing }: {
-  s: ChartSettings; onChange: (s: ChartSettings) => void; filter: string; onFilter: (f: string) => void; refreshing?: boolean;
+export function ChartControls({
+  s,
+  onChange,
+  filter,
+  onFilter,
+  refreshing,
+}: {
+  s: ChartSettings;
+  onChange: (s: ChartSettings) => void;
+  filter: string;
+  onFilter: (f: string) => void;
+  refreshing?: boolean;
 }) {
   return (
     <div class="toolbar chart-controls">
-      <input type="search" class="grow" placeholder="Search metrics" aria-label="Search metrics" value={filter} onInput={(e) => onFilter((e.target as HTMLInputElement).value)} />
-      <label>X axis{' '}
+      <input
+        type="search"
+        class="grow"
+        placeholder="Search metrics"
+        aria-label="Search metrics"
+        value={filter}
+        onInput={(e) => onFilter((e.target as HTMLInputElement).value)}
+      />
+      <label>
+        X axis{' '}
         <select aria-label="X axis" value={s.x} onChange={(e) => onChange({ ...s, x: (e.target as HTMLSelectElement).value as XAxis })}>
           <option value="step">Step</option>
           <option value="time">Wall time</option>
           <option value="relative">Relative time</option>
         </select>
       </label>
-      <label class="slider">Smoothing{' '}
-        <input type="range" aria-label="Smoothing" min={0} max={0.99} step={0.01} value={s.smooth}
-          onInput={(e) => onChange({ ...s, smooth: Number((e.target as HTMLInputElement).value) })} />
+      <label class="slider">
+        Smoothing{' '}
+        <input
+          type="range"
+          aria-label="Smoothing"
+          min={0}
+          max={0.99}
+          step={0.01}
+          value={s.smooth}
+          onInput={(e) => onChange({ ...s, smooth: Number((e.target as HTMLInputElement).value) })}
+        />
         <span class="num">{s.smooth.toFixed(2)}</span>
       </label>
-      <label><input type="checkbox" aria-label="Log scale" checked={s.log} onChange={(e) => onChange({ ...s, log: (e.target as HTMLInputElement).checked })} /> Log scale</label>
+      <label>
+        <input type="checkbox" aria-label="Log scale" checked={s.log} onChange={(e) => onChange({ ...s, log: (e.target as HTMLInputElement).checked })} /> Log
+        scale
+      </label>
       {refreshing && <span class="muted live">● live</span>}
     </div>
   );
 }
 
 /** A grid of line charts, one per metric key, each plotting every given run. */
-export function MetricCharts({ runs, keys, settings, refreshTick, buckets = 500 }: {
-  runs: RunRow[]; keys: string[]; settings: ChartSettings; refreshTick: number; buckets?: number;
+export function MetricCharts({
+  runs,
+  keys,
+  settings,
+  refreshTick,
+  buckets = 500,
+}: {
+  runs: RunRow[];
+  keys: string[];
+  settings: ChartSettings;
+  refreshTick: number;
+  buckets?: number;
 }) {
   if (runs.length === 0) return <p class="muted">No runs to chart.</p>;
   if (keys.length === 0) return <p class="muted">No metrics logged.</p>;
   return (
     <div class="chart-grid">
-      {keys.map((k) => <MetricChart key={k} metricKey={k} runs={runs} settings={settings} refreshTick={refreshTick} buckets={buckets} />)}
+      {keys.map((k) => (
+        <MetricChart key={k} metricKey={k} runs={runs} settings={settings} refreshTick={refreshTick} buckets={buckets} />
+      ))}
     </div>
   );
 }
 
-function MetricChart({ metricKey, runs, settings, refreshTick, buckets }: {
-  metricKey: string; runs: RunRow[]; settings: ChartSettings; refreshTick: number; buckets: number;
+function MetricChart({
+  metricKey,
+  runs,
+  settings,
+  refreshTick,
+  buckets,
+}: {
+  metricKey: string;
+  runs: RunRow[];
+  settings: ChartSettings;
+  refreshTick: number;
+  buckets: number;
 }) {
   const [ref, visible] = useVisible<HTMLDivElement>();
   const [zoom, setZoom] = useState<[number, number] | null>(null);
@@ -65,9 +116,12 @@ function MetricChart({ metricKey, runs, settings, refreshTick, buckets }: {
     if (!visible) return;
     const ctl = new AbortController();
     // zoom ranges are refetched at full detail (step or absolute time); relative time zooms client-side
-    const range = zoom && settings.x !== 'relative' ? (settings.x === 'time' ? [zoom[0] * 1000, zoom[1] * 1000] as [number, number] : zoom) : null;
+    const range = zoom && settings.x !== 'relative' ? (settings.x === 'time' ? ([zoom[0] * 1000, zoom[1] * 1000] as [number, number]) : zoom) : null;
     fetchDownsampled({ runIds: runs.map((r) => r.id), keys: [metricKey], buckets, axis: reqAxis, range }, ctl.signal).then(
-      (d) => { setData(d); setErr(undefined); },
+      (d) => {
+        setData(d);
+        setErr(undefined);
+      },
       (e) => e?.name !== 'AbortError' && setErr(e),
     );
     return () => ctl.abort();
@@ -91,7 +145,11 @@ function MetricChart({ metricKey, runs, settings, refreshTick, buckets }: {
     <div class="card chart-card" ref={ref} data-metric={metricKey}>
       <div class="chart-title">
         <h3 title={metricKey}>{metricKey}</h3>
-        {zoom && <button class="link" onClick={() => setZoom(null)}>Reset zoom</button>}
+        {zoom && (
+          <button class="link" onClick={() => setZoom(null)}>
+            Reset zoom
+          </button>
+        )}
       </div>
       <ErrorBox error={err} />
       {!visible || !data ? (
@@ -101,8 +159,14 @@ function MetricChart({ metricKey, runs, settings, refreshTick, buckets }: {
       ) : single ? (
         <BarChart bars={series.map((s, i) => ({ id: String(i), label: s.label, color: s.color, value: s.data.y[0] as number }))} />
       ) : (
-        <LineChart series={series} axis={settings.x} log={settings.log} smoothing={settings.smooth}
-          range={zoom} onZoom={settings.x === 'relative' ? undefined : setZoom} />
+        <LineChart
+          series={series}
+          axis={settings.x}
+          log={settings.log}
+          smoothing={settings.smooth}
+          range={zoom}
+          onZoom={settings.x === 'relative' ? undefined : setZoom}
+        />
       )}
       {data && total > shown && (
         <div class="chart-foot muted" title="Each bucket keeps its first, min, max and last point, so spikes stay visible">

@@ -1,7 +1,10 @@
 import { useMemo, useState } from 'preact/hooks';
 import { compareValues } from '../lib/runs';
 
-export interface SortState { id: string; desc: boolean }
+export interface SortState {
+  id: string;
+  desc: boolean;
+}
 
 /** Client-side sorting of a fully loaded table: missing values last, numbers numerically. */
 export function useSorted<R>(rows: R[], value: (r: R, id: string) => string | number | null, initial: SortState | null = null) {
@@ -20,20 +23,35 @@ export function useSorted<R>(rows: R[], value: (r: R, id: string) => string | nu
     });
     return out;
   }, [rows, sort]);
-  const toggle = (id: string, descFirst = false) =>
-    setSort((s) => (s && s.id === id ? { id, desc: !s.desc } : { id, desc: descFirst }));
+  const toggle = (id: string, descFirst = false) => setSort((s) => (s && s.id === id ? { id, desc: !s.desc } : { id, desc: descFirst }));
   return { sorted, sort, toggle };
 }
 
 /** A sortable column header: click to sort, again to reverse. */
-export function SortTh({ id, label, sort, onSort, descFirst = false, class: cls }: {
-  id: string; label: preact.ComponentChildren; sort: SortState | null; onSort: (id: string, descFirst?: boolean) => void; descFirst?: boolean; class?: string;
+export function SortTh({
+  id,
+  label,
+  sort,
+  onSort,
+  descFirst = false,
+  class: cls,
+}: {
+  id: string;
+  label: preact.ComponentChildren;
+  sort: SortState | null;
+  onSort: (id: string, descFirst?: boolean) => void;
+  descFirst?: boolean;
+  class?: string;
 }) {
   const active = sort?.id === id;
   return (
-    <th class={'sortable' + (cls ? ' ' + cls : '')} aria-sort={active ? (sort!.desc ? 'descending' : 'ascending') : undefined}
-      onClick={() => onSort(id, descFirst)}>
-      {label}{active && <span class="sort-arrow">{sort!.desc ? ' ▼' : ' ▲'}</span>}
+    <th
+      class={'sortable' + (cls ? ' ' + cls : '')}
+      aria-sort={active ? (sort!.desc ? 'descending' : 'ascending') : undefined}
+      onClick={() => onSort(id, descFirst)}
+    >
+      {label}
+      {active && <span class="sort-arrow">{sort!.desc ? ' ▼' : ' ▲'}</span>}
     </th>
   );
 }

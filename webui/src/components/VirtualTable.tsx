@@ -34,7 +34,20 @@ interface Props<R> {
  * A virtualized table: fixed row height, one scroll container, only the rows in view (plus a small
  * overscan) are in the DOM, so 100,000 rows scroll as smoothly as 100.
  */
-export function VirtualTable<R>({ rows, columns: given, rowKey, rowHeight = 30, sortId, sortDesc, onSort, rowClass, empty, label, onResize, onReorder }: Props<R>) {
+export function VirtualTable<R>({
+  rows,
+  columns: given,
+  rowKey,
+  rowHeight = 30,
+  sortId,
+  sortDesc,
+  onSort,
+  rowClass,
+  empty,
+  label,
+  onResize,
+  onReorder,
+}: Props<R>) {
   // the width of the column being resized follows the pointer; the owner learns the final width
   const [live, setLive] = useState<{ id: string; width: number } | null>(null);
   const resizing = useRef(false);
@@ -88,11 +101,12 @@ export function VirtualTable<R>({ rows, columns: given, rowKey, rowHeight = 30, 
   });
   const cellStyle = (c: Column<R>, i: number) => {
     const s: Record<string, string | number> = { width: c.width + 'px', minWidth: c.width + 'px' };
-    if (stickyLeft[i] !== null) { s.left = stickyLeft[i] + 'px'; }
+    if (stickyLeft[i] !== null) {
+      s.left = stickyLeft[i] + 'px';
+    }
     return s;
   };
-  const cellClass = (c: Column<R>, i: number, base: string) =>
-    base + (c.align === 'right' ? ' right' : '') + (stickyLeft[i] !== null ? ' sticky' : '');
+  const cellClass = (c: Column<R>, i: number, base: string) => base + (c.align === 'right' ? ' right' : '') + (stickyLeft[i] !== null ? ' sticky' : '');
 
   // Rows are keyed by their slot in a fixed-size pool (index modulo pool size), so scrolling
   // patches the same DOM nodes with new content instead of unmounting and mounting rows.
@@ -101,10 +115,18 @@ export function VirtualTable<R>({ rows, columns: given, rowKey, rowHeight = 30, 
   for (let i = first; i < last; i++) {
     const r = rows[i];
     items.push(
-      <div role="row" aria-rowindex={i + 2} data-key={rowKey(r)} class={'vt-row ' + (i % 2 ? 'odd ' : '') + (rowClass ? rowClass(r) : '')} key={i % pool}
-        style={{ transform: `translateY(${i * rowHeight}px)`, height: rowHeight + 'px', width: totalW + 'px', minWidth: '100%' }}>
+      <div
+        role="row"
+        aria-rowindex={i + 2}
+        data-key={rowKey(r)}
+        class={'vt-row ' + (i % 2 ? 'odd ' : '') + (rowClass ? rowClass(r) : '')}
+        key={i % pool}
+        style={{ transform: `translateY(${i * rowHeight}px)`, height: rowHeight + 'px', width: totalW + 'px', minWidth: '100%' }}
+      >
         {columns.map((c, ci) => (
-          <div role="gridcell" class={cellClass(c, ci, 'vt-cell')} style={cellStyle(c, ci)} key={c.id}>{c.render(r, i)}</div>
+          <div role="gridcell" class={cellClass(c, ci, 'vt-cell')} style={cellStyle(c, ci)} key={c.id}>
+            {c.render(r, i)}
+          </div>
         ))}
       </div>,
     );
@@ -117,35 +139,67 @@ export function VirtualTable<R>({ rows, columns: given, rowKey, rowHeight = 30, 
             const active = sortId === c.id;
             const movable = !!onReorder && !c.sticky;
             return (
-              <div role="columnheader" key={c.id} title={c.title} data-col={c.id}
+              <div
+                role="columnheader"
+                key={c.id}
+                title={c.title}
+                data-col={c.id}
                 aria-sort={active ? (sortDesc ? 'descending' : 'ascending') : undefined}
                 class={cellClass(c, ci, 'vt-hcell') + (c.sortable ? ' sortable' : '') + (active ? ' sorted' : '') + (dropAt === c.id ? ' drop-target' : '')}
-                style={cellStyle(c, ci)} onClick={c.sortable && onSort ? () => !resizing.current && onSort(c.id) : undefined}
+                style={cellStyle(c, ci)}
+                onClick={c.sortable && onSort ? () => !resizing.current && onSort(c.id) : undefined}
                 draggable={movable}
-                onDragStart={movable ? (e) => {
-                  if (resizing.current) { e.preventDefault(); return; }
-                  e.dataTransfer?.setData('text/x-aiotrack-column', c.id);
-                  if (e.dataTransfer) e.dataTransfer.effectAllowed = 'move';
-                } : undefined}
-                onDragOver={movable ? (e) => { e.preventDefault(); if (dropAt !== c.id) setDropAt(c.id); } : undefined}
+                onDragStart={
+                  movable
+                    ? (e) => {
+                        if (resizing.current) {
+                          e.preventDefault();
+                          return;
+                        }
+                        e.dataTransfer?.setData('text/x-aiotrack-column', c.id);
+                        if (e.dataTransfer) e.dataTransfer.effectAllowed = 'move';
+                      }
+                    : undefined
+                }
+                onDragOver={
+                  movable
+                    ? (e) => {
+                        e.preventDefault();
+                        if (dropAt !== c.id) setDropAt(c.id);
+                      }
+                    : undefined
+                }
                 onDragLeave={movable ? () => setDropAt(null) : undefined}
-                onDrop={movable ? (e) => {
-                  e.preventDefault();
-                  setDropAt(null);
-                  const from = e.dataTransfer?.getData('text/x-aiotrack-column');
-                  if (from && from !== c.id) onReorder!(from, c.id);
-                } : undefined}>
+                onDrop={
+                  movable
+                    ? (e) => {
+                        e.preventDefault();
+                        setDropAt(null);
+                        const from = e.dataTransfer?.getData('text/x-aiotrack-column');
+                        if (from && from !== c.id) onReorder!(from, c.id);
+                      }
+                    : undefined
+                }
+              >
                 <span class="vt-label">{c.label}</span>
                 {active && <span class="sort-arrow">{sortDesc ? '▼' : '▲'}</span>}
                 {onResize && c.id !== '_sel' && (
-                  <span class="vt-resize" role="separator" aria-orientation="vertical" aria-label={'Resize column ' + (c.title || c.id)}
-                    onPointerDown={(e) => startResize(e as unknown as PointerEvent, c)} onClick={(e) => e.stopPropagation()} />
+                  <span
+                    class="vt-resize"
+                    role="separator"
+                    aria-orientation="vertical"
+                    aria-label={'Resize column ' + (c.title || c.id)}
+                    onPointerDown={(e) => startResize(e as unknown as PointerEvent, c)}
+                    onClick={(e) => e.stopPropagation()}
+                  />
                 )}
               </div>
             );
           })}
         </div>
-        <div class="vt-body" style={{ height: rows.length * rowHeight + 'px' }}>{items}</div>
+        <div class="vt-body" style={{ height: rows.length * rowHeight + 'px' }}>
+          {items}
+        </div>
         {rows.length === 0 && empty && <div class="vt-empty">{empty}</div>}
       </div>
     </div>

@@ -51,7 +51,10 @@ export function ErrorBox({ error, title }: { error?: Error | null; title?: strin
 }
 
 export const Spinner = ({ label = 'Loading…' }: { label?: string }) => (
-  <div class="loading"><span class="spin" />{label}</div>
+  <div class="loading">
+    <span class="spin" />
+    {label}
+  </div>
 );
 
 export function Tabs({ tabs, active, onChange }: { tabs: [string, string][]; active: string; onChange: (id: string) => void }) {
@@ -77,7 +80,9 @@ export function Modal({ title, onClose, children }: { title: string; onClose: ()
       <div class="modal" role="dialog" aria-label={title}>
         <div class="modal-head">
           <h2>{title}</h2>
-          <button class="icon" aria-label="Close" onClick={onClose}>×</button>
+          <button class="icon" aria-label="Close" onClick={onClose}>
+            ×
+          </button>
         </div>
         {children}
       </div>
@@ -91,7 +96,15 @@ export function Markdown({ text, class: cls }: { text: string; class?: string })
 }
 
 /** Markdown text with an Edit button (description of a run/experiment/model). */
-export function EditableMarkdown({ text, onSave, placeholder = 'No description' }: { text: string; onSave: (t: string) => Promise<void>; placeholder?: string }) {
+export function EditableMarkdown({
+  text,
+  onSave,
+  placeholder = 'No description',
+}: {
+  text: string;
+  onSave: (t: string) => Promise<void>;
+  placeholder?: string;
+}) {
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(text);
   const [err, setErr] = useState<Error>();
@@ -101,26 +114,41 @@ export function EditableMarkdown({ text, onSave, placeholder = 'No description' 
     return (
       <div class="description">
         {text ? <Markdown text={text} /> : <p class="muted">{placeholder}</p>}
-        <button class="link" onClick={() => setEditing(true)}>Edit description</button>
+        <button class="link" onClick={() => setEditing(true)}>
+          Edit description
+        </button>
       </div>
     );
   return (
     <div class="description editing">
       <textarea aria-label="Description" rows={6} value={draft} onInput={(e) => setDraft((e.target as HTMLTextAreaElement).value)} />
       <div class="row">
-        <button class="primary" disabled={busy} onClick={async () => {
-          setBusy(true);
-          try {
-            await onSave(draft);
+        <button
+          class="primary"
+          disabled={busy}
+          onClick={async () => {
+            setBusy(true);
+            try {
+              await onSave(draft);
+              setEditing(false);
+              setErr(undefined);
+            } catch (e: any) {
+              setErr(e);
+            } finally {
+              setBusy(false);
+            }
+          }}
+        >
+          Save
+        </button>
+        <button
+          onClick={() => {
             setEditing(false);
-            setErr(undefined);
-          } catch (e: any) {
-            setErr(e);
-          } finally {
-            setBusy(false);
-          }
-        }}>Save</button>
-        <button onClick={() => { setEditing(false); setDraft(text); }}>Cancel</button>
+            setDraft(text);
+          }}
+        >
+          Cancel
+        </button>
       </div>
       <ErrorBox error={err} />
     </div>
@@ -128,8 +156,16 @@ export function EditableMarkdown({ text, onSave, placeholder = 'No description' 
 }
 
 /** Key/value tag table with add, edit and delete. System tags (mlflow.*) are hidden unless asked. */
-export function TagEditor({ tags, onSet, onDelete, hideSystem = true }: {
-  tags: KV[]; onSet?: (k: string, v: string) => Promise<void>; onDelete?: (k: string) => Promise<void>; hideSystem?: boolean;
+export function TagEditor({
+  tags,
+  onSet,
+  onDelete,
+  hideSystem = true,
+}: {
+  tags: KV[];
+  onSet?: (k: string, v: string) => Promise<void>;
+  onDelete?: (k: string) => Promise<void>;
+  hideSystem?: boolean;
 }) {
   const [showSys, setShowSys] = useState(!hideSystem);
   const [key, setKey] = useState('');
@@ -160,7 +196,17 @@ export function TagEditor({ tags, onSet, onDelete, hideSystem = true }: {
                   {editKey === t.key ? (
                     <span class="row">
                       <input aria-label={'Value of ' + t.key} value={editVal} onInput={(e) => setEditVal((e.target as HTMLInputElement).value)} />
-                      <button class="primary" onClick={() => wrap(async () => { await onSet!(t.key, editVal); setEditKey(null); })}>Save</button>
+                      <button
+                        class="primary"
+                        onClick={() =>
+                          wrap(async () => {
+                            await onSet!(t.key, editVal);
+                            setEditKey(null);
+                          })
+                        }
+                      >
+                        Save
+                      </button>
                       <button onClick={() => setEditKey(null)}>Cancel</button>
                     </span>
                   ) : (
@@ -169,8 +215,22 @@ export function TagEditor({ tags, onSet, onDelete, hideSystem = true }: {
                 </td>
                 {(onSet || onDelete) && (
                   <td class="actions">
-                    {onSet && editKey !== t.key && <button class="link" onClick={() => { setEditKey(t.key); setEditVal(t.value); }}>Edit</button>}
-                    {onDelete && <button class="link danger" aria-label={'Delete tag ' + t.key} onClick={() => wrap(() => onDelete(t.key))}>Delete</button>}
+                    {onSet && editKey !== t.key && (
+                      <button
+                        class="link"
+                        onClick={() => {
+                          setEditKey(t.key);
+                          setEditVal(t.value);
+                        }}
+                      >
+                        Edit
+                      </button>
+                    )}
+                    {onDelete && (
+                      <button class="link danger" aria-label={'Delete tag ' + t.key} onClick={() => wrap(() => onDelete(t.key))}>
+                        Delete
+                      </button>
+                    )}
                   </td>
                 )}
               </tr>
@@ -179,14 +239,23 @@ export function TagEditor({ tags, onSet, onDelete, hideSystem = true }: {
         </table>
       )}
       {sys.length > 0 && hideSystem && (
-        <button class="link" onClick={() => setShowSys(!showSys)}>{showSys ? "Hide" : "Show"} system tags ({sys.length})</button>
+        <button class="link" onClick={() => setShowSys(!showSys)}>
+          {showSys ? 'Hide' : 'Show'} system tags ({sys.length})
+        </button>
       )}
       {onSet && (
-        <form class="row add-tag" onSubmit={(e) => {
-          e.preventDefault();
-          if (!key.trim()) return;
-          wrap(async () => { await onSet(key.trim(), value); setKey(''); setValue(''); });
-        }}>
+        <form
+          class="row add-tag"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (!key.trim()) return;
+            wrap(async () => {
+              await onSet(key.trim(), value);
+              setKey('');
+              setValue('');
+            });
+          }}
+        >
           <input placeholder="Tag key" aria-label="New tag key" value={key} onInput={(e) => setKey((e.target as HTMLInputElement).value)} />
           <input placeholder="Value" aria-label="New tag value" value={value} onInput={(e) => setValue((e.target as HTMLInputElement).value)} />
           <button type="submit">Add tag</button>
@@ -229,9 +298,18 @@ export function useVisible<T extends HTMLElement>(): [preact.RefObject<T | null>
 }
 
 export function StatusBadge({ status }: { status: string }) {
-  return <span class={'status status-' + (status || '').toLowerCase()}>{status === 'RUNNING' ? '● ' : ''}{status?.toLowerCase()}</span>;
+  return (
+    <span class={'status status-' + (status || '').toLowerCase()}>
+      {status === 'RUNNING' ? '● ' : ''}
+      {status?.toLowerCase()}
+    </span>
+  );
 }
 
 export function Copyable({ text }: { text: string }) {
-  return <code class="copyable" title="Click to copy" onClick={() => navigator.clipboard?.writeText(text)}>{text}</code>;
+  return (
+    <code class="copyable" title="Click to copy" onClick={() => navigator.clipboard?.writeText(text)}>
+      {text}
+    </code>
+  );
 }

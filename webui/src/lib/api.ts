@@ -3,7 +3,11 @@ export const MLFLOW = 'ajax-api/2.0/mlflow/';
 export const AIOTRACK = 'ajax-api/2.0/aiotrack/';
 
 export class ApiError extends Error {
-  constructor(public status: number, public code: string, message: string) {
+  constructor(
+    public status: number,
+    public code: string,
+    message: string,
+  ) {
     super(message);
   }
 }

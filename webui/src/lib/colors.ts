@@ -5,9 +5,30 @@
 
 /** 24 hues that stay apart from each other on a white background (no near-white, no near-grey pairs). */
 export const PALETTE = [
-  '#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf',
-  '#bcbd22', '#0b3d91', '#f59f00', '#7a0177', '#00a087', '#e64b35', '#3c5488', '#91d1c2',
-  '#b09c85', '#4dbbd5', '#ff6f91', '#6a4c93', '#2f9e44', '#c2255c', '#495057', '#a9e34b',
+  '#1f77b4',
+  '#ff7f0e',
+  '#2ca02c',
+  '#d62728',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#17becf',
+  '#bcbd22',
+  '#0b3d91',
+  '#f59f00',
+  '#7a0177',
+  '#00a087',
+  '#e64b35',
+  '#3c5488',
+  '#91d1c2',
+  '#b09c85',
+  '#4dbbd5',
+  '#ff6f91',
+  '#6a4c93',
+  '#2f9e44',
+  '#c2255c',
+  '#495057',
+  '#a9e34b',
 ];
 
 export function hashString(s: string): number {

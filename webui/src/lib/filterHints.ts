@@ -16,8 +16,17 @@ export interface HintResult {
 export const ATTRIBUTES = ['run_id', 'run_name', 'status', 'user_id', 'start_time', 'end_time', 'artifact_uri', 'experiment_id'];
 const STATUSES = ['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'];
 const KINDS: Record<string, 'metric' | 'param' | 'tag' | 'attribute'> = {
-  metrics: 'metric', metric: 'metric', params: 'param', param: 'param', parameters: 'param',
-  tags: 'tag', tag: 'tag', attributes: 'attribute', attribute: 'attribute', attr: 'attribute', run: 'attribute',
+  metrics: 'metric',
+  metric: 'metric',
+  params: 'param',
+  param: 'param',
+  parameters: 'param',
+  tags: 'tag',
+  tag: 'tag',
+  attributes: 'attribute',
+  attribute: 'attribute',
+  attr: 'attribute',
+  run: 'attribute',
 };
 
 /** MLflow needs backticks around keys that are not plain identifiers. */
@@ -25,7 +34,7 @@ export function quoteKey(key: string): string {
   return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? key : '`' + key.replace(/`/g, '') + '`';
 }
 
-const WORD = /[A-Za-z0-9_.`\-]/;
+const WORD = /[A-Za-z0-9_.`-]/;
 
 /** Hints for the word at `cursor` in `text`. */
 export function filterHints(text: string, cursor: number, keys: { metrics: string[]; params: string[]; tags: string[] }, limit = 12): HintResult {
@@ -77,7 +86,10 @@ export function filterHints(text: string, cursor: number, keys: { metrics: strin
   const prefix = word.slice(0, dot).toLowerCase();
   const kind = KINDS[prefix];
   if (!kind) return { from, to, hints: [] };
-  const typed = word.slice(dot + 1).replace(/`/g, '').toLowerCase();
+  const typed = word
+    .slice(dot + 1)
+    .replace(/`/g, '')
+    .toLowerCase();
   const list = kind === 'metric' ? keys.metrics : kind === 'param' ? keys.params : kind === 'tag' ? keys.tags : ATTRIBUTES;
   const canonical = { metric: 'metrics.', param: 'params.', tag: 'tags.', attribute: 'attributes.' }[kind];
   const starts = list.filter((k) => k.toLowerCase().startsWith(typed));

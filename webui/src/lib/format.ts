@@ -41,8 +41,12 @@ export function fmtBytes(n?: number): string {
   if (n === undefined || n === null) return '';
   if (n < 1024) return `${n} B`;
   const u = ['KB', 'MB', 'GB', 'TB'];
-  let v = n / 1024, i = 0;
-  while (v >= 1024 && i < u.length - 1) { v /= 1024; i++; }
+  let v = n / 1024,
+    i = 0;
+  while (v >= 1024 && i < u.length - 1) {
+    v /= 1024;
+    i++;
+  }
   return `${v.toFixed(v < 10 ? 1 : 0)} ${u[i]}`;
 }
 

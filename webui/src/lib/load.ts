@@ -9,20 +9,33 @@ const RUN_VIEW = { active: 'ACTIVE_ONLY', deleted: 'DELETED_ONLY', all: 'ALL' } 
  * Load EVERY run matching the filter: a small first page so the table shows rows at once, then
  * pages of 50,000 (MLflow's maximum) until next_page_token runs out.
  */
-export async function loadAllRuns(expIds: string[], filter: string, lifecycle: Lifecycle,
-  onProgress: (rows: RunRow[], done: boolean) => void, signal?: AbortSignal): Promise<RunRow[]> {
+export async function loadAllRuns(
+  expIds: string[],
+  filter: string,
+  lifecycle: Lifecycle,
+  onProgress: (rows: RunRow[], done: boolean) => void,
+  signal?: AbortSignal,
+): Promise<RunRow[]> {
   const rows: RunRow[] = [];
   let token: string | undefined;
   let first = true;
   for (;;) {
-    const r = await post<{ runs?: Run[]; next_page_token?: string }>('runs/search', {
-      experiment_ids: expIds, filter: filter || undefined, run_view_type: RUN_VIEW[lifecycle],
-      max_results: first ? 500 : 50000, order_by: ['attributes.start_time DESC'], page_token: token,
-    }, signal);
+    const r = await post<{ runs?: Run[]; next_page_token?: string }>(
+      'runs/search',
+      {
+        experiment_ids: expIds,
+        filter: filter || undefined,
+        run_view_type: RUN_VIEW[lifecycle],
+        max_results: first ? 500 : 50000,
+        order_by: ['attributes.start_time DESC'],
+        page_token: token,
+      },
+      signal,
+    );
     first = false;
     for (const run of r.runs || []) rows.push(normalizeRun(run));
     token = r.next_page_token || undefined;
-    const done = !token || !(r.runs && r.runs.length);
+    const done = !token || !r.runs?.length;
     onProgress(rows, done);
     if (done) return rows;
   }

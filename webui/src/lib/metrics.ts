@@ -34,8 +34,12 @@ export async function fetchDownsampled(q: DownsampleQuery, signal?: AbortSignal)
       const res = await request<{ series: DownsampledSeries[] }>(AIOTRACK + 'metrics/downsampled', {
         signal,
         query: {
-          run_id: q.runIds, metric_key: q.keys, buckets: q.buckets, x_axis: q.axis,
-          min_x: q.range ? Math.floor(q.range[0]) : undefined, max_x: q.range ? Math.ceil(q.range[1]) : undefined,
+          run_id: q.runIds,
+          metric_key: q.keys,
+          buckets: q.buckets,
+          x_axis: q.axis,
+          min_x: q.range ? Math.floor(q.range[0]) : undefined,
+          max_x: q.range ? Math.ceil(q.range[1]) : undefined,
         },
       });
       return res.series || [];
@@ -50,11 +54,17 @@ export async function fetchDownsampled(q: DownsampleQuery, signal?: AbortSignal)
 async function fallback(q: DownsampleQuery, signal?: AbortSignal): Promise<DownsampledSeries[]> {
   const out: DownsampledSeries[] = [];
   for (const key of q.keys) {
-    const res = await get<{ metrics?: Metric[] }>('metrics/get-history-bulk-interval', {
-      run_ids: q.runIds, metric_key: key, max_results: 2500,
-      start_step: q.range && q.axis === 'step' ? Math.floor(q.range[0]) : undefined,
-      end_step: q.range && q.axis === 'step' ? Math.ceil(q.range[1]) : undefined,
-    }, signal);
+    const res = await get<{ metrics?: Metric[] }>(
+      'metrics/get-history-bulk-interval',
+      {
+        run_ids: q.runIds,
+        metric_key: key,
+        max_results: 2500,
+        start_step: q.range && q.axis === 'step' ? Math.floor(q.range[0]) : undefined,
+        end_step: q.range && q.axis === 'step' ? Math.ceil(q.range[1]) : undefined,
+      },
+      signal,
+    );
     const byRun = new Map<string, Metric[]>();
     for (const m of res.metrics || []) {
       const id = m.run_id || '';
@@ -67,15 +77,24 @@ async function fallback(q: DownsampleQuery, signal?: AbortSignal): Promise<Downs
       const xs = ms.map((m) => (q.axis === 'step' ? m.step : m.timestamp));
       const order = xs.map((_, i) => i).sort((a, b) => xs[a] - xs[b] || a - b);
       const ys = order.map((i) => toNumber(ms[i].value));
-      const d = minMaxDownsample(order.map((i) => xs[i]), ys.map((v) => (Number.isNaN(v) ? null : v)), q.buckets);
+      const d = minMaxDownsample(
+        order.map((i) => xs[i]),
+        ys.map((v) => (Number.isNaN(v) ? null : v)),
+        q.buckets,
+      );
       // map kept x back to points
       const keep = new Set(d.x);
       const pts = order.map((i) => ms[i]).filter((m) => keep.has(q.axis === 'step' ? m.step : m.timestamp));
       const finite = ys.filter((v) => Number.isFinite(v));
       out.push({
-        run_id: runId, metric_key: key, total: ms.length,
-        min: finite.length ? Math.min(...finite) : null, max: finite.length ? Math.max(...finite) : null,
-        step: pts.map((m) => m.step), timestamp: pts.map((m) => m.timestamp), value: pts.map((m) => m.value),
+        run_id: runId,
+        metric_key: key,
+        total: ms.length,
+        min: finite.length ? Math.min(...finite) : null,
+        max: finite.length ? Math.max(...finite) : null,
+        step: pts.map((m) => m.step),
+        timestamp: pts.map((m) => m.timestamp),
+        value: pts.map((m) => m.value),
       });
     }
   }
@@ -87,7 +106,6 @@ export function chunkQuery(q: DownsampleQuery, maxRuns = 100, maxKeys = 100, max
   const keysPer = Math.max(1, Math.min(maxKeys, Math.floor(maxSeries / runsPer)));
   const out: DownsampleQuery[] = [];
   for (let i = 0; i < q.runIds.length; i += runsPer)
-    for (let j = 0; j < q.keys.length; j += keysPer)
-      out.push({ ...q, runIds: q.runIds.slice(i, i + runsPer), keys: q.keys.slice(j, j + keysPer) });
+    for (let j = 0; j < q.keys.length; j += keysPer) out.push({ ...q, runIds: q.runIds.slice(i, i + runsPer), keys: q.keys.slice(j, j + keysPer) });
   return out;
 }

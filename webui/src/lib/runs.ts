@@ -87,17 +87,32 @@ export function cellValue(r: RunRow, col: string): string | number | null {
       return key in r.tags ? r.tags[key] : null;
     case 'attributes':
       switch (key) {
-        case 'start_time': return r.run.info.start_time ?? null;
-        case 'end_time': return r.run.info.end_time ?? null;
-        case 'duration': return runDuration(r);
-        case 'status': return r.run.info.status;
-        case 'user_id': return runUser(r);
-        case 'source': return runSource(r);
-        case 'run_id': return r.id;
-        case 'run_name': return r.name;
-        case 'experiment_id': return r.run.info.experiment_id;
-        case 'datasets': return runDatasets(r).map((d) => d.label).join(', ') || null;
-        case 'models': return runModels(r).length || null;
+        case 'start_time':
+          return r.run.info.start_time ?? null;
+        case 'end_time':
+          return r.run.info.end_time ?? null;
+        case 'duration':
+          return runDuration(r);
+        case 'status':
+          return r.run.info.status;
+        case 'user_id':
+          return runUser(r);
+        case 'source':
+          return runSource(r);
+        case 'run_id':
+          return r.id;
+        case 'run_name':
+          return r.name;
+        case 'experiment_id':
+          return r.run.info.experiment_id;
+        case 'datasets':
+          return (
+            runDatasets(r)
+              .map((d) => d.label)
+              .join(', ') || null
+          );
+        case 'models':
+          return runModels(r).length || null;
       }
   }
   return null;
@@ -105,7 +120,9 @@ export function cellValue(r: RunRow, col: string): string | number | null {
 
 /** Collects every param/metric/tag key present in the runs (sorted). */
 export function collectKeys(rows: RunRow[]): { params: string[]; metrics: string[]; tags: string[] } {
-  const p = new Set<string>(), m = new Set<string>(), t = new Set<string>();
+  const p = new Set<string>(),
+    m = new Set<string>(),
+    t = new Set<string>();
   for (const r of rows) {
     for (const k in r.params) p.add(k);
     for (const k in r.metrics) m.add(k);
@@ -232,7 +249,8 @@ export function sortRows(rows: RunRow[], col: string, desc: boolean): RunRow[] {
   const c = col || 'attributes.start_time';
   const keyed = rows.map((r) => [cellValue(r, c), r] as const);
   keyed.sort((x, y) => {
-    const missX = x[0] === null || x[0] === '', missY = y[0] === null || y[0] === '';
+    const missX = x[0] === null || x[0] === '',
+      missY = y[0] === null || y[0] === '';
     if (missX || missY) return missX === missY ? 0 : missX ? 1 : -1; // missing always last
     const v = compareValues(x[0], y[0]);
     return desc ? -v : v;
@@ -262,7 +280,10 @@ export function groupNested(rows: RunRow[], expanded: Set<string>, expandAll = f
     const p = r.parentId;
     if (p && p !== r.id && byId.has(p) && !isAncestor(r.id, p, byId)) {
       let list = children.get(p);
-      if (!list) children.set(p, (list = []));
+      if (!list) {
+        list = [];
+        children.set(p, list);
+      }
       list.push(r);
     } else roots.push(r);
   }

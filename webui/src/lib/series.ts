@@ -30,9 +30,14 @@ export function seriesToXY(s: DownsampledSeries, axis: XAxis, runStartMs = 0): X
     xs[i] = axis === 'step' ? s.step[i] : axis === 'time' ? s.timestamp[i] / 1000 : (s.timestamp[i] - runStartMs) / 1000;
   }
   let sorted = true;
-  for (let i = 1; i < n; i++) if (xs[i] < xs[i - 1]) { sorted = false; break; }
+  for (let i = 1; i < n; i++)
+    if (xs[i] < xs[i - 1]) {
+      sorted = false;
+      break;
+    }
   if (!sorted) idx.sort((a, b) => xs[a] - xs[b] || a - b);
-  const x: number[] = new Array(n), y: (number | null)[] = new Array(n);
+  const x: number[] = new Array(n),
+    y: (number | null)[] = new Array(n);
   for (let j = 0; j < n; j++) {
     const i = idx[j];
     x[j] = xs[i];
@@ -50,22 +55,35 @@ export function seriesToXY(s: DownsampledSeries, axis: XAxis, runStartMs = 0): X
 export function minMaxDownsample(x: number[], y: (number | null)[], buckets: number): XY {
   const n = x.length;
   if (n <= buckets * 4 || buckets < 1) return { x: x.slice(), y: y.slice() };
-  const lo = x[0], hi = x[n - 1];
+  const lo = x[0],
+    hi = x[n - 1];
   const width = (hi - lo) / buckets || 1;
   const keep: number[] = [];
-  let b = -1, first = -1, last = -1, mn = -1, mx = -1;
+  let b = -1,
+    first = -1,
+    last = -1,
+    mn = -1,
+    mx = -1;
   const flush = () => {
     if (first < 0) return;
     const sel = [first, mn, mx, last].filter((i) => i >= 0);
     sel.sort((a, c) => a - c);
     let prev = -1;
-    for (const i of sel) if (i !== prev) { keep.push(i); prev = i; }
+    for (const i of sel)
+      if (i !== prev) {
+        keep.push(i);
+        prev = i;
+      }
   };
   for (let i = 0; i < n; i++) {
     const bi = Math.min(buckets - 1, Math.floor((x[i] - lo) / width));
     if (bi !== b) {
       flush();
-      b = bi; first = i; last = i; mn = -1; mx = -1;
+      b = bi;
+      first = i;
+      last = i;
+      mn = -1;
+      mx = -1;
     }
     last = i;
     const v = y[i];
@@ -85,12 +103,13 @@ export function minMaxDownsample(x: number[], y: (number | null)[], buckets: num
 export function smooth(y: (number | null)[], weight: number): (number | null)[] {
   if (!(weight > 0)) return y.slice();
   const w = Math.min(weight, 0.999);
-  let last = 0, n = 0;
+  let last = 0,
+    n = 0;
   return y.map((v) => {
     if (v === null || !Number.isFinite(v)) return v;
     last = last * w + (1 - w) * v;
     n++;
-    return last / (1 - Math.pow(w, n));
+    return last / (1 - w ** n);
   });
 }
 

@@ -5,12 +5,25 @@
 //     params: '[{"name": "k", "type": "long", "default": 3, "shape": null}]'
 // Each value is JSON in a single-quoted YAML scalar, which PyYAML folds over several lines when long.
 
-export interface SignatureField { name: string; type: string; required?: boolean; default?: unknown; shape?: unknown }
-export interface Signature { inputs: SignatureField[]; outputs: SignatureField[]; params: SignatureField[] }
+export interface SignatureField {
+  name: string;
+  type: string;
+  required?: boolean;
+  default?: unknown;
+  shape?: unknown;
+}
+export interface Signature {
+  inputs: SignatureField[];
+  outputs: SignatureField[];
+  params: SignatureField[];
+}
 
 /** One single- or double-quoted (possibly folded) YAML scalar, or a plain one, as text. */
 function yamlScalar(lines: string[]): string {
-  const text = lines.map((l, i) => (i === 0 ? l : l.trim())).join(' ').trim();
+  const text = lines
+    .map((l, i) => (i === 0 ? l : l.trim()))
+    .join(' ')
+    .trim();
   if (text.startsWith("'")) return text.slice(1, text.endsWith("'") ? -1 : undefined).replace(/''/g, "'");
   if (text.startsWith('"')) {
     try {

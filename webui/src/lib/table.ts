@@ -1,7 +1,10 @@
 // Tabular artifact previews: CSV/TSV files and the JSON that mlflow.log_table writes
 // (pandas' orient="split": {"columns": [...], "data": [[...], ...]}), sortable by any column.
 
-export interface Table { head: string[]; rows: string[][] }
+export interface Table {
+  head: string[];
+  rows: string[][];
+}
 
 const cell = (v: unknown): string => {
   if (v === null || v === undefined) return '';

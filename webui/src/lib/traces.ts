@@ -10,7 +10,10 @@ export const TRACE_ARTIFACT = 'ajax-api/2.0/mlflow/get-trace-artifact';
 /** MLflow's search_traces page limit used by the UI (the server's maximum page is larger). */
 export const TRACE_PAGE = 500;
 
-export interface AssessmentSource { source_type?: string; source_id?: string }
+export interface AssessmentSource {
+  source_type?: string;
+  source_id?: string;
+}
 export interface Assessment {
   assessment_id?: string;
   assessment_name: string;
@@ -58,7 +61,11 @@ export interface TraceRow {
   assessments: Assessment[];
 }
 
-export interface TokenUsage { input_tokens?: number; output_tokens?: number; total_tokens?: number }
+export interface TokenUsage {
+  input_tokens?: number;
+  output_tokens?: number;
+  total_tokens?: number;
+}
 
 /** A proto Timestamp as JSON ("2026-11-29T08:34:40.024Z") or epoch milliseconds. */
 export function timestampMs(v: string | number | undefined | null): number {
@@ -156,7 +163,11 @@ export function currentAssessments(list: Assessment[]): Assessment[] {
 
 // ---- spans ----
 
-export interface SpanEvent { name: string; timeNs: number; attributes: Record<string, unknown> }
+export interface SpanEvent {
+  name: string;
+  timeNs: number;
+  attributes: Record<string, unknown>;
+}
 export interface Span {
   id: string;
   parentId: string | null;
@@ -172,7 +183,11 @@ export interface Span {
   events: SpanEvent[];
 }
 
-export interface SpanNode { span: Span; depth: number; children: SpanNode[] }
+export interface SpanNode {
+  span: Span;
+  depth: number;
+  children: SpanNode[];
+}
 
 const nanos = (v: unknown): number => {
   if (typeof v === 'number') return v;
@@ -319,15 +334,21 @@ export const traceFilterForRun = (runId: string) => `attribute.run_id = ${quote(
 /** MLflow's filter for a logged model's traces (trace metadata `mlflow.modelId`). */
 export const traceFilterForModel = (modelId: string) => `metadata.\`mlflow.modelId\` = ${quote(modelId)}`;
 
-
 export function experimentLocation(expId: string) {
   return { type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: expId } };
 }
 
-export async function searchTracesPage(expIds: string[], filter: string, orderBy: string[], pageToken: string | undefined,
-  signal?: AbortSignal, maxResults = TRACE_PAGE): Promise<{ traces: TraceInfo[]; next_page_token?: string }> {
+export async function searchTracesPage(
+  expIds: string[],
+  filter: string,
+  orderBy: string[],
+  pageToken: string | undefined,
+  signal?: AbortSignal,
+  maxResults = TRACE_PAGE,
+): Promise<{ traces: TraceInfo[]; next_page_token?: string }> {
   return request(TRACES_V3 + '/search', {
-    method: 'POST', signal,
+    method: 'POST',
+    signal,
     body: { locations: expIds.map(experimentLocation), filter: filter || undefined, max_results: maxResults, order_by: orderBy, page_token: pageToken },
   });
 }
@@ -349,7 +370,8 @@ export function createAssessment(traceId: string, a: Assessment): Promise<{ asse
 
 export function updateAssessment(traceId: string, id: string, a: Partial<Assessment>, mask: string[]): Promise<{ assessment: Assessment }> {
   return request(`${TRACES_V3}/${encodeURIComponent(traceId)}/assessments/${encodeURIComponent(id)}`, {
-    method: 'PATCH', body: { assessment: { ...a, trace_id: traceId, assessment_id: id }, update_mask: mask.join(',') },
+    method: 'PATCH',
+    body: { assessment: { ...a, trace_id: traceId, assessment_id: id }, update_mask: mask.join(',') },
   });
 }
 

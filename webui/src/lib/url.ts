@@ -25,8 +25,21 @@ export interface RunsState {
 }
 
 export const DEFAULT_RUNS_STATE: RunsState = {
-  view: 'table', filter: '', lifecycle: 'active', sort: '', desc: true, cols: null, sel: [],
-  x: 'step', smooth: 0, log: false, mq: '', tf: '', ts: '', since: '', ds: '',
+  view: 'table',
+  filter: '',
+  lifecycle: 'active',
+  sort: '',
+  desc: true,
+  cols: null,
+  sel: [],
+  x: 'step',
+  smooth: 0,
+  log: false,
+  mq: '',
+  tf: '',
+  ts: '',
+  since: '',
+  ds: '',
 };
 
 export type Route =
@@ -107,8 +120,12 @@ function jsonList(v: string | null): string[] {
 
 /** The run page's tab for each of MLflow's run-page path suffixes. */
 const MLFLOW_RUN_TABS: Record<string, string> = {
-  overview: 'overview', 'model-metrics': 'charts', 'system-metrics': 'system', metrics: 'charts',
-  artifacts: 'artifacts', traces: 'traces',
+  overview: 'overview',
+  'model-metrics': 'charts',
+  'system-metrics': 'system',
+  metrics: 'charts',
+  artifacts: 'artifacts',
+  traces: 'traces',
 };
 
 /**
@@ -155,13 +172,16 @@ function splitHash(hash: string): { parts: string[]; params: URLSearchParams } {
   const qi = h.indexOf('?');
   const query = qi >= 0 ? h.slice(qi + 1) : '';
   if (qi >= 0) h = h.slice(0, qi);
-  const parts = h.split('/').filter(Boolean).map((x) => {
-    try {
-      return decodeURIComponent(x);
-    } catch {
-      return x;
-    }
-  });
+  const parts = h
+    .split('/')
+    .filter(Boolean)
+    .map((x) => {
+      try {
+        return decodeURIComponent(x);
+      } catch {
+        return x;
+      }
+    });
   return { parts, params: new URLSearchParams(query) };
 }
 

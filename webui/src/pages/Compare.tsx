@@ -11,17 +11,47 @@ import { MetricCharts, ChartControls, type ChartSettings } from '../components/M
 
 type CompareRoute = Extract<Route, { page: 'compare' }>;
 
-interface Row { section: string; label: string; values: (string | null)[]; title?: string[] }
+interface Row {
+  section: string;
+  label: string;
+  values: (string | null)[];
+  title?: string[];
+}
 
 export function ComparePage({ route }: { route: CompareRoute }) {
   const runs = useAsync((s) => pool(route.runIds, 4, (id) => getRun(id, s)).then((rs) => rs.map(normalizeRun)), [route.runIds.join(',')]);
   const expIdsKey = runs.data ? [...new Set(runs.data.map((r) => r.run.info.experiment_id))].join(',') : '';
-  const exps = useAsync((s) => Promise.all(expIdsKey.split(',').filter(Boolean).map((id) => getExperiment(id, s).catch(() => null))), [expIdsKey]);
+  const exps = useAsync(
+    (s) =>
+      Promise.all(
+        expIdsKey
+          .split(',')
+          .filter(Boolean)
+          .map((id) => getExperiment(id, s).catch(() => null)),
+      ),
+    [expIdsKey],
+  );
   const expNames = useMemo(() => new Map((exps.data || []).filter((e): e is Experiment => !!e).map((e) => [e.experiment_id, e.name])), [exps.data]);
   const set = (p: Partial<CompareRoute>) => navigate(routeToHash({ ...route, ...p }), true);
-  if (route.runIds.length === 0) return <div class="page"><h1>Compare runs</h1><p class="muted">Select runs in a runs table and press Compare.</p></div>;
-  if (runs.error) return <div class="page"><ErrorBox error={runs.error} /></div>;
-  if (!runs.data) return <div class="page"><Spinner /></div>;
+  if (route.runIds.length === 0)
+    return (
+      <div class="page">
+        <h1>Compare runs</h1>
+        <p class="muted">Select runs in a runs table and press Compare.</p>
+      </div>
+    );
+  if (runs.error)
+    return (
+      <div class="page">
+        <ErrorBox error={runs.error} />
+      </div>
+    );
+  if (!runs.data)
+    return (
+      <div class="page">
+        <Spinner />
+      </div>
+    );
   const rows = runs.data;
   assignRunColors(rows.map((r) => r.id));
   const expIds = [...new Set(rows.map((r) => r.run.info.experiment_id))];
@@ -29,7 +59,9 @@ export function ComparePage({ route }: { route: CompareRoute }) {
     <div class="page compare-page">
       <div class="page-head">
         <div>
-          <div class="crumbs"><a href={hrefs.experiments()}>Experiments</a> / <a href={hrefs.runs(expIds, { sel: route.runIds })}>Runs</a> /</div>
+          <div class="crumbs">
+            <a href={hrefs.experiments()}>Experiments</a> / <a href={hrefs.runs(expIds, { sel: route.runIds })}>Runs</a> /
+          </div>
           <h1>Comparing {rows.length} runs</h1>
         </div>
       </div>
@@ -52,18 +84,23 @@ function CompareTable({ rows, diff, onDiff, expNames }: { rows: RunRow[]; diff: 
     info('User', (r) => runUser(r));
     const keysOf = (f: (r: RunRow) => Record<string, unknown>) => [...new Set(rows.flatMap((r) => Object.keys(f(r))))].sort();
     for (const k of keysOf((r) => r.params)) out.push({ section: 'Parameters', label: k, values: rows.map((r) => r.params[k] ?? null) });
-    for (const k of keysOf((r) => r.metrics)) out.push({ section: 'Metrics', label: k, values: rows.map((r) => (k in r.metrics ? fmtNumber(r.metrics[k]) : null)) });
-    for (const k of keysOf((r) => r.tags).filter((k) => !k.startsWith('mlflow.'))) out.push({ section: 'Tags', label: k, values: rows.map((r) => r.tags[k] ?? null) });
+    for (const k of keysOf((r) => r.metrics))
+      out.push({ section: 'Metrics', label: k, values: rows.map((r) => (k in r.metrics ? fmtNumber(r.metrics[k]) : null)) });
+    for (const k of keysOf((r) => r.tags).filter((k) => !k.startsWith('mlflow.')))
+      out.push({ section: 'Tags', label: k, values: rows.map((r) => r.tags[k] ?? null) });
     return out;
   }, [rows, expNames]);
   const same = (r: Row) => r.values.every((v) => v === r.values[0]);
-  const shown = table.filter((r) => r.section === 'Run' && r.label !== 'Run ID' ? !diff || !same(r) : !diff || r.label === 'Run ID' || !same(r));
+  const shown = table.filter((r) => (r.section === 'Run' && r.label !== 'Run ID' ? !diff || !same(r) : !diff || r.label === 'Run ID' || !same(r)));
   let lastSection = '';
   return (
     <section class="card flush">
       <div class="card-head pad">
         <h2>Side by side</h2>
-        <label><input type="checkbox" aria-label="Show differences only" checked={diff} onChange={(e) => onDiff((e.target as HTMLInputElement).checked)} /> Show differences only</label>
+        <label>
+          <input type="checkbox" aria-label="Show differences only" checked={diff} onChange={(e) => onDiff((e.target as HTMLInputElement).checked)} /> Show
+          differences only
+        </label>
       </div>
       <div class="compare-scroll">
         <table class="grid compare" aria-label="Run comparison">
@@ -71,7 +108,10 @@ function CompareTable({ rows, diff, onDiff, expNames }: { rows: RunRow[]; diff: 
             <tr>
               <th class="sticky-col" />
               {rows.map((r) => (
-                <th key={r.id}><span class="swatch" style={{ background: runColor(r.id) }} /><a href={hrefs.run(r.run.info.experiment_id, r.id)}>{r.name}</a></th>
+                <th key={r.id}>
+                  <span class="swatch" style={{ background: runColor(r.id) }} />
+                  <a href={hrefs.run(r.run.info.experiment_id, r.id)}>{r.name}</a>
+                </th>
               ))}
             </tr>
           </thead>
@@ -81,10 +121,20 @@ function CompareTable({ rows, diff, onDiff, expNames }: { rows: RunRow[]; diff: 
               lastSection = r.section;
               const differs = !same(r);
               return [
-                head && <tr class="section" key={'s-' + r.section}><td colSpan={rows.length + 1}>{r.section}</td></tr>,
+                head && (
+                  <tr class="section" key={'s-' + r.section}>
+                    <td colSpan={rows.length + 1}>{r.section}</td>
+                  </tr>
+                ),
                 <tr key={r.section + r.label} class={differs && r.label !== 'Run ID' ? 'differs' : ''}>
-                  <th class="sticky-col" title={r.label}>{r.label}</th>
-                  {r.values.map((v, i) => <td key={i} class={r.section === 'Metrics' ? 'num' : ''}>{r.label === 'Status' && v ? <StatusBadge status={v} /> : v ?? <span class="muted">—</span>}</td>)}
+                  <th class="sticky-col" title={r.label}>
+                    {r.label}
+                  </th>
+                  {r.values.map((v, i) => (
+                    <td key={i} class={r.section === 'Metrics' ? 'num' : ''}>
+                      {r.label === 'Status' && v ? <StatusBadge status={v} /> : (v ?? <span class="muted">—</span>)}
+                    </td>
+                  ))}
                 </tr>,
               ];
             })}
@@ -102,12 +152,16 @@ function ComparePlots({ rows, x, y, onXY }: { rows: RunRow[]; x: string; y: stri
     const m = [...new Set(rows.flatMap((r) => Object.keys(r.metrics)))].sort().map((k) => 'metrics.' + k);
     return [...p, ...m];
   }, [rows]);
-  const plotRuns: PlotRun[] = useMemo(() => rows.map((r) => {
-    const values: Record<string, string | number | null> = {};
-    for (const k in r.params) values['params.' + k] = r.params[k];
-    for (const k in r.metrics) values['metrics.' + k] = Number.isFinite(r.metrics[k]) ? r.metrics[k] : null;
-    return { id: r.id, name: r.name, color: runColor(r.id), values };
-  }), [rows]);
+  const plotRuns: PlotRun[] = useMemo(
+    () =>
+      rows.map((r) => {
+        const values: Record<string, string | number | null> = {};
+        for (const k in r.params) values['params.' + k] = r.params[k];
+        for (const k in r.metrics) values['metrics.' + k] = Number.isFinite(r.metrics[k]) ? r.metrics[k] : null;
+        return { id: r.id, name: r.name, color: runColor(r.id), values };
+      }),
+    [rows],
+  );
   // columns whose values differ between the runs are the interesting ones
   const varying = cols.filter((c) => new Set(plotRuns.map((r) => String(r.values[c] ?? ''))).size > 1);
   const pick = (prefix: string, fallback: string) => varying.find((c) => c.startsWith(prefix)) || cols.find((c) => c.startsWith(prefix)) || fallback;
@@ -118,24 +172,41 @@ function ComparePlots({ rows, x, y, onXY }: { rows: RunRow[]; x: string; y: stri
   if (cols.length === 0) return null;
   const select = (v: string, on: (s: string) => void, lbl: string) => (
     <select aria-label={lbl} value={v} onChange={(e) => on((e.target as HTMLSelectElement).value)}>
-      {cols.map((c) => <option key={c} value={c}>{c}</option>)}
+      {cols.map((c) => (
+        <option key={c} value={c}>
+          {c}
+        </option>
+      ))}
     </select>
   );
   return (
     <div class="two-col">
       <section class="card">
-        <div class="card-head"><h2>Scatter plot</h2>
-          <div class="row small">X {select(xx, (v) => onXY(v, yy), 'Scatter X axis')} Y {select(yy, (v) => onXY(xx, v), 'Scatter Y axis')}</div>
+        <div class="card-head">
+          <h2>Scatter plot</h2>
+          <div class="row small">
+            X {select(xx, (v) => onXY(v, yy), 'Scatter X axis')} Y {select(yy, (v) => onXY(xx, v), 'Scatter Y axis')}
+          </div>
         </div>
         <ScatterPlot runs={plotRuns} x={xx} y={yy} />
       </section>
       <section class="card">
-        <div class="card-head"><h2>Parallel coordinates</h2>
-          <details class="axis-pick"><summary>Axes ({pcAxes.length})</summary>
-            <div class="menu">{cols.map((c) => (
-              <label class="check-row" key={c}><input type="checkbox" checked={pcAxes.includes(c)}
-                onChange={() => setAxes(pcAxes.includes(c) ? pcAxes.filter((a) => a !== c) : [...pcAxes, c])} /> {c}</label>
-            ))}</div>
+        <div class="card-head">
+          <h2>Parallel coordinates</h2>
+          <details class="axis-pick">
+            <summary>Axes ({pcAxes.length})</summary>
+            <div class="menu">
+              {cols.map((c) => (
+                <label class="check-row" key={c}>
+                  <input
+                    type="checkbox"
+                    checked={pcAxes.includes(c)}
+                    onChange={() => setAxes(pcAxes.includes(c) ? pcAxes.filter((a) => a !== c) : [...pcAxes, c])}
+                  />{' '}
+                  {c}
+                </label>
+              ))}
+            </div>
           </details>
         </div>
         <ParallelCoordinates runs={plotRuns} axes={pcAxes} />

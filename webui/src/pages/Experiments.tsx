@@ -13,17 +13,28 @@ export function matchesTagFilter(x: Experiment, filter: string): boolean {
   if (!f) return true;
   const eq = f.indexOf('=');
   const key = (eq < 0 ? f : f.slice(0, eq)).trim().toLowerCase();
-  const value = eq < 0 ? null : f.slice(eq + 1).trim().toLowerCase();
+  const value =
+    eq < 0
+      ? null
+      : f
+          .slice(eq + 1)
+          .trim()
+          .toLowerCase();
   return (x.tags || []).some((t) => t.key.toLowerCase() === key && (value === null || t.value.toLowerCase().includes(value)));
 }
 
 const experimentValue = (x: Experiment, id: string): string | number | null => {
   switch (id) {
-    case 'name': return x.name.toLowerCase();
-    case 'id': return Number(x.experiment_id);
-    case 'created': return x.creation_time ?? null;
-    case 'updated': return x.last_update_time ?? null;
-    default: return null;
+    case 'name':
+      return x.name.toLowerCase();
+    case 'id':
+      return Number(x.experiment_id);
+    case 'created':
+      return x.creation_time ?? null;
+    case 'updated':
+      return x.last_update_time ?? null;
+    default:
+      return null;
   }
 };
 
@@ -32,9 +43,17 @@ const VIEW_TYPE = { active: 'ACTIVE_ONLY', deleted: 'DELETED_ONLY', all: 'ALL' }
 export function searchExperiments(q: string, lifecycle: Lifecycle, signal?: AbortSignal): Promise<Experiment[]> {
   const filter = q ? `name ILIKE '%${q.replace(/'/g, "\\'")}%'` : undefined;
   return searchAll<Experiment>(async (token) => {
-    const r = await get<{ experiments?: Experiment[]; next_page_token?: string }>('experiments/search', {
-      max_results: 1000, view_type: VIEW_TYPE[lifecycle], filter, page_token: token, order_by: 'last_update_time DESC',
-    }, signal);
+    const r = await get<{ experiments?: Experiment[]; next_page_token?: string }>(
+      'experiments/search',
+      {
+        max_results: 1000,
+        view_type: VIEW_TYPE[lifecycle],
+        filter,
+        page_token: token,
+        order_by: 'last_update_time DESC',
+      },
+      signal,
+    );
     return { items: r.experiments || [], next: r.next_page_token };
   });
 }
@@ -63,14 +82,34 @@ export function ExperimentsPage({ route }: { route: Extract<Route, { page: 'expe
     <div class="page">
       <div class="page-head">
         <h1>Experiments</h1>
-        <button class="primary" onClick={() => setCreating(true)}>New experiment</button>
+        <button class="primary" onClick={() => setCreating(true)}>
+          New experiment
+        </button>
       </div>
-      <form class="toolbar" onSubmit={(e) => { e.preventDefault(); go({ q }); }}>
-        <input type="search" class="grow" placeholder="Search experiments by name" aria-label="Search experiments"
-          value={q} onInput={(e) => setQ((e.target as HTMLInputElement).value)} />
+      <form
+        class="toolbar"
+        onSubmit={(e) => {
+          e.preventDefault();
+          go({ q });
+        }}
+      >
+        <input
+          type="search"
+          class="grow"
+          placeholder="Search experiments by name"
+          aria-label="Search experiments"
+          value={q}
+          onInput={(e) => setQ((e.target as HTMLInputElement).value)}
+        />
         <button type="submit">Search</button>
-        <input type="search" class="mono" placeholder="tag or tag=value" aria-label="Filter by tag" value={tagFilter}
-          onInput={(e) => setTagFilter((e.target as HTMLInputElement).value)} />
+        <input
+          type="search"
+          class="mono"
+          placeholder="tag or tag=value"
+          aria-label="Filter by tag"
+          value={tagFilter}
+          onInput={(e) => setTagFilter((e.target as HTMLInputElement).value)}
+        />
         <select aria-label="Lifecycle" value={route.lifecycle} onChange={(e) => go({ lifecycle: (e.target as HTMLSelectElement).value as Lifecycle })}>
           <option value="active">Active</option>
           <option value="deleted">Deleted</option>
@@ -82,18 +121,28 @@ export function ExperimentsPage({ route }: { route: Extract<Route, { page: 'expe
       </form>
       <ErrorBox error={error} />
       <ErrorBox error={actionErr} />
-      {loading && !data ? <Spinner /> : (
+      {loading && !data ? (
+        <Spinner />
+      ) : (
         <div class="card flush">
           <table class="grid" aria-label="Experiments">
             <thead>
               <tr>
-                <th class="check"><input type="checkbox" aria-label="Select all experiments" checked={exps.length > 0 && sel.size === exps.length}
-                  onChange={(e) => setSel((e.target as HTMLInputElement).checked ? new Set(exps.map((x) => x.experiment_id)) : new Set())} /></th>
+                <th class="check">
+                  <input
+                    type="checkbox"
+                    aria-label="Select all experiments"
+                    checked={exps.length > 0 && sel.size === exps.length}
+                    onChange={(e) => setSel((e.target as HTMLInputElement).checked ? new Set(exps.map((x) => x.experiment_id)) : new Set())}
+                  />
+                </th>
                 <SortTh id="name" label="Name" sort={sort} onSort={toggle} />
                 <SortTh id="id" label="ID" sort={sort} onSort={toggle} />
                 <SortTh id="created" label="Created" sort={sort} onSort={toggle} descFirst />
                 <SortTh id="updated" label="Last modified" sort={sort} onSort={toggle} descFirst />
-                <th>Tags</th><th>Description</th><th />
+                <th>Tags</th>
+                <th>Description</th>
+                <th />
               </tr>
             </thead>
             <tbody>
@@ -103,22 +152,56 @@ export function ExperimentsPage({ route }: { route: Extract<Route, { page: 'expe
                 const deleted = x.lifecycle_stage === 'deleted';
                 return (
                   <tr key={x.experiment_id} class={deleted ? 'deleted' : ''}>
-                    <td class="check"><input type="checkbox" aria-label={'Select ' + x.name} checked={sel.has(x.experiment_id)} onChange={(e) => {
-                      const s = new Set(sel);
-                      (e.target as HTMLInputElement).checked ? s.add(x.experiment_id) : s.delete(x.experiment_id);
-                      setSel(s);
-                    }} /></td>
-                    <td><a href={hrefs.runs(x.experiment_id)} class="strong">{x.name}</a>{deleted && <span class="pill gray">deleted</span>}</td>
+                    <td class="check">
+                      <input
+                        type="checkbox"
+                        aria-label={'Select ' + x.name}
+                        checked={sel.has(x.experiment_id)}
+                        onChange={(e) => {
+                          const s = new Set(sel);
+                          (e.target as HTMLInputElement).checked ? s.add(x.experiment_id) : s.delete(x.experiment_id);
+                          setSel(s);
+                        }}
+                      />
+                    </td>
+                    <td>
+                      <a href={hrefs.runs(x.experiment_id)} class="strong">
+                        {x.name}
+                      </a>
+                      {deleted && <span class="pill gray">deleted</span>}
+                    </td>
                     <td class="mono">{x.experiment_id}</td>
                     <td title={fmtTime(x.creation_time)}>{fmtAgo(x.creation_time)}</td>
                     <td title={fmtTime(x.last_update_time)}>{fmtAgo(x.last_update_time)}</td>
-                    <td>{tags.slice(0, 4).map((t) => <span class="pill" key={t.key}>{t.key}: {t.value}</span>)}{tags.length > 4 && <span class="muted"> +{tags.length - 4}</span>}</td>
-                    <td class="ellipsis muted" title={note}>{note.split('\n')[0].replace(/[#*_`]/g, '')}</td>
+                    <td>
+                      {tags.slice(0, 4).map((t) => (
+                        <span class="pill" key={t.key}>
+                          {t.key}: {t.value}
+                        </span>
+                      ))}
+                      {tags.length > 4 && <span class="muted"> +{tags.length - 4}</span>}
+                    </td>
+                    <td class="ellipsis muted" title={note}>
+                      {note.split('\n')[0].replace(/[#*_`]/g, '')}
+                    </td>
                     <td class="actions">
-                      {!deleted && <button class="link" onClick={() => setRenaming(x)}>Rename</button>}
-                      {deleted
-                        ? <button class="link" onClick={() => act(() => post('experiments/restore', { experiment_id: x.experiment_id }))}>Restore</button>
-                        : <button class="link danger" onClick={() => confirm(`Delete experiment "${x.name}"?`) && act(() => post('experiments/delete', { experiment_id: x.experiment_id }))}>Delete</button>}
+                      {!deleted && (
+                        <button class="link" onClick={() => setRenaming(x)}>
+                          Rename
+                        </button>
+                      )}
+                      {deleted ? (
+                        <button class="link" onClick={() => act(() => post('experiments/restore', { experiment_id: x.experiment_id }))}>
+                          Restore
+                        </button>
+                      ) : (
+                        <button
+                          class="link danger"
+                          onClick={() => confirm(`Delete experiment "${x.name}"?`) && act(() => post('experiments/delete', { experiment_id: x.experiment_id }))}
+                        >
+                          Delete
+                        </button>
+                      )}
                     </td>
                   </tr>
                 );
@@ -129,8 +212,25 @@ export function ExperimentsPage({ route }: { route: Extract<Route, { page: 'expe
         </div>
       )}
       <p class="muted small">{data && plural(exps.length, 'experiment')}</p>
-      {creating && <CreateExperiment onClose={() => setCreating(false)} onDone={(id) => { setCreating(false); navigate(hrefs.runs(id)); }} />}
-      {renaming && <RenameExperiment exp={renaming} onClose={() => setRenaming(null)} onDone={() => { setRenaming(null); reload(); }} />}
+      {creating && (
+        <CreateExperiment
+          onClose={() => setCreating(false)}
+          onDone={(id) => {
+            setCreating(false);
+            navigate(hrefs.runs(id));
+          }}
+        />
+      )}
+      {renaming && (
+        <RenameExperiment
+          exp={renaming}
+          onClose={() => setRenaming(null)}
+          onDone={() => {
+            setRenaming(null);
+            reload();
+          }}
+        />
+      )}
     </div>
   );
 }
@@ -141,19 +241,35 @@ function CreateExperiment({ onClose, onDone }: { onClose: () => void; onDone: (i
   const [err, setErr] = useState<Error>();
   return (
     <Modal title="New experiment" onClose={onClose}>
-      <form class="form" onSubmit={async (e) => {
-        e.preventDefault();
-        try {
-          const r = await post<{ experiment_id: string }>('experiments/create', { name: name.trim(), artifact_location: loc.trim() || undefined });
-          onDone(r.experiment_id);
-        } catch (x: any) {
-          setErr(x);
-        }
-      }}>
-        <label>Name<input autoFocus required aria-label="Experiment name" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} /></label>
-        <label>Artifact location (optional)<input aria-label="Artifact location" value={loc} onInput={(e) => setLoc((e.target as HTMLInputElement).value)} /></label>
+      <form
+        class="form"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          try {
+            const r = await post<{ experiment_id: string }>('experiments/create', { name: name.trim(), artifact_location: loc.trim() || undefined });
+            onDone(r.experiment_id);
+          } catch (x: any) {
+            setErr(x);
+          }
+        }}
+      >
+        <label>
+          Name
+          <input autoFocus required aria-label="Experiment name" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+        </label>
+        <label>
+          Artifact location (optional)
+          <input aria-label="Artifact location" value={loc} onInput={(e) => setLoc((e.target as HTMLInputElement).value)} />
+        </label>
         <ErrorBox error={err} />
-        <div class="row end"><button type="button" onClick={onClose}>Cancel</button><button class="primary" type="submit">Create</button></div>
+        <div class="row end">
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button class="primary" type="submit">
+            Create
+          </button>
+        </div>
       </form>
     </Modal>
   );
@@ -164,18 +280,31 @@ export function RenameExperiment({ exp, onClose, onDone }: { exp: Experiment; on
   const [err, setErr] = useState<Error>();
   return (
     <Modal title="Rename experiment" onClose={onClose}>
-      <form class="form" onSubmit={async (e) => {
-        e.preventDefault();
-        try {
-          await post('experiments/update', { experiment_id: exp.experiment_id, new_name: name.trim() });
-          onDone();
-        } catch (x: any) {
-          setErr(x);
-        }
-      }}>
-        <label>New name<input autoFocus required aria-label="New name" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} /></label>
+      <form
+        class="form"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          try {
+            await post('experiments/update', { experiment_id: exp.experiment_id, new_name: name.trim() });
+            onDone();
+          } catch (x: any) {
+            setErr(x);
+          }
+        }}
+      >
+        <label>
+          New name
+          <input autoFocus required aria-label="New name" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+        </label>
         <ErrorBox error={err} />
-        <div class="row end"><button type="button" onClick={onClose}>Cancel</button><button class="primary" type="submit">Rename</button></div>
+        <div class="row end">
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button class="primary" type="submit">
+            Rename
+          </button>
+        </div>
       </form>
     </Modal>
   );

@@ -4,8 +4,25 @@ import { assignRunColors, runColor, setRunColor } from '../lib/colors';
 import { fmtAgo, fmtDuration, fmtNumber, fmtTime, plural } from '../lib/format';
 import { getExperiment, getRun, loadAllRuns, pool } from '../lib/load';
 import {
-  ATTRIBUTE_COLUMNS, NOTE_TAG, cellValue, collectKeys, columnKind, columnLabel, defaultColumns, groupNested,
-  TIME_RANGES, composeFilter, normalizeRun, runDatasets, runDuration, runModels, runSource, runUser, runsToCsv, sortRows, type TreeRow,
+  ATTRIBUTE_COLUMNS,
+  NOTE_TAG,
+  cellValue,
+  collectKeys,
+  columnKind,
+  columnLabel,
+  defaultColumns,
+  groupNested,
+  TIME_RANGES,
+  composeFilter,
+  normalizeRun,
+  runDatasets,
+  runDuration,
+  runModels,
+  runSource,
+  runUser,
+  runsToCsv,
+  sortRows,
+  type TreeRow,
 } from '../lib/runs';
 import type { Experiment, RunRow } from '../lib/types';
 import { filterHints, type Hint } from '../lib/filterHints';
@@ -22,8 +39,7 @@ type RunsRoute = Extract<Route, { page: 'runs' }>;
 export function RunsPage({ route }: { route: RunsRoute }) {
   const state = route.state;
   const expKey = route.expIds.join(',');
-  const setState = (patch: Partial<RunsState>, push = false) =>
-    navigate(routeToHash({ ...route, state: { ...state, ...patch } }), !push);
+  const setState = (patch: Partial<RunsState>, push = false) => navigate(routeToHash({ ...route, state: { ...state, ...patch } }), !push);
 
   const exps = useAsync((s) => Promise.all(route.expIds.map((id) => getExperiment(id, s))), [expKey]);
   const expNames = useMemo(() => new Map((exps.data || []).map((e) => [e.experiment_id, e.name])), [exps.data]);
@@ -39,11 +55,20 @@ export function RunsPage({ route }: { route: RunsRoute }) {
     const t0 = performance.now();
     setLoading(true);
     setLoadErr(undefined);
-    loadAllRuns(route.expIds, composeFilter(state.filter, state.since, state.ds), state.lifecycle, (r, done) => {
-      if (ctl.signal.aborted) return;
-      setRows(r.slice());
-      if (done) { setLoading(false); setLoadMs(performance.now() - t0); }
-    }, ctl.signal).catch((e) => {
+    loadAllRuns(
+      route.expIds,
+      composeFilter(state.filter, state.since, state.ds),
+      state.lifecycle,
+      (r, done) => {
+        if (ctl.signal.aborted) return;
+        setRows(r.slice());
+        if (done) {
+          setLoading(false);
+          setLoadMs(performance.now() - t0);
+        }
+      },
+      ctl.signal,
+    ).catch((e) => {
       if (ctl.signal.aborted || e?.name === 'AbortError') return;
       setLoadErr(e);
       setRows([]);
@@ -77,18 +102,28 @@ export function RunsPage({ route }: { route: RunsRoute }) {
   const title = exps.data ? exps.data.map((e) => e.name).join(', ') : '…';
 
   return (
-    <div class={"page runs-page" + (state.view === "table" || state.view === "traces" ? " fill" : "")}>
+    <div class={'page runs-page' + (state.view === 'table' || state.view === 'traces' ? ' fill' : '')}>
       <div class="page-head">
         <div>
-          <div class="crumbs"><a href={hrefs.experiments()}>Experiments</a> /</div>
+          <div class="crumbs">
+            <a href={hrefs.experiments()}>Experiments</a> /
+          </div>
           <h1>{title}</h1>
         </div>
         {exp && <ExperimentActions exp={exp} onChange={exps.reload} />}
       </div>
       <ErrorBox error={exps.error} />
       {exp && <ExperimentAbout exp={exp} onChange={exps.reload} />}
-      <Tabs tabs={[['table', 'Runs'], ['charts', 'Charts'], ['models', 'Logged models'], ['traces', 'Traces']]} active={state.view}
-        onChange={(v) => setState({ view: v as RunsState['view'] })} />
+      <Tabs
+        tabs={[
+          ['table', 'Runs'],
+          ['charts', 'Charts'],
+          ['models', 'Logged models'],
+          ['traces', 'Traces'],
+        ]}
+        active={state.view}
+        onChange={(v) => setState({ view: v as RunsState['view'] })}
+      />
       {state.view === 'models' ? (
         <LoggedModelsList expIds={route.expIds} />
       ) : state.view === 'traces' ? (
@@ -97,8 +132,18 @@ export function RunsPage({ route }: { route: RunsRoute }) {
         <>
           <FilterBar state={state} setState={setState} error={loadErr} keys={filterKeys} datasets={datasetNames} />
           {state.view === 'table' ? (
-            <RunsTable route={route} rows={rows} keys={keys} loading={loading} loadMs={loadMs} expNames={expNames}
-              setState={setState} onChanged={() => setVersion((v) => v + 1)} colorTick={colorTick} onColor={() => setColorTick((t) => t + 1)} />
+            <RunsTable
+              route={route}
+              rows={rows}
+              keys={keys}
+              loading={loading}
+              loadMs={loadMs}
+              expNames={expNames}
+              setState={setState}
+              onChanged={() => setVersion((v) => v + 1)}
+              colorTick={colorTick}
+              onColor={() => setColorTick((t) => t + 1)}
+            />
           ) : (
             <RunsCharts state={state} rows={rows} setState={setState} loading={loading} />
           )}
@@ -114,16 +159,32 @@ function ExperimentActions({ exp, onChange }: { exp: Experiment; onChange: () =>
   const deleted = exp.lifecycle_stage === 'deleted';
   return (
     <div class="row">
-      <span class="muted small">ID <code>{exp.experiment_id}</code></span>
+      <span class="muted small">
+        ID <code>{exp.experiment_id}</code>
+      </span>
       {deleted && <span class="pill gray">deleted</span>}
       <button onClick={() => setRenaming(true)}>Rename</button>
       {deleted ? (
         <button onClick={() => post('experiments/restore', { experiment_id: exp.experiment_id }).then(onChange, setErr)}>Restore</button>
       ) : (
-        <button class="danger" onClick={() => confirm(`Delete experiment "${exp.name}"?`) && post('experiments/delete', { experiment_id: exp.experiment_id }).then(onChange, setErr)}>Delete</button>
+        <button
+          class="danger"
+          onClick={() => confirm(`Delete experiment "${exp.name}"?`) && post('experiments/delete', { experiment_id: exp.experiment_id }).then(onChange, setErr)}
+        >
+          Delete
+        </button>
       )}
       <ErrorBox error={err} />
-      {renaming && <RenameExperiment exp={exp} onClose={() => setRenaming(false)} onDone={() => { setRenaming(false); onChange(); }} />}
+      {renaming && (
+        <RenameExperiment
+          exp={exp}
+          onClose={() => setRenaming(false)}
+          onDone={() => {
+            setRenaming(false);
+            onChange();
+          }}
+        />
+      )}
     </div>
   );
 }
@@ -137,7 +198,16 @@ function ExperimentAbout({ exp, onChange }: { exp: Experiment; onChange: () => v
     <div class="about">
       <button class="link" aria-expanded={open} onClick={() => setOpen(!open)}>
         {open ? '▾' : '▸'} Description and tags
-        {!open && note && <span class="muted"> — {note.split('\n')[0].replace(/[#*_`]/g, '').slice(0, 80)}</span>}
+        {!open && note && (
+          <span class="muted">
+            {' '}
+            —{' '}
+            {note
+              .split('\n')[0]
+              .replace(/[#*_`]/g, '')
+              .slice(0, 80)}
+          </span>
+        )}
         {!open && userTags.length > 0 && <span class="muted"> · {plural(userTags.length, 'tag')}</span>}
       </button>
       {open && (
@@ -148,8 +218,11 @@ function ExperimentAbout({ exp, onChange }: { exp: Experiment; onChange: () => v
           </section>
           <section>
             <h3>Tags</h3>
-            <TagEditor tags={exp.tags || []} onSet={setTag}
-              onDelete={(key) => post('experiments/delete-experiment-tag', { experiment_id: exp.experiment_id, key }).then(onChange)} />
+            <TagEditor
+              tags={exp.tags || []}
+              onSet={setTag}
+              onDelete={(key) => post('experiments/delete-experiment-tag', { experiment_id: exp.experiment_id, key }).then(onChange)}
+            />
           </section>
         </div>
       )}
@@ -157,8 +230,17 @@ function ExperimentAbout({ exp, onChange }: { exp: Experiment; onChange: () => v
   );
 }
 
-function FilterBar({ state, setState, error, keys, datasets }: {
-  state: RunsState; setState: (p: Partial<RunsState>, push?: boolean) => void; error?: Error; keys: ReturnType<typeof collectKeys>;
+function FilterBar({
+  state,
+  setState,
+  error,
+  keys,
+  datasets,
+}: {
+  state: RunsState;
+  setState: (p: Partial<RunsState>, push?: boolean) => void;
+  error?: Error;
+  keys: ReturnType<typeof collectKeys>;
   datasets: string[];
 }) {
   const [text, setText] = useState(state.filter);
@@ -176,57 +258,135 @@ function FilterBar({ state, setState, error, keys, datasets }: {
     setText(t);
     setCursor(c);
     setActive(-1);
-    requestAnimationFrame(() => { input.current?.focus(); input.current?.setSelectionRange(c, c); });
+    requestAnimationFrame(() => {
+      input.current?.focus();
+      input.current?.setSelectionRange(c, c);
+    });
   };
   const onKey = (e: KeyboardEvent) => {
-    if (e.key === 'Escape') { setOpen(false); return; }
-    if ((e.key === ' ' && e.ctrlKey) || (e.key === 'ArrowDown' && !shown)) { setOpen(true); sync(); e.preventDefault(); return; }
+    if (e.key === 'Escape') {
+      setOpen(false);
+      return;
+    }
+    if ((e.key === ' ' && e.ctrlKey) || (e.key === 'ArrowDown' && !shown)) {
+      setOpen(true);
+      sync();
+      e.preventDefault();
+      return;
+    }
     if (!shown) return;
-    if (e.key === 'ArrowDown') { setActive((a) => Math.min(a + 1, res.hints.length - 1)); e.preventDefault(); }
-    else if (e.key === 'ArrowUp') { setActive((a) => Math.max(a - 1, -1)); e.preventDefault(); }
-    else if ((e.key === 'Enter' && active >= 0) || e.key === 'Tab') { accept(res.hints[Math.max(active, 0)]); e.preventDefault(); }
+    if (e.key === 'ArrowDown') {
+      setActive((a) => Math.min(a + 1, res.hints.length - 1));
+      e.preventDefault();
+    } else if (e.key === 'ArrowUp') {
+      setActive((a) => Math.max(a - 1, -1));
+      e.preventDefault();
+    } else if ((e.key === 'Enter' && active >= 0) || e.key === 'Tab') {
+      accept(res.hints[Math.max(active, 0)]);
+      e.preventDefault();
+    }
   };
   return (
     <div class="filter-bar">
-      <form class="toolbar" onSubmit={(e) => { e.preventDefault(); setOpen(false); setState({ filter: text.trim() }, true); }}>
+      <form
+        class="toolbar"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setOpen(false);
+          setState({ filter: text.trim() }, true);
+        }}
+      >
         <div class="filter-input grow">
-          <input ref={input} type="search" class="mono" aria-label="Filter runs" spellcheck={false} autocomplete="off"
-            aria-expanded={shown} aria-autocomplete="list"
+          <input
+            ref={input}
+            type="search"
+            class="mono"
+            aria-label="Filter runs"
+            spellcheck={false}
+            autocomplete="off"
+            aria-expanded={shown}
+            aria-autocomplete="list"
             placeholder={`Filter runs, e.g. metrics.accuracy > 0.9 and params.optimizer = 'adam'`}
             value={text}
-            onInput={(e) => { const el = e.target as HTMLInputElement; setText(el.value); setCursor(el.selectionStart ?? el.value.length); setOpen(true); setActive(-1); }}
-            onKeyDown={onKey} onKeyUp={(e) => !['ArrowDown', 'ArrowUp', 'Enter', 'Tab', 'Escape'].includes(e.key) && sync()}
-            onClick={sync} onBlur={() => setOpen(false)} />
+            onInput={(e) => {
+              const el = e.target as HTMLInputElement;
+              setText(el.value);
+              setCursor(el.selectionStart ?? el.value.length);
+              setOpen(true);
+              setActive(-1);
+            }}
+            onKeyDown={onKey}
+            onKeyUp={(e) => !['ArrowDown', 'ArrowUp', 'Enter', 'Tab', 'Escape'].includes(e.key) && sync()}
+            onClick={sync}
+            onBlur={() => setOpen(false)}
+          />
           {shown && (
             <ul class="hints" role="listbox" aria-label="Filter suggestions">
               {res.hints.map((h, i) => (
-                <li key={h.label} role="option" aria-selected={i === active} class={i === active ? 'active' : ''}
-                  onMouseDown={(e) => { e.preventDefault(); accept(h); }}>
-                  <span class={'hint-kind hint-' + h.kind}>{h.kind}</span>{h.label}
+                <li
+                  key={h.label}
+                  role="option"
+                  aria-selected={i === active}
+                  class={i === active ? 'active' : ''}
+                  onMouseDown={(e) => {
+                    e.preventDefault();
+                    accept(h);
+                  }}
+                >
+                  <span class={'hint-kind hint-' + h.kind}>{h.kind}</span>
+                  {h.label}
                 </li>
               ))}
             </ul>
           )}
         </div>
-        <button type="submit" class="primary">Search</button>
-        {state.filter && <button type="button" onClick={() => { setText(''); setState({ filter: '' }, true); }}>Clear</button>}
-        <select aria-label="Run lifecycle" value={state.lifecycle} onChange={(e) => setState({ lifecycle: (e.target as HTMLSelectElement).value as Lifecycle, sel: [] })}>
+        <button type="submit" class="primary">
+          Search
+        </button>
+        {state.filter && (
+          <button
+            type="button"
+            onClick={() => {
+              setText('');
+              setState({ filter: '' }, true);
+            }}
+          >
+            Clear
+          </button>
+        )}
+        <select
+          aria-label="Run lifecycle"
+          value={state.lifecycle}
+          onChange={(e) => setState({ lifecycle: (e.target as HTMLSelectElement).value as Lifecycle, sel: [] })}
+        >
           <option value="active">Active runs</option>
           <option value="deleted">Deleted runs</option>
           <option value="all">All runs</option>
         </select>
         <select aria-label="Time range" value={state.since} onChange={(e) => setState({ since: (e.target as HTMLSelectElement).value }, true)}>
           <option value="">Any time</option>
-          {Object.entries(TIME_RANGES).map(([k, r]) => <option key={k} value={k}>{r.label}</option>)}
+          {Object.entries(TIME_RANGES).map(([k, r]) => (
+            <option key={k} value={k}>
+              {r.label}
+            </option>
+          ))}
         </select>
         {(datasets.length > 0 || state.ds) && (
           <select aria-label="Dataset" value={state.ds} onChange={(e) => setState({ ds: (e.target as HTMLSelectElement).value }, true)}>
             <option value="">All datasets</option>
-            {datasets.map((d) => <option key={d} value={d}>{d}</option>)}
+            {datasets.map((d) => (
+              <option key={d} value={d}>
+                {d}
+              </option>
+            ))}
           </select>
         )}
       </form>
-      {error && <div class="filter-error" role="alert">{error.message}</div>}
+      {error && (
+        <div class="filter-error" role="alert">
+          {error.message}
+        </div>
+      )}
     </div>
   );
 }
@@ -252,10 +412,28 @@ function saveWidths(w: Record<string, number>) {
   }
 }
 
-function RunsTable({ route, rows, keys, loading, loadMs, expNames, setState, onChanged, colorTick, onColor }: {
-  route: RunsRoute; rows: RunRow[]; keys: ReturnType<typeof collectKeys>; loading: boolean; loadMs: number;
-  expNames: Map<string, string>; setState: (p: Partial<RunsState>, push?: boolean) => void; onChanged: () => void;
-  colorTick: number; onColor: () => void;
+function RunsTable({
+  route,
+  rows,
+  keys,
+  loading,
+  loadMs,
+  expNames,
+  setState,
+  onChanged,
+  colorTick,
+  onColor,
+}: {
+  route: RunsRoute;
+  rows: RunRow[];
+  keys: ReturnType<typeof collectKeys>;
+  loading: boolean;
+  loadMs: number;
+  expNames: Map<string, string>;
+  setState: (p: Partial<RunsState>, push?: boolean) => void;
+  onChanged: () => void;
+  colorTick: number;
+  onColor: () => void;
 }) {
   const state = route.state;
   const multi = route.expIds.length > 1;
@@ -296,24 +474,60 @@ function RunsTable({ route, rows, keys, loading, loadMs, expNames, setState, onC
 
   const columns: Column<TreeRow>[] = [
     {
-      id: '_sel', width: 36, sticky: true,
-      label: <input type="checkbox" aria-label="Select all runs" checked={tree.length > 0 && sel.size >= tree.length && tree.every((t) => sel.has(t.row.id))}
-        onChange={(e) => setState({ sel: (e.target as HTMLInputElement).checked ? tree.map((t) => t.row.id) : [] })} />,
-      render: (t) => <input type="checkbox" aria-label={'Select ' + t.row.name} checked={sel.has(t.row.id)} onChange={(e) => toggleSel(t.row.id, (e.target as HTMLInputElement).checked)} />,
+      id: '_sel',
+      width: 36,
+      sticky: true,
+      label: (
+        <input
+          type="checkbox"
+          aria-label="Select all runs"
+          checked={tree.length > 0 && sel.size >= tree.length && tree.every((t) => sel.has(t.row.id))}
+          onChange={(e) => setState({ sel: (e.target as HTMLInputElement).checked ? tree.map((t) => t.row.id) : [] })}
+        />
+      ),
+      render: (t) => (
+        <input
+          type="checkbox"
+          aria-label={'Select ' + t.row.name}
+          checked={sel.has(t.row.id)}
+          onChange={(e) => toggleSel(t.row.id, (e.target as HTMLInputElement).checked)}
+        />
+      ),
     },
     {
-      id: 'attributes.run_name', label: 'Run name', width: 260, sticky: true, sortable: true,
+      id: 'attributes.run_name',
+      label: 'Run name',
+      width: 260,
+      sticky: true,
+      sortable: true,
       render: (t) => (
         <span class="run-name" style={{ paddingLeft: t.depth * 18 + 'px' }}>
           {t.childCount > 0 ? (
-            <button class="expander" aria-label={(t.expanded ? 'Collapse ' : 'Expand ') + t.row.name} aria-expanded={t.expanded} onClick={() => {
-              const s = new Set(expanded);
-              if (t.expanded) { s.delete(t.row.id); if (expandAll) { setExpandAll(false); tree.forEach((x) => x.childCount && x.row.id !== t.row.id && s.add(x.row.id)); } } else s.add(t.row.id);
-              setExpanded(s);
-            }}>{t.expanded ? '▾' : '▸'}</button>
-          ) : hasNested ? <span class="expander-space" /> : null}
+            <button
+              class="expander"
+              aria-label={(t.expanded ? 'Collapse ' : 'Expand ') + t.row.name}
+              aria-expanded={t.expanded}
+              onClick={() => {
+                const s = new Set(expanded);
+                if (t.expanded) {
+                  s.delete(t.row.id);
+                  if (expandAll) {
+                    setExpandAll(false);
+                    tree.forEach((x) => x.childCount && x.row.id !== t.row.id && s.add(x.row.id));
+                  }
+                } else s.add(t.row.id);
+                setExpanded(s);
+              }}
+            >
+              {t.expanded ? '▾' : '▸'}
+            </button>
+          ) : hasNested ? (
+            <span class="expander-space" />
+          ) : null}
           <ColorSwatch id={t.row.id} onPick={pickColor} tick={colorTick} />
-          <a href={hrefs.run(t.row.run.info.experiment_id, t.row.id)} title={t.row.name}>{t.row.name}</a>
+          <a href={hrefs.run(t.row.run.info.experiment_id, t.row.id)} title={t.row.name}>
+            {t.row.name}
+          </a>
           {t.childCount > 0 && <span class="muted small"> ({t.childCount})</span>}
         </span>
       ),
@@ -369,26 +583,79 @@ function RunsTable({ route, rows, keys, loading, loadMs, expNames, setState, onC
     <>
       <div class="toolbar secondary">
         <span class="count" aria-live="polite">
-          {loading ? <><span class="spin" />{plural(rows.length, 'run')} loaded…</> : <>{plural(rows.length, 'run')}<span class="muted small"> · loaded in {(loadMs / 1000).toFixed(2)} s</span></>}
+          {loading ? (
+            <>
+              <span class="spin" />
+              {plural(rows.length, 'run')} loaded…
+            </>
+          ) : (
+            <>
+              {plural(rows.length, 'run')}
+              <span class="muted small"> · loaded in {(loadMs / 1000).toFixed(2)} s</span>
+            </>
+          )}
         </span>
         {sel.size > 0 && <span class="muted">{sel.size} selected</span>}
         <span class="grow" />
-        {hasNested && <button onClick={() => { setExpandAll(!expandAll); setExpanded(new Set()); }}>{expandAll ? 'Collapse all' : 'Expand all'}</button>}
+        {hasNested && (
+          <button
+            onClick={() => {
+              setExpandAll(!expandAll);
+              setExpanded(new Set());
+            }}
+          >
+            {expandAll ? 'Collapse all' : 'Expand all'}
+          </button>
+        )}
         <button onClick={() => setPicking(true)}>Columns ({chosen.length})</button>
-        <button onClick={exportCsv} title="Download the table as shown (rows, columns and order) as CSV">Download CSV</button>
-        <button disabled={sel.size < 1} onClick={() => navigate(routeToHash({ ...route, state: { ...state, view: 'charts' } }))}>Chart selected</button>
-        <button class="primary" disabled={sel.size < 2} onClick={() => navigate(hrefs.compare(state.sel))}>Compare{sel.size ? ` (${sel.size})` : ''}</button>
-        {anyActive && <button class="danger" disabled={busy} onClick={() => confirm(`Delete ${plural(sel.size, 'run')}?`) && act('runs/delete')}>Delete runs</button>}
-        {anyDeleted && <button disabled={busy} onClick={() => act('runs/restore')}>Restore runs</button>}
+        <button onClick={exportCsv} title="Download the table as shown (rows, columns and order) as CSV">
+          Download CSV
+        </button>
+        <button disabled={sel.size < 1} onClick={() => navigate(routeToHash({ ...route, state: { ...state, view: 'charts' } }))}>
+          Chart selected
+        </button>
+        <button class="primary" disabled={sel.size < 2} onClick={() => navigate(hrefs.compare(state.sel))}>
+          Compare{sel.size ? ` (${sel.size})` : ''}
+        </button>
+        {anyActive && (
+          <button class="danger" disabled={busy} onClick={() => confirm(`Delete ${plural(sel.size, 'run')}?`) && act('runs/delete')}>
+            Delete runs
+          </button>
+        )}
+        {anyDeleted && (
+          <button disabled={busy} onClick={() => act('runs/restore')}>
+            Restore runs
+          </button>
+        )}
       </div>
       <ErrorBox error={actionErr} />
-      <input ref={colorInput} type="color" class="hidden-color" tabIndex={-1} aria-hidden="true"
-        onChange={(e) => { if (colorFor.current) { setRunColor(colorFor.current, (e.target as HTMLInputElement).value); onColor(); } }} />
+      <input
+        ref={colorInput}
+        type="color"
+        class="hidden-color"
+        tabIndex={-1}
+        aria-hidden="true"
+        onChange={(e) => {
+          if (colorFor.current) {
+            setRunColor(colorFor.current, (e.target as HTMLInputElement).value);
+            onColor();
+          }
+        }}
+      />
       <div class="table-wrap">
-        <VirtualTable rows={tree} columns={columns} rowKey={(t) => t.row.id} sortId={sortId} sortDesc={sortDesc} onSort={onSort} label="Runs"
-          onResize={onResize} onReorder={onReorder}
+        <VirtualTable
+          rows={tree}
+          columns={columns}
+          rowKey={(t) => t.row.id}
+          sortId={sortId}
+          sortDesc={sortDesc}
+          onSort={onSort}
+          label="Runs"
+          onResize={onResize}
+          onReorder={onReorder}
           rowClass={(t) => (sel.has(t.row.id) ? 'selected ' : '') + (t.row.run.info.lifecycle_stage === 'deleted' ? 'deleted' : '')}
-          empty={loading ? <Spinner label="Loading runs…" /> : 'No runs match.'} />
+          empty={loading ? <Spinner label="Loading runs…" /> : 'No runs match.'}
+        />
       </div>
       {picking && <ColumnPicker keys={keys} cols={cols} onClose={() => setPicking(false)} onChange={(c) => setState({ cols: c })} />}
     </>
@@ -404,7 +671,15 @@ function colDef(c: string, expNames: Map<string, string>): Column<TreeRow> {
     switch (key) {
       case 'start_time':
       case 'end_time':
-        return { ...base, label, width: 120, render: (t) => { const v = cellValue(t.row, c) as number; return <span title={fmtTime(v)}>{fmtAgo(v)}</span>; } };
+        return {
+          ...base,
+          label,
+          width: 120,
+          render: (t) => {
+            const v = cellValue(t.row, c) as number;
+            return <span title={fmtTime(v)}>{fmtAgo(v)}</span>;
+          },
+        };
       case 'duration':
         return { ...base, label, width: 100, align: 'right', render: (t) => fmtDuration(runDuration(t.row)) };
       case 'status':
@@ -417,38 +692,82 @@ function colDef(c: string, expNames: Map<string, string>): Column<TreeRow> {
         return { ...base, label, width: 150, render: (t) => expNames.get(t.row.run.info.experiment_id) || t.row.run.info.experiment_id };
       case 'datasets':
         return {
-          ...base, label, width: 180, render: (t) => {
+          ...base,
+          label,
+          width: 180,
+          render: (t) => {
             const ds = runDatasets(t.row);
             return <span title={ds.map((d) => `${d.label} ${d.digest}`).join('\n')}>{ds.map((d) => d.label).join(', ')}</span>;
           },
         };
       case 'models':
         return {
-          ...base, label, width: 150, render: (t) => {
+          ...base,
+          label,
+          width: 150,
+          render: (t) => {
             const ids = runModels(t.row);
             if (!ids.length) return null;
             const exp = t.row.run.info.experiment_id;
-            return <span>{ids.slice(0, 2).map((id) => <a key={id} class="pill" href={hrefs.loggedModel(exp, id)} title={id}>{id.slice(0, 10)}</a>)}{ids.length > 2 && <span class="muted small">+{ids.length - 2}</span>}</span>;
+            return (
+              <span>
+                {ids.slice(0, 2).map((id) => (
+                  <a key={id} class="pill" href={hrefs.loggedModel(exp, id)} title={id}>
+                    {id.slice(0, 10)}
+                  </a>
+                ))}
+                {ids.length > 2 && <span class="muted small">+{ids.length - 2}</span>}
+              </span>
+            );
           },
         };
       default:
         return { ...base, label, width: 150, render: (t) => <span class="mono">{String(cellValue(t.row, c) ?? '')}</span> };
     }
   }
-  const label = <><span class={'kind kind-' + kind}>{kind === 'metrics' ? 'M' : kind === 'params' ? 'P' : 'T'}</span>{columnLabel(c)}</>;
+  const label = (
+    <>
+      <span class={'kind kind-' + kind}>{kind === 'metrics' ? 'M' : kind === 'params' ? 'P' : 'T'}</span>
+      {columnLabel(c)}
+    </>
+  );
   if (kind === 'metrics') return { ...base, label, width: 120, align: 'right', render: (t) => <span class="num">{fmtNumber(t.row.metrics[c.slice(8)])}</span> };
-  return { ...base, label, width: 130, render: (t) => { const v = cellValue(t.row, c); return <span title={v === null ? '' : String(v)}>{v ?? ''}</span>; } };
+  return {
+    ...base,
+    label,
+    width: 130,
+    render: (t) => {
+      const v = cellValue(t.row, c);
+      return <span title={v === null ? '' : String(v)}>{v ?? ''}</span>;
+    },
+  };
 }
 
 /** The run's colour; clicking it opens the table's one shared colour picker. */
 function ColorSwatch({ id, onPick }: { id: string; onPick: (id: string, el: HTMLElement) => void; tick: number }) {
   return (
-    <button type="button" class="swatch" style={{ background: runColor(id) }} title="Run colour (click to change)"
-      aria-label="Change run colour" onClick={(e) => onPick(id, e.currentTarget as HTMLElement)} />
+    <button
+      type="button"
+      class="swatch"
+      style={{ background: runColor(id) }}
+      title="Run colour (click to change)"
+      aria-label="Change run colour"
+      onClick={(e) => onPick(id, e.currentTarget as HTMLElement)}
+    />
   );
 }
 
-function ColumnPicker({ keys, cols, onClose, onChange }: { keys: ReturnType<typeof collectKeys>; cols: string[]; onClose: () => void; onChange: (c: string[] | null) => void }) {
+function ColumnPicker({
+  keys,
+  cols,
+  onClose,
+  onChange,
+}: {
+  keys: ReturnType<typeof collectKeys>;
+  cols: string[];
+  onClose: () => void;
+  onChange: (c: string[] | null) => void;
+}) {
   const [q, setQ] = useState('');
   const groups: [string, string[]][] = [
     ['Attributes', Object.keys(ATTRIBUTE_COLUMNS)],
@@ -462,7 +781,15 @@ function ColumnPicker({ keys, cols, onClose, onChange }: { keys: ReturnType<type
   return (
     <Modal title="Columns" onClose={onClose}>
       <div class="toolbar">
-        <input type="search" class="grow" autoFocus placeholder="Search columns" aria-label="Search columns" value={q} onInput={(e) => setQ((e.target as HTMLInputElement).value)} />
+        <input
+          type="search"
+          class="grow"
+          autoFocus
+          placeholder="Search columns"
+          aria-label="Search columns"
+          value={q}
+          onInput={(e) => setQ((e.target as HTMLInputElement).value)}
+        />
         <button onClick={() => onChange(null)}>Reset to default</button>
       </div>
       <div class="column-picker">
@@ -471,16 +798,24 @@ function ColumnPicker({ keys, cols, onClose, onChange }: { keys: ReturnType<type
           if (!items.length) return null;
           return (
             <fieldset key={g}>
-              <legend>{g} <span class="muted">({items.length})</span></legend>
+              <legend>
+                {g} <span class="muted">({items.length})</span>
+              </legend>
               {items.slice(0, 300).map((c) => (
-                <label key={c} class="check-row"><input type="checkbox" checked={set.has(c)} onChange={() => toggle(c)} /> {g === 'Attributes' ? columnLabel(c) : c.slice(c.indexOf('.') + 1)}</label>
+                <label key={c} class="check-row">
+                  <input type="checkbox" checked={set.has(c)} onChange={() => toggle(c)} /> {g === 'Attributes' ? columnLabel(c) : c.slice(c.indexOf('.') + 1)}
+                </label>
               ))}
               {items.length > 300 && <p class="muted small">{items.length - 300} more — refine the search</p>}
             </fieldset>
           );
         })}
       </div>
-      <div class="row end"><button class="primary" onClick={onClose}>Done</button></div>
+      <div class="row end">
+        <button class="primary" onClick={onClose}>
+          Done
+        </button>
+      </div>
     </Modal>
   );
 }
@@ -509,8 +844,14 @@ function RunsCharts({ state, rows, setState, loading }: { state: RunsState; rows
       const ids = chartRuns.filter((r) => r.run.info.status === 'RUNNING').map((r) => r.id);
       try {
         const fresh = await pool(ids, 4, (id) => getRun(id));
-        setLive((m) => { const n = new Map(m); fresh.forEach((run) => n.set(run.info.run_id, normalizeRun(run))); return n; });
-      } catch { /* keep the old status */ }
+        setLive((m) => {
+          const n = new Map(m);
+          fresh.forEach((run) => n.set(run.info.run_id, normalizeRun(run)));
+          return n;
+        });
+      } catch {
+        /* keep the old status */
+      }
       setTick((x) => x + 1);
     }, 10000);
     return () => clearInterval(t);
@@ -524,12 +865,23 @@ function RunsCharts({ state, rows, setState, loading }: { state: RunsState; rows
   if (loading && rows.length === 0) return <Spinner label="Loading runs…" />;
   return (
     <div class="charts-view">
-      <ChartControls s={state} onChange={(s) => setState({ x: s.x, smooth: s.smooth, log: s.log })} filter={state.mq} onFilter={(mq) => setState({ mq })} refreshing={running} />
+      <ChartControls
+        s={state}
+        onChange={(s) => setState({ x: s.x, smooth: s.smooth, log: s.log })}
+        filter={state.mq}
+        onFilter={(mq) => setState({ mq })}
+        refreshing={running}
+      />
       <div class="chart-legend">
-        <span class="muted">{state.sel.length ? `${plural(chartRuns.length, 'selected run')}:` : `First ${plural(chartRuns.length, 'run')} in table order (select runs to choose):`}</span>
+        <span class="muted">
+          {state.sel.length
+            ? `${plural(chartRuns.length, 'selected run')}:`
+            : `First ${plural(chartRuns.length, 'run')} in table order (select runs to choose):`}
+        </span>
         {chartRuns.map((r) => (
           <a key={r.id} class="legend-item" href={hrefs.run(r.run.info.experiment_id, r.id)}>
-            <span class="swatch" style={{ background: runColor(r.id) }} />{r.name}
+            <span class="swatch" style={{ background: runColor(r.id) }} />
+            {r.name}
             {r.run.info.status === 'RUNNING' && <span class="status status-running"> ●</span>}
           </a>
         ))}
