@@ -271,7 +271,8 @@ def restart_delay(quick_deaths: int) -> float:
     """Seconds before replacing a worker after ``quick_deaths`` quick deaths in a row."""
     if quick_deaths <= 0:
         return 0.0
-    return min(BACKOFF_FIRST * 2 ** (quick_deaths - 1), BACKOFF_CAP)
+    # The exponent is capped so that a crash loop of days never overflows a float.
+    return min(BACKOFF_FIRST * float(2 ** min(quick_deaths - 1, 32)), BACKOFF_CAP)
 
 
 @dataclass

@@ -23,6 +23,7 @@ def test_restart_delay_doubles_and_is_capped():
     assert restart_delay(0) == 0.0
     assert [restart_delay(n) for n in (1, 2, 3)] == [BACKOFF_FIRST, 2 * BACKOFF_FIRST, 4 * BACKOFF_FIRST]
     assert restart_delay(100) == BACKOFF_CAP
+    assert restart_delay(10**6) == BACKOFF_CAP  # days of crashing never overflow
 
 
 def _post(url: str, path: str, body: dict) -> requests.Response:
