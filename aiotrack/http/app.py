@@ -34,6 +34,7 @@ from aiotrack.config import Settings
 from aiotrack.http import keys, openapi
 from aiotrack.http.api import artifacts as artifacts_api
 from aiotrack.http.api import experiments, metrics, runs, server_info, webui
+from aiotrack.http.api import live as live_api  # live run updates for the UI (Server-Sent Events)
 from aiotrack.http.api import logged_models as logged_models_api
 from aiotrack.http.api import registry as registry_api
 from aiotrack.http.api import ui as ui_api  # web UI endpoints MLflow lacks (aiotrack/http/api/ui.py)
@@ -56,7 +57,7 @@ log = logging.getLogger("aiotrack")
 CLIENT_MAX_SIZE = MAX_JSON_BODY_BYTES
 
 API_MODULES: tuple[ModuleType, ...] = (experiments, runs, metrics, server_info)
-API_MODULES += (ui_api,)
+API_MODULES += (ui_api, live_api)
 API_MODULES += (artifacts_api,)
 API_MODULES += (registry_api, logged_models_api)
 API_MODULES += (webui,)  # the browser UI at / and /static-files/
@@ -85,6 +86,19 @@ async def _tracking_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await db.close()
+
+
+async def _live_ctx(app: web.Application) -> AsyncIterator[None]:
+    from aiotrack.services.live import RunsLiveHub
+
+    app[keys.LIVE] = RunsLiveHub(app[keys.TRACKING])
+    yield
+
+
+async def _end_live_streams(app: web.Application) -> None:
+    """On shutdown, end the UI's live streams at once (aiohttp then waits for open handlers)."""
+    if keys.LIVE in app:
+        await app[keys.LIVE].close()
 
 
 async def _registry_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -174,6 +188,8 @@ def create_app(settings: Settings) -> web.Application:
     if not settings.artifacts_only:
         app.cleanup_ctx.append(_tracking_ctx)
         app.cleanup_ctx.append(_registry_ctx)
+        app.cleanup_ctx.append(_live_ctx)
+        app.on_shutdown.append(_end_live_streams)
     for module in API_MODULES:
         if settings.artifacts_only and module not in ARTIFACTS_ONLY_MODULES:
             _register_artifacts_only_refusals(app, module, settings.prefix)

@@ -13,6 +13,7 @@ from aiohttp import web
 from aiotrack.config import Settings
 from aiotrack.http.bodies import BodyBudget
 from aiotrack.services.artifact_uris import ArtifactLocations
+from aiotrack.services.live import RunsLiveHub
 from aiotrack.services.logged_models import LoggedModelService
 from aiotrack.services.registry import RegistryService
 from aiotrack.services.tracking import TrackingService
@@ -26,3 +27,5 @@ REGISTRY = web.AppKey("registry", RegistryService)
 LOGGED_MODELS = web.AppKey("logged_models", LoggedModelService)
 # The worker's budget of large request bodies held at once (aiotrack/http/bodies.py).
 BODY_BUDGET = web.AppKey("body_budget", BodyBudget)
+# Live run updates for the UI (one poller per watched experiment set, per worker).
+LIVE = web.AppKey("live", RunsLiveHub)

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -274,3 +275,56 @@ def test_logged_models_list_source_run_by_name(page, logged):
     expect(table.get_by_role("link", name="ridge-0.1")).to_be_visible()
     table.get_by_role("columnheader", name="Name").click()
     expect(table.get_by_role("columnheader", name=re.compile("Name"))).to_have_attribute("aria-sort", "ascending")
+
+
+def test_hover_legend_lists_every_run_and_follows_across_charts(page, ui_server):
+    exp, runs = ui_server.data["exp"], ui_server.data["runs"]
+    page.goto(f"{ui_server.url}#/experiments/{exp}?view=charts&run={runs['alpha']}&run={runs['bravo']}")
+    acc = page.locator(".chart-card[data-metric=accuracy]")
+    loss = page.locator(".chart-card[data-metric=loss]")
+    expect(acc.locator("canvas")).to_be_visible()
+    expect(loss.locator("canvas")).to_be_visible()
+    box = acc.locator(".u-over").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    tip = acc.locator(".chart-tip")
+    expect(tip).to_be_visible()
+    expect(tip.locator(".chart-tip-row")).to_have_count(2)
+    expect(tip).to_contain_text("alpha")
+    expect(tip).to_contain_text("bravo")
+    expect(tip.locator(".chart-tip-x")).to_contain_text("step")
+    # the other chart's cursor moved with it and shows its own values
+    expect(loss.locator(".chart-tip")).to_be_visible()
+    expect(loss.locator(".chart-tip .chart-tip-row")).to_have_count(2)
+    page.mouse.move(box["x"] - 40, box["y"] - 40)
+    expect(tip).to_be_hidden()
+
+
+def _rest(base: str, path: str, body: dict) -> dict:
+    req = urllib.request.Request(
+        f"{base}/api/2.0/mlflow/{path}",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read() or b"{}")
+
+
+def test_live_updates_pushed_without_a_reload(page, logged):
+    base = logged["url"].rstrip("/")
+    exp = _rest(base, "experiments/create", {"name": "live-view"})["experiment_id"]
+    page.goto(f"{logged['url']}#/experiments/{exp}")
+    grid = page.get_by_role("grid", name="Runs")
+    expect(grid).to_contain_text("No runs match")
+    page.wait_for_timeout(1000)  # the stream is open and has taken its first look
+    run = _rest(base, "runs/create", {"experiment_id": exp, "run_name": "appears-live"})["run"]["info"]["run_id"]
+    # pushed: well within the pages' 10 s polling fallback
+    expect(grid.locator(".vt-row")).to_contain_text("appears-live", timeout=5000)
+    page.goto(f"{logged['url']}#/experiments/{exp}/runs/{run}")
+    metrics = page.get_by_role("table", name="Metrics", exact=True)
+    expect(page.get_by_text("No metrics")).to_be_visible()
+    page.wait_for_timeout(1000)
+    _rest(base, "runs/log-metric", {"run_id": run, "key": "acc", "value": 0.25, "timestamp": 1, "step": 0})
+    expect(metrics).to_contain_text("acc", timeout=5000)
+    _rest(base, "runs/update", {"run_id": run, "status": "FINISHED"})
+    expect(page.get_by_role("heading", level=1)).to_contain_text("finished", timeout=5000)

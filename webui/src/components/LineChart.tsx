@@ -20,6 +20,48 @@ interface Props {
   height?: number;
   range?: [number, number] | null; // x range shown (zoom), in chart x units
   onZoom?: (range: [number, number] | null) => void;
+  /** Charts with the same key move one cursor together (each shows its own values at that x). */
+  syncKey?: string;
+}
+
+/** Rows of the hover legend: every series with a value at the cursor, highest first. */
+export function hoverRows(labels: string[], colors: string[], values: (number | null | undefined)[]): { label: string; color: string; value: number }[] {
+  const rows: { label: string; color: string; value: number }[] = [];
+  values.forEach((v, i) => {
+    if (v !== null && v !== undefined && !Number.isNaN(v)) rows.push({ label: labels[i], color: colors[i], value: v });
+  });
+  return rows.sort((a, b) => b.value - a.value);
+}
+
+/** The hover legend beside the cursor, built with DOM nodes (run names are never parsed as HTML). */
+function renderTip(tip: HTMLDivElement, title: string, rows: { label: string; color: string; value: number }[]) {
+  tip.replaceChildren();
+  const head = document.createElement('div');
+  head.className = 'chart-tip-x';
+  head.textContent = title;
+  tip.appendChild(head);
+  const MAX = 15;
+  for (const r of rows.slice(0, MAX)) {
+    const line = document.createElement('div');
+    line.className = 'chart-tip-row';
+    const sw = document.createElement('span');
+    sw.className = 'swatch';
+    sw.style.background = r.color;
+    const name = document.createElement('span');
+    name.className = 'chart-tip-name';
+    name.textContent = r.label;
+    const val = document.createElement('span');
+    val.className = 'num';
+    val.textContent = fmtNumber(r.value);
+    line.append(sw, name, val);
+    tip.appendChild(line);
+  }
+  if (rows.length > MAX) {
+    const more = document.createElement('div');
+    more.className = 'muted small';
+    more.textContent = `+${rows.length - MAX} more`;
+    tip.appendChild(more);
+  }
 }
 
 /** Series with at most this many points are drawn with point markers. */
@@ -42,10 +84,11 @@ function withAlpha(hex: string, a: number): string {
 }
 
 /** A uPlot line chart: drag to zoom in on x, double-click to zoom out; values at the cursor in the legend. */
-export function LineChart({ series, axis, log = false, smoothing = 0, height = 220, range, onZoom }: Props) {
+export function LineChart({ series, axis, log = false, smoothing = 0, height = 220, range, onZoom, syncKey = 'aiotrack-charts' }: Props) {
   const [wrap, size] = useSize<HTMLDivElement>();
   const plotEl = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
+  const tipRef = useRef<HTMLDivElement | null>(null);
   const zoomCb = useRef(onZoom);
   zoomCb.current = onZoom;
 
@@ -94,8 +137,43 @@ export function LineChart({ series, axis, log = false, smoothing = 0, height = 2
         { stroke: '#667', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#dde' }, size: yAxisSize, values: (_u, vals) => vals.map((v) => fmtNumber(v)) },
       ],
       legend: { live: true },
-      cursor: { drag: { x: true, y: false, setScale: false }, points: { size: 6 } },
+      cursor: { drag: { x: true, y: false, setScale: false }, points: { size: 6 }, sync: { key: syncKey, setSeries: false } },
       hooks: {
+        setCursor: [
+          (u) => {
+            const tip = tipRef.current;
+            if (!tip) return;
+            const idx = u.cursor.idx;
+            const left = u.cursor.left ?? -1;
+            if (idx === null || idx === undefined || left < 0) {
+              tip.style.display = 'none';
+              return;
+            }
+            // with smoothing every run has a faded raw series before its smoothed one: show the smoothed
+            const step = smoothing > 0 ? 2 : 1;
+            const labels: string[] = [],
+              colors: string[] = [],
+              values: (number | null)[] = [];
+            for (let i = 0; i < series.length; i++) {
+              labels.push(series[i].label);
+              colors.push(series[i].color);
+              values.push((u.data[1 + i * step + (step - 1)] as (number | null)[])[idx] ?? null);
+            }
+            const rows = hoverRows(labels, colors, values);
+            if (rows.length === 0) {
+              tip.style.display = 'none';
+              return;
+            }
+            const x = u.data[0][idx];
+            const title = axis === 'step' ? `step ${x}` : axis === 'time' ? new Date(x * 1000).toLocaleString() : fmtDuration(x * 1000);
+            renderTip(tip, title, rows);
+            tip.style.display = 'block';
+            const w = tip.offsetWidth;
+            const overW = u.over.clientWidth;
+            tip.style.left = (left + 14 + w > overW ? Math.max(0, left - 14 - w) : left + 14) + 'px';
+            tip.style.top = Math.max(0, Math.min((u.cursor.top ?? 0) - 10, u.over.clientHeight - tip.offsetHeight)) + 'px';
+          },
+        ],
         setSelect: [
           (u) => {
             if (u.select.width < 4) return;
@@ -109,6 +187,12 @@ export function LineChart({ series, axis, log = false, smoothing = 0, height = 2
     };
     const u = new uPlot(opts, data, el);
     plot.current = u;
+    const tip = document.createElement('div');
+    tip.className = 'chart-tip';
+    tip.setAttribute('role', 'tooltip');
+    tip.style.display = 'none';
+    u.over.appendChild(tip);
+    tipRef.current = tip;
     // hide legend rows of the faded raw series
     if (smoothing > 0) {
       const rows = u.root.querySelectorAll<HTMLElement>('.u-legend .u-series');
@@ -122,6 +206,7 @@ export function LineChart({ series, axis, log = false, smoothing = 0, height = 2
       u.over.removeEventListener('dblclick', dbl);
       u.destroy();
       plot.current = null;
+      tipRef.current = null;
     };
   }, [data, size.width, height, axis, log, smoothing, range?.[0], range?.[1]]);
 

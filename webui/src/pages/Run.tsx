@@ -14,6 +14,7 @@ import { ChartControls, MetricCharts, type ChartSettings } from '../components/M
 import { ArtifactBrowser, runArtifacts } from '../components/Artifacts';
 import { LinkedTraces } from './Traces';
 import { traceFilterForRun } from '../lib/traces';
+import { useLiveRuns } from '../lib/live';
 
 type RunRoute = Extract<Route, { page: 'run' }>;
 
@@ -33,6 +34,13 @@ export function RunPage({ route }: { route: RunRoute }) {
     return () => clearInterval(t);
   }, [running]);
   const [renaming, setRenaming] = useState(false);
+  // pushed by the server while the run is active (the 10 s polling above stays as the fallback)
+  useLiveRuns([expId], running, (u) => {
+    if (u.reload || u.changed.includes(route.runId) || u.new.includes(route.runId)) {
+      run.reload();
+      setTick((x) => x + 1);
+    }
+  });
   const setTab = (tab: string) => navigate(routeToHash({ ...route, tab, path: tab === 'artifacts' ? route.path : '' }), true);
 
   if (run.error)

@@ -33,6 +33,7 @@ import { ChartControls, MetricCharts } from '../components/MetricCharts';
 import { LoggedModelsList } from './LoggedModels';
 import { RenameExperiment } from './Experiments';
 import { TracesList } from './Traces';
+import { useLiveRuns } from '../lib/live';
 
 type RunsRoute = Extract<Route, { page: 'runs' }>;
 
@@ -77,6 +78,31 @@ export function RunsPage({ route }: { route: RunsRoute }) {
     return () => ctl.abort();
   }, [expKey, state.filter, state.since, state.ds, state.lifecycle, version]);
 
+  // live updates: changed runs replace their rows, new runs are added (or, under a filter the
+  // browser cannot evaluate, the page reloads, at most every few seconds)
+  const [liveTick, setLiveTick] = useState(0);
+  const lastReload = useRef(0);
+  const filtered = !!(state.filter || state.since || state.ds);
+  useLiveRuns(route.expIds, !loading && state.lifecycle !== 'deleted' && state.view !== 'traces' && state.view !== 'models', (u) => {
+    const reload = () => {
+      if (Date.now() - lastReload.current < 3000) return;
+      lastReload.current = Date.now();
+      setVersion((v) => v + 1);
+    };
+    if (u.reload || (filtered && u.new.length > 0)) {
+      reload();
+      return;
+    }
+    setRows((prev) => {
+      const fresh = new Map(u.runs.map((r) => [r.info.run_id, normalizeRun(r)]));
+      const next = prev.map((r) => fresh.get(r.id) || r);
+      const known = new Set(prev.map((r) => r.id));
+      // a changed run the table does not show is outside a filter: leave it out
+      const added = filtered ? [] : [...fresh.values()].filter((r) => !known.has(r.id));
+      return added.length ? [...added, ...next] : next;
+    });
+    setLiveTick((t) => t + 1);
+  });
   const keys = useMemo(() => collectKeys(rows), [rows]);
   // colours by index in start order (oldest first), before anything paints a swatch
   useMemo(() => assignRunColors(rows.map((r) => r.id).reverse()), [rows]);
@@ -145,7 +171,7 @@ export function RunsPage({ route }: { route: RunsRoute }) {
               onColor={() => setColorTick((t) => t + 1)}
             />
           ) : (
-            <RunsCharts state={state} rows={rows} setState={setState} loading={loading} />
+            <RunsCharts state={state} rows={rows} setState={setState} loading={loading} liveTick={liveTick} />
           )}
         </>
       )}
@@ -823,7 +849,19 @@ function ColumnPicker({
 // ---- charts ------------------------------------------------------------------------------------
 const MAX_CHART_RUNS = 10;
 
-function RunsCharts({ state, rows, setState, loading }: { state: RunsState; rows: RunRow[]; setState: (p: Partial<RunsState>) => void; loading: boolean }) {
+function RunsCharts({
+  state,
+  rows,
+  setState,
+  loading,
+  liveTick,
+}: {
+  state: RunsState;
+  rows: RunRow[];
+  setState: (p: Partial<RunsState>) => void;
+  loading: boolean;
+  liveTick: number;
+}) {
   const sortId = state.sort || 'attributes.start_time';
   const sortDesc = state.sort ? state.desc : true;
   const base = useMemo(() => {
@@ -886,7 +924,7 @@ function RunsCharts({ state, rows, setState, loading }: { state: RunsState; rows
           </a>
         ))}
       </div>
-      <MetricCharts runs={chartRuns} keys={keys} settings={state} refreshTick={tick} />
+      <MetricCharts runs={chartRuns} keys={keys} settings={state} refreshTick={tick + liveTick} />
     </div>
   );
 }
