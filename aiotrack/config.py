@@ -22,9 +22,12 @@ To add a setting, add one field to `Settings`, e.g.::
 
     request_timeout: int = setting(60, "Seconds a request may take.", mlflow_env=None, min_value=1)
 
-then add its row to the README's "`aiotrack server` options" table (tests/test_docs.py names what
-is missing) and read it where it is used as `settings.request_timeout`. Nothing else: the flag,
-the variables, --help and the banner's "from" column follow from the entry.
+and read it where it is used as `settings.request_timeout`. The flag (`--request-timeout`), its
+variables (`AIOTRACK_REQUEST_TIMEOUT`, and MLflow's if you name one), --help, precedence and the
+banner's "from" column all follow from the entry. Two tests then ask for what only a person can
+write: the setting's row in the README's "`aiotrack server` options" table (tests/test_docs.py
+prints what is missing) and a probe showing that setting it by its variable changes what a real
+server does (PROBED in tests/cli/test_settings_behaviour.py).
 
 This module uses the standard library only; workers receive the `Settings` object itself (never
 through environment variables).
@@ -163,6 +166,12 @@ class Settings:
         "A directory for Prometheus multiprocess metrics; enables /metrics.",
         mlflow_env="MLFLOW_EXPOSE_PROMETHEUS",
         default_doc="off",
+    )
+    log_format: str = setting(
+        "text",
+        "Log lines as text, or as one JSON object per line (the access log too, with request ids).",
+        mlflow_env=None,
+        choices=("text", "json"),
     )
     # Hardening (issue 14): limits on what one client may hold up.
     header_read_timeout: int = setting(

@@ -14,7 +14,6 @@ ACTIVE = "active"
 DELETED = "deleted"
 
 RUN_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
-TERMINAL_STATUSES = ("FINISHED", "FAILED", "KILLED")
 VIEW_TYPES = ("ACTIVE_ONLY", "DELETED_ONLY", "ALL")
 
 
@@ -58,20 +57,6 @@ class RunData(TypedDict, total=False):
     metrics: list[Metric]
     params: list[KeyValue]
     tags: list[KeyValue]
-
-
-class Dataset(TypedDict, total=False):
-    name: str
-    digest: str
-    source_type: str
-    source: str
-    schema: str
-    profile: str
-
-
-class DatasetInput(TypedDict, total=False):
-    tags: list[KeyValue]
-    dataset: Dataset
 
 
 class Run(TypedDict, total=False):

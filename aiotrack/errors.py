@@ -73,5 +73,12 @@ def already_exists(message: str) -> AiotrackError:
     return AiotrackError(message, RESOURCE_ALREADY_EXISTS)
 
 
+class IntegrityViolation(Exception):
+    """A write broke a uniqueness or foreign-key constraint: the database driver's error, made
+    neutral by the SQL layer so that no layer above it imports a store to catch it. Stores turn
+    it into MLflow's error where a race can cause it (two creators of one name); anything left
+    reaches the HTTP layer as a 409 RESOURCE_CONFLICT."""
+
+
 class ConfigError(Exception):
     """A bad server option or store URI; the CLI prints it and exits with status 2."""

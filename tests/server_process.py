@@ -87,15 +87,28 @@ class ServerProcess:
             args += ["--backend-store-uri", store_uri or f"sqlite:///{cwd}/aiotrack-test.db"]
         if "--artifacts-destination" not in args:
             args += ["--artifacts-destination", str(cwd / "artifacts")]
-        self.store_uri = args[args.index("--backend-store-uri") + 1]
+        self.store_uri: str | None = args[args.index("--backend-store-uri") + 1]
         command = [sys.executable, "-m", "aiotrack", "server", "--host", "127.0.0.1", "--port", str(self.port), *args]
+        self._start(command, cwd, {**os.environ, **(env or {})})
+
+    @classmethod
+    def command(cls, command: Sequence[str], cwd: Path | str, env: Mapping[str, str], port: int) -> ServerProcess:
+        """``command`` exactly as given, with exactly ``env``, expected to serve on 127.0.0.1:``port``:
+        for a server configured by environment variables alone, or another venv's ``aiotrack``."""
+        server = cls.__new__(cls)
+        server.port, server.url, server.store_uri = port, f"http://127.0.0.1:{port}", None
+        server.log_path = Path(cwd) / f"server-{port}.log"
+        server._start(command, Path(cwd), env)
+        return server
+
+    def _start(self, command: Sequence[str], cwd: Path, env: Mapping[str, str]) -> None:
         with open(self.log_path, "wb") as log:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(
-                command,
+                list(command),
                 cwd=cwd,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, **(env or {})},
+                env=dict(env),
                 start_new_session=True,
             )
 

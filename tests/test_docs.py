@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -11,7 +12,8 @@ from click.testing import CliRunner
 from aiotrack.cli import main
 from aiotrack.config import SETTINGS, Setting
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
 OPTIONS_SECTION = README.split("## `aiotrack server` options", 1)[1].split("\n## ", 1)[0]
 NO_VARIABLE = "—"
 
@@ -61,3 +63,15 @@ def test_cli_offers_every_setting():
         assert s.flag in help_text, f"`aiotrack server --help` lacks {s.flag}"
         for variable in s.envvars:
             assert variable in help_text, f"`aiotrack server --help` does not name {variable}"
+
+
+def test_readme_names_the_node_version_the_ui_build_needs():
+    package = json.loads((ROOT / "webui" / "package.json").read_text())
+    needed = package["engines"]["node"].removeprefix(">=")
+    mentions = re.findall(r"Node\.js\s+>=\s+([\d.]+)", README)
+    assert mentions and set(mentions) == {needed}, f"README says Node.js >= {mentions}; webui needs {needed}"
+
+
+def test_readme_links_the_deploy_files():
+    for name in ("deploy/aiotrack.service", "deploy/compose.yaml", "deploy/Dockerfile"):
+        assert f"]({name})" in README and (ROOT / name).is_file()

@@ -1,6 +1,6 @@
 """The artifact repository contract: async chunk iterators in and out.
 
-A repository stores bytes under canonical relative paths (see :mod:`aiotrack.artifacts.paths`;
+A repository stores bytes under canonical relative paths (see :mod:`aiotrack.artifacts.locations`;
 callers validate before calling). Bodies are never held whole: uploads arrive as an async
 iterator of chunks (~1 MiB), downloads leave as one. Implementations:
 

@@ -1,6 +1,6 @@
 """Artifacts in a local directory.
 
-* Every path is confined to the root (:func:`aiotrack.artifacts.paths.confine`), symlinks
+* Every path is confined to the root (:func:`aiotrack.artifacts.locations.confine`), symlinks
   included.
 * Writes are atomic: chunks go to a temp file named ``.aiotrack-upload-*`` in the target's own
   directory (same filesystem), renamed over the final name only when the body is complete. A
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from aiotrack.artifacts.base import CHUNK_SIZE, ArtifactRepository, FileInfo, ObjectStat
-from aiotrack.artifacts.paths import INVALID_PATH, confine, join
+from aiotrack.artifacts.locations import INVALID_PATH, confine, join
 from aiotrack.errors import AiotrackError, invalid
 
 log = logging.getLogger("aiotrack.artifacts")

@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiotrack.artifacts.base import CHUNK_SIZE, ArtifactRepository, FileInfo, MultipartCredential, ObjectStat
-from aiotrack.artifacts.paths import INVALID_PATH, join
+from aiotrack.artifacts.locations import INVALID_PATH, join
 from aiotrack.errors import (
     INTERNAL_ERROR,
     INVALID_PARAMETER_VALUE,

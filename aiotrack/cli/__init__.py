@@ -6,7 +6,7 @@ import click
 
 from aiotrack import MLFLOW_COMPAT_VERSION, __version__
 from aiotrack.cli.db import db
-from aiotrack.cli.env_file import load_env_file
+from aiotrack.cli.env_file import announce_env_file, load_env_file
 from aiotrack.cli.server import server
 
 
@@ -23,8 +23,10 @@ from aiotrack.cli.server import server
     help="Load environment variables from a dotenv file before running the command "
     "(as `mlflow --env-file`). Variables already set in the environment are not overridden.",
 )
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """aiotrack: an asyncio-native tracking server for the mlflow client."""
+    announce_env_file(ctx)
 
 
 main.add_command(server)

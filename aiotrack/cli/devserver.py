@@ -49,12 +49,10 @@ def watched_directory() -> Path:
 
 def _dev_child(settings: Settings) -> None:
     """The server process (spawned afresh on every reload)."""
+    from aiotrack.cli.logs import configure_logging
     from aiotrack.cli.workers import bind_socket, run_worker
 
-    logging.basicConfig(
-        level=logging.DEBUG,
-        format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings)
     _quiet_noisy_loggers()
     sock = bind_socket(settings.host, settings.port)
     try:

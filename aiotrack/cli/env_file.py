@@ -40,8 +40,15 @@ def load_env_file(ctx: click.Context, param: click.Parameter, value: str | None)
         os.environ[name] = text
         loaded.add(name)
     ctx.meta[_META_KEY] = (value, frozenset(loaded))
-    click.echo(f"Loaded environment variables from: {value}", err=True)
     return value
+
+
+def announce_env_file(ctx: click.Context) -> None:
+    """Say which file was loaded, as mlflow does; `aiotrack server` says it in its log instead
+    (so that a JSON log stays all JSON)."""
+    env_file, _ = loaded_from_env_file(ctx)
+    if env_file is not None and ctx.invoked_subcommand != "server":
+        click.echo(f"Loaded environment variables from: {env_file}", err=True)
 
 
 def loaded_from_env_file(ctx: click.Context) -> tuple[str | None, frozenset[str]]:

@@ -12,7 +12,6 @@ import asyncio
 import logging
 import os
 import sys
-import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -20,6 +19,7 @@ import click
 from click.core import ParameterSource
 
 from aiotrack.cli.env_file import loaded_from_env_file
+from aiotrack.cli.logs import configure_logging
 from aiotrack.config import SETTINGS, Setting, Settings
 from aiotrack.errors import ConfigError
 from aiotrack.stores.sql import migrations
@@ -75,7 +75,7 @@ def setting_options(f: _F) -> _F:
 
 
 def setting_origins(ctx: click.Context) -> dict[str, str]:
-    """For every setting not at its default: where its value came from, for the banner."""
+    """For every setting given by a flag or a variable (not left to its default): which, for the banner."""
     env_file, from_file = loaded_from_env_file(ctx)
     origins: dict[str, str] = {}
     for param in ctx.command.params:
@@ -144,17 +144,20 @@ def _other_server_option(flag: str) -> Callable[[_F], _F]:
 @click.pass_context
 def server(ctx: click.Context, /, **options: Any) -> None:
     """Run the tracking server."""
+    origins = setting_origins(ctx)
     if options["dev"]:
-        if ctx.get_parameter_source("workers") is not ParameterSource.DEFAULT and options["workers"] > 1:
+        if "workers" in origins and options["workers"] > 1:
+            given = "" if origins["workers"] == "the command line" else f" (from {origins['workers']})"
             raise click.UsageError(
                 f"--dev runs a single worker that restarts when the code changes; it cannot be combined "
-                f"with --workers {options['workers']}. Drop --workers for development, or --dev for production."
+                f"with --workers {options['workers']}{given}. Drop --workers for development, or --dev for "
+                "production."
             )
         options["workers"] = 1
     options["x_frame_options"] = options["x_frame_options"].upper()
     settings = Settings(**options)
     try:
-        run_server(settings, setting_origins(ctx))
+        run_server(settings, origins, env_file=loaded_from_env_file(ctx)[0])
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -189,32 +192,12 @@ def prepare(settings: Settings) -> None:
     asyncio.run(init())
 
 
-class LogFormatter(logging.Formatter):
-    """The standard format, with the time text made once a second: with an access-log line per
-    request, strftime was a visible share of a small request's CPU."""
-
-    _second = -1
-    _text = ""
-
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        second = int(record.created)
-        if second != self._second:
-            self._text = time.strftime("%Y-%m-%d %H:%M:%S", self.converter(second))
-            self._second = second
-        return f"{self._text},{int(record.msecs):03d}"
-
-
-def run_server(settings: Settings, origins: Mapping[str, str] | None = None) -> None:
+def run_server(settings: Settings, origins: Mapping[str, str] | None = None, *, env_file: str | None = None) -> None:
     from aiotrack.cli import devserver, workers
 
-    # The optimizations the logging documentation lists, for a log line per request: no caller
-    # lookup (a frame walk), no thread or multiprocessing names (the format shows the pid only).
-    logging._srcfile = None
-    logging.logThreads = False
-    logging.logMultiprocessing = False
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(LogFormatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=logging.DEBUG if settings.dev else logging.INFO, handlers=[handler])
+    configure_logging(settings)
+    if env_file is not None:
+        logging.getLogger("aiotrack").info("Loaded environment variables from: %s", env_file)
     if settings.dev:
         devserver.check_available()
     prepare(settings)

@@ -44,15 +44,14 @@ from types import FrameType
 from typing import Any
 
 from aiohttp import web
-from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
 
 from aiotrack import MLFLOW_COMPAT_VERSION, __version__
+from aiotrack.cli.logs import ACCESS_LOGGER, access_log_class
 from aiotrack.config import SETTINGS_BY_NAME, Settings, hide_password
 from aiotrack.errors import ConfigError
 
 log = logging.getLogger("aiotrack")
-access_log = logging.getLogger("aiotrack.access")
 
 GRACEFUL_TIMEOUT = 30.0  # seconds a stopping worker gives in-flight requests
 KILL_MARGIN = 5.0  # after the graceful timeout, the supervisor kills what is left
@@ -98,26 +97,6 @@ def bind_socket(host: str, port: int) -> socket.socket:
 # --------------------------------------------------------------------------- a worker
 
 
-class AccessLog(AbstractAccessLogger):
-    """One line per request: client, request line, status, bytes, seconds, user agent.
-
-    aiohttp's configurable AccessLogger spent a tenth of a small request's CPU formatting its
-    atoms; this one formats a fixed line, and nothing at all when the logger is silenced
-    (``logging.getLogger("aiotrack.access").setLevel(logging.WARNING)``)."""
-
-    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        version = request.version
-        # Formatted here, passed without arguments: logging then skips its own %-interpolation.
-        self.logger.info(
-            f'{request.remote} "{request.method} {request.path_qs} HTTP/{version.major}.{version.minor}" '
-            f'{response.status} {response.body_length} {time:.6f}s "{request.headers.get("User-Agent", "-")}"'
-        )
-
-    @property
-    def enabled(self) -> bool:
-        return self.logger.isEnabledFor(logging.INFO)
-
-
 async def _add_worker_header(request: web.Request, response: web.StreamResponse) -> None:
     response.headers[WORKER_HEADER] = str(os.getpid())
 
@@ -160,8 +139,8 @@ async def run_worker(
         header_read_timeout=settings.header_read_timeout,
         error_headers=security_headers(settings.x_frame_options),
         handle_signals=False,
-        access_log=access_log,
-        access_log_class=AccessLog,
+        access_log=logging.getLogger(ACCESS_LOGGER),
+        access_log_class=access_log_class(settings),
         shutdown_timeout=graceful_timeout,
     )
     await runner.setup()  # opens the stores (cleanup_ctx)
@@ -448,7 +427,7 @@ class Supervisor:
 
 
 def _origin_lines(settings: Settings, origins: Mapping[str, str]) -> list[str]:
-    """`--port 5001   from MLFLOW_PORT in .env`: each setting not at its default and where it came from."""
+    """`--port 5001   from MLFLOW_PORT in .env`: each setting given by a flag or a variable, and which."""
     shown = []
     for name, origin in origins.items():
         entry = SETTINGS_BY_NAME[name]
@@ -461,7 +440,8 @@ def _origin_lines(settings: Settings, origins: Mapping[str, str]) -> list[str]:
     if not shown:
         return []
     width = max(len(text) for text, _ in shown)
-    return ["  settings (not defaults):"] + [f"    {text.ljust(width)}  from {origin}" for text, origin in shown]
+    lines = [f"    {text.ljust(width)}  from {where}" for text, where in shown]
+    return ["  settings given (flag or variable):", *lines]
 
 
 def banner(settings: Settings, address: tuple[Any, ...], origins: Mapping[str, str] | None = None) -> list[str]:
@@ -497,6 +477,12 @@ def banner(settings: Settings, address: tuple[Any, ...], origins: Mapping[str, s
             f"  prometheus:      {settings.prefix}/metrics (multiprocess files in "
             f"{os.path.abspath(settings.expose_prometheus)})"
         )
+    if not settings.artifacts_only:
+        from aiotrack.http.api.webui import not_built
+
+        missing_ui = not_built()
+        if missing_ui is not None:
+            lines.append(f"  web UI:          {missing_ui}")
     lines += _origin_lines(settings, origins or {})
     return lines
 

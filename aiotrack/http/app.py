@@ -3,8 +3,11 @@
 Importing this module does nothing; all state is created by the factory and its cleanup
 contexts and kept in typed AppKeys (aiotrack.http.keys). Middleware order, outermost first:
 
-0. metrics_middleware (only with --expose-prometheus): outermost, so it counts the final status
-   of every request, refusals and errors included.
+0. request_id_middleware (middleware/request_id.py): outermost, so every request has its id
+   (an acceptable incoming X-Request-Id, else a new one) in every log line it causes; a response
+   hook echoes it in X-Request-Id.
+0b. metrics_middleware (only with --expose-prometheus): counts the final status of every
+   request, refusals and errors included.
 1. error_middleware: every exception below becomes MLflow's error JSON (so the security
    middlewares' refusals and the handlers' errors share one shape and one set of headers).
 1b. preflight_middleware: a successful API preflight (OPTIONS) answers 204, as in MLflow.
@@ -44,6 +47,7 @@ from aiotrack.http.middleware.cors import origin_middleware, origin_policy, setu
 from aiotrack.http.middleware.errors import error_middleware
 from aiotrack.http.middleware.headers import install_security_headers, preflight_middleware
 from aiotrack.http.middleware.hosts import host_middleware, host_policy
+from aiotrack.http.middleware.request_id import install_request_id, request_id_middleware
 from aiotrack.services.artifact_uris import ArtifactLocations
 from aiotrack.services.tracking import TrackingService
 from aiotrack.stores.sql import migrations
@@ -135,7 +139,7 @@ async def _registry_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def _middlewares(settings: Settings) -> list[Any]:
     """In the order documented at the top of this module."""
-    chain: list[Any] = []
+    chain: list[Any] = [request_id_middleware]
     if settings.expose_prometheus:
         from aiotrack.http.metrics_prometheus import metrics_middleware
 
@@ -165,8 +169,7 @@ async def _artifacts_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def _register_artifacts_only_refusals(app: web.Application, module: ModuleType, prefix: str) -> None:
     for r in module.routes.routes:
-        paths = [f"{prefix}/api/{r.path}", f"{prefix}/ajax-api/{r.path}"] if r.api else [prefix + r.path]
-        for path in paths:
+        for path in r.paths(prefix):
 
             async def refuse(request: web.Request, rule: str = "/api/" + r.path if r.api else r.path) -> web.Response:
                 return artifacts_api.artifacts_only_refusal(rule)
@@ -177,6 +180,7 @@ def _register_artifacts_only_refusals(app: web.Application, module: ModuleType, 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=_middlewares(settings), client_max_size=CLIENT_MAX_SIZE)
     install_security_headers(app, settings.x_frame_options, settings.prefix)
+    install_request_id(app)
     if settings.expose_prometheus:
         from aiotrack.http.metrics_prometheus import setup_prometheus
 

@@ -1,4 +1,9 @@
-"""A route table per API area. MLflow serves every REST path twice, under /api/ and /ajax-api/."""
+"""A route table per API area, and the one list of REST prefixes.
+
+MLflow serves every REST path twice, under ``/api/`` and ``/ajax-api/`` (after the server's
+``--static-prefix``). :data:`API_PREFIXES` is the only spelling of that list: the route tables
+register under it and the middlewares ask :func:`api_subpath` whether a request is a REST call.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +16,35 @@ from aiohttp import web
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 H = TypeVar("H", bound=Handler)
 
+API_PREFIXES = ("/api/", "/ajax-api/")
+
+
+def api_subpath(path: str, prefix: str) -> str | None:
+    """The part of ``path`` after ``<prefix>/api/`` or ``<prefix>/ajax-api/`` (e.g.
+    ``2.0/mlflow/runs/get``), or None when ``path`` is not under a REST prefix."""
+    for marker in API_PREFIXES:
+        start = prefix + marker
+        if path.startswith(start):
+            return path[len(start) :]
+    return None
+
+
+def is_api_path(path: str, prefix: str) -> bool:
+    return api_subpath(path, prefix) is not None
+
 
 @dataclass(frozen=True)
 class Route:
     method: str
     path: str  # for api routes: after /api/ (e.g. "2.0/mlflow/runs/get"); else the full path
     handler: Handler
-    api: bool  # served under both /api/ and /ajax-api/
+    api: bool  # served under every API prefix
+
+    def paths(self, prefix: str) -> list[str]:
+        """The URL paths this route is served at, behind the server's static prefix."""
+        if not self.api:
+            return [prefix + self.path]
+        return [f"{prefix}{marker}{self.path}" for marker in API_PREFIXES]
 
 
 class Routes:
@@ -48,6 +75,5 @@ class Routes:
 
     def register(self, app: web.Application, prefix: str) -> None:
         for r in self.routes:
-            paths = [f"{prefix}/api/{r.path}", f"{prefix}/ajax-api/{r.path}"] if r.api else [prefix + r.path]
-            for path in paths:
+            for path in r.paths(prefix):
                 app.router.add_route(r.method, path, r.handler)

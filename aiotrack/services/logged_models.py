@@ -10,12 +10,11 @@ from typing import Any
 
 from aiotrack.entities import KeyValue
 from aiotrack.errors import invalid
+from aiotrack.names import SEARCH_LOGGED_MODEL_MAX_RESULTS_DEFAULT, SEARCH_LOGGED_MODEL_MAX_RESULTS_MAX
 from aiotrack.services import validation as v
-from aiotrack.services.names import random_run_name
+from aiotrack.services.run_names import random_run_name
 from aiotrack.stores.base import LoggedModelStore
 
-SEARCH_LOGGED_MODEL_MAX_RESULTS_DEFAULT = 50  # the proto default the server applies
-SEARCH_LOGGED_MODEL_MAX_RESULTS_MAX = 50_000
 _BAD_NAME_CHARS = ("/", ":", ".", "%", '"', "'")
 _STATUS = {
     "LOGGED_MODEL_STATUS_UNSPECIFIED": 0,

@@ -1,22 +1,31 @@
 """MLflow's model-registry semantics over a RegistryStore: validation, stages, aliases, prompts and
 the model-version ``source`` policy.
 
-Source policy (MLflow's ``_validate_source_run``/``_validate_source_model`` and its host policy,
-made stricter where it leaves room). A prompt version's source must be one of MLflow's
+Source policy (MLflow 3.17's ``_validate_source_run``/``_validate_source_model`` and its host
+policy, made stricter where it leaves room; the path rules come from
+:mod:`aiotrack.artifacts.locations`). A prompt version's source must be one of MLflow's
 placeholders. Any other source is decoded until stable (percent-encoding at any depth) and
-refused when it contains a ``..`` segment, a backslash, NUL or another control character; then:
+refused when it contains a backslash, NUL or another control character; then:
 
-- ``runs:/<run_id>/...``: only together with that ``run_id`` (and no ``model_id``);
+- a local path or ``file:`` URI (on this host): as MLflow, resolved (``..`` and symlinks), and
+  accepted when every reading of it (as written, and fully decoded) lies inside the *local*
+  artifact directory of the request's run or logged model; relative paths are refused;
+- any other source with a ``..`` segment (in any encoding) is refused;
+- ``runs:/<run_id>/...``: only together with that ``run_id`` (and no ``model_id``), as MLflow
+  checks it; the reference resolves inside the run's artifacts by construction;
 - ``models:/<model_id>``: only together with that ``model_id``; ``models:/<name>/<version>`` and
   ``models:/<name>@<alias>`` name a live, non-prompt version of this registry, whose run and
   model ids must match the request's when given; no other ``models:`` form, no host;
 - ``mlflow-artifacts:/...`` (no host): inside the artifact location of the request's run or
   logged model;
-- a local path or ``file:`` URI: inside the *local* artifact directory of that run or model;
 - any other URI (``s3://``, ``gs://``, ...): inside the run's or model's artifact location, or
-  inside one of the server's configured artifact roots; a URI naming any other host (``http:``,
-  ``ftp:``, ``mlflow-artifacts://host``, ...) is refused, so the server never fetches from an
-  address a client chose.
+  inside one of the server's configured object-store artifact roots; a URI naming any other
+  host (``http:``, ``ftp:``, ``mlflow-artifacts://host``, ...) is refused, so the server never
+  fetches from an address a client chose.
+
+:meth:`RegistryService.model_version_files_root` is the other half: where a version's files
+are, with ``runs:/`` and ``models:/<model_id>`` references resolved to the run's or logged
+model's artifact location.
 """
 
 from __future__ import annotations
@@ -26,35 +35,36 @@ import os
 import posixpath
 import re
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
+from aiotrack.artifacts import locations
 from aiotrack.entities import KeyValue, RunInfo
 from aiotrack.errors import RESOURCE_DOES_NOT_EXIST, AiotrackError, invalid
+from aiotrack.names import (
+    IS_PROMPT_TAG,
+    MAX_ALIAS_LENGTH,
+    MAX_REGISTRY_TAG_KEY_LENGTH,
+    MAX_REGISTRY_TAG_VALUE_LENGTH,
+    MODEL_VERSIONS_TAG,
+    PROMPT_TEXT_TAG,
+    SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT,
+    SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD,
+    SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT,
+    SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD,
+)
 from aiotrack.services import paging
 from aiotrack.services import validation as v
 from aiotrack.stores.base import LoggedModelStore, RegistryStore, TrackingStore
 
-IS_PROMPT_TAG_KEY = "mlflow.prompt.is_prompt"
-PROMPT_TEXT_TAG_KEY = "mlflow.prompt.text"
-MODEL_VERSIONS_TAG = "mlflow.modelVersions"
 PROMPT_SOURCE_PLACEHOLDERS = frozenset({"dummy-source", "prompt-template"})
 
 ALL_STAGES = ("None", "Staging", "Production", "Archived")
 ACTIVE_STAGES = ("Staging", "Production")
 _CANONICAL = {s.lower(): s for s in ALL_STAGES}
 
-MAX_TAG_KEY_LENGTH = 250
-MAX_TAG_VALUE_LENGTH = 100_000
-MAX_ALIAS_LENGTH = 255
-SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT = 100
-SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD = 1000
-SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT = 200_000  # the proto default the server applies
-SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD = 200_000
 
 _ALIAS_RE = re.compile(r"^[\w\-]*$")
 _VERSION_ALIAS_RE = re.compile(r"^[vV]\d+$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_MAX_DECODE_ROUNDS = 10
 
 
 # --------------------------------------------------------------------------- validation
@@ -118,34 +128,25 @@ def validate_alias_not_reserved(alias: str) -> None:
 
 def _tag(key: object, value: object, *, model_version: bool) -> KeyValue:
     key = v.validate_key(key, "key")
-    if len(key) > MAX_TAG_KEY_LENGTH:
-        raise invalid(v.exceeds_maximum_length("key", MAX_TAG_KEY_LENGTH))
+    if len(key) > MAX_REGISTRY_TAG_KEY_LENGTH:
+        raise invalid(v.exceeds_maximum_length("key", MAX_REGISTRY_TAG_KEY_LENGTH))
     if value is None:
         value = ""  # an unset proto string
     if not isinstance(value, str):
         raise invalid(v.invalid_value("value", value, "Expected a string."))
-    if len(value) > MAX_TAG_VALUE_LENGTH:
-        if model_version and key == PROMPT_TEXT_TAG_KEY:
-            raise invalid(f"Prompt text exceeds max length of {MAX_TAG_VALUE_LENGTH} characters.")
-        raise invalid(v.exceeds_maximum_length("value", MAX_TAG_VALUE_LENGTH))
+    if len(value) > MAX_REGISTRY_TAG_VALUE_LENGTH:
+        if model_version and key == PROMPT_TEXT_TAG:
+            raise invalid(f"Prompt text exceeds max length of {MAX_REGISTRY_TAG_VALUE_LENGTH} characters.")
+        raise invalid(v.exceeds_maximum_length("value", MAX_REGISTRY_TAG_VALUE_LENGTH))
     return {"key": key, "value": value}
 
 
 def _is_prompt_tags(tags: list[KeyValue]) -> bool:
     values = {t["key"]: t["value"] for t in tags}
-    return str(values.get(IS_PROMPT_TAG_KEY, "false")).lower() == "true"
+    return str(values.get(IS_PROMPT_TAG, "false")).lower() == "true"
 
 
 # --------------------------------------------------------------------------- sources
-
-
-def _decode(source: str) -> str:
-    for _ in range(_MAX_DECODE_ROUNDS):
-        decoded = unquote(source)
-        if decoded == source:
-            return source
-        source = decoded
-    raise invalid(_relative_message(source))
 
 
 def _relative_message(source: str) -> str:
@@ -163,65 +164,34 @@ def _not_identified(source: str, id_name: str) -> AiotrackError:
     )
 
 
-def _check_no_traversal(source: str) -> str:
-    """The decoded source; refuses '..' segments, backslashes and control characters in any encoding."""
-    decoded = _decode(source)
-    if _CONTROL.search(decoded) or "\\" in decoded:
+def _screen_source(source: str) -> str:
+    """The source decoded until stable. Refused in any encoding: backslashes, control characters
+    and, in a source that is not a local path, '..' segments (a local source is resolved instead,
+    as MLflow resolves it, and must then land inside its owner's directory)."""
+    try:
+        decoded = locations.decode_until_stable(source)
+    except locations.UnsafeLocation:
+        raise invalid(_relative_message(source)) from None
+    if locations.has_control_chars(decoded) or "\\" in decoded:
         raise invalid(_relative_message(source))
-    if any(part == ".." for part in decoded.split("/")):
+    if locations.local_path(source) is None and any(part == ".." for part in decoded.split("/")):
         raise invalid(_relative_message(source))
     return decoded
 
 
-_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
+def _location_or_none(uri: str) -> locations.Location | None:
+    try:
+        return locations.parse_location(uri)
+    except locations.UnsafeLocation:
+        return None
 
 
-def _scheme(uri: str) -> str:
-    m = _SCHEME_RE.match(uri)
-    if not m or len(m.group(1)) == 1:  # "C:" is a drive, not a scheme
-        return ""
-    return m.group(1).lower()
-
-
-def _parts(uri: str) -> tuple[str, str, tuple[str, ...]]:
-    parsed = urlsplit(uri)
-    return parsed.scheme.lower(), parsed.netloc.lower(), tuple(p for p in parsed.path.split("/") if p)
-
-
-def _within(source: str, root: str) -> bool:
-    """``source`` lies at or below ``root``: same scheme and host, root's path segments a prefix."""
+def _within(source: str, root: str | None) -> bool:
+    """``source`` lies at or below the location ``root`` (both parsed, never resolved)."""
     if not root:
         return False
-    s_scheme, s_host, s_parts = _parts(source)
-    r_scheme, r_host, r_parts = _parts(root)
-    if s_scheme != r_scheme or s_host != r_host:
-        return False
-    if not r_parts:
-        # A bare root ("mlflow-artifacts:/", "s3://bucket"): everything on that scheme and host.
-        return bool(s_parts) or bool(s_host)
-    return s_parts[: len(r_parts)] == r_parts
-
-
-def _local_path(uri: str) -> str | None:
-    """The absolute local path of a local path or file: URI, else None."""
-    scheme = _scheme(uri)
-    if scheme == "file":
-        parsed = urlsplit(uri)
-        if parsed.netloc not in ("", "localhost"):
-            return None
-        return parsed.path
-    if scheme == "":
-        return uri
-    return None
-
-
-def _local_within(path: str, root_uri: str) -> bool:
-    root = _local_path(root_uri)
-    if root is None:
-        return False
-    real_root = os.path.realpath(root)
-    real = os.path.realpath(path)
-    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+    src, base = _location_or_none(source), _location_or_none(root)
+    return src is not None and base is not None and src.within(base)
 
 
 def parse_models_uri(uri: str) -> dict[str, Any]:
@@ -272,8 +242,14 @@ class RegistryService:
         self.store = store
         self.tracking = tracking
         self.logged_models = logged_models
-        # The server's own artifact roots (default artifact root, artifacts destination).
-        self.artifact_roots = tuple(r for r in artifact_roots if r)
+        # The server's own object-store artifact roots (default artifact root, artifacts
+        # destination); local and proxied roots only admit sources inside the owner's location.
+        self._object_store_roots = tuple(
+            loc
+            for r in artifact_roots
+            if r and locations.local_path(r) is None and locations.scheme(r) != "mlflow-artifacts"
+            if (loc := _location_or_none(r)) is not None
+        )
 
     # ------------------------------------------------------------------ registered models
 
@@ -395,15 +371,48 @@ class RegistryService:
                 raise _not_identified(source, "model_id") from None
             raise
 
+    async def _owner_root(self, source: str, run_id: str | None, model_id: str | None) -> str | None:
+        """The artifact location of the logged model or run the request names (None for neither)."""
+        if model_id:
+            location: str = (await self._logged_model(model_id, source))["info"]["artifact_uri"]
+            return location
+        if run_id:
+            return (await self._run(run_id, source)).get("artifact_uri", "")
+        return None
+
+    async def _check_local_source(self, source: str, decoded: str, run_id: str | None, model_id: str | None) -> None:
+        """A local path or file: URI must resolve inside the local artifact directory of the run
+        or logged model the request names, read as written and fully decoded."""
+        owner_root = await self._owner_root(source, run_id, model_id)
+        owner_dir = locations.local_path(owner_root) if owner_root else None
+        readings = [locations.local_path(source), locations.local_path(decoded)]
+        if (
+            owner_dir is None
+            or not os.path.isabs(owner_dir)
+            or not all(
+                p is not None and os.path.isabs(p) and locations.real_path_within(p, owner_dir) for p in readings
+            )
+        ):
+            id_name = "model_id" if model_id else "run_id"
+            raise invalid(
+                f"Invalid model version source: '{source}'. To use a local path as a model version source, "
+                f"the {id_name} request parameter has to be specified and the local path has to be contained "
+                f"within the artifact directory of the {'logged model' if model_id else 'run'} specified by "
+                f"the {id_name}."
+            )
+
     async def _check_source(
         self, source: str, run_id: str | None, model_id: str | None
     ) -> tuple[str, str | None, str | None, str]:
         """(source, run_id, model_id, storage_location) once the source passes the policy above."""
-        decoded = _check_no_traversal(source)
-        scheme = _scheme(decoded)
+        decoded = _screen_source(source)
+        if locations.local_path(source) is not None:
+            await self._check_local_source(source, decoded, run_id, model_id)
+            return source, run_id, model_id, source
+        kind = locations.scheme(decoded)
         id_name = "model_id" if model_id else "run_id"
 
-        if scheme == "models":
+        if kind == "models":
             try:
                 ref = parse_models_uri(decoded)
             except ValueError:
@@ -416,49 +425,29 @@ class RegistryService:
                 return source, run_id, model_id, model["info"]["artifact_uri"]
             return await self._registered_source(source, ref, run_id, model_id)
 
-        if scheme == "runs":
+        if kind == "runs":
+            # As MLflow: the reference must name the request's run (it then resolves inside that
+            # run's artifacts by construction).
             parsed = urlsplit(decoded)
             if model_id or parsed.netloc:
                 raise _not_identified(source, id_name)
             source_run = parsed.path.lstrip("/").split("/", 1)[0]
             if not run_id or source_run != run_id:
                 raise _not_identified(source, "run_id")
-            await self._run(run_id, source)
             return source, run_id, model_id, source
 
-        # Everything else must lie inside the artifact location of the run or logged model named
-        # by the request (or, for object stores, inside a configured artifact root).
-        if model_id:
-            owner_root = (await self._logged_model(model_id, source))["info"]["artifact_uri"]
-        elif run_id:
-            owner_root = (await self._run(run_id, source)).get("artifact_uri", "")
-        else:
-            owner_root = None
-
-        local = _local_path(decoded)
-        if local is not None:
-            if owner_root is None or not os.path.isabs(local) or not _local_within(local, owner_root):
-                raise invalid(
-                    f"Invalid model version source: '{source}'. To use a local path as a model version source, "
-                    f"the {id_name} request parameter has to be specified and the local path has to be contained "
-                    f"within the artifact directory of the {'logged model' if model_id else 'run'} specified by "
-                    f"the {id_name}."
-                )
+        if kind in ("http", "https") or (kind == "mlflow-artifacts" and urlsplit(decoded).netloc):
+            raise invalid(
+                f"Invalid value for 'source': the '{kind}' scheme addresses a host other than the tracking "
+                "server's configured artifact storage, so the server would connect to the host named in the URI."
+            )
+        owner_root = await self._owner_root(source, run_id, model_id)
+        if _within(decoded, owner_root):
             return source, run_id, model_id, source
-
-        if scheme == "mlflow-artifacts" or scheme in ("http", "https"):
-            if urlsplit(decoded).netloc or scheme != "mlflow-artifacts":
-                raise invalid(
-                    f"Invalid value for 'source': the '{scheme}' scheme addresses a host other than the tracking "
-                    "server's configured artifact storage, so the server would connect to the host named in the URI."
-                )
-            if owner_root and _within(decoded, owner_root):
-                return source, run_id, model_id, source
+        if kind == "mlflow-artifacts":
             raise _not_identified(source, id_name)
-
-        if (owner_root and _within(decoded, owner_root)) or any(
-            _within(decoded, root) for root in self.artifact_roots if _scheme(root) not in ("", "file")
-        ):
+        loc = _location_or_none(decoded)
+        if loc is not None and any(loc.within(root) for root in self._object_store_roots):
             return source, run_id, model_id, source
         raise invalid(
             f"Invalid model version source: '{source}'. A model version source must be a runs:/, models:/ or "
@@ -477,7 +466,7 @@ class RegistryService:
             if exc.error_code == RESOURCE_DOES_NOT_EXIST:
                 raise _not_identified(source, "model_id") from None
             raise
-        if any(t["key"] == IS_PROMPT_TAG_KEY and str(t["value"]).lower() == "true" for t in rm.get("tags", [])):
+        if any(t["key"] == IS_PROMPT_TAG and str(t["value"]).lower() == "true" for t in rm.get("tags", [])):
             raise invalid(
                 f"Invalid model version source: '{source}'. Prompt versions cannot be used as model version sources."
             )
@@ -579,6 +568,18 @@ class RegistryService:
         validate_alias(alias)
         return await self.store.get_model_version_by_alias(name, alias)
 
-    async def get_model_version_artifact_root(self, name: str | None, version: str | None) -> str:
-        """Where a version's files are (its download URI), for the UI's get-artifact route."""
-        return await self.get_model_version_download_uri(name, version)
+    async def model_version_files_root(self, name: str | None, version: str | None) -> str:
+        """Where a version's files are, for the UI's get-artifact route: its download URI, with
+        ``runs:/<run_id>/<path>`` and ``models:/<model_id>`` references resolved to the run's or
+        logged model's artifact location."""
+        uri = await self.get_model_version_download_uri(name, version)
+        kind = locations.scheme(uri)
+        if kind == "runs":
+            run_id, _, sub = urlsplit(uri).path.lstrip("/").partition("/")
+            root = (await self.tracking.get_run_info(run_id))["artifact_uri"]
+            return locations.join_uri(root, locations.relative_path(sub)) if sub else root
+        if kind == "models":
+            model = await self.logged_models.get_logged_model(urlsplit(uri).path.strip("/"))
+            artifact_uri: str = model["info"]["artifact_uri"]
+            return artifact_uri
+        return uri

@@ -12,14 +12,13 @@ from typing import Any, cast
 
 import orjson
 
+from aiotrack import names
 from aiotrack.entities import RUN_STATUSES, VIEW_TYPES, Experiment, KeyValue, Metric, Run, RunInfo
 from aiotrack.errors import invalid
 from aiotrack.services import paging
 from aiotrack.services import validation as v
-from aiotrack.services.names import random_run_name
+from aiotrack.services.run_names import random_run_name
 from aiotrack.stores.base import DatasetIn, MetricPoint, TrackingStore
-
-RUN_NAME_TAG = "mlflow.runName"
 
 
 def _now_ms() -> int:
@@ -43,10 +42,10 @@ class TrackingService:
     async def create_experiment(self, name: str, artifact_location: str | None, tags: list[KeyValue]) -> str:
         v.validate_experiment_name(name)
         if artifact_location:
-            if len(artifact_location) > v.MAX_ARTIFACT_LOCATION_LENGTH:
+            if len(artifact_location) > names.MAX_ARTIFACT_LOCATION_LENGTH:
                 raise invalid(
                     f"Invalid artifact path length. The length of the artifact path cannot be greater than "
-                    f"{v.MAX_ARTIFACT_LOCATION_LENGTH} characters."
+                    f"{names.MAX_ARTIFACT_LOCATION_LENGTH} characters."
                 )
             if self._check_artifact_location is not None:
                 artifact_location = self._check_artifact_location(artifact_location)
@@ -56,10 +55,10 @@ class TrackingService:
     @staticmethod
     def _experiment_tag(key: str | None, value: str | None) -> KeyValue:
         key = v.validate_key(key, "key")
-        if len(key) > v.MAX_EXPERIMENT_TAG_KEY_LENGTH:
-            raise invalid(v.exceeds_maximum_length("key", v.MAX_EXPERIMENT_TAG_KEY_LENGTH))
-        if value is not None and len(value) > v.MAX_EXPERIMENT_TAG_VAL_LENGTH:
-            raise invalid(v.exceeds_maximum_length("value", v.MAX_EXPERIMENT_TAG_VAL_LENGTH))
+        if len(key) > names.MAX_EXPERIMENT_TAG_KEY_LENGTH:
+            raise invalid(v.exceeds_maximum_length("key", names.MAX_EXPERIMENT_TAG_KEY_LENGTH))
+        if value is not None and len(value) > names.MAX_EXPERIMENT_TAG_VAL_LENGTH:
+            raise invalid(v.exceeds_maximum_length("value", names.MAX_EXPERIMENT_TAG_VAL_LENGTH))
         # An experiment tag's value may be absent (None); the store keeps it as NULL, as MLflow does.
         return cast(KeyValue, {"key": key, "value": value})
 
@@ -97,7 +96,7 @@ class TrackingService:
         page_token: str | None,
     ) -> tuple[list[Experiment], str | None]:
         view_type = _view_type(view_type)
-        max_results = _page_size(max_results, v.MAX_EXPERIMENTS_LISTED_PER_PAGE, f", but got value {max_results}")
+        max_results = _page_size(max_results, names.MAX_EXPERIMENTS_LISTED_PER_PAGE, f", but got value {max_results}")
         offset = paging.parse_token(page_token)
         experiments, more = await self.store.search_experiments(view_type, max_results, filter_string, order_by, offset)
         return experiments, (paging.make_token(offset + max_results) if more else None)
@@ -114,7 +113,7 @@ class TrackingService:
     ) -> Run:
         experiment_id = experiment_id or "0"
         clean_tags = [self._run_tag(t["key"], t["value"], f"tags[{i}]") for i, t in enumerate(tags)]
-        name_tag = next((t["value"] for t in clean_tags if t["key"] == RUN_NAME_TAG), None)
+        name_tag = next((t["value"] for t in clean_tags if t["key"] == names.RUN_NAME_TAG), None)
         if run_name and name_tag and run_name != name_tag:
             raise invalid(
                 "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values "
@@ -131,7 +130,7 @@ class TrackingService:
         if value is not None and not isinstance(value, str):
             raise invalid(v.invalid_value(f"{path}.value" if path else "value", value, "Expected a string."))
         name = f"{path}.value" if path else "value"
-        return {"key": key, "value": v.limit_length(value or "", v.MAX_TAG_VAL_LENGTH, name, truncate=True)}
+        return {"key": key, "value": v.limit_length(value or "", names.MAX_TAG_VAL_LENGTH, name, truncate=True)}
 
     async def get_run(self, run_id: str) -> Run:
         v.validate_run_id(run_id)
@@ -194,7 +193,7 @@ class TrackingService:
             raise invalid(v.missing_value(f"{path}.value" if path else "value"))
         if not isinstance(value, str):
             raise invalid(v.invalid_value(f"{path}.value" if path else "value", value, "Expected a string."))
-        return {"key": key, "value": v.limit_length(value, v.MAX_PARAM_VAL_LENGTH, "Param value", truncate=True)}
+        return {"key": key, "value": v.limit_length(value, names.MAX_PARAM_VAL_LENGTH, "Param value", truncate=True)}
 
     @staticmethod
     def _metric(m: dict[str, Any], path: str) -> MetricPoint:
@@ -235,11 +234,11 @@ class TrackingService:
             name, digest, source_type, source = (
                 _required_dataset_field(ds, field, i) for field in ("name", "digest", "source_type", "source")
             )
-            v.limit_length(name, v.MAX_DATASET_NAME_SIZE, "name", truncate=False)
-            v.limit_length(digest, v.MAX_DATASET_DIGEST_SIZE, "digest", truncate=False)
-            v.limit_length(source, v.MAX_DATASET_SOURCE_SIZE, "source", truncate=False)
-            v.limit_length(ds.get("schema"), v.MAX_DATASET_SCHEMA_SIZE, "schema", truncate=False)
-            v.limit_length(ds.get("profile"), v.MAX_DATASET_PROFILE_SIZE, "profile", truncate=False)
+            v.limit_length(name, names.MAX_DATASET_NAME_SIZE, "name", truncate=False)
+            v.limit_length(digest, names.MAX_DATASET_DIGEST_SIZE, "digest", truncate=False)
+            v.limit_length(source, names.MAX_DATASET_SOURCE_SIZE, "source", truncate=False)
+            v.limit_length(ds.get("schema"), names.MAX_DATASET_SCHEMA_SIZE, "schema", truncate=False)
+            v.limit_length(ds.get("profile"), names.MAX_DATASET_PROFILE_SIZE, "profile", truncate=False)
             tags = []
             raw_tags = item.get("tags") or []
             if not isinstance(raw_tags, list):
@@ -252,8 +251,8 @@ class TrackingService:
                     raise invalid(v.missing_value(f"datasets[{i}].tags.key"))
                 if not isinstance(value, str):
                     raise invalid(v.missing_value(f"datasets[{i}].tags.value"))
-                v.limit_length(key, v.MAX_INPUT_TAG_KEY_SIZE, "key", truncate=False)
-                v.limit_length(value, v.MAX_INPUT_TAG_VALUE_SIZE, "value", truncate=False)
+                v.limit_length(key, names.MAX_INPUT_TAG_KEY_SIZE, "key", truncate=False)
+                v.limit_length(value, names.MAX_INPUT_TAG_VALUE_SIZE, "value", truncate=False)
                 tags.append((key, value))
             clean.append(DatasetIn(name, digest, source_type, source, ds.get("schema"), ds.get("profile"), tuple(tags)))
         model_ids = []
@@ -314,7 +313,7 @@ class TrackingService:
         page_token: str | None,
     ) -> tuple[list[Run], str | None]:
         view = _view_type(run_view_type)
-        max_results = _page_size(max_results, v.SEARCH_MAX_RESULTS_THRESHOLD)
+        max_results = _page_size(max_results, names.SEARCH_MAX_RESULTS_THRESHOLD)
         offset = paging.parse_token(page_token)
         runs, more = await self.store.search_runs(experiment_ids, filter_string, view, max_results, order_by, offset)
         return runs, (paging.make_token(offset + max_results) if more else None)
@@ -328,10 +327,10 @@ class TrackingService:
         if max_results is not None and max_results < 1:
             raise invalid(v.invalid_value("max_results", max_results, "It must be a positive integer"))
         if max_results is not None:
-            max_results = min(max_results, v.GET_METRIC_HISTORY_MAX_RESULTS)
+            max_results = min(max_results, names.GET_METRIC_HISTORY_MAX_RESULTS)
         offset = paging.parse_token(page_token)
         if page_token and max_results is None:
-            max_results = v.GET_METRIC_HISTORY_MAX_RESULTS
+            max_results = names.GET_METRIC_HISTORY_MAX_RESULTS
         metrics, more = await self.store.get_metric_history(run_id, key, max_results, offset)
         # The store says more follow only for a limited page, so max_results is set then.
         return metrics, (paging.make_token(offset + max_results) if more and max_results is not None else None)
@@ -360,17 +359,17 @@ class TrackingService:
     ) -> list[Metric]:
         if not run_ids:
             raise invalid(v.missing_value("run_ids"))
-        if len(run_ids) > v.MAX_RUNS_GET_METRIC_HISTORY_BULK:
+        if len(run_ids) > names.MAX_RUNS_GET_METRIC_HISTORY_BULK:
             raise invalid(
-                f"GetMetricHistoryBulkInterval request must specify at most {v.MAX_RUNS_GET_METRIC_HISTORY_BULK} "
+                f"GetMetricHistoryBulkInterval request must specify at most {names.MAX_RUNS_GET_METRIC_HISTORY_BULK} "
                 f"run_ids. Received {len(run_ids)} run_ids."
             )
         if not key:
             raise invalid(v.missing_value("metric_key"))
         if max_results is None:
-            max_results = v.MAX_RESULTS_PER_RUN
-        if not 1 <= max_results <= v.MAX_RESULTS_PER_RUN:
-            raise invalid(f"max_results must be between 1 and {v.MAX_RESULTS_PER_RUN}.")
+            max_results = names.MAX_RESULTS_PER_RUN
+        if not 1 <= max_results <= names.MAX_RESULTS_PER_RUN:
+            raise invalid(f"max_results must be between 1 and {names.MAX_RESULTS_PER_RUN}.")
         if (start_step is None) != (end_step is None):
             raise invalid("If either start step or end step are specified, both must be specified.")
         if start_step is not None and end_step is not None and start_step > end_step:
@@ -392,7 +391,7 @@ def _required_dataset_field(ds: dict[str, Any], field: str, i: int) -> str:
 def _page_size(max_results: int | None, limit: int, detail: str = "") -> int:
     """A search's max_results: MLflow's default when absent, 1 to ``limit`` otherwise."""
     if max_results is None:
-        return v.SEARCH_MAX_RESULTS_DEFAULT
+        return names.SEARCH_MAX_RESULTS_DEFAULT
     if max_results < 1:
         raise invalid(
             f"Invalid value {max_results} for parameter 'max_results' supplied. It must be a positive integer"

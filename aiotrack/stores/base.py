@@ -42,12 +42,6 @@ class DatasetIn:
     tags: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Page:
-    items: list[Any]
-    next_page_token: str | None
-
-
 class TrackingStore(ABC):
     """Experiments, runs and everything logged to them."""
 
@@ -175,6 +169,18 @@ class TrackingStore(ABC):
         self, run_ids: list[str], key: str, max_results: int, start_step: int | None, end_step: int | None
     ) -> list[Metric]:
         """Up to ``max_results`` points per run, evenly sampled by row, first and last kept."""
+
+    # ---- the web UI's charts (not in MLflow's API)
+    @abstractmethod
+    async def existing_run_ids(self, run_ids: list[str]) -> set[str]:
+        """Which of ``run_ids`` exist (in any lifecycle stage)."""
+
+    @abstractmethod
+    async def downsample_metric(
+        self, run_id: str, key: str, *, buckets: int, x_axis: str, min_x: int | None, max_x: int | None
+    ) -> dict[str, Any]:
+        """One run's series for ``key`` reduced to each x bucket's first, min, max and last point
+        (the shape documented in ``stores/sql/ui_queries.py``)."""
 
     @abstractmethod
     async def close(self) -> None: ...

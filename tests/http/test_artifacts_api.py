@@ -123,6 +123,8 @@ async def test_range(api, header, status, expected, content_range):
         ("data.json", "text/plain"),
         ("script.js", "text/plain"),
         ("MLmodel", "text/plain"),
+        ("mlproject", "text/plain"),  # MLflow lists the name in lower case ...
+        ("MLproject", "application/octet-stream"),  # ... so this one is binary to MLflow too
         ("blob.unknownext", "application/octet-stream"),
         ("日本語.txt", "text/plain"),
     ],
@@ -138,6 +140,44 @@ async def test_never_served_as_active_content(api, name, content_type):
     assert "sandbox" in r.headers["Content-Security-Policy"]
     if name.startswith("日本語"):
         assert "filename*=UTF-8''%E6%97%A5%E6%9C%AC%E8%AA%9E.txt" in r.headers["Content-Disposition"]
+
+
+async def test_download_names_are_sanitized(api):
+    """Quotes, control and bidi characters never reach Content-Disposition; non-ASCII names get
+    RFC 6266's filename* next to an ASCII fallback."""
+    cases = {
+        'say "hi".txt': 'attachment; filename="say _hi_.txt"',
+        "invoice\u202etxt.exe": "attachment; filename=invoicetxt.exe",
+        "a\u2066b\u200fc.bin": "attachment; filename=abc.bin",
+        "tab\tname.csv": "attachment; filename=tabname.csv",
+        "r\u00e9sum\u00e9.pdf": "attachment; filename=resume.pdf; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf",
+        "\u202e": "attachment; filename=download",
+    }
+    for name, expected in cases.items():
+        await api.put(f"{A}/names/{name.replace(chr(9), '%09')}", data=b"x")
+        r = await api.get(f"{A}/names/{name.replace(chr(9), '%09')}")
+        if "\t" in name:
+            assert r.status == 400  # a control character is never a valid path
+            continue
+        assert r.status == 200, name
+        assert r.headers["Content-Disposition"] == expected
+
+
+async def test_overlong_path_segment_is_refused(api):
+    long_name = "x" * 256
+    for method in ("put", "get", "delete"):
+        r = await getattr(api, method)(
+            f"{A}/1/run/artifacts/{long_name}", **({"data": b"x"} if method == "put" else {})
+        )
+        assert r.status == 400, method
+        body = await r.json()
+        assert body["error_code"] == "INVALID_PARAMETER_VALUE" and "255 bytes" in body["message"]
+    r = await api.get(A, params={"path": f"a/{'é' * 128}"})
+    assert r.status == 400
+    r = await api.put(f"{A}/1/run/artifacts/{'x' * 255}", data=b"ok")
+    assert r.status == 200
+    r = await api.get(f"{A}/1/run/artifacts/{'x' * 255}")
+    assert r.status == 200 and await r.read() == b"ok"
 
 
 async def test_compressed_sibling_is_not_served_instead(api):

@@ -4,6 +4,7 @@ model-version source policy against hostile sources."""
 from __future__ import annotations
 
 import asyncio
+import os
 
 import asyncpg
 import pytest
@@ -263,6 +264,81 @@ async def test_hostile_model_version_sources_are_refused(client):
         "model-versions/create",
         {"name": "target", "source": f"mlflow-artifacts:/0/{other}/artifacts/model", "run_id": run},
         status=400,
+    )
+    assert "run_id request parameter must identify" in bad["message"]
+
+
+async def test_local_sources_resolve_inside_the_runs_own_directory(make_client, tmp_path):
+    """MLflow 3.17 resolves a local source (``..`` and symlinks) and accepts it inside the run's
+    local artifact directory; every reading that resolves elsewhere is refused."""
+    root = tmp_path / "runs-root"
+    client = await make_client(serve_artifacts=False, default_artifact_root=str(root))
+    run = await make_run(client)
+    other = await make_run(client)
+    art = run["artifact_uri"]
+    assert art.startswith(str(root)), art
+    await call(client, "POST", "registered-models/create", {"name": "local"})
+    accepted = [
+        f"{art}/model",
+        f"{art}/sub/../model",
+        f"file://{art}/a/b/../../model",
+        f"{art}",
+        f"file://{art}/my%20model",
+    ]
+    for source in accepted:
+        mv = await call(
+            client, "POST", "model-versions/create", {"name": "local", "source": source, "run_id": run["run_id"]}
+        )
+        assert mv["model_version"]["source"] == source
+    (root / "outside").mkdir(parents=True)
+    os.makedirs(art, exist_ok=True)
+    os.symlink(root / "outside", f"{art}/escape")
+    refused = [
+        f"{art}/../../{other['run_id']}/artifacts/model",  # another run, reached with ..
+        f"{art}/../model",  # the run's own directory but not its artifacts
+        f"{art}/%2e%2e/%2e%2e/{other['run_id']}/artifacts",  # encoded: decodes to outside
+        f"{art}/%252e%252e/x",  # doubly encoded
+        f"file://{art}/..%2f..%2fx",
+        f"{art}/escape/model",  # a symlink leading out
+        f"{art}\\..\\..\\x",
+        f"{art}/model\x00",
+        f"file://otherhost{art}/model",
+        f"{art}/../../../../../etc/passwd",
+        "relative/model",
+        f"{other['artifact_uri']}/model",
+    ]
+    for source in refused:
+        bad = await call(
+            client,
+            "POST",
+            "model-versions/create",
+            {"name": "local", "source": source, "run_id": run["run_id"]},
+            status=400,
+        )
+        assert_error(bad, "INVALID_PARAMETER_VALUE")
+    # Without a run id a local source is never accepted.
+    bad = await call(client, "POST", "model-versions/create", {"name": "local", "source": f"{art}/model"}, status=400)
+    assert "run_id request parameter has to be specified" in bad["message"]
+    versions = await call(client, "GET", "model-versions/search", params={"filter": "name = 'local'"})
+    assert len(versions["model_versions"]) == len(accepted)
+
+
+async def test_runs_sources_are_checked_as_mlflow_checks_them(client):
+    """A runs:/ source only has to name the request's run id (MLflow does not look the run up);
+    a .. in it is refused in any encoding."""
+    await call(client, "POST", "registered-models/create", {"name": "refs"})
+    ghost = "0" * 32
+    mv = await call(
+        client, "POST", "model-versions/create", {"name": "refs", "source": f"runs:/{ghost}/model", "run_id": ghost}
+    )
+    assert mv["model_version"]["run_id"] == ghost
+    for source in (f"runs:/{ghost}/../x", f"runs:/{ghost}/%2e%2e/x", f"runs:/{ghost}/%252e%252e/x"):
+        bad = await call(
+            client, "POST", "model-versions/create", {"name": "refs", "source": source, "run_id": ghost}, status=400
+        )
+        assert "without relative path references" in bad["message"]
+    bad = await call(
+        client, "POST", "model-versions/create", {"name": "refs", "source": f"runs:/{ghost}/m"}, status=400
     )
     assert "run_id request parameter must identify" in bad["message"]
 

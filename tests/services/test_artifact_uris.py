@@ -90,15 +90,6 @@ def test_local_locations_are_made_absolute_and_confined(tmp_path, monkeypatch):
             loc.check_artifact_location(bad)
 
 
-def test_model_version_sources():
-    loc = ArtifactLocations(Settings(artifacts_destination="s3://b/p"))
-    for ok in ("runs:/abc/model", "models:/m-123", "mlflow-artifacts:/1/models/m-1/artifacts", "s3://b/p/x"):
-        loc.check_model_version_source(ok)
-    for bad in ("/etc/passwd", "s3://b/other", "http://evil/x", "file:///tmp/x", "mlflow-artifacts:/../x"):
-        with pytest.raises(AiotrackError):
-            loc.check_model_version_source(bad)
-
-
 def test_resolve_run_root(tmp_path):
     loc = ArtifactLocations(Settings(artifacts_destination=str(tmp_path / "d")))
     repo, base = loc.resolve_run_root("mlflow-artifacts:/1/abc/artifacts")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from aiotrack import names
 from aiotrack.errors import AiotrackError
 from aiotrack.services import registry as r
 
@@ -65,7 +66,7 @@ def test_stage_refused(stage):
     assert refused(r.canonical_stage, stage).startswith("Invalid Model Version stage")
 
 
-@pytest.mark.parametrize("alias", ["champion", "a-b_c", "v1x", "x" * r.MAX_ALIAS_LENGTH])
+@pytest.mark.parametrize("alias", ["champion", "a-b_c", "v1x", "x" * names.MAX_ALIAS_LENGTH])
 def test_alias_accepted(alias):
     assert r.validate_alias(alias) == alias
     r.validate_alias_not_reserved(alias)
@@ -79,7 +80,7 @@ def test_alias_accepted(alias):
         ("a b", "Invalid alias name"),
         ("a/b", "Invalid alias name"),
         (5, "Invalid alias name"),
-        ("x" * (r.MAX_ALIAS_LENGTH + 1), "exceeds the maximum length of 255"),
+        ("x" * (names.MAX_ALIAS_LENGTH + 1), "exceeds the maximum length of 255"),
     ],
 )
 def test_alias_refused(alias, message):
@@ -127,22 +128,51 @@ def test_models_uri_refused(uri):
 
 @pytest.mark.parametrize(
     "source",
-    ["s3://b/../x", "/a/%2e%2e/b", "/a/%252e%252e/b", "C:\\models\\m", "/a/b\x00", "runs:/r/../../x"],
+    [
+        "s3://b/../x",
+        "s3://b/%2e%2e/x",
+        "s3://b/%252e%252e/x",
+        "runs:/r/../../x",
+        "mlflow-artifacts:/0/r/artifacts/..%2f..%2fx",
+        "C:\\models\\m",
+        "/a/b\x00",
+        "file:///a/b%00",
+        "/a/" + "%" + "25" * 8 + "2e",  # nested deeper than the decoding bound
+    ],
 )
 def test_source_traversal_refused(source):
-    assert "without relative path references" in refused(r._check_no_traversal, source)
+    assert "without relative path references" in refused(r._screen_source, source)
+
+
+@pytest.mark.parametrize(
+    ("source", "decoded"),
+    [
+        ("s3://b/p/x", "s3://b/p/x"),
+        ("runs:/r/model", "runs:/r/model"),
+        ("s3://b/my%20model", "s3://b/my model"),
+        # A local source with '..' passes this screen: it is resolved against its owner's directory.
+        ("/runs/1/r/artifacts/a/../model", "/runs/1/r/artifacts/a/../model"),
+        ("file:///runs/1/r/artifacts/%2e%2e/model", "file:///runs/1/r/artifacts/../model"),
+    ],
+)
+def test_source_screen_passes(source, decoded):
+    assert r._screen_source(source) == decoded
 
 
 @pytest.mark.parametrize(
     ("source", "root", "inside"),
     [
         ("s3://b/p/run/artifacts/model", "s3://b/p", True),
+        ("s3://b/p", "s3://b/p", True),  # at or below: the root itself included
         ("s3://b/p2/x", "s3://b/p", False),
         ("s3://B/p/x", "s3://b/p", True),  # hosts compare case-insensitively
         ("s3://other/p/x", "s3://b/p", False),
         ("gs://b/p/x", "s3://b/p", False),
         ("mlflow-artifacts:/1/run/artifacts", "mlflow-artifacts:/", True),
-        ("mlflow-artifacts:/", "mlflow-artifacts:/", False),
+        ("mlflow-artifacts://host/1/run/artifacts", "mlflow-artifacts:/", False),
+        ("mlflow-artifacts:/1/r/artifacts/m", "mlflow-artifacts:/1/r/artifacts", True),
+        ("mlflow-artifacts:/1/r/artifactsx", "mlflow-artifacts:/1/r/artifacts", False),
+        ("s3://b/p/../q", "s3://b/p", False),  # never resolved: refused
         ("s3://b/p", "", False),
     ],
 )
@@ -151,42 +181,16 @@ def test_source_within_root(source, root, inside):
 
 
 @pytest.mark.parametrize(
-    ("uri", "scheme"),
-    [
-        ("s3://b", "s3"),
-        ("File:///x", "file"),
-        ("/abs/path", ""),
-        ("C:/x", ""),
-        ("mlflow-artifacts:/x", "mlflow-artifacts"),
-    ],
-)
-def test_scheme(uri, scheme):
-    assert r._scheme(uri) == scheme
-
-
-def test_local_source_within_owner_root(tmp_path):
-    root = tmp_path / "1" / "run" / "artifacts"
-    (root / "model").mkdir(parents=True)
-    (tmp_path / "elsewhere").mkdir()
-    (root / "link").symlink_to(tmp_path / "elsewhere")
-    assert r._local_within(str(root / "model"), f"file://{root}")
-    assert r._local_within(str(root), str(root))
-    assert not r._local_within(str(tmp_path / "1" / "run"), str(root))
-    assert not r._local_within(str(root / "link"), str(root))  # symlinks are resolved first
-    assert not r._local_within(str(root / "model"), "s3://b/p")
-
-
-@pytest.mark.parametrize(
     ("max_results", "expected"),
     [
-        (None, r.SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT),
+        (None, names.SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT),
         (1, 1),
-        (r.SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD, 1000),
+        (names.SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD, 1000),
     ],
 )
 def test_page_size(max_results, expected):
-    limit = r.SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD
-    assert r._page_size(max_results, r.SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT, limit) == expected
+    limit = names.SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD
+    assert r._page_size(max_results, names.SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT, limit) == expected
 
 
 @pytest.mark.parametrize(

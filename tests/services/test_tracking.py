@@ -7,9 +7,10 @@ import re
 
 import pytest
 
+from aiotrack import names
 from aiotrack.errors import AiotrackError
+from aiotrack.names import RUN_NAME_TAG
 from aiotrack.services import tracking as t
-from aiotrack.services import validation as v
 from aiotrack.services.paging import make_token
 from aiotrack.stores.sql import migrations
 from aiotrack.stores.sql.database import SqliteDatabase
@@ -27,16 +28,16 @@ async def service(tmp_path):
 
 
 def name_tag(run) -> str | None:
-    return next((x["value"] for x in run["data"].get("tags", []) if x["key"] == t.RUN_NAME_TAG), None)
+    return next((x["value"] for x in run["data"].get("tags", []) if x["key"] == RUN_NAME_TAG), None)
 
 
 @pytest.mark.parametrize(
     ("run_name", "tags", "expected"),
     [
         ("given", [], "given"),
-        (None, [{"key": t.RUN_NAME_TAG, "value": "from-tag"}], "from-tag"),
-        ("same", [{"key": t.RUN_NAME_TAG, "value": "same"}], "same"),
-        ("", [{"key": t.RUN_NAME_TAG, "value": "from-tag"}], "from-tag"),
+        (None, [{"key": RUN_NAME_TAG, "value": "from-tag"}], "from-tag"),
+        ("same", [{"key": RUN_NAME_TAG, "value": "same"}], "same"),
+        ("", [{"key": RUN_NAME_TAG, "value": "from-tag"}], "from-tag"),
     ],
 )
 async def test_run_name_rules(service, run_name, tags, expected):
@@ -53,12 +54,12 @@ async def test_a_run_without_a_name_gets_a_random_one(service):
 
 async def test_run_name_and_tag_must_agree(service):
     with pytest.raises(AiotrackError, match=r"Both 'run_name' argument and 'mlflow\.runName' tag are specified"):
-        await service.create_run("0", "me", 1, [{"key": t.RUN_NAME_TAG, "value": "b"}], "a")
+        await service.create_run("0", "me", 1, [{"key": RUN_NAME_TAG, "value": "b"}], "a")
 
 
 @pytest.mark.parametrize(
     ("value", "stored"),
-    [(None, ""), ("", ""), ("x" * (v.MAX_TAG_VAL_LENGTH + 10), "x" * v.MAX_TAG_VAL_LENGTH)],
+    [(None, ""), ("", ""), ("x" * (names.MAX_TAG_VAL_LENGTH + 10), "x" * names.MAX_TAG_VAL_LENGTH)],
 )
 async def test_run_tag_values(service, value, stored):
     run = await service.create_run("0", "me", 1, [], "r")
@@ -96,7 +97,7 @@ def test_view_type_refused(value):
         t._view_type(value)
 
 
-@pytest.mark.parametrize(("max_results", "expected"), [(None, v.SEARCH_MAX_RESULTS_DEFAULT), (1, 1), (50, 50)])
+@pytest.mark.parametrize(("max_results", "expected"), [(None, names.SEARCH_MAX_RESULTS_DEFAULT), (1, 1), (50, 50)])
 def test_page_size(max_results, expected):
     assert t._page_size(max_results, 50) == expected
 

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from aiotrack import names
 from aiotrack.errors import INVALID_PARAMETER_VALUE, AiotrackError
 from aiotrack.services import validation as v
 
@@ -19,7 +20,7 @@ def refused(fn, *args, **kwargs) -> str:
 
 @pytest.mark.parametrize(
     "name",
-    ["loss", "a/b", "with space", "x:y", "dots.and-dashes_1", "k" * v.MAX_ENTITY_KEY_LENGTH],
+    ["loss", "a/b", "with space", "x:y", "dots.and-dashes_1", "k" * names.MAX_ENTITY_KEY_LENGTH],
 )
 def test_key_accepted(name):
     assert v.validate_key(name, "key") == name
@@ -37,7 +38,7 @@ def test_key_accepted(name):
         ("/abs", "would resolve to '/abs'"),
         ("a//b", "would resolve to 'a/b'"),
         (".", "would resolve to '.'"),
-        ("k" * (v.MAX_ENTITY_KEY_LENGTH + 1), "'key' exceeds the maximum length of 250 characters"),
+        ("k" * (names.MAX_ENTITY_KEY_LENGTH + 1), "'key' exceeds the maximum length of 250 characters"),
     ],
 )
 def test_key_refused(name, message):
@@ -86,7 +87,7 @@ def test_run_id(run_id, ok):
         (None, "Invalid experiment name: ''"),
         ("", "Invalid experiment name: ''"),
         (7, "Invalid experiment name: 7. Expects a string."),
-        ("x" * (v.MAX_EXPERIMENT_NAME_LENGTH + 1), "'name' exceeds the maximum length of 500 characters"),
+        ("x" * (names.MAX_EXPERIMENT_NAME_LENGTH + 1), "'name' exceeds the maximum length of 500 characters"),
     ],
 )
 def test_experiment_name_refused(name, message):
@@ -94,15 +95,15 @@ def test_experiment_name_refused(name, message):
 
 
 def test_experiment_name_accepted():
-    assert v.validate_experiment_name("x" * v.MAX_EXPERIMENT_NAME_LENGTH) == "x" * 500
+    assert v.validate_experiment_name("x" * names.MAX_EXPERIMENT_NAME_LENGTH) == "x" * 500
 
 
 @pytest.mark.parametrize(
     ("metrics", "params", "tags", "entity"),
     [
-        (v.MAX_METRICS_PER_BATCH + 1, 0, 0, "metrics"),
-        (0, v.MAX_PARAMS_TAGS_PER_BATCH + 1, 0, "params"),
-        (0, 0, v.MAX_PARAMS_TAGS_PER_BATCH + 1, "tags"),
+        (names.MAX_METRICS_PER_BATCH + 1, 0, 0, "metrics"),
+        (0, names.MAX_PARAMS_TAGS_PER_BATCH + 1, 0, "params"),
+        (0, 0, names.MAX_PARAMS_TAGS_PER_BATCH + 1, "tags"),
         (900, 100, 1, "metrics, params, and tags"),
     ],
 )
@@ -112,7 +113,7 @@ def test_batch_limits_refused(metrics, params, tags, entity):
 
 
 def test_batch_limits_at_the_limits():
-    v.validate_batch_limits(v.MAX_METRICS_PER_BATCH, 0, 0)
+    v.validate_batch_limits(names.MAX_METRICS_PER_BATCH, 0, 0)
     v.validate_batch_limits(800, 100, 100)
 
 
@@ -126,11 +127,11 @@ def test_batch_limits_at_the_limits():
         ("NaN", (0.0, True)),
         ("nan", (0.0, True)),
         (math.nan, (0.0, True)),
-        ("Infinity", (v.FLOAT_MAX, False)),
-        ("inf", (v.FLOAT_MAX, False)),
-        ("-Infinity", (-v.FLOAT_MAX, False)),
-        (math.inf, (v.FLOAT_MAX, False)),
-        (-math.inf, (-v.FLOAT_MAX, False)),
+        ("Infinity", (names.FLOAT_MAX, False)),
+        ("inf", (names.FLOAT_MAX, False)),
+        ("-Infinity", (-names.FLOAT_MAX, False)),
+        (math.inf, (names.FLOAT_MAX, False)),
+        (-math.inf, (-names.FLOAT_MAX, False)),
     ],
 )
 def test_metric_value_encoding(value, expected):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import aiosqlite
 import pytest
 
-from aiotrack.stores.sql.database import IntegrityViolation
+from aiotrack.errors import IntegrityViolation
 
 
 def test_aiosqlite_still_offers_what_sqlite_batches_use():

@@ -6,7 +6,7 @@ Bodies stream both ways in ~1 MiB chunks: uploads go from ``request.content`` to
 without being held; local downloads are sent with sendfile (FileResponse, Range honoured), S3
 downloads stream chunk by chunk with Range handled here.
 
-Every client path passes :func:`aiotrack.artifacts.paths.safe_relative_path` (400 "Invalid path")
+Every client path passes :func:`aiotrack.artifacts.locations.relative_path` (400 "Invalid path")
 before touching a repository. Served files are always attachments with ``nosniff`` and a
 sandboxing CSP; HTML-like types are sent as text/plain.
 """
@@ -26,10 +26,10 @@ from aiohttp.typedefs import Handler
 
 from aiotrack.artifacts.base import CHUNK_SIZE, ArtifactRepository
 from aiotrack.artifacts.content import ARTIFACT_CSP, content_disposition, guess_content_type
-from aiotrack.artifacts.paths import INVALID_PATH, join, safe_relative_path
+from aiotrack.artifacts.locations import INVALID_PATH, join, relative_path
 from aiotrack.errors import RESOURCE_DOES_NOT_EXIST, AiotrackError, invalid
 from aiotrack.http import keys
-from aiotrack.http.codec import empty_response, json_response, read_args
+from aiotrack.http.codec import Args, empty_response, json_response, read_args
 from aiotrack.http.routing import Routes
 from aiotrack.services.artifact_uris import ArtifactLocations
 
@@ -95,7 +95,7 @@ def _refusable(handler: Handler) -> Handler:
 
 
 def _artifact_path(request: web.Request) -> str:
-    path = safe_relative_path(request.match_info["artifact_path"])
+    path = relative_path(request.match_info["artifact_path"])
     if not path:
         raise invalid(INVALID_PATH)
     return path
@@ -231,7 +231,7 @@ async def download_artifact(request: web.Request) -> web.StreamResponse:
 @_refusable
 async def list_artifacts(request: web.Request) -> web.Response:
     repo = _proxy(request, _RULE_LIST)
-    path = safe_relative_path(request.query.get("path"))
+    path = relative_path(request.query.get("path"))
     infos = await repo.list(path)
     files = [f.to_json(posixpath.basename(f.path)) for f in infos]
     return json_response({"files": files} if files else {})
@@ -249,33 +249,35 @@ def _upload_name(local_file: str) -> str:
     """The file name part of the client's local path (the client sends its own path; S3 keys
     get its base name, as with MLflow). Either separator counts, for Windows clients."""
     name = local_file.replace("\\", "/").rsplit("/", 1)[-1]
-    name = safe_relative_path(name)
+    name = relative_path(name)
     if not name or "/" in name:
         raise invalid(INVALID_PATH)
     return name
 
 
-@routes.post("2.0/mlflow-artifacts/mpu/create/{artifact_path:.+}")
-@_refusable
-async def create_multipart_upload(request: web.Request) -> web.Response:
-    repo = _proxy(request, _RULE_MPU.format("create"))
+async def _multipart_request(request: web.Request, action: str) -> tuple[ArtifactRepository, Args, str]:
+    """(repository, arguments, key) of an ``mpu/<action>`` request. The key is the artifact path
+    joined with the base name of the client's file; for a repository without multipart uploads
+    it is the bare path, and the repository's call answers MLflow's NOT_IMPLEMENTED refusal."""
+    repo = _proxy(request, _RULE_MPU.format(action))
     path = _artifact_path(request)
     args = await read_args(request)
     local_file = args.str("path", required=True)
-    num_parts = args.int("num_parts", default=1)
-    if not repo.supports_multipart:
-        await repo.create_multipart(path, num_parts)  # raises MLflow's NOT_IMPLEMENTED refusal
-    upload_id, creds = await repo.create_multipart(join(path, _upload_name(local_file)), num_parts)
+    return repo, args, join(path, _upload_name(local_file)) if repo.supports_multipart else path
+
+
+@routes.post("2.0/mlflow-artifacts/mpu/create/{artifact_path:.+}")
+@_refusable
+async def create_multipart_upload(request: web.Request) -> web.Response:
+    repo, args, target = await _multipart_request(request, "create")
+    upload_id, creds = await repo.create_multipart(target, args.int("num_parts", default=1))
     return json_response({"upload_id": upload_id, "credentials": [c.to_json() for c in creds]})
 
 
 @routes.post("2.0/mlflow-artifacts/mpu/complete/{artifact_path:.+}")
 @_refusable
 async def complete_multipart_upload(request: web.Request) -> web.Response:
-    repo = _proxy(request, _RULE_MPU.format("complete"))
-    path = _artifact_path(request)
-    args = await read_args(request)
-    local_file = args.str("path", required=True)
+    repo, args, target = await _multipart_request(request, "complete")
     upload_id = args.str("upload_id", required=True)
     raw_parts = args.raw("parts")
     if raw_parts is None:
@@ -288,23 +290,15 @@ async def complete_multipart_upload(request: web.Request) -> web.Response:
         if not isinstance(number, int) or isinstance(number, bool) or not isinstance(etag, str):
             raise invalid(f"Invalid value for parts[{i}]: expected part_number (int) and etag (string).")
         parts.append((number, etag))
-    if not repo.supports_multipart:
-        await repo.complete_multipart(path, upload_id, parts)
-    await repo.complete_multipart(join(path, _upload_name(local_file)), upload_id, parts)
+    await repo.complete_multipart(target, upload_id, parts)
     return empty_response()
 
 
 @routes.post("2.0/mlflow-artifacts/mpu/abort/{artifact_path:.+}")
 @_refusable
 async def abort_multipart_upload(request: web.Request) -> web.Response:
-    repo = _proxy(request, _RULE_MPU.format("abort"))
-    path = _artifact_path(request)
-    args = await read_args(request)
-    local_file = args.str("path", required=True)
-    upload_id = args.str("upload_id", required=True)
-    if not repo.supports_multipart:
-        await repo.abort_multipart(path, upload_id)
-    await repo.abort_multipart(join(path, _upload_name(local_file)), upload_id)
+    repo, args, target = await _multipart_request(request, "abort")
+    await repo.abort_multipart(target, args.str("upload_id", required=True))
     return empty_response()
 
 
@@ -348,7 +342,7 @@ async def list_run_artifacts(request: web.Request) -> web.Response:
     if not run_id:
         run_id = args.str("run_id", required=True)  # raises MLflow's missing-value error
     raw_path = args.str("path")
-    path = safe_relative_path(raw_path) if raw_path is not None else ""
+    path = relative_path(raw_path) if raw_path is not None else ""
     artifact_uri, repo, base = await run_artifact_root(request, run_id)
     infos = await repo.list(join(base, path))
     files = [f.to_json(join(path, posixpath.basename(f.path))) for f in infos]
@@ -369,6 +363,6 @@ async def get_artifact(request: web.Request) -> web.StreamResponse:
     raw_path = query.get("path")
     if raw_path is None:
         raise invalid("Missing value for required parameter 'path'.")
-    path = safe_relative_path(raw_path)
+    path = relative_path(raw_path)
     _uri, repo, base = await run_artifact_root(request, run_id)
     return await serve_artifact(request, repo, join(base, path))

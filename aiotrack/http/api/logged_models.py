@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from aiotrack.artifacts.base import ArtifactRepository
-from aiotrack.artifacts.paths import join, safe_relative_path
+from aiotrack.artifacts.locations import join, relative_path
 from aiotrack.errors import BAD_REQUEST, AiotrackError, invalid
 from aiotrack.http import keys
 from aiotrack.http.api.artifacts import serve_artifact
@@ -115,7 +115,7 @@ def _resolve(request: web.Request, location: str, what: str) -> tuple[ArtifactRe
 @routes.get("2.0/mlflow/logged-models/{model_id}/artifacts/directories")
 async def list_logged_model_artifacts(request: web.Request) -> web.Response:
     raw = request.query.get("artifact_directory_path")
-    path = safe_relative_path(raw) if raw is not None else ""
+    path = relative_path(raw) if raw is not None else ""
     model = await _service(request).get_logged_model(_model_id(request))
     location = model["info"]["artifact_uri"]
     repo, base = _resolve(request, location, f"logged model '{_model_id(request)}'")
@@ -133,7 +133,7 @@ async def get_logged_model_artifact(request: web.Request) -> web.StreamResponse:
     raw = request.query.get("artifact_file_path")
     if not raw:
         raise AiotrackError('Request must include the "artifact_file_path" query parameter.', BAD_REQUEST)
-    path = safe_relative_path(raw)
+    path = relative_path(raw)
     model = await _service(request).get_logged_model(_model_id(request))
     repo, base = _resolve(request, model["info"]["artifact_uri"], f"logged model '{_model_id(request)}'")
     return await serve_artifact(request, repo, join(base, path))

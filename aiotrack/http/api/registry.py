@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import posixpath
-from urllib.parse import urlsplit
-
 from aiohttp import web
 
-from aiotrack.artifacts.paths import join, safe_relative_path
+from aiotrack.artifacts.locations import join, relative_path
 from aiotrack.errors import invalid
 from aiotrack.http import keys
 from aiotrack.http.api.artifacts import serve_artifact
@@ -235,33 +232,14 @@ async def delete_model_version_tag(request: web.Request) -> web.Response:
 # ---------------------------------------------------------------- UI: a version's files
 
 
-async def _version_files_root(request: web.Request, name: str | None, version: str | None) -> str:
-    """The artifact URI of a version's files: its download URI, with ``runs:/`` and
-    ``models:/<model_id>`` references resolved to the run's or logged model's location."""
-    uri = await _registry(request).get_model_version_download_uri(name, version)
-    parsed = urlsplit(uri)
-    if parsed.scheme == "runs":
-        run_id, _, sub = parsed.path.lstrip("/").partition("/")
-        run = await request.app[keys.TRACKING].get_run(run_id)
-        return (
-            posixpath.join(run["info"]["artifact_uri"], safe_relative_path(sub)) if sub else run["info"]["artifact_uri"]
-        )
-    if parsed.scheme == "models":
-        model_id = parsed.path.strip("/")
-        model = await request.app[keys.LOGGED_MODELS].get_logged_model(model_id)
-        artifact_uri: str = model["info"]["artifact_uri"]
-        return artifact_uri
-    return uri
-
-
 @routes.get("/model-versions/get-artifact", api=False)
 async def get_model_version_artifact(request: web.Request) -> web.StreamResponse:
     query = request.query
     name, version, raw_path = query.get("name"), query.get("version"), query.get("path")
     if raw_path is None:
         raise invalid(missing_value("path"))
-    path = safe_relative_path(raw_path)
-    root = await _version_files_root(request, name, version)
+    path = relative_path(raw_path)
+    root = await _registry(request).model_version_files_root(name, version)
     resolved = request.app[keys.ARTIFACTS].resolve_run_root(root)
     if resolved is None:
         raise invalid(

@@ -16,10 +16,10 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from aiotrack.errors import AiotrackError
+from aiotrack.http.routing import api_subpath
 
 JSON = "application/json"
 CHECKED_METHODS = frozenset({"POST", "PUT"})
-_API_MARKERS = ("/api/", "/ajax-api/")
 _RAW_BODY_PATHS = ("2.0/mlflow-artifacts/artifacts/", "2.0/mlflow/upload-artifact")
 
 MISSING_MSG = "Bad Request. Content-Type header is missing."
@@ -30,12 +30,8 @@ def takes_json(method: str, path: str, prefix: str) -> bool:
     """Does this request go to a JSON endpoint whose body type is checked?"""
     if method not in CHECKED_METHODS:
         return False
-    for marker in _API_MARKERS:
-        start = prefix + marker
-        if path.startswith(start):
-            rest = path[len(start) :]
-            return not any(rest.startswith(raw) for raw in _RAW_BODY_PATHS)
-    return False
+    rest = api_subpath(path, prefix)
+    return rest is not None and not any(rest.startswith(raw) for raw in _RAW_BODY_PATHS)
 
 
 def content_type_error(method: str, path: str, prefix: str, content_type: str | None) -> str | None:

@@ -13,21 +13,16 @@ import orjson
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from aiotrack.errors import AiotrackError
-from aiotrack.stores.sql.database import IntegrityViolation
+from aiotrack.errors import AiotrackError, IntegrityViolation
+from aiotrack.http import keys
+from aiotrack.http.routing import is_api_path
 
 log = logging.getLogger("aiotrack.http")
-
-_API_MARKERS = ("/api/", "/ajax-api/")
 
 
 def error_response(error_code: str, message: str, status: int) -> web.Response:
     body = orjson.dumps({"error_code": error_code, "message": message})
     return web.Response(body=body, status=status, content_type="application/json")
-
-
-def _is_api(path: str) -> bool:
-    return any(marker in path for marker in _API_MARKERS)
 
 
 @web.middleware
@@ -44,7 +39,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPRequestEntityTooLarge as exc:
         return error_response("INVALID_PARAMETER_VALUE", f"Request body too large: {exc.text}", 413)
     except web.HTTPException as exc:
-        if exc.status in (404, 405) and _is_api(request.path):
+        settings = request.app.get(keys.SETTINGS)
+        if exc.status in (404, 405) and is_api_path(request.path, settings.prefix if settings else ""):
             if exc.status == 404:
                 return error_response("ENDPOINT_NOT_FOUND", f"No endpoint {request.method} {request.path}", 404)
             return error_response("BAD_REQUEST", f"Method {request.method} is not allowed for {request.path}", 405)

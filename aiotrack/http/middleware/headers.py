@@ -17,8 +17,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from aiotrack.errors import BAD_REQUEST, AiotrackError
-
-_API_MARKERS = ("/api/", "/ajax-api/")
+from aiotrack.http.routing import is_api_path
 
 
 def security_headers(x_frame_options: str | None) -> dict[str, str]:
@@ -32,7 +31,7 @@ def security_headers(x_frame_options: str | None) -> dict[str, str]:
 
 def preflight_status(method: str, path: str, prefix: str, status: int) -> int:
     """MLflow answers a successful API preflight with 204 rather than 200."""
-    if method == "OPTIONS" and status == 200 and any(path.startswith(prefix + m) for m in _API_MARKERS):
+    if method == "OPTIONS" and status == 200 and is_api_path(path, prefix):
         return 204
     return status
 

@@ -42,7 +42,7 @@ from typing import Any, TypeVar
 import aiosqlite
 import asyncpg
 
-from aiotrack.errors import TEMPORARILY_UNAVAILABLE, AiotrackError
+from aiotrack.errors import TEMPORARILY_UNAVAILABLE, AiotrackError, IntegrityViolation
 from aiotrack.stores.sql.dialect import POSTGRESQL, SQLITE, Dialect
 
 log = logging.getLogger(__name__)
@@ -73,11 +73,6 @@ class ExecMany(Fetch):
 
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
-
-
-class IntegrityViolation(Exception):
-    """A write broke a uniqueness or foreign-key constraint (the driver's error, made neutral).
-    Stores turn it into MLflow's error where a race can cause it (two creators of one name)."""
 
 
 class Tx:

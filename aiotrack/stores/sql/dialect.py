@@ -20,6 +20,7 @@ class Dialect:
     # Expressions
     case_sensitive_like: str  # "{lhs} LIKE {rhs}" honouring case
     case_insensitive_like: str  # "{lhs} ILIKE {rhs}"
+    offset_only: str  # skip rows without a LIMIT (SQLite's grammar needs "LIMIT -1" first)
 
     def like(self, lhs: str, rhs: str, *, case_sensitive: bool = True) -> str:
         template = self.case_sensitive_like if case_sensitive else self.case_insensitive_like
@@ -38,6 +39,7 @@ SQLITE = Dialect(
     float_type="REAL",
     case_sensitive_like="{lhs} LIKE {rhs} ESCAPE '\\'",
     case_insensitive_like="LOWER({lhs}) LIKE LOWER({rhs}) ESCAPE '\\'",
+    offset_only=" LIMIT -1 OFFSET ?",
 )
 
 POSTGRESQL = Dialect(
@@ -46,4 +48,5 @@ POSTGRESQL = Dialect(
     float_type="DOUBLE PRECISION",
     case_sensitive_like="{lhs} LIKE {rhs}",
     case_insensitive_like="{lhs} ILIKE {rhs}",
+    offset_only=" OFFSET ?",
 )

@@ -16,16 +16,18 @@ Search semantics follow MLflow's SQL store (``search_logged_models``):
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from aiotrack.artifacts.locations import join_uri
 from aiotrack.entities import KeyValue
 from aiotrack.errors import INVALID_PARAMETER_VALUE, AiotrackError, invalid, not_found
+from aiotrack.names import experiment_not_active, experiment_not_found, logged_model_not_found
 from aiotrack.search import LOGGED_MODELS, parse_filter
 from aiotrack.search.ast import ATTRIBUTE, METRIC, PARAM, TAG
 from aiotrack.stores.base import LoggedModelStore
+from aiotrack.stores.sql.common import chunks, key_values_by, marks, now_ms, one_page
 from aiotrack.stores.sql.database import Database, Row, Tx
 from aiotrack.stores.sql.search_sql import _limit_offset, _Sql
 
@@ -46,7 +48,6 @@ _STATUS_VALUES = {
     **{str(n): n for n in STATUS_NAMES},
 }
 PENDING = 1
-IN_CHUNK = 5000
 
 LM_COLUMNS = (
     "logged_models.model_id, logged_models.experiment_id, logged_models.name, logged_models.artifact_location, "
@@ -74,44 +75,30 @@ _ATTR_COLUMNS = {
 _NUMERIC_COLUMNS = {"creation_timestamp_ms", "last_updated_timestamp_ms", "experiment_id", "status"}
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def _marks(n: int) -> str:
-    return ",".join("?" * n)
-
-
-def _join_uri(root: str, *parts: str) -> str:
-    """MLflow's append_to_uri_path: ``mlflow-artifacts:/2`` + ``models`` -> ``mlflow-artifacts:/2/models``."""
-    tail = "/".join(parts)
-    if not root:
-        return tail
-    if root.endswith(":/") or root.endswith(":///"):
-        return root + tail
-    return root.rstrip("/") + "/" + tail
-
-
-def _not_found(model_id: str) -> AiotrackError:
-    return not_found(f"Logged model with ID '{model_id}' not found.")
-
-
 def _info(row: Row, tags: list[Any] | None) -> dict[str, Any]:
+    (
+        model_id,
+        experiment_id,
+        name,
+        artifact_location,
+        creation_ms,
+        last_updated_ms,
+        status,
+        model_type,
+        source_run_id,
+        status_message,
+    ) = row  # LM_COLUMNS
     info: dict[str, Any] = {
-        "model_id": row[0],
-        "experiment_id": str(row[1]),
-        "name": row[2],
-        "creation_timestamp_ms": row[4],
-        "last_updated_timestamp_ms": row[5],
-        "artifact_uri": row[3],
-        "status": STATUS_NAMES.get(row[6], STATUS_NAMES[0]),
+        "model_id": model_id,
+        "experiment_id": str(experiment_id),
+        "name": name,
+        "creation_timestamp_ms": creation_ms,
+        "last_updated_timestamp_ms": last_updated_ms,
+        "artifact_uri": artifact_location,
+        "status": STATUS_NAMES.get(status, STATUS_NAMES[0]),
     }
-    if row[7] is not None:
-        info["model_type"] = row[7]
-    if row[8] is not None:
-        info["source_run_id"] = row[8]
-    if row[9] is not None:
-        info["status_message"] = row[9]
+    optional = (("model_type", model_type), ("source_run_id", source_run_id), ("status_message", status_message))
+    info.update((key, value) for key, value in optional if value is not None)
     if tags:
         info["tags"] = tags
     return info
@@ -140,7 +127,7 @@ class SqlLoggedModelStore(LoggedModelStore):
             sql += " AND lifecycle_stage <> 'deleted'"
         row = await src.fetchrow(sql, (model_id,))
         if row is None:
-            raise _not_found(model_id)
+            raise logged_model_not_found(model_id)
         return row
 
     async def _hydrate(self, rows: Sequence[Row], src: Tx | Database | None = None) -> list[dict[str, Any]]:
@@ -151,24 +138,23 @@ class SqlLoggedModelStore(LoggedModelStore):
         tags: dict[str, list[Any]] = {}
         params: dict[str, list[Any]] = {}
         metrics: dict[str, list[Any]] = {}
-        for i in range(0, len(ids), IN_CHUNK):
-            chunk = ids[i : i + IN_CHUNK]
-            marks = _marks(len(chunk))
-            for mid, key, value in await src.fetch(
-                f"SELECT model_id, tag_key, tag_value FROM logged_model_tags WHERE model_id IN ({marks}) "
+        for chunk in chunks(ids):
+            in_list = marks(len(chunk))
+            tags |= await key_values_by(
+                src,
+                f"SELECT model_id, tag_key, tag_value FROM logged_model_tags WHERE model_id IN ({in_list}) "
                 "ORDER BY model_id, tag_key",
                 chunk,
-            ):
-                tags.setdefault(mid, []).append({"key": key, "value": value})
-            for mid, key, value in await src.fetch(
-                f"SELECT model_id, param_key, param_value FROM logged_model_params WHERE model_id IN ({marks}) "
+            )
+            params |= await key_values_by(
+                src,
+                f"SELECT model_id, param_key, param_value FROM logged_model_params WHERE model_id IN ({in_list}) "
                 "ORDER BY model_id, param_key",
                 chunk,
-            ):
-                params.setdefault(mid, []).append({"key": key, "value": value})
+            )
             for mid, key, ts, step, value, is_nan, run_id, ds_name, ds_digest in await src.fetch(
                 "SELECT model_id, metric_name, metric_timestamp_ms, metric_step, metric_value, is_nan, run_id, "
-                f"dataset_name, dataset_digest FROM logged_model_metrics WHERE model_id IN ({marks}) "
+                f"dataset_name, dataset_digest FROM logged_model_metrics WHERE model_id IN ({in_list}) "
                 "ORDER BY model_id, metric_name, metric_timestamp_ms, metric_step, run_id",
                 chunk,
             ):
@@ -216,20 +202,18 @@ class SqlLoggedModelStore(LoggedModelStore):
                 else None
             )
             if exp is None:
-                raise not_found(f"No Experiment with id={experiment_id} exists")
+                raise experiment_not_found(experiment_id)
             if exp[0] != "active":
-                raise invalid(
-                    f"The experiment {experiment_id} must be in the 'active' state. Current state is {exp[0]}."
-                )
-            location = _join_uri(exp[1] or "", "models", model_id, "artifacts")
+                raise experiment_not_active(experiment_id, exp[0])
+            location = join_uri(exp[1] or "", "models", model_id, "artifacts")
             await tx.execute(
                 "INSERT INTO logged_models (model_id, experiment_id, name, artifact_location, creation_timestamp_ms, "
                 "last_updated_timestamp_ms, status, lifecycle_stage, model_type, source_run_id, status_message) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, NULL)",
                 (model_id, eid, name, location, now, now, PENDING, model_type, source_run_id),
             )
-            await _upsert_params(tx, model_id, eid, params)
-            await _upsert_tags(tx, model_id, eid, tags)
+            await _upsert_key_values(tx, _PARAMS, model_id, eid, params)
+            await _upsert_key_values(tx, _TAGS, model_id, eid, tags)
             row = await self._row(model_id, tx)
             return (await self._hydrate([row], tx))[0]
 
@@ -259,7 +243,7 @@ class SqlLoggedModelStore(LoggedModelStore):
     async def set_logged_model_tags(self, model_id: str, tags: Sequence[KeyValue]) -> None:
         async with self.db.transaction() as tx:
             row = await self._row(model_id, tx)
-            await _upsert_tags(tx, model_id, row[1], tags)
+            await _upsert_key_values(tx, _TAGS, model_id, row[1], tags)
 
     async def delete_logged_model_tag(self, model_id: str, key: str) -> None:
         async with self.db.transaction() as tx:
@@ -273,7 +257,7 @@ class SqlLoggedModelStore(LoggedModelStore):
     async def log_logged_model_params(self, model_id: str, params: Sequence[KeyValue]) -> None:
         async with self.db.transaction() as tx:
             row = await self._row(model_id, tx)
-            await _upsert_params(tx, model_id, row[1], params)
+            await _upsert_key_values(tx, _PARAMS, model_id, row[1], params)
 
     # ------------------------------------------------------------------ search
 
@@ -297,9 +281,8 @@ class SqlLoggedModelStore(LoggedModelStore):
         if not ids:
             return [], False
         sql, params = search_query(self.db, ids, filter_string, datasets, order_by, max_results + 1, offset)
-        rows = await self.db.fetch(sql, params)
-        more = len(rows) > max_results
-        return await self._hydrate(rows[:max_results]), more
+        rows, more = one_page(await self.db.fetch(sql, params), max_results)
+        return await self._hydrate(rows), more
 
 
 def _dataset_condition(q: _Sql, alias: str, datasets: list[dict[str, Any]] | None) -> str | None:
@@ -415,21 +398,20 @@ def search_query(
     return sql, q.params
 
 
-async def _upsert_tags(tx: Tx, model_id: str, experiment_id: int, tags: Iterable[KeyValue]) -> None:
-    pairs = {t["key"]: t["value"] for t in tags}
-    if pairs:
-        await tx.executemany(
-            "INSERT INTO logged_model_tags (model_id, experiment_id, tag_key, tag_value) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (model_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value",
-            [(model_id, experiment_id, k, v) for k, v in pairs.items()],
-        )
+# Per logged model: (table, key column, value column) of its tags and of its params.
+_TAGS = ("logged_model_tags", "tag_key", "tag_value")
+_PARAMS = ("logged_model_params", "param_key", "param_value")
 
 
-async def _upsert_params(tx: Tx, model_id: str, experiment_id: int, params: Iterable[KeyValue]) -> None:
-    pairs = {p["key"]: p["value"] for p in params}
+async def _upsert_key_values(
+    tx: Tx, table: tuple[str, str, str], model_id: str, experiment_id: int, items: Iterable[KeyValue]
+) -> None:
+    """Tags or params of a model, the last value of a key winning (``table`` is _TAGS or _PARAMS)."""
+    name, key_col, value_col = table
+    pairs = {item["key"]: item["value"] for item in items}
     if pairs:
         await tx.executemany(
-            "INSERT INTO logged_model_params (model_id, experiment_id, param_key, param_value) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (model_id, param_key) DO UPDATE SET param_value = excluded.param_value",
+            f"INSERT INTO {name} (model_id, experiment_id, {key_col}, {value_col}) VALUES (?, ?, ?, ?) "
+            f"ON CONFLICT (model_id, {key_col}) DO UPDATE SET {value_col} = excluded.{value_col}",
             [(model_id, experiment_id, k, v) for k, v in pairs.items()],
         )

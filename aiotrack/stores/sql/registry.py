@@ -2,89 +2,101 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiotrack.entities import KeyValue
 from aiotrack.errors import AiotrackError, already_exists, invalid, not_found
+from aiotrack.names import IS_PROMPT_TAG
 from aiotrack.stores.base import RegistryStore
 from aiotrack.stores.sql import registry_search
+from aiotrack.stores.sql.common import chunks, key_values_by, marks, now_ms, search_page
 from aiotrack.stores.sql.database import Database, Row, Tx
 
-IS_PROMPT_TAG_KEY = "mlflow.prompt.is_prompt"
 STAGE_NONE = "None"
 STAGE_ARCHIVED = "Archived"
 STAGE_DELETED_INTERNAL = "Deleted_Internal"
-IN_CHUNK = 5000
 
 RM_COLUMNS = (
     "registered_models.name, registered_models.creation_time, registered_models.last_updated_time, "
     "registered_models.description"
 )
-MV_COLUMNS = (
-    "model_versions.name, model_versions.version, model_versions.creation_time, "
-    "model_versions.last_updated_time, model_versions.description, model_versions.user_id, "
-    "model_versions.current_stage, model_versions.source, model_versions.run_id, model_versions.run_link, "
-    "model_versions.status, model_versions.status_message, model_versions.storage_location, "
-    "model_versions.model_id"
+# The order in which _model_version() and _storage() unpack a model-version row.
+MV_FIELDS = (
+    "name",
+    "version",
+    "creation_time",
+    "last_updated_time",
+    "description",
+    "user_id",
+    "current_stage",
+    "source",
+    "run_id",
+    "run_link",
+    "status",
+    "status_message",
+    "storage_location",
+    "model_id",
 )
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def _marks(n: int) -> str:
-    return ",".join("?" * n)
-
-
-def _chunks(seq: list[Any], size: int = IN_CHUNK) -> Iterator[list[Any]]:
-    for i in range(0, len(seq), size):
-        yield seq[i : i + size]
+MV_COLUMNS = ", ".join(f"model_versions.{f}" for f in MV_FIELDS)
 
 
 def _model_version(row: Row, tags: list[Any] | None = None, aliases: list[Any] | None = None) -> dict[str, Any]:
     """MLflow's ModelVersion proto JSON: unset (NULL) fields are left out, the version is a string."""
-    mv: dict[str, Any] = {"name": row[0], "version": str(row[1])}
-    if row[2] is not None:
-        mv["creation_timestamp"] = row[2]
-    if row[3] is not None:
-        mv["last_updated_timestamp"] = row[3]
+    (
+        name,
+        version,
+        creation_time,
+        last_updated_time,
+        description,
+        user_id,
+        current_stage,
+        source,
+        run_id,
+        run_link,
+        status,
+        status_message,
+        _storage_location,
+        _model_id,
+    ) = row
+    mv: dict[str, Any] = {"name": name, "version": str(version)}
+    if creation_time is not None:
+        mv["creation_timestamp"] = creation_time
+    if last_updated_time is not None:
+        mv["last_updated_timestamp"] = last_updated_time
     for key, value in (
-        ("description", row[4]),
-        ("user_id", row[5]),
-        ("current_stage", row[6]),
-        ("source", row[7]),
-        ("run_id", row[8]),
-        ("run_link", row[9]),
-        ("status", row[10]),
+        ("description", description),
+        ("user_id", user_id),
+        ("current_stage", current_stage),
+        ("source", source),
+        ("run_id", run_id),
+        ("run_link", run_link),
+        ("status", status),
     ):
         if value is not None:
             mv[key] = value
-    if row[11]:
-        mv["status_message"] = row[11]
-    if tags:
-        mv["tags"] = tags
-    if aliases:
-        mv["aliases"] = aliases
+    mv.update(
+        (key, value)
+        for key, value in (("status_message", status_message), ("tags", tags), ("aliases", aliases))
+        if value
+    )
     return mv
 
 
 def _registered_model(row: Row, latest: list[Any], tags: list[Any], aliases: list[Any]) -> dict[str, Any]:
-    rm: dict[str, Any] = {"name": row[0]}
-    if row[1] is not None:
-        rm["creation_timestamp"] = row[1]
-    if row[2]:
-        rm["last_updated_timestamp"] = row[2]
-    if row[3]:
-        rm["description"] = row[3]
-    if latest:
-        rm["latest_versions"] = latest
-    if tags:
-        rm["tags"] = tags
-    if aliases:
-        rm["aliases"] = aliases
+    """MLflow's RegisteredModel proto JSON: a NULL creation time and empty fields are left out."""
+    name, creation_time, last_updated_time, description = row
+    rm: dict[str, Any] = {"name": name}
+    if creation_time is not None:
+        rm["creation_timestamp"] = creation_time
+    optional = (
+        ("last_updated_timestamp", last_updated_time),
+        ("description", description),
+        ("latest_versions", latest),
+        ("tags", tags),
+        ("aliases", aliases),
+    )
+    rm.update((key, value) for key, value in optional if value)
     return rm
 
 
@@ -131,20 +143,34 @@ class SqlRegistryStore(RegistryStore):
         names = sorted({r[0] for r in rows})
         tags: dict[tuple[Any, ...], list[Any]] = {}
         aliases: dict[tuple[Any, ...], list[Any]] = {}
-        for chunk in _chunks(names):
+        for chunk in chunks(names):
             for name, version, key, value in await src.fetch(
-                f"SELECT name, version, key, value FROM model_version_tags WHERE name IN ({_marks(len(chunk))}) "
+                f"SELECT name, version, key, value FROM model_version_tags WHERE name IN ({marks(len(chunk))}) "
                 "ORDER BY name, version, key",
                 chunk,
             ):
                 tags.setdefault((name, version), []).append({"key": key, "value": value})
             for name, alias, version in await src.fetch(
-                f"SELECT name, alias, version FROM registered_model_aliases WHERE name IN ({_marks(len(chunk))}) "
+                f"SELECT name, alias, version FROM registered_model_aliases WHERE name IN ({marks(len(chunk))}) "
                 "ORDER BY name, alias",
                 chunk,
             ):
                 aliases.setdefault((name, version), []).append(alias)
         return [_model_version(r, tags.get(k), aliases.get(k)) for r, k in zip(rows, keys, strict=True)]
+
+    async def _search(
+        self,
+        build: Callable[..., tuple[str, list[Any]]],
+        columns: str,
+        filter_string: str | None,
+        max_results: int,
+        order_by: list[str],
+        offset: int,
+    ) -> tuple[list[Row], bool]:
+        """A page of registered models or versions (``build`` is the registry_search query)."""
+        return await search_page(
+            self.db, build, max_results, offset, columns=columns, filter_string=filter_string, order_by=order_by
+        )
 
     async def _hydrate_models(self, rows: Sequence[Row], tx: Tx | None = None) -> list[dict[str, Any]]:
         if not rows:
@@ -154,15 +180,15 @@ class SqlRegistryStore(RegistryStore):
         tags: dict[str, list[Any]] = {}
         aliases: dict[str, list[Any]] = {}
         latest_rows: dict[str, list[Any]] = {}
-        for chunk in _chunks(names):
-            marks = _marks(len(chunk))
-            for name, key, value in await src.fetch(
-                f"SELECT name, key, value FROM registered_model_tags WHERE name IN ({marks}) ORDER BY name, key",
+        for chunk in chunks(names):
+            in_list = marks(len(chunk))
+            tags |= await key_values_by(
+                src,
+                f"SELECT name, key, value FROM registered_model_tags WHERE name IN ({in_list}) ORDER BY name, key",
                 chunk,
-            ):
-                tags.setdefault(name, []).append({"key": key, "value": value})
+            )
             for name, alias, version in await src.fetch(
-                f"SELECT name, alias, version FROM registered_model_aliases WHERE name IN ({marks}) "
+                f"SELECT name, alias, version FROM registered_model_aliases WHERE name IN ({in_list}) "
                 "ORDER BY name, alias",
                 chunk,
             ):
@@ -172,7 +198,7 @@ class SqlRegistryStore(RegistryStore):
             for row in await src.fetch(
                 f"SELECT {MV_COLUMNS} FROM model_versions JOIN ("
                 "SELECT name AS n, current_stage AS s, MAX(version) AS v, MIN(version) AS first_v "
-                f"FROM model_versions WHERE name IN ({marks}) AND current_stage <> ? GROUP BY name, current_stage"
+                f"FROM model_versions WHERE name IN ({in_list}) AND current_stage <> ? GROUP BY name, current_stage"
                 ") latest ON model_versions.name = latest.n AND model_versions.version = latest.v "
                 "ORDER BY model_versions.name, latest.first_v",
                 (*chunk, STAGE_DELETED_INTERNAL),
@@ -199,9 +225,9 @@ class SqlRegistryStore(RegistryStore):
             )
             if created is None:
                 existing = await tx.fetchrow(
-                    "SELECT 1 FROM registered_model_tags WHERE name = ? AND key = ?", (name, IS_PROMPT_TAG_KEY)
+                    "SELECT 1 FROM registered_model_tags WHERE name = ? AND key = ?", (name, IS_PROMPT_TAG)
                 )
-                new_is_prompt = any(t["key"] == IS_PROMPT_TAG_KEY for t in tags)
+                new_is_prompt = any(t["key"] == IS_PROMPT_TAG for t in tags)
                 old_entity = "Prompt" if existing else "Registered Model"
                 new_entity = "Prompt" if new_is_prompt else "Registered Model"
                 if old_entity != new_entity:
@@ -263,17 +289,10 @@ class SqlRegistryStore(RegistryStore):
     async def search_registered_models(
         self, filter_string: str | None, max_results: int, order_by: list[str], offset: int
     ) -> tuple[list[dict[str, Any]], bool]:
-        sql, params = registry_search.registered_models_query(
-            self.db.dialect,
-            columns=RM_COLUMNS,
-            filter_string=filter_string,
-            order_by=order_by,
-            limit=max_results + 1,
-            offset=offset,
+        rows, more = await self._search(
+            registry_search.registered_models_query, RM_COLUMNS, filter_string, max_results, order_by, offset
         )
-        rows = await self.db.fetch(sql, params)
-        more = len(rows) > max_results
-        return await self._hydrate_models(rows[:max_results]), more
+        return await self._hydrate_models(rows), more
 
     async def get_latest_versions(self, name: str, stages: list[str] | None) -> list[dict[str, Any]]:
         model = await self.get_registered_model(name)
@@ -354,8 +373,9 @@ class SqlRegistryStore(RegistryStore):
     async def get_model_version_internal(self, name: str, version: int) -> dict[str, Any]:
         row = await self._version_row(name, version)
         mv = _model_version(row)
-        mv["storage_location"] = row[12]
-        mv["model_id"] = row[13]
+        fields = dict(zip(MV_FIELDS, row, strict=True))
+        mv["storage_location"] = fields["storage_location"]
+        mv["model_id"] = fields["model_id"]
         return mv
 
     async def update_model_version(self, name: str, version: int, description: str | None) -> dict[str, Any]:
@@ -404,24 +424,17 @@ class SqlRegistryStore(RegistryStore):
             )
 
     async def get_model_version_download_uri(self, name: str, version: int) -> str:
-        row = await self._version_row(name, version)
-        uri: str = row[12] or row[7]  # storage_location, else source
+        fields = dict(zip(MV_FIELDS, await self._version_row(name, version), strict=True))
+        uri: str = fields["storage_location"] or fields["source"]
         return uri
 
     async def search_model_versions(
         self, filter_string: str | None, max_results: int, order_by: list[str], offset: int
     ) -> tuple[list[dict[str, Any]], bool]:
-        sql, params = registry_search.model_versions_query(
-            self.db.dialect,
-            columns=MV_COLUMNS,
-            filter_string=filter_string,
-            order_by=order_by,
-            limit=max_results + 1,
-            offset=offset,
+        rows, more = await self._search(
+            registry_search.model_versions_query, MV_COLUMNS, filter_string, max_results, order_by, offset
         )
-        rows = await self.db.fetch(sql, params)
-        more = len(rows) > max_results
-        return await self._hydrate_versions(rows[:max_results]), more
+        return await self._hydrate_versions(rows), more
 
     async def set_model_version_tag(self, name: str, version: int, key: str, value: str) -> None:
         async with self.db.transaction() as tx:

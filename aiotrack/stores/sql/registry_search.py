@@ -19,12 +19,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiotrack.names import IS_PROMPT_TAG
 from aiotrack.search import MODEL_VERSIONS, REGISTERED_MODELS, Comparison, parse_filter, parse_order_by
 from aiotrack.search.ast import ATTRIBUTE, EQ, NE, TAG
 from aiotrack.stores.sql.dialect import Dialect
 from aiotrack.stores.sql.search_sql import _limit_offset, _Sql
 
-IS_PROMPT_TAG_KEY = "mlflow.prompt.is_prompt"
 STAGE_DELETED_INTERNAL = "Deleted_Internal"
 
 _MV_COLUMNS = {
@@ -40,7 +40,7 @@ _MV_NUMERIC = {"version_number", "creation_timestamp", "last_updated_timestamp"}
 
 def _querying_prompts(comparisons: tuple[Comparison, ...]) -> bool:
     for c in comparisons:
-        if c.kind == TAG and c.key == IS_PROMPT_TAG_KEY:
+        if c.kind == TAG and c.key == IS_PROMPT_TAG:
             value = str(c.value).lower()
             return (c.op == EQ and value == "true") or (c.op == NE and value == "false")
     return False
@@ -51,7 +51,7 @@ def _tag_conditions(q: _Sql, comparisons: tuple[Comparison, ...], table: str, jo
     for c in comparisons:
         if c.kind != TAG:
             continue
-        if c.key == IS_PROMPT_TAG_KEY and not prompts:
+        if c.key == IS_PROMPT_TAG and not prompts:
             continue  # MLflow drops it and excludes prompts instead
         a = q.alias("t")
         out.append(
@@ -77,7 +77,7 @@ def registered_models_query(
     if not prompts:
         where.append(
             "NOT EXISTS (SELECT 1 FROM registered_model_tags pt WHERE pt.name = registered_models.name"
-            f" AND pt.key = {q.bind(IS_PROMPT_TAG_KEY)} AND pt.value = {q.bind('true')})"
+            f" AND pt.key = {q.bind(IS_PROMPT_TAG)} AND pt.value = {q.bind('true')})"
         )
     terms = []
     for ob in orders:
@@ -118,7 +118,7 @@ def model_versions_query(
     if not prompts:
         where.append(
             "NOT EXISTS (SELECT 1 FROM model_version_tags pt WHERE pt.name = model_versions.name"
-            f" AND pt.key = {q.bind(IS_PROMPT_TAG_KEY)} AND pt.value = {q.bind('true')})"
+            f" AND pt.key = {q.bind(IS_PROMPT_TAG)} AND pt.value = {q.bind('true')})"
         )
     terms = []
     for ob in orders:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiotrack.errors import INVALID_PARAMETER_VALUE, AiotrackError
+from aiotrack.names import DATASET_CONTEXT_TAG, RUN_NAME_TAG
 from aiotrack.search import (
     EXPERIMENTS,
     RUNS,
@@ -52,8 +53,6 @@ from aiotrack.search.ast import (
 )
 from aiotrack.stores.sql.dialect import Dialect
 
-MLFLOW_RUN_NAME = "mlflow.runName"
-MLFLOW_DATASET_CONTEXT = "mlflow.data.context"
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 _VIEW_TYPES = {
@@ -154,7 +153,7 @@ def _run_condition(q: _Sql, c: Comparison) -> str:
             a = q.alias("rn")
             return (
                 f"EXISTS (SELECT 1 FROM tags {a} WHERE {a}.run_uuid = runs.run_uuid"
-                f" AND {a}.key = {q.bind(MLFLOW_RUN_NAME)} AND {q.compare(f'{a}.value', c.op, c.value)})"
+                f" AND {a}.key = {q.bind(RUN_NAME_TAG)} AND {q.compare(f'{a}.value', c.op, c.value)})"
             )
         column = f"runs.{_RUN_COLUMNS[c.key]}"
         return q.compare(column, c.op, c.value, numeric=c.key in ("start_time", "end_time"))
@@ -182,8 +181,7 @@ def _run_condition(q: _Sql, c: Comparison) -> str:
         if c.key == "context":
             t = q.alias("dt")
             sql += (
-                f" JOIN input_tags {t} ON {t}.input_uuid = {i}.input_uuid"
-                f" AND {t}.name = {q.bind(MLFLOW_DATASET_CONTEXT)}"
+                f" JOIN input_tags {t} ON {t}.input_uuid = {i}.input_uuid AND {t}.name = {q.bind(DATASET_CONTEXT_TAG)}"
             )
             target = f"{t}.value"
         else:

@@ -13,10 +13,9 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from aiotrack.names import FLOAT_MAX
 from aiotrack.stores.sql.database import Database
 
-X_AXES = ("step", "time")
-MAX_FLOAT = 1.7976931348623157e308
 # (hi - lo) * buckets must stay inside a signed 64-bit integer for the SQL bucket expression.
 _INT64_SAFE = 2**62
 # Up to this many points a series is reduced in Python after one ordered scan.
@@ -31,7 +30,7 @@ def _json_value(value: float, is_nan: int) -> float | str:
     if math.isnan(v):
         return "NaN"
     if math.isinf(v):
-        return MAX_FLOAT if v > 0 else -MAX_FLOAT
+        return FLOAT_MAX if v > 0 else -FLOAT_MAX
     return v
 
 

@@ -1,11 +1,11 @@
-"""Random run names (aiotrack/services/names.py) in MLflow's adjective-noun-number style."""
+"""Random run names (aiotrack/services/run_names.py) in MLflow's adjective-noun-number style."""
 
 from __future__ import annotations
 
 import random
 import re
 
-from aiotrack.services.names import random_run_name
+from aiotrack.services.run_names import random_run_name
 
 NAME = re.compile(r"^[a-z]+-[a-z]+-\d{1,3}$")
 
