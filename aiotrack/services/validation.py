@@ -16,8 +16,6 @@ import orjson
 
 from aiotrack.errors import invalid
 
-log = logging.getLogger("aiotrack.validation")
-
 # MLflow's limits live in aiotrack/names.py.
 from aiotrack.names import (
     FLOAT_MAX,
@@ -27,6 +25,8 @@ from aiotrack.names import (
     MAX_METRICS_PER_BATCH,
     MAX_PARAMS_TAGS_PER_BATCH,
 )
+
+log = logging.getLogger("aiotrack.validation")
 
 _NAME_RE = re.compile(r"^[/\w.\- :]*$")
 _RUN_ID_RE = re.compile(r"^[a-zA-Z0-9][\w\-]{0,255}$")
