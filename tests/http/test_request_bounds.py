@@ -11,8 +11,8 @@ import pytest
 from http_calls import API, H, call
 
 from aiotrack.http.bodies import MAX_JSON_ELEMENTS, BodyBudget, check_json_elements
+from aiotrack.names import MAX_PARAM_VAL_LENGTH, MAX_TAG_VAL_LENGTH
 from aiotrack.search.limits import MAX_FILTER_CLAUSES
-from aiotrack.services.validation import MAX_PARAM_VAL_LENGTH, MAX_TAG_VAL_LENGTH
 
 
 def _is_error(data: dict, code: str = "INVALID_PARAMETER_VALUE") -> str:
