@@ -182,6 +182,40 @@ class Settings:
         min_value=0,
     )
     worker_header: bool = setting(False, "Debug aid: add X-Aiotrack-Worker: <pid> to every response.", mlflow_env=None)
+    # ---- The database: pool, time bounds, start-up wait (aiotrack/stores/sql/database.py and
+    # connect.py). Each but the start-up wait may also be given per store as a URI query parameter
+    # without the db_ prefix (postgresql://host/db?pool_size=20&query_timeout=10; fractions of a
+    # second allowed there), which wins over the option.
+    db_pool_size: int = setting(
+        10,
+        "PostgreSQL connections each worker process may open; the connection budget is this x workers x servers.",
+        mlflow_env="MLFLOW_SQLALCHEMYSTORE_POOL_SIZE",
+        min_value=1,
+    )
+    db_connect_timeout: int = setting(
+        10, "Seconds to wait for a new PostgreSQL connection before answering 503.", mlflow_env=None, min_value=1
+    )
+    db_pool_timeout: int = setting(
+        10,
+        "Seconds a request waits for a free pooled PostgreSQL connection (all busy, or the database "
+        "unreachable) before answering 503.",
+        mlflow_env=None,
+        min_value=1,
+    )
+    db_query_timeout: int = setting(
+        30,
+        "Per-query time budget in seconds (PostgreSQL's statement_timeout; on SQLite a progress "
+        "handler): a query past it is stopped and answered 503. A database that stops answering is "
+        "given this plus 2 s.",
+        mlflow_env=None,
+        min_value=1,
+    )
+    db_startup_timeout: int = setting(
+        60,
+        "Seconds the server retries an unreachable database at start (with backoff) before it exits with an error.",
+        mlflow_env=None,
+        min_value=0,
+    )
 
     @property
     def effective_registry_store_uri(self) -> str:

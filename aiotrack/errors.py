@@ -73,6 +73,35 @@ def already_exists(message: str) -> AiotrackError:
     return AiotrackError(message, RESOURCE_ALREADY_EXISTS)
 
 
+# Database failures as the stores report them. The drivers' errors are classified in
+# aiotrack/stores/sql/database.py (the one module that knows the drivers); these give them MLflow's
+# codes and messages that name no host, port, SQL or driver.
+
+
+def database_unavailable(reason: str) -> AiotrackError:
+    """The database cannot serve the request now (outage, timeout, full pool, full disk): 503."""
+    return AiotrackError(
+        f"The tracking database is temporarily unavailable: {reason}. Retry the request.", TEMPORARILY_UNAVAILABLE
+    )
+
+
+def query_budget_exceeded(seconds: float, setting: str) -> AiotrackError:
+    """A query ran past the per-query time budget and was stopped: 503 naming the setting."""
+    return AiotrackError(
+        f"The query was stopped after {seconds:g} s, the per-query time budget ({setting}). The server "
+        "is overloaded or the request is unusually expensive: retry later or narrow the request.",
+        TEMPORARILY_UNAVAILABLE,
+    )
+
+
+def query_too_complex() -> AiotrackError:
+    """The database refused a statement as too large or too deeply nested: 400."""
+    return AiotrackError(
+        "The request is too complex for the database (too many clauses or values); split or simplify it.",
+        INVALID_PARAMETER_VALUE,
+    )
+
+
 class IntegrityViolation(Exception):
     """A write broke a uniqueness or foreign-key constraint: the database driver's error, made
     neutral by the SQL layer so that no layer above it imports a store to catch it. Stores turn

@@ -7,17 +7,14 @@ from types import ModuleType
 
 import click
 
-from aiotrack.errors import ConfigError
+from aiotrack.errors import AiotrackError, ConfigError
 from aiotrack.stores.sql import migrations
-from aiotrack.stores.sql.database import Database, PostgresDatabase, SqliteDatabase
-from aiotrack.stores.sql.uri import parse_store_uri
+from aiotrack.stores.sql.connect import open_database
+from aiotrack.stores.sql.database import Database
 
 
 async def _open(uri: str) -> Database:
-    parsed = parse_store_uri(uri)
-    if parsed.kind == "sqlite":
-        return await SqliteDatabase(parsed.target, readers=1).open()
-    return await PostgresDatabase(parsed.target, max_size=2).open()
+    return await open_database(uri, readers=1)
 
 
 @click.group()
@@ -41,6 +38,8 @@ def upgrade(url: str) -> None:
         applied = asyncio.run(run())
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    except AiotrackError as exc:  # the database is unavailable: one line, no traceback
+        raise click.ClickException(exc.message) from None
     if applied:
         click.echo("Applied: " + ", ".join(applied))
     else:
@@ -63,6 +62,8 @@ def current(url: str) -> None:
         done, todo = asyncio.run(run())
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    except AiotrackError as exc:  # the database is unavailable: one line, no traceback
+        raise click.ClickException(exc.message) from None
     if done is None:
         click.echo("No aiotrack schema (run `aiotrack db upgrade`).")
         return

@@ -167,8 +167,8 @@ def prepare(settings: Settings) -> None:
     (created on an empty database, so that workers never race to create it)."""
     # A bad artifact option fails here once, with a clear message, not in every worker.
     from aiotrack.artifacts.local import LocalArtifactRepository
-    from aiotrack.http.app import open_database
     from aiotrack.services.artifact_uris import ArtifactLocations
+    from aiotrack.stores.sql.connect import open_when_ready
 
     for repo in ArtifactLocations(settings).repositories():
         if isinstance(repo, LocalArtifactRepository):
@@ -183,11 +183,10 @@ def prepare(settings: Settings) -> None:
 
     async def init() -> None:
         for uri in {settings.backend_store_uri, settings.effective_registry_store_uri}:
-            db = await open_database(uri)
-            try:
-                await migrations.ensure_current(db)
-            finally:
-                await db.close()
+            # An unreachable database is retried with backoff up to --db-startup-timeout, then
+            # DatabaseUnreachable (a ConfigError): one line on stderr and a non-zero exit.
+            db = await open_when_ready(uri, settings, migrations.ensure_current, readers=1)
+            await db.close()
 
     asyncio.run(init())
 

@@ -142,6 +142,10 @@ async def run_worker(
         access_log=logging.getLogger(ACCESS_LOGGER),
         access_log_class=access_log_class(settings),
         shutdown_timeout=graceful_timeout,
+        # A client that goes away cancels its handler, and with it the handler's database query
+        # (asyncpg sends a cancel request; a SQLite job is skipped or interrupted): nobody waits
+        # for the answer, so the database should not keep working on it.
+        handler_cancellation=True,
     )
     await runner.setup()  # opens the stores (cleanup_ctx)
     watcher = None

@@ -39,7 +39,9 @@ from aiotrack.http.api import artifacts as artifacts_api
 from aiotrack.http.api import experiments, metrics, runs, server_info, webui
 from aiotrack.http.api import live as live_api  # live run updates for the UI (Server-Sent Events)
 from aiotrack.http.api import logged_models as logged_models_api
+from aiotrack.http.api import otlp as otlp_api
 from aiotrack.http.api import registry as registry_api
+from aiotrack.http.api import traces as traces_api
 from aiotrack.http.api import ui as ui_api  # web UI endpoints MLflow lacks (aiotrack/http/api/ui.py)
 from aiotrack.http.bodies import MAX_JSON_BODY_BYTES, BodyBudget
 from aiotrack.http.middleware.content_type import content_type_middleware
@@ -51,9 +53,8 @@ from aiotrack.http.middleware.request_id import install_request_id, request_id_m
 from aiotrack.services.artifact_uris import ArtifactLocations
 from aiotrack.services.tracking import TrackingService
 from aiotrack.stores.sql import migrations
-from aiotrack.stores.sql.database import Database, PostgresDatabase, SqliteDatabase
+from aiotrack.stores.sql.connect import open_when_ready
 from aiotrack.stores.sql.tracking import SqlTrackingStore
-from aiotrack.stores.sql.uri import parse_store_uri
 
 log = logging.getLogger("aiotrack")
 
@@ -64,23 +65,18 @@ API_MODULES: tuple[ModuleType, ...] = (experiments, runs, metrics, server_info)
 API_MODULES += (ui_api, live_api)
 API_MODULES += (artifacts_api,)
 API_MODULES += (registry_api, logged_models_api)
+API_MODULES += (traces_api, otlp_api)
 API_MODULES += (webui,)  # the browser UI at / and /static-files/
 # What an --artifacts-only server serves; every other module's routes answer MLflow's 503.
 ARTIFACTS_ONLY_MODULES = (artifacts_api, server_info)
 
 
-async def open_database(uri: str) -> Database:
-    parsed = parse_store_uri(uri)
-    if parsed.kind == "sqlite":
-        return await SqliteDatabase(parsed.target).open()
-    return await PostgresDatabase(parsed.target).open()
-
-
 async def _tracking_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
-    db = await open_database(settings.backend_store_uri)
+    # A worker started while the database is away (a replacement for one that died) waits for it
+    # like the server's start does, instead of failing at once.
+    db = await open_when_ready(settings.backend_store_uri, settings, migrations.ensure_current)
     try:
-        await migrations.ensure_current(db)
         store = SqlTrackingStore(db)
         locations = app[keys.ARTIFACTS]
         await store.initialize(locations.default_root)
@@ -119,10 +115,8 @@ async def _registry_ctx(app: web.Application) -> AsyncIterator[None]:
     tracking_db = tracking_store.db
     own_db = None
     if settings.effective_registry_store_uri != settings.backend_store_uri:
-        own_db = await open_database(settings.effective_registry_store_uri)
+        own_db = await open_when_ready(settings.effective_registry_store_uri, settings, migrations.ensure_current)
     try:
-        if own_db is not None:
-            await migrations.ensure_current(own_db)
         logged_models = SqlLoggedModelStore(tracking_db)
         app[keys.LOGGED_MODELS] = LoggedModelService(logged_models)
         app[keys.REGISTRY] = RegistryService(
@@ -135,6 +129,20 @@ async def _registry_ctx(app: web.Application) -> AsyncIterator[None]:
     finally:
         if own_db is not None:
             await own_db.close()
+
+
+async def _traces_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Traces live in the tracking database; their span artifacts (traces.json) in the artifact
+    repositories behind the experiments' locations."""
+    from aiotrack.services.trace_artifacts import TraceArtifacts
+    from aiotrack.services.traces import TraceService
+    from aiotrack.stores.sql.traces import SqlTraceStore
+
+    tracking_store = app[keys.TRACKING].store
+    assert isinstance(tracking_store, SqlTrackingStore)  # the store _tracking_ctx opens
+    artifacts = TraceArtifacts(app[keys.ARTIFACTS])
+    app[keys.TRACES] = TraceService(SqlTraceStore(tracking_store.db), artifacts.read, artifacts.delete)
+    yield
 
 
 def _middlewares(settings: Settings) -> list[Any]:
@@ -192,6 +200,7 @@ def create_app(settings: Settings) -> web.Application:
     if not settings.artifacts_only:
         app.cleanup_ctx.append(_tracking_ctx)
         app.cleanup_ctx.append(_registry_ctx)
+        app.cleanup_ctx.append(_traces_ctx)
         app.cleanup_ctx.append(_live_ctx)
         app.on_shutdown.append(_end_live_streams)
     for module in API_MODULES:

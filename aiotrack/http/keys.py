@@ -16,6 +16,7 @@ from aiotrack.services.artifact_uris import ArtifactLocations
 from aiotrack.services.live import RunsLiveHub
 from aiotrack.services.logged_models import LoggedModelService
 from aiotrack.services.registry import RegistryService
+from aiotrack.services.traces import TraceService
 from aiotrack.services.tracking import TrackingService
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -29,3 +30,4 @@ LOGGED_MODELS = web.AppKey("logged_models", LoggedModelService)
 BODY_BUDGET = web.AppKey("body_budget", BodyBudget)
 # Live run updates for the UI (one poller per watched experiment set, per worker).
 LIVE = web.AppKey("live", RunsLiveHub)
+TRACES = web.AppKey("traces", TraceService)

@@ -5,6 +5,7 @@ is the store's (``stores/sql/ui_queries.py``)."""
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any
 
 from aiotrack.errors import invalid
@@ -67,3 +68,59 @@ async def downsampled_metrics(
             return await store.downsample_metric(run_id, key, buckets=buckets, x_axis=x_axis, min_x=min_x, max_x=max_x)
 
     return list(await asyncio.gather(*(one(r, k) for k in metric_keys for r in run_ids)))
+
+
+# ---- grouped runs (``POST 2.0/aiotrack/metrics/grouped``): one aggregate series per group
+
+MAX_GROUPS = 50
+MAX_GROUPED_RUNS = 20_000
+MAX_GROUP_BUCKETS = 1000
+DEFAULT_GROUP_BUCKETS = 200
+
+
+def _check_groups(groups: Any, metric_key: Any, buckets: Any) -> tuple[dict[str, list[str]], str, int]:
+    if not isinstance(groups, dict) or not groups:
+        raise invalid("'groups' must be a non-empty object of group name -> list of run ids.")
+    if len(groups) > MAX_GROUPS:
+        raise invalid(f"At most {MAX_GROUPS} groups are allowed, got {len(groups)}.")
+    clean: dict[str, list[str]] = {}
+    total = 0
+    for name, ids in groups.items():
+        if not isinstance(ids, list) or not all(isinstance(x, str) for x in ids):
+            raise invalid(f"Group {name!r} must be a list of run id strings.")
+        clean[str(name)] = list(dict.fromkeys(ids))
+        total += len(clean[str(name)])
+    if total > MAX_GROUPED_RUNS:
+        raise invalid(f"At most {MAX_GROUPED_RUNS} runs across all groups are allowed, got {total}.")
+    if not isinstance(metric_key, str) or not metric_key:
+        raise invalid("Missing value for required parameter 'metric_key'.")
+    if buckets is None:
+        buckets = DEFAULT_GROUP_BUCKETS
+    if isinstance(buckets, bool) or not isinstance(buckets, int) or not 1 <= buckets <= MAX_GROUP_BUCKETS:
+        raise invalid(f"'buckets' must be an integer between 1 and {MAX_GROUP_BUCKETS}, got {buckets!r}.")
+    return clean, metric_key, buckets
+
+
+async def grouped_metric(store: TrackingStore, groups: Any, metric_key: Any, buckets: Any) -> list[dict[str, Any]]:
+    """Per group: the mean, min, max and standard deviation of the runs' metric per step bucket."""
+    clean, key, n = _check_groups(groups, metric_key, buckets)
+    agg = await store.aggregate_metric(clean, key, buckets=n)
+    out: list[dict[str, Any]] = []
+    for name, ids in clean.items():
+        step: list[int] = []
+        mean: list[float] = []
+        std: list[float] = []
+        lo: list[float] = []
+        hi: list[float] = []
+        count: list[int] = []
+        for s, c, total, squares, vmin, vmax in agg.get(name, []):
+            m = total / c
+            step.append(s)
+            mean.append(m)
+            std.append(math.sqrt(max(squares / c - m * m, 0.0)))
+            lo.append(vmin)
+            hi.append(vmax)
+            count.append(c)
+        series = {"step": step, "mean": mean, "std": std, "min": lo, "max": hi, "count": count}
+        out.append({"group": name, "runs": len(ids), **series})
+    return out

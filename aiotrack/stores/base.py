@@ -183,6 +183,13 @@ class TrackingStore(ABC):
         (the shape documented in ``stores/sql/ui_queries.py``)."""
 
     @abstractmethod
+    async def aggregate_metric(
+        self, groups: dict[str, list[str]], key: str, *, buckets: int
+    ) -> dict[str, list[tuple[int, int, float, float, float, float]]]:
+        """Per group of runs, ``key``'s points bucketed by step over one common range: (first step,
+        count, sum, sum of squares, min, max) per non-empty bucket, NaN and infinities left out."""
+
+    @abstractmethod
     async def close(self) -> None: ...
 
 
@@ -353,3 +360,131 @@ class LoggedModelStore(ABC):
         """Filter over attributes, ``metrics.``, ``params.`` and ``tags.``; ``datasets`` restricts metric
         matches (and, without metric filters, requires a metric on one of them); ``order_by`` entries
         are ``{field_name, ascending, dataset_name?, dataset_digest?}``."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpanRow:
+    """One span as the trace store writes it (built by aiotrack.services.trace_spans)."""
+
+    trace_id: str  # MLflow's "tr-<32 hex>"
+    span_id: str  # 16 hex
+    parent_span_id: str | None
+    name: str
+    type: str | None
+    status: str  # OK | ERROR | UNSET
+    start_time_unix_nano: int
+    end_time_unix_nano: int | None
+    content: str  # MLflow's span dict as JSON (an element of traces.json)
+    # Root-span facts a trace info is derived from (None/empty for child spans).
+    request_preview: str | None = None
+    response_preview: str | None = None
+    trace_tags: tuple[tuple[str, str], ...] = ()
+
+
+class TraceStore(ABC):
+    """MLflow 3 traces, in the tracking database.
+
+    A trace info is a plain dict: ``trace_id``, ``experiment_id`` (str), ``timestamp_ms``,
+    ``execution_time_ms`` (or None), ``state`` (OK, ERROR, IN_PROGRESS, STATE_UNSPECIFIED),
+    ``client_request_id``, ``request_preview``, ``response_preview``, ``tags`` and ``metadata``
+    (dicts of str) and ``assessments`` (MLflow's Assessment JSON, oldest first). The services
+    render it as v3 or v2 JSON. Spans are stored as MLflow span dicts (JSON text).
+    """
+
+    @abstractmethod
+    async def start_trace(self, info: dict[str, Any], artifact_subpath: tuple[str, ...]) -> dict[str, Any]:
+        """Create or complete a trace (spans may have arrived first): the caller's values win,
+        tags and metadata are merged, ``mlflow.artifactLocation`` is set under the experiment's
+        artifact location joined with ``artifact_subpath``. The experiment must be active."""
+
+    @abstractmethod
+    async def log_spans(
+        self, experiment_id: str, spans: Sequence[SpanRow], resource_tags: Sequence[tuple[str, str]]
+    ) -> None:
+        """Upsert spans; create the traces they belong to when missing (in ``experiment_id``),
+        widen a non-finalized trace's time range, take the root span's status and previews, tag
+        the traces ``mlflow.trace.spansLocation = TRACKING_STORE``. All or nothing."""
+
+    @abstractmethod
+    async def get_trace_infos(
+        self, trace_ids: Sequence[str], experiment_ids: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The infos of the traces that exist, in the order asked."""
+
+    @abstractmethod
+    async def get_span_contents(self, trace_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Each trace's stored span dicts (JSON text), by start time."""
+
+    @abstractmethod
+    async def search_traces(
+        self, experiment_ids: Sequence[str], filter_string: str | None, order_by: Sequence[str], limit: int, offset: int
+    ) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    async def count_matching(self, experiment_ids: Sequence[str], filters: Sequence[str | None]) -> list[int]:
+        """For each filter (None: all traces), how many traces of the experiments match it."""
+
+    @abstractmethod
+    async def metric_rows(
+        self,
+        experiment_ids: Sequence[str],
+        filters: Sequence[str],
+        start_time_ms: int | None,
+        end_time_ms: int | None,
+    ) -> list[tuple[int, int | None, str, str | None]]:
+        """(timestamp_ms, execution_time_ms, state, trace name) of the traces matching every filter
+        within ``[start_time_ms, end_time_ms)``."""
+
+    @abstractmethod
+    async def set_trace_tag(self, trace_id: str, key: str, value: str) -> None: ...
+
+    @abstractmethod
+    async def delete_trace_tag(self, trace_id: str, key: str) -> None: ...
+
+    @abstractmethod
+    async def delete_traces(
+        self,
+        experiment_id: str,
+        max_timestamp_millis: int | None,
+        max_traces: int | None,
+        trace_ids: Sequence[str],
+    ) -> tuple[int, list[str]]:
+        """Delete traces with their spans, tags, metadata, assessments and links: the ones named
+        (in the experiment), else those at or before ``max_timestamp_millis``, oldest first, at
+        most ``max_traces``. Return how many, and the deleted traces' artifact locations (the
+        caller removes those artifacts)."""
+
+    @abstractmethod
+    async def link_traces(
+        self, trace_ids: Sequence[str], destination_type: str, destination_ids: Sequence[str]
+    ) -> None:
+        """Entity associations (``RUN`` or ``PROMPT_VERSION``), idempotent; unknown traces skipped."""
+
+    @abstractmethod
+    async def update_trace(
+        self,
+        trace_id: str,
+        *,
+        timestamp_ms: int | None = None,
+        execution_time_ms: int | None = None,
+        state: str | None = None,
+        tags: dict[str, str] | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """The v2 ``end trace``: set the given fields, merge tags and metadata."""
+
+    @abstractmethod
+    async def create_assessment(self, trace_id: str, assessment: dict[str, Any]) -> dict[str, Any]:
+        """Store MLflow's Assessment JSON (id and times assigned); with ``overrides`` the
+        overridden assessment becomes ``valid: false``."""
+
+    @abstractmethod
+    async def get_assessment(self, trace_id: str, assessment_id: str) -> dict[str, Any]: ...
+
+    @abstractmethod
+    async def replace_assessment(self, trace_id: str, assessment: dict[str, Any]) -> dict[str, Any]:
+        """Write back an updated assessment (same id)."""
+
+    @abstractmethod
+    async def delete_assessment(self, trace_id: str, assessment_id: str) -> None:
+        """Delete; an assessment it overrode becomes valid again. Unknown ids are ignored."""

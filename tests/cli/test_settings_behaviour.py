@@ -43,6 +43,11 @@ PROBED = {
     "disable_security_middleware": "no_proxy_no_checks_dev",
     "dev": "no_proxy_no_checks_dev",
     "artifacts_only": "artifacts_only",
+    "db_pool_size": "database_bounds_from_variables",
+    "db_connect_timeout": "database_bounds_from_variables",
+    "db_query_timeout": "database_bounds_from_variables",
+    "db_pool_timeout": "database_bounds_from_variables",
+    "db_startup_timeout": "database_bounds_from_variables",
 }
 
 
@@ -224,3 +229,98 @@ def test_artifacts_only(tmp_path: Path) -> None:
     assert f"Loaded environment variables from: {env_file}" in log
     assert "mode:            artifacts only" in log
     assert f"from MLFLOW_ARTIFACTS_ONLY in {env_file}" in log
+
+
+def test_database_bounds_from_variables(tmp_path: Path, pg_server: Any, pg_template: str) -> None:
+    """The db_* settings through variables alone, against a PostgreSQL behind a proxy the test
+    blackholes: each bound shows in what the server does and in its 503 messages."""
+    import asyncio
+    import threading
+
+    import asyncpg
+    from db_proxy import DbProxy
+
+    dsn = asyncio.run(pg_server.clone(pg_template))
+    name = dsn.rsplit("/", 1)[1]
+    proxy = DbProxy()
+    uri = f"postgresql://root@127.0.0.1:{proxy.port}/{name}"
+    try:
+        port = free_port()
+        env = clean_env(
+            **{
+                var("backend_store_uri"): uri,
+                var("port"): str(port),
+                var("workers"): "1",
+                var("db_pool_size"): "2",  # MLflow's MLFLOW_SQLALCHEMYSTORE_POOL_SIZE
+                var("db_connect_timeout"): "2",
+                var("db_query_timeout"): "1",
+                var("db_pool_timeout"): "3",
+            }
+        )
+        server = ServerProcess.command([*AIOTRACK, "server"], tmp_path, env, port)
+        try:
+            server.wait_ready()
+            api = server.url + "/api/2.0/mlflow"
+            status, _, body = request(
+                api + "/experiments/create",
+                method="POST",
+                body=b'{"name": "b"}',
+                headers={"Content-Type": "application/json"},
+            )
+            assert status == 200, body
+            # 24 requests at once on one worker: never more than db_pool_size connections.
+            results: list[int] = []
+            threads = [
+                threading.Thread(target=lambda: results.append(request(api + "/experiments/search?max_results=5")[0]))
+                for _ in range(24)
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+            assert results == [200] * 24
+
+            async def backends() -> int:
+                conn = await asyncpg.connect(pg_server.admin_dsn)
+                try:
+                    count: int = await conn.fetchval(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", name
+                    )
+                    return count
+                finally:
+                    await conn.close()
+
+            assert 1 <= asyncio.run(backends()) <= 2
+            proxy.set_mode("blackhole")
+            # A pooled connection that stops answering: query budget 1 s + 2 s margin.
+            status, _, body = request(api + "/experiments/search?max_results=5")
+            assert status == 503 and b"did not answer within 3 s" in body, body
+            # ... then new connections that never complete: the connect timeout (2 s < pool's 3 s).
+            messages = [request(api + "/experiments/search?max_results=5")[2] for _ in range(3)]
+            assert any(b"did not complete within 2 s (--db-connect-timeout)" in m for m in messages), messages
+            proxy.set_mode("forward")
+        finally:
+            server.stop()
+        assert "from MLFLOW_SQLALCHEMYSTORE_POOL_SIZE" in server.log()
+
+        # At start, blackholed: retried for db_startup_timeout, each attempt bounded by the pool
+        # timeout (1 s < the connect timeout's 5 s), then one line and a non-zero exit.
+        port = free_port()
+        env = clean_env(
+            **{
+                var("backend_store_uri"): uri,
+                var("port"): str(port),
+                var("db_startup_timeout"): "2",
+                var("db_pool_timeout"): "1",
+                var("db_connect_timeout"): "5",
+            }
+        )
+        proxy.set_mode("blackhole")
+        server = ServerProcess.command([*AIOTRACK, "server"], tmp_path, env, port)
+        assert server.proc.wait(60) != 0
+        log = server.log()
+        assert "Traceback" not in log
+        assert "stayed unavailable for 2 s (--db-startup-timeout" in log
+        assert "within 1 s (--db-pool-timeout)" in log
+    finally:
+        proxy.close()

@@ -157,7 +157,8 @@ async def test_0004_clusters_sqlite_child_tables_keeping_their_rows(tmp_path, mo
         await store.log_batch(run_id, [MetricPoint("m", 2.5, 1, 3)], [{"key": "p", "value": "1"}], [])
         before = await store.get_run(run_id)
         monkeypatch.undo()
-        assert await migrations.upgrade(db) == ["0004_sqlite_clustered_children"]
+        # 0004 runs first (later migrations, such as 0005_traces, follow it)
+        assert (await migrations.upgrade(db))[0] == "0004_sqlite_clustered_children"
         for table in ("params", "tags", "latest_metrics"):
             ddl = (await db.fetchrow("SELECT sql FROM sqlite_master WHERE name = ?", (table,)))[0]
             assert "WITHOUT ROWID" in ddl

@@ -328,3 +328,39 @@ def test_live_updates_pushed_without_a_reload(page, logged):
     expect(metrics).to_contain_text("acc", timeout=5000)
     _rest(base, "runs/update", {"run_id": run, "status": "FINISHED"})
     expect(page.get_by_role("heading", level=1)).to_contain_text("finished", timeout=5000)
+
+
+def test_group_runs_roll_up_rows_and_aggregate_bands(page, logged):
+    base = logged["url"].rstrip("/")
+    exp = _rest(base, "experiments/create", {"name": "grouped-sweep"})["experiment_id"]
+    for i in range(6):
+        opt = "adam" if i < 4 else "sgd"
+        run = _rest(base, "runs/create", {"experiment_id": exp, "run_name": f"r{i}"})["run"]["info"]["run_id"]
+        metrics = [
+            {"key": "loss", "value": (10 - s) * (1 + i / 10), "timestamp": 1000 + s, "step": s} for s in range(10)
+        ]
+        _rest(base, "runs/log-batch", {"run_id": run, "params": [{"key": "opt", "value": opt}], "metrics": metrics})
+        _rest(base, "runs/update", {"run_id": run, "status": "FINISHED"})
+    # the table: a roll-up row per group, largest first, with the metric's mean; expandable
+    page.goto(f"{logged['url']}#/experiments/{exp}?group=params.opt")
+    grid = page.get_by_role("grid", name="Runs")
+    rows = grid.locator(".vt-row")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("adam")
+    expect(rows.nth(0)).to_contain_text("(4)")
+    expect(rows.nth(1)).to_contain_text("sgd")
+    grid.get_by_role("button", name="Expand adam").click()
+    expect(rows).to_have_count(6)
+    grid.get_by_label("Select adam").check()
+    assert page.url.count("run=") == 4
+    # the charts: one mean series per group with its band, over every run
+    page.goto(f"{logged['url']}#/experiments/{exp}?view=charts&group=params.opt")
+    card = page.locator(".chart-card[data-metric=loss]")
+    expect(card.locator("canvas")).to_be_visible()
+    expect(card.locator(".u-legend")).to_contain_text("adam (4)")
+    expect(card.locator(".u-legend")).to_contain_text("sgd (2)")
+    expect(card.locator(".chart-foot")).to_contain_text("over 6 runs")
+    page.get_by_label("Band").select_option("std")
+    expect(card.locator(".chart-foot")).to_contain_text("mean ± 1 std")
+    assert "band=std" in page.url
+    screenshot(page, "charts-grouped")

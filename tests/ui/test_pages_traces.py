@@ -97,10 +97,10 @@ def test_trace_page_span_tree_timeline_and_json(page, traced):
     expect(details.get_by_role("heading", level=2)).to_contain_text("retrieve")
     expect(details.get_by_label("Span inputs")).to_contain_text("query")
     expect(details.get_by_label("Span outputs")).to_contain_text("refund policy")
+    screenshot(page, "trace")
     # collapse the root: its children leave the tree
     items.nth(0).get_by_role("button", name="Collapse").click()
     expect(tree.get_by_role("treeitem")).to_have_count(1)
-    screenshot(page, "trace")
 
 
 def test_trace_page_error_span_shows_the_exception(page, traced):

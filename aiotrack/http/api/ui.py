@@ -15,6 +15,17 @@ GET 2.0/aiotrack/metrics/downsampled
     zoom level; series of at most 4 * buckets points come back whole. `total`, `min` and `max`
     cover every point in range. Values follow MLflow's JSON: NaN is "NaN", +-Inf is +-1.797e308.
     An unknown run id answers 404 RESOURCE_DOES_NOT_EXIST, bad arguments 400 INVALID_PARAMETER_VALUE.
+
+POST 2.0/aiotrack/metrics/grouped
+    {"groups": {"<group>": [run ids], ...}, "metric_key": "loss", "buckets": 200}
+    (1..50 groups, at most 20,000 runs in all, 1..1000 step buckets)
+
+    200 {"metric_key": "loss", "groups": [{"group", "runs", "step": [...], "mean": [...], "std": [...],
+          "min": [...], "max": [...], "count": [...]}]}
+
+    Each group's runs' history of the metric, bucketed by step over one range common to all
+    groups, summed in SQL: per bucket its first step, the mean, standard deviation, minimum and
+    maximum value, and the number of points. NaN and infinite values are left out.
 """
 
 from __future__ import annotations
@@ -24,7 +35,7 @@ from aiohttp import web
 from aiotrack.http import keys
 from aiotrack.http.codec import json_response, read_args
 from aiotrack.http.routing import Routes
-from aiotrack.services.charts import DEFAULT_BUCKETS, downsampled_metrics
+from aiotrack.services.charts import DEFAULT_BUCKETS, downsampled_metrics, grouped_metric
 
 routes = Routes()
 
@@ -44,3 +55,12 @@ async def downsampled_metrics_handler(request: web.Request) -> web.Response:
         max_x=args.int("max_x"),
     )
     return json_response({"x_axis": x_axis, "buckets": buckets, "series": series})
+
+
+@routes.post("2.0/aiotrack/metrics/grouped")
+async def grouped_metrics_handler(request: web.Request) -> web.Response:
+    args = await read_args(request)
+    groups = await grouped_metric(
+        request.app[keys.TRACKING].store, args.raw("groups"), args.raw("metric_key"), args.raw("buckets")
+    )
+    return json_response({"metric_key": args.raw("metric_key"), "groups": groups})

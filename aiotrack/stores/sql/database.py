@@ -1,28 +1,35 @@
-"""Async database handles: the one place that knows aiosqlite and asyncpg.
+"""Async database handles: the one place that knows the drivers (sqlite3, asyncpg).
 
-A :class:`Database` offers reads (``fetch``/``fetchrow``) that may run concurrently, and
-``transaction()`` for writes. SQL is written once with ``?`` placeholders (see dialect.py).
-
-Concurrency, in one place:
-- SQLite: one writer connection per process, whose thread runs one transaction at a time. Across
-  worker processes writers queue on an flock of ``<db>.lock``, taken and released on that thread
-  (the kernel wakes the next writer the moment the lock is free, where SQLite's own busy handler
-  sleeps and polls: twice the write throughput with four workers, a tenth of the tail latency),
-  and transactions begin ``IMMEDIATE`` so one never fails on a lock upgrade. The busy timeout
-  stays as a backstop for other programs touching the file. WAL lets readers on their own
-  connections run beside the writer.
-
-Two ways to write:
+A :class:`Database` offers reads (``fetch``/``fetchrow``) that may run concurrently, and two ways
+to write. SQL is written once with ``?`` placeholders (see dialect.py).
 
 - ``run(body, *args)``: the body is a generator that yields statements (``Fetch``, ``FetchRow``,
-  ``Execute``, ``ExecMany``) and receives their results; its return value is the result. On SQLite
-  the whole transaction (flock, BEGIN, every statement, COMMIT) runs on the connection's thread in
-  one round trip, so the database lock is held only while SQL runs, never while the event loop is
-  busy with other requests; calls queue on the thread back to back. On PostgreSQL the same body is
-  driven statement by statement on one pooled connection. The hot writes use this.
+  ``Execute``, ``ExecMany``) and receives their results; its return value is the result. One
+  driver loop (:func:`drive`) runs it on both engines: on SQLite the whole transaction (flock,
+  BEGIN, every statement, COMMIT) runs on the writer's thread in one round trip, so the database
+  lock is held only while SQL runs, never while the event loop is busy with other requests; on
+  PostgreSQL the same loop awaits each statement on one pooled connection. The hot writes use it.
 - ``transaction()``: an async context with a ``Tx`` whose statements are awaited one by one (fewer
   thread round trips than statements, see ``Tx``); simpler to write, for the rest.
-- PostgreSQL: an asyncpg pool; each transaction holds one pooled connection.
+
+Concurrency, in one place:
+- SQLite: one writer connection per process on a thread of our own (sqlite_thread.py), running
+  one transaction at a time. Across worker processes writers queue on an flock of ``<db>.lock``,
+  taken and released on that thread (the kernel wakes the next writer the moment the lock is
+  free, where SQLite's own busy handler sleeps and polls), and transactions begin ``IMMEDIATE``
+  so one never fails on a lock upgrade. WAL lets readers on their own connections and threads run
+  beside the writer.
+- PostgreSQL: an asyncpg pool of ``pool_size`` connections per process; each transaction holds one.
+
+Bounded, always (the ``db_*`` settings, :class:`DatabaseOptions`): every query has a time budget
+(PostgreSQL's ``statement_timeout``; on SQLite a progress handler), a database that stops
+answering is given the budget plus a margin, a new connection ``connect_timeout``, a wait for a
+pooled one ``pool_timeout``. Every failure of the database itself becomes MLflow's 503
+TEMPORARILY_UNAVAILABLE (messages from aiotrack/errors.py, naming no host, port or driver); a
+statement the engine finds too complex, a 400. Broken PostgreSQL connections are replaced by the
+pool on the next request, so service resumes by itself when the database is back. A cancelled
+caller (aiohttp cancels a handler whose client went away) cancels its query: asyncpg sends
+PostgreSQL a cancel request, and a SQLite job is skipped or interrupted.
 """
 
 from __future__ import annotations
@@ -36,21 +43,74 @@ import logging
 import os
 import re
 import sqlite3
+import time
+import types
 from collections.abc import AsyncIterator, Callable, Generator, Iterable, Sequence
-from typing import Any, TypeVar
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar, cast
 
-import aiosqlite
 import asyncpg
 
-from aiotrack.errors import TEMPORARILY_UNAVAILABLE, AiotrackError, IntegrityViolation
+from aiotrack import errors
+from aiotrack.config import Settings
+from aiotrack.errors import IntegrityViolation
 from aiotrack.stores.sql.dialect import POSTGRESQL, SQLITE, Dialect
+from aiotrack.stores.sql.sqlite_thread import BudgetExceeded, ConnectionGone, SqliteThread
 
 log = logging.getLogger(__name__)
 
 Row = Sequence[Any]
-T = TypeVar("T")
-# A ``run`` body: a generator function that yields statements, receives their results, returns T.
-RunBody = Callable[..., Generator["Fetch", Any, T]]
+
+
+# --------------------------------------------------------------------------- options
+
+
+@dataclass(frozen=True)
+class DatabaseOptions:
+    """The ``db_*`` settings of one store (a URI's query parameters win over the options)."""
+
+    pool_size: int
+    connect_timeout: float
+    pool_timeout: float
+    query_timeout: float
+
+    # A database that has not answered a statement this long after its own budget ran out is
+    # taken for gone (it stopped answering without closing the connection).
+    ANSWER_MARGIN = 2.0
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings | None = None, uri_options: dict[str, float] | None = None
+    ) -> DatabaseOptions:
+        s = settings or Settings()
+        options = cls(
+            pool_size=s.db_pool_size,
+            connect_timeout=s.db_connect_timeout,
+            pool_timeout=s.db_pool_timeout,
+            query_timeout=s.db_query_timeout,
+        )
+        if uri_options:
+            given = dict(uri_options)
+            options = replace(
+                options,
+                pool_size=int(given.pop("pool_size", options.pool_size)),
+                connect_timeout=given.pop("connect_timeout", options.connect_timeout),
+                pool_timeout=given.pop("pool_timeout", options.pool_timeout),
+                query_timeout=given.pop("query_timeout", options.query_timeout),
+            )
+            assert not given, f"unknown database options {given}"
+        return options
+
+    @property
+    def answer_timeout(self) -> float:
+        return self.query_timeout + self.ANSWER_MARGIN
+
+
+# The setting each bound is configured by, for the messages that name it.
+_QUERY_BUDGET = "--db-query-timeout"
+
+
+# --------------------------------------------------------------------------- statements
 
 
 class Fetch(tuple[Any, ...]):
@@ -72,7 +132,51 @@ class ExecMany(Fetch):
     """One statement for each row of parameters; no result."""
 
 
-SQLITE_BUSY_TIMEOUT_MS = 60_000
+Body = Generator[Fetch, Any, Any]
+T = TypeVar("T")
+# A ``run`` body: a generator function that yields statements, receives their results, returns T.
+RunBody = Callable[..., Generator[Fetch, Any, T]]
+
+
+_COROUTINE = types.CoroutineType
+
+
+@types.coroutine
+def drive(body: Body, execute: Callable[[Fetch], Any]) -> Generator[Any, Any, Any]:
+    """The one driver loop of the statement protocol, for both engines.
+
+    ``execute(statement)`` returns the statement's result (SQLite, on the writer's thread) or a
+    coroutine producing it (PostgreSQL), and raises ``IntegrityViolation`` for a broken
+    constraint, which is thrown into the body (it may catch it and go on). Awaited, this is a
+    coroutine; on SQLite :func:`_complete` runs it to its end without an event loop, since
+    nothing in it ever waits.
+    """
+    try:
+        request = next(body)
+        while True:
+            try:
+                result = execute(request)
+                if type(result) is _COROUTINE:
+                    result = yield from cast(Generator[Any, Any, Any], result)
+            except IntegrityViolation as exc:
+                request = body.throw(exc)
+                continue
+            request = body.send(result)
+    except StopIteration as stop:
+        return stop.value
+
+
+def _complete(coroutine: Generator[Any, Any, Any]) -> Any:
+    """Run a :func:`drive` whose statements never wait (SQLite's) to its end."""
+    try:
+        coroutine.send(None)
+    except StopIteration as stop:
+        return stop.value
+    coroutine.close()
+    raise RuntimeError("a SQLite transaction body tried to wait for something")
+
+
+# --------------------------------------------------------------------------- the interfaces
 
 
 class Tx:
@@ -107,6 +211,7 @@ class Tx:
 class Database:
     dialect: Dialect
     url: str
+    options: DatabaseOptions
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         raise NotImplementedError
@@ -123,7 +228,8 @@ class Database:
         raise NotImplementedError
 
     async def table_names(self) -> set[str]:
-        raise NotImplementedError
+        rows = await self.fetch(self.dialect.table_names_sql)
+        return {r[0] for r in rows}
 
     async def close(self) -> None:
         raise NotImplementedError
@@ -131,29 +237,117 @@ class Database:
 
 # --------------------------------------------------------------------------- SQLite
 
+# Errors SQLite raises for a statement beyond its compile-time limits: the request was too big.
+_SQLITE_TOO_COMPLEX = (
+    "expression tree is too large",
+    "too many sql variables",
+    "parser stack overflow",
+    "too many terms in compound select",
+    "at most 64 tables in a join",
+    "too many columns",
+    "string or blob too big",
+)
+
+
+def _sqlite_error(exc: BaseException, budget: float) -> BaseException:
+    """The neutral error for a sqlite3 (or connection-thread) error; others pass unchanged."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        return IntegrityViolation(str(exc))
+    if isinstance(exc, BudgetExceeded):
+        return errors.query_budget_exceeded(budget, _QUERY_BUDGET)
+    if isinstance(exc, ConnectionGone):
+        return errors.database_unavailable("the database connection is closed")
+    if not isinstance(exc, sqlite3.OperationalError | sqlite3.DataError):
+        return exc
+    text = str(exc).lower()
+    if any(marker in text for marker in _SQLITE_TOO_COMPLEX):
+        return errors.query_too_complex()
+    if "locked" in text or "busy" in text:
+        return errors.database_unavailable(f"the database file stayed locked for {budget:g} s")
+    if "disk is full" in text:
+        return errors.database_unavailable("the database's disk is full; nothing of this request was written")
+    if "disk i/o error" in text or "unable to open" in text or "readonly" in text:
+        return errors.database_unavailable("the database file cannot be read or written")
+    if "interrupted" in text:  # stopped by someone else's sqlite3_interrupt (never our budget)
+        return errors.database_unavailable("the query was interrupted")
+    return exc
+
+
+def _sqlite_statement(raw: sqlite3.Connection, request: Fetch) -> Any:
+    """Execute one statement of a ``run`` body on the writer's thread."""
+    sql, params = request
+    kind = type(request)
+    try:
+        if kind is ExecMany:
+            raw.executemany(sql, params)
+            return None
+        cursor = raw.execute(sql, params)
+        if kind is Fetch:
+            return cursor.fetchall()
+        if kind is FetchRow:
+            return cursor.fetchone()
+        return cursor.rowcount
+    except sqlite3.IntegrityError as exc:
+        raise IntegrityViolation(str(exc)) from None
+
+
+def _rollback(raw: sqlite3.Connection) -> None:
+    """Roll back if a transaction is open, never masking the error that led here."""
+    try:
+        if raw.in_transaction:
+            raw.execute("ROLLBACK")
+    except sqlite3.Error:
+        log.warning("ROLLBACK failed on %s; the connection's next BEGIN will tell", raw, exc_info=True)
+
+
+def _configure(busy_ms: int) -> Callable[[sqlite3.Connection], None]:
+    def setup(conn: sqlite3.Connection) -> None:
+        for pragma in (
+            # Only a backstop against other programs touching the file: aiotrack's own writers
+            # queue on the flock, and WAL readers never wait.
+            f"PRAGMA busy_timeout = {busy_ms}",
+            "PRAGMA case_sensitive_like = ON",
+            "PRAGMA foreign_keys = ON",
+            # With WAL, NORMAL survives a crashed process; only a power loss may drop the last commits.
+            "PRAGMA synchronous = NORMAL",
+        ):
+            conn.execute(pragma).fetchall()
+
+    return setup
+
+
+def _fetchall(sql: str, params: Sequence[Any], conn: sqlite3.Connection) -> list[Any]:
+    return conn.execute(sql, params).fetchall()
+
 
 class _SqliteTx(Tx):
-    """Runs on aiosqlite's connection thread in batches: each ``_hop`` is one thread round trip
-    carrying every deferred statement plus the statement whose answer is awaited."""
+    """Runs on the writer's thread in batches: each ``_hop`` is one thread round trip carrying
+    every deferred statement plus the statement whose answer is awaited."""
 
-    __slots__ = ("_conn", "_pending")
+    __slots__ = ("_begun", "_db", "_lock_fd", "_pending", "_writer")
 
-    def __init__(self, conn: aiosqlite.Connection, lock_fd: int) -> None:
-        self._conn = conn
+    def __init__(self, db: SqliteDatabase, writer: SqliteThread, lock_fd: int):
+        self._db = db
+        self._writer = writer
         self._lock_fd = lock_fd
         self._begun = False
         self._pending: list[tuple[str, Any, bool]] = []
 
     async def _hop(self, final: Callable[[sqlite3.Connection], Any] | None) -> Any:
         pending, self._pending = self._pending, []
-        raw = self._conn._conn  # the sqlite3 connection; used only on its own thread below
         begin = not self._begun
         self._begun = True
+        writer, fd = self._writer, self._lock_fd
 
-        def work() -> Any:
+        def work(raw: sqlite3.Connection) -> Any:
             if begin:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
-                raw.execute("BEGIN IMMEDIATE")
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                writer.restart_budget()  # the wait for other processes' writes is not this query's
+                try:
+                    raw.execute("BEGIN IMMEDIATE")
+                except BaseException:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+                    raise
             for sql, params, many in pending:
                 if many:
                     raw.executemany(sql, params)
@@ -162,21 +356,15 @@ class _SqliteTx(Tx):
             return final(raw) if final is not None else None
 
         try:
-            # aiosqlite's own way to run a function on the connection's thread (private, stable
-            # since 0.17; pinned below 0.23 in pyproject.toml and checked by a test).
-            return await self._conn._execute(work)  # type: ignore[no-untyped-call]  # private, unannotated
-        except sqlite3.IntegrityError as exc:
-            raise IntegrityViolation(str(exc)) from None
-        except sqlite3.OperationalError as exc:
-            raise _sqlite_error(exc) from exc
+            return await writer.call(work)
+        except (sqlite3.Error, BudgetExceeded, ConnectionGone) as exc:
+            raise self._db.neutral(exc) from None
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        rows: list[Row] = await self._hop(lambda raw: raw.execute(sql, params).fetchall())
-        return rows
+        return cast(list[Row], await self._hop(functools.partial(_fetchall, sql, params)))
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        count: int = await self._hop(lambda raw: raw.execute(sql, params).rowcount)
-        return count
+        return cast(int, await self._hop(lambda raw: raw.execute(sql, params).rowcount))
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         self._pending.append((sql, list(rows), True))
@@ -189,6 +377,9 @@ class _SqliteTx(Tx):
         def finish(raw: sqlite3.Connection) -> None:
             try:
                 raw.execute("COMMIT")
+            except BaseException:
+                _rollback(raw)
+                raise
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
 
@@ -198,68 +389,75 @@ class _SqliteTx(Tx):
         self._pending = []
         if not self._begun:
             return
-        raw = self._conn._conn
         fd = self._lock_fd
 
-        def work() -> None:
+        def work(raw: sqlite3.Connection) -> None:
             try:
-                if raw.in_transaction:
-                    raw.execute("ROLLBACK")
+                _rollback(raw)
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
 
-        await self._conn._execute(work)  # type: ignore[no-untyped-call]  # private, unannotated
+        with contextlib.suppress(ConnectionGone):  # a closed connection rolled back by itself
+            await self._writer.call(work)
 
 
 class SqliteDatabase(Database):
     dialect = SQLITE
 
-    def __init__(self, path: str, *, readers: int = 2) -> None:
+    def __init__(self, path: str, *, readers: int = 2, options: DatabaseOptions | None = None):
         self.path = path
         self.url = f"sqlite:///{path}"
+        self.options = options or DatabaseOptions.from_settings()
         self._n_readers = readers
-        self._writer: aiosqlite.Connection | None = None
-        self._readers: list[aiosqlite.Connection] = []
+        self._writer: SqliteThread | None = None
+        self._readers: list[SqliteThread] = []
         self._next_reader = itertools.cycle(range(readers))
         self._write_lock = asyncio.Lock()
         self._lock_fd: int | None = None
 
-    async def _connect(self) -> aiosqlite.Connection:
-        conn = await aiosqlite.connect(self.path, isolation_level=None, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
-        for pragma in (
-            f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}",
-            "PRAGMA case_sensitive_like = ON",
-            "PRAGMA foreign_keys = ON",
-            # With WAL, NORMAL survives a crashed process; only a power loss may drop the last commits.
-            "PRAGMA synchronous = NORMAL",
-        ):
-            await conn.execute_fetchall(pragma)
-        return conn
+    def neutral(self, exc: BaseException) -> BaseException:
+        return _sqlite_error(exc, self.options.query_timeout)
+
+    def _thread(self, name: str) -> SqliteThread:
+        budget = self.options.query_timeout
+        return SqliteThread(self.path, name=name, budget=budget, setup=_configure(int(budget * 1000)))
 
     async def open(self) -> SqliteDatabase:
-        self._lock_fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-        self._writer = await self._connect()
-        # WAL is a property of the database file; setting it needs no other writer mid-way.
-        async with self._write_lock:
-            await self._writer.execute_fetchall("PRAGMA journal_mode = WAL")
-        self._readers = [await self._connect() for _ in range(self._n_readers)]
+        try:
+            self._lock_fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+            self._writer = await self._thread("aiotrack-sqlite-writer").start()
+            # WAL is a property of the database file; setting it needs no other writer mid-way.
+            async with self._write_lock:
+                await self._writer.call(lambda c: c.execute("PRAGMA journal_mode = WAL").fetchall())
+            for i in range(self._n_readers):
+                self._readers.append(await self._thread(f"aiotrack-sqlite-reader-{i}").start())
+        except BaseException as exc:
+            await self.close()
+            if isinstance(exc, OSError):  # a path that cannot hold a database: no use retrying
+                raise errors.ConfigError(f"Cannot open the SQLite database {self.path}: {exc.strerror}.") from None
+            mapped = self.neutral(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
         return self
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        conn = self._readers[next(self._next_reader)]
+        if not self._readers:
+            raise errors.database_unavailable("the database is not open")
+        reader = self._readers[next(self._next_reader)]
         try:
-            return list(await conn.execute_fetchall(sql, params))
-        except sqlite3.OperationalError as exc:
-            raise _sqlite_error(exc) from exc
+            return await reader.call(functools.partial(_fetchall, sql, params))
+        except (sqlite3.Error, BudgetExceeded, ConnectionGone) as exc:
+            raise self.neutral(exc) from None
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
-        conn = self._writer
-        assert conn is not None, "database is not open"
+        writer, fd = self._writer, self._lock_fd
+        if writer is None or fd is None:
+            raise errors.database_unavailable("the database is not open")
         # The lock keeps run() from queueing work on the thread between this transaction's hops.
         async with self._write_lock:
-            assert self._lock_fd is not None  # set by open() with the writer
-            tx = _SqliteTx(conn, self._lock_fd)
+            tx = _SqliteTx(self, writer, fd)
             try:
                 yield tx
                 await tx.commit()
@@ -268,86 +466,43 @@ class SqliteDatabase(Database):
                 raise
 
     async def run(self, body: RunBody[T], *args: Any) -> T:
-        conn = self._writer
-        assert conn is not None, "database is not open"
-        raw = conn._conn
-        fd = self._lock_fd
-        assert fd is not None  # set by open() with the writer
+        writer, fd = self._writer, self._lock_fd
+        if writer is None or fd is None:
+            raise errors.database_unavailable("the database is not open")
 
-        def work() -> T:
+        def work(raw: sqlite3.Connection) -> Any:
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:
+                writer.restart_budget()  # the wait for other processes' writes is not this query's
                 raw.execute("BEGIN IMMEDIATE")
                 try:
-                    result = _drive_sync(body(*args), raw)
+                    result = _complete(drive(body(*args), functools.partial(_sqlite_statement, raw)))
                     raw.execute("COMMIT")
                     return result
                 except BaseException:
-                    if raw.in_transaction:
-                        raw.execute("ROLLBACK")
+                    _rollback(raw)
                     raise
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
 
         # Queue the work under the lock (so it cannot land between the hops of a transaction()),
         # then wait for it outside: many run() calls queue on the thread back to back.
-        async with self._write_lock:
-            future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-            conn._tx.put_nowait((future, work))  # what aiosqlite's _execute does, minus the wait
         try:
-            return await future
-        except sqlite3.IntegrityError as exc:
-            raise IntegrityViolation(str(exc)) from None
-        except sqlite3.OperationalError as exc:
-            raise _sqlite_error(exc) from exc
-
-    async def table_names(self) -> set[str]:
-        rows = await self.fetch("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-        return {r[0] for r in rows}
+            async with self._write_lock:
+                job = writer.submit(work)
+            return await writer.wait(job)
+        except (sqlite3.Error, BudgetExceeded, ConnectionGone) as exc:
+            raise self.neutral(exc) from None
 
     async def close(self) -> None:
-        for conn in [self._writer, *self._readers]:
-            if conn is not None:
-                await conn.close()
+        threads = [t for t in (self._writer, *self._readers) if t is not None]
         self._writer = None
         self._readers = []
+        for thread in threads:
+            await thread.close()
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
-
-
-def _drive_sync(gen: Generator[Fetch, Any, T], raw: sqlite3.Connection) -> T:
-    """Run a ``run`` body's statements on a sqlite3 connection (on its thread)."""
-    try:
-        request = next(gen)
-        while True:
-            sql, params = request
-            result: Any
-            try:
-                if type(request) is ExecMany:
-                    raw.executemany(sql, params)
-                    result = None
-                else:
-                    cursor = raw.execute(sql, params)
-                    if type(request) is Fetch:
-                        result = cursor.fetchall()
-                    elif type(request) is FetchRow:
-                        result = cursor.fetchone()
-                    else:
-                        result = cursor.rowcount
-            except sqlite3.IntegrityError as exc:
-                request = gen.throw(IntegrityViolation(str(exc)))
-                continue
-            request = gen.send(result)
-    except StopIteration as stop:
-        value: T = stop.value
-        return value
-
-
-def _sqlite_error(exc: sqlite3.OperationalError) -> Exception:
-    if "locked" in str(exc) or "busy" in str(exc):
-        return AiotrackError("The database is busy; retry the request.", TEMPORARILY_UNAVAILABLE)
-    return exc
 
 
 # --------------------------------------------------------------------------- PostgreSQL
@@ -362,18 +517,58 @@ def to_dollar_params(sql: str) -> str:
     return _QMARK.sub(lambda _m: f"${next(counter)}", sql)
 
 
+# asyncpg raises asyncio's TimeoutError, a class of its own before Python 3.11.
+_TIMEOUTS = (TimeoutError, asyncio.TimeoutError)
+
+# The connection is gone or cannot be made: the database is down, restarting or unreachable.
+_PG_GONE: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset, unreachable network
+    asyncpg.PostgresConnectionError,  # 08xxx, connection lost mid-query included
+    asyncpg.CannotConnectNowError,  # starting up or shutting down
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.exceptions.ConnectionFailureError,
+)
+
+
+def _pg_error(exc: BaseException, options: DatabaseOptions) -> BaseException:
+    """The neutral error for an asyncpg (or socket) error; others pass unchanged."""
+    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
+        return IntegrityViolation(str(exc))
+    if isinstance(exc, asyncpg.QueryCanceledError):  # our statement_timeout fired
+        return errors.query_budget_exceeded(options.query_timeout, _QUERY_BUDGET)
+    if isinstance(exc, asyncpg.ProgramLimitExceededError):
+        return errors.query_too_complex()
+    if isinstance(exc, _TIMEOUTS):  # asyncpg's command timeout: the server stopped answering
+        return errors.database_unavailable(f"the database did not answer within {options.answer_timeout:g} s")
+    if isinstance(exc, asyncpg.DiskFullError):
+        return errors.database_unavailable("the database's disk is full; nothing of this request was written")
+    if isinstance(exc, _PG_GONE):
+        return errors.database_unavailable("the database cannot be reached")
+    if isinstance(exc, asyncpg.InterfaceError):
+        text = str(exc)
+        if "cannot exceed" in text:  # more bind parameters than the protocol carries
+            return errors.query_too_complex()
+        if "closed" in text or "connection" in text:
+            return errors.database_unavailable("the connection to the database was lost")
+    return exc
+
+
+_PG_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, *_TIMEOUTS)
+
+
 class _PgTx(Tx):
     __slots__ = ("_conn",)
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection):
         self._conn = conn
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         try:
-            rows: list[Row] = await self._conn.fetch(to_dollar_params(sql), *params)
+            return cast(list[Row], await self._conn.fetch(to_dollar_params(sql), *params))
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise IntegrityViolation(str(exc)) from None
-        return rows
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         try:
@@ -389,65 +584,98 @@ class _PgTx(Tx):
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise IntegrityViolation(str(exc)) from None
 
+    def statement(self, request: Fetch) -> Any:
+        """One statement of a ``run`` body (a coroutine for :func:`drive`)."""
+        sql, params = request
+        kind = type(request)
+        if kind is ExecMany:
+            return self.executemany(sql, params)
+        if kind is Fetch:
+            return self.fetch(sql, params)
+        if kind is FetchRow:
+            return self.fetchrow(sql, params)
+        return self.execute(sql, params)
+
 
 class PostgresDatabase(Database):
     dialect = POSTGRESQL
 
-    def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 10) -> None:
+    def __init__(self, dsn: str, *, max_size: int | None = None, options: DatabaseOptions | None = None):
         self.url = dsn
         self._dsn = dsn
-        self._min = min_size
-        self._max = max_size
+        options = options or DatabaseOptions.from_settings()
+        if max_size is not None:
+            options = replace(options, pool_size=max_size)
+        self.options = options
         self._pool: asyncpg.Pool | None = None
 
     async def open(self) -> PostgresDatabase:
-        self._pool = await asyncpg.create_pool(self._dsn, min_size=self._min, max_size=self._max)
+        """Make the pool. It connects on demand, so this succeeds while the database is away;
+        the first query tells (see connect.open_database for the wait at start)."""
+        o = self.options
+        self._pool = await asyncpg.create_pool(
+            self._dsn,
+            min_size=0,
+            max_size=o.pool_size,
+            timeout=o.connect_timeout,  # connecting, authentication included
+            command_timeout=o.answer_timeout,  # a server that stopped answering (client side)
+            server_settings={"statement_timeout": str(int(o.query_timeout * 1000))},
+        )
         return self
 
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+        pool = self._pool
+        if pool is None:
+            raise errors.database_unavailable("the database is not open")
+        started = time.monotonic()
+        try:
+            conn = await pool.acquire(timeout=self.options.pool_timeout)
+        except _TIMEOUTS:
+            o = self.options
+            if time.monotonic() - started < o.pool_timeout:  # a new connection timed out first
+                reason = f"a new connection to the database did not complete within {o.connect_timeout:g} s"
+                raise errors.database_unavailable(f"{reason} (--db-connect-timeout)") from None
+            raise errors.database_unavailable(
+                f"no database connection was free or could be made within {o.pool_timeout:g} s (--db-pool-timeout)"
+            ) from None
+        except _PG_ERRORS as exc:
+            raise _pg_error(exc, self.options) from None
+        try:
+            yield conn
+        finally:
+            try:
+                await pool.release(conn)  # bounded by the acquire timeout; a broken one is dropped
+            except _PG_ERRORS:
+                log.debug("a broken PostgreSQL connection was dropped", exc_info=True)
+
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        assert self._pool is not None, "database is not open"
-        rows: list[Row] = await self._pool.fetch(to_dollar_params(sql), *params)
-        return rows
+        try:
+            async with self._connection() as conn:
+                return cast(list[Row], await conn.fetch(to_dollar_params(sql), *params))
+        except _PG_ERRORS as exc:
+            raise _pg_error(exc, self.options) from None
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
-        assert self._pool is not None, "database is not open"
-        async with self._pool.acquire() as conn, conn.transaction():
-            yield _PgTx(conn)
+        try:
+            async with self._connection() as conn, conn.transaction():
+                yield _PgTx(conn)
+        except _PG_ERRORS as exc:
+            raise _pg_error(exc, self.options) from None
 
     async def run(self, body: RunBody[T], *args: Any) -> T:
-        assert self._pool is not None, "database is not open"
-        gen = body(*args)
-        async with self._pool.acquire() as conn, conn.transaction():
-            tx = _PgTx(conn)
-            try:
-                request = next(gen)
-                while True:
-                    sql, params = request
-                    result: Any
-                    try:
-                        if type(request) is ExecMany:
-                            await tx.executemany(sql, params)
-                            result = None
-                        elif type(request) is Fetch:
-                            result = await tx.fetch(sql, params)
-                        elif type(request) is FetchRow:
-                            result = await tx.fetchrow(sql, params)
-                        else:
-                            result = await tx.execute(sql, params)
-                    except IntegrityViolation as exc:
-                        request = gen.throw(exc)
-                        continue
-                    request = gen.send(result)
-            except StopIteration as stop:
-                value: T = stop.value
-                return value
-
-    async def table_names(self) -> set[str]:
-        rows = await self.fetch("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
-        return {r[0] for r in rows}
+        try:
+            async with self._connection() as conn, conn.transaction():
+                result: T = await drive(body(*args), _PgTx(conn).statement)
+                return result
+        except _PG_ERRORS as exc:
+            raise _pg_error(exc, self.options) from None
 
     async def close(self) -> None:
         if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+            pool, self._pool = self._pool, None
+            try:
+                await asyncio.wait_for(pool.close(), self.options.pool_timeout)
+            except _PG_ERRORS:
+                pool.terminate()

@@ -8,7 +8,12 @@ is asked of a :class:`Dialect`: DDL types, case-insensitive matching and the pla
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+
+# The advisory-lock key of schema changes: the first 8 bytes of sha256(b"aiotrack schema") as a
+# signed 64-bit integer (any fixed number would do; this one is unlikely to be another program's).
+SCHEMA_LOCK_KEY = 0x53772631B0ECD9A9
 
 
 @dataclass(frozen=True)
@@ -21,6 +26,16 @@ class Dialect:
     case_sensitive_like: str  # "{lhs} LIKE {rhs}" honouring case
     case_insensitive_like: str  # "{lhs} ILIKE {rhs}"
     offset_only: str  # skip rows without a LIMIT (SQLite's grammar needs "LIMIT -1" first)
+    # Catalog and schema changes
+    table_names_sql: str  # one column: the names of the tables aiotrack may own
+    # First statement of a schema-changing transaction, holding every other process (on any
+    # machine) off the schema until it commits; None where the write transaction already does
+    # (SQLite: the writers' flock and BEGIN IMMEDIATE).
+    schema_lock_sql: str | None
+    # A member of a JSON text column as text: "{column}" and "{path}" (a bound parameter made
+    # by json_path from the member's keys). Used by trace filters on span attributes.
+    json_text: str = ""
+    json_path: Callable[[tuple[str, ...]], object] = tuple
 
     def like(self, lhs: str, rhs: str, *, case_sensitive: bool = True) -> str:
         template = self.case_sensitive_like if case_sensitive else self.case_insensitive_like
@@ -40,6 +55,11 @@ SQLITE = Dialect(
     case_sensitive_like="{lhs} LIKE {rhs} ESCAPE '\\'",
     case_insensitive_like="LOWER({lhs}) LIKE LOWER({rhs}) ESCAPE '\\'",
     offset_only=" LIMIT -1 OFFSET ?",
+    table_names_sql="SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    schema_lock_sql=None,
+    # json_extract answers a JSON string member unquoted, like PostgreSQL's #>>.
+    json_text="json_extract({column}, {path})",
+    json_path=lambda keys: "$" + "".join('."' + k.replace('"', '\\"') + '"' for k in keys),
 )
 
 POSTGRESQL = Dialect(
@@ -49,4 +69,10 @@ POSTGRESQL = Dialect(
     case_sensitive_like="{lhs} LIKE {rhs}",
     case_insensitive_like="{lhs} ILIKE {rhs}",
     offset_only=" OFFSET ?",
+    table_names_sql="SELECT tablename FROM pg_tables WHERE schemaname = current_schema()",
+    # A transaction-scoped advisory lock (released by COMMIT or ROLLBACK, or when the session
+    # dies); advisory locks are per database, so the key only has to be aiotrack's own.
+    schema_lock_sql=f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})",
+    json_text="(CAST({column} AS jsonb) #>> CAST({path} AS text[]))",
+    json_path=list,
 )

@@ -162,3 +162,66 @@ def _downsample_rows(rows: Sequence[Sequence[Any]], xi: int, lo: int, span: int,
                 mx, vmax = i, v
     kept.extend(rows[k] for k in sorted({start, n - 1, *(v for v in (mn, mx) if v >= 0)}))
     return kept
+
+
+# Metric values summed for group aggregates: finite ones (MLflow stores +-Inf as +-max double).
+_FINITE = "is_nan = 0 AND value > -1.7e308 AND value < 1.7e308"
+# Run ids per statement of the group aggregates (well inside every driver's parameter limit).
+AGGREGATE_CHUNK = 2000
+
+
+def _chunks(ids: Sequence[str], n: int = AGGREGATE_CHUNK) -> list[list[str]]:
+    return [list(ids[i : i + n]) for i in range(0, len(ids), n)]
+
+
+async def aggregate_metric(
+    db: Database, groups: dict[str, list[str]], key: str, *, buckets: int
+) -> dict[str, list[tuple[int, int, float, float, float, float]]]:
+    """Each group's runs' ``key`` history, bucketed by step over one common step range.
+
+    Returns per group a list of (bucket's first step, count, sum, sum of squares, min, max) per non-empty
+    bucket, in step order; NaN and infinite values are left out. Everything is summed in SQL, so
+    only ``buckets`` rows per group leave the database whatever the number of runs and points.
+    """
+    lo: int | None = None
+    hi: int | None = None
+    for ids in groups.values():
+        for chunk in _chunks(ids):
+            marks = ",".join("?" for _ in chunk)
+            rows = await db.fetch(
+                f"SELECT MIN(step), MAX(step) FROM metrics WHERE key = ? AND {_FINITE} AND run_uuid IN ({marks})",
+                [key, *chunk],
+            )
+            a, b = rows[0]
+            if a is not None:
+                lo = int(a) if lo is None else min(lo, int(a))
+                hi = int(b) if hi is None else max(hi, int(b))
+    out: dict[str, list[tuple[int, int, float, float, float, float]]] = {g: [] for g in groups}
+    if lo is None or hi is None:
+        return out
+    span = hi - lo + 1
+    for group, ids in groups.items():
+        acc: dict[int, list[float]] = {}
+        for chunk in _chunks(ids):
+            marks = ",".join("?" for _ in chunk)
+            sql = (
+                f"SELECT (step - ?) * ? / ? AS b, COUNT(*), SUM(step), SUM(value), SUM(value * value), MIN(value), "
+                f"MAX(value) FROM metrics WHERE key = ? AND {_FINITE} AND run_uuid IN ({marks}) GROUP BY b"
+            )
+            for b, n, ssum, vsum, vsq, vmin, vmax in await db.fetch(sql, [lo, buckets, span, key, *chunk]):
+                cur = acc.get(int(b))
+                if cur is None:
+                    acc[int(b)] = [float(n), float(ssum), float(vsum), float(vsq), float(vmin), float(vmax)]
+                else:
+                    cur[0] += n
+                    cur[1] += float(ssum)
+                    cur[2] += float(vsum)
+                    cur[3] += float(vsq)
+                    cur[4] = min(cur[4], float(vmin))
+                    cur[5] = max(cur[5], float(vmax))
+        # x of a bucket: its first step (the same for every group, so the groups' series align)
+        out[group] = [
+            (lo + (b * span + buckets - 1) // buckets, int(c[0]), c[2], c[3], c[4], c[5])
+            for b, c in sorted(acc.items())
+        ]
+    return out

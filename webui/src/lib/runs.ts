@@ -271,6 +271,20 @@ export interface TreeRow {
  * siblings). A child whose parent is not in `rows` (filtered out, another page) is shown at the
  * top level. `expanded` holds the ids of parents whose children are visible; `expandAll` shows all.
  */
+/**
+ * The table's rows under a grouping: one roll-up row per group (see lib/groups.ts), followed by
+ * its runs when expanded. `groups` come largest first.
+ */
+export function groupedTree(groups: { row: RunRow; members: RunRow[] }[], expanded: Set<string>, expandAll = false): TreeRow[] {
+  const out: TreeRow[] = [];
+  for (const g of groups) {
+    const open = expandAll || expanded.has(g.row.id);
+    out.push({ row: g.row, depth: 0, childCount: g.members.length, expanded: open });
+    if (open) for (const m of g.members) out.push({ row: m, depth: 1, childCount: 0, expanded: false });
+  }
+  return out;
+}
+
 export function groupNested(rows: RunRow[], expanded: Set<string>, expandAll = false): TreeRow[] {
   const byId = new Map<string, RunRow>();
   for (const r of rows) byId.set(r.id, r);

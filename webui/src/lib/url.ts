@@ -22,6 +22,8 @@ export interface RunsState {
   ts: string; // the traces tab's sort: column id, '-' prefix for descending, '' = newest first
   since: string; // time range of run start: '' (all), or a key of TIME_RANGES ('1h', '24h', '7d', '30d')
   ds: string; // only runs that used this dataset (by name)
+  group: string; // group runs by this column (params.x, tags.x, attributes.datasets), '' = no grouping
+  band: string; // grouped charts' band: 'minmax' (default) or 'std'
 }
 
 export const DEFAULT_RUNS_STATE: RunsState = {
@@ -40,6 +42,8 @@ export const DEFAULT_RUNS_STATE: RunsState = {
   ts: '',
   since: '',
   ds: '',
+  group: '',
+  band: 'minmax',
 };
 
 export type Route =
@@ -82,6 +86,8 @@ export function decodeRunsState(p: URLSearchParams): RunsState {
   s.ts = p.get('ts') || '';
   s.since = p.get('since') || '';
   s.ds = p.get('ds') || '';
+  s.group = p.get('group') || '';
+  s.band = p.get('band') === 'std' ? 'std' : 'minmax';
   return s;
 }
 
@@ -104,6 +110,8 @@ export function encodeRunsState(s: RunsState): string {
   if (s.ts) p.set('ts', s.ts);
   if (s.since) p.set('since', s.since);
   if (s.ds) p.set('ds', s.ds);
+  if (s.group) p.set('group', s.group);
+  if (s.band !== 'minmax') p.set('band', s.band);
   return p.toString();
 }
 

@@ -12,6 +12,7 @@ import {
   columnLabel,
   defaultColumns,
   groupNested,
+  groupedTree,
   TIME_RANGES,
   composeFilter,
   normalizeRun,
@@ -34,6 +35,8 @@ import { LoggedModelsList } from './LoggedModels';
 import { RenameExperiment } from './Experiments';
 import { TracesList } from './Traces';
 import { useLiveRuns } from '../lib/live';
+import { groupRow, groupRuns, isGroupRow } from '../lib/groups';
+import { GroupCharts } from '../components/GroupCharts';
 
 type RunsRoute = Extract<Route, { page: 'runs' }>;
 
@@ -471,7 +474,16 @@ function RunsTable({
   const sortId = state.sort || 'attributes.start_time';
   const sortDesc = state.sort ? state.desc : true;
   const sorted = useMemo(() => sortRows(rows, sortId, sortDesc), [rows, sortId, sortDesc]);
-  const tree = useMemo(() => groupNested(sorted, expanded, expandAll), [sorted, expanded, expandAll]);
+  // grouped: a roll-up row per group (largest first), its runs (in the table's sort) when expanded
+  const groups = useMemo(
+    () => (state.group ? groupRuns(sorted, state.group).map((g) => ({ row: groupRow(g, state.group), members: g.rows })) : null),
+    [sorted, state.group],
+  );
+  const groupMembers = useMemo(() => new Map((groups || []).map((g) => [g.row.id, g.members.map((r) => r.id)])), [groups]);
+  const tree = useMemo(
+    () => (groups ? groupedTree(groups, expanded, expandAll) : groupNested(sorted, expanded, expandAll)),
+    [groups, sorted, expanded, expandAll],
+  );
   const hasNested = useMemo(() => rows.some((r) => r.parentId), [rows]);
   const sel = useMemo(() => new Set(state.sel), [state.sel]);
   const defaults = useMemo(() => defaultColumns(keys, rows), [keys, rows]);
@@ -490,7 +502,9 @@ function RunsTable({
   };
   const toggleSel = (id: string, on: boolean) => {
     const s = new Set(sel);
-    on ? s.add(id) : s.delete(id);
+    // a group's checkbox selects (or clears) every run of the group
+    const ids = groupMembers.get(id) || [id];
+    for (const x of ids) on ? s.add(x) : s.delete(x);
     setState({ sel: [...s] });
   };
   const onSort = (id: string) => {
@@ -507,15 +521,15 @@ function RunsTable({
         <input
           type="checkbox"
           aria-label="Select all runs"
-          checked={tree.length > 0 && sel.size >= tree.length && tree.every((t) => sel.has(t.row.id))}
-          onChange={(e) => setState({ sel: (e.target as HTMLInputElement).checked ? tree.map((t) => t.row.id) : [] })}
+          checked={sorted.length > 0 && sel.size >= sorted.length && sorted.every((r) => sel.has(r.id))}
+          onChange={(e) => setState({ sel: (e.target as HTMLInputElement).checked ? sorted.map((r) => r.id) : [] })}
         />
       ),
       render: (t) => (
         <input
           type="checkbox"
           aria-label={'Select ' + t.row.name}
-          checked={sel.has(t.row.id)}
+          checked={isGroupRow(t.row) ? (groupMembers.get(t.row.id) || []).every((x) => sel.has(x)) : sel.has(t.row.id)}
           onChange={(e) => toggleSel(t.row.id, (e.target as HTMLInputElement).checked)}
         />
       ),
@@ -550,10 +564,18 @@ function RunsTable({
           ) : hasNested ? (
             <span class="expander-space" />
           ) : null}
-          <ColorSwatch id={t.row.id} onPick={pickColor} tick={colorTick} />
-          <a href={hrefs.run(t.row.run.info.experiment_id, t.row.id)} title={t.row.name}>
-            {t.row.name}
-          </a>
+          {isGroupRow(t.row) ? (
+            <strong class="group-label" title={t.row.name}>
+              {t.row.name}
+            </strong>
+          ) : (
+            <>
+              <ColorSwatch id={t.row.id} onPick={pickColor} tick={colorTick} />
+              <a href={hrefs.run(t.row.run.info.experiment_id, t.row.id)} title={t.row.name}>
+                {t.row.name}
+              </a>
+            </>
+          )}
           {t.childCount > 0 && <span class="muted small"> ({t.childCount})</span>}
         </span>
       ),
@@ -631,6 +653,35 @@ function RunsTable({
             }}
           >
             {expandAll ? 'Collapse all' : 'Expand all'}
+          </button>
+        )}
+        <label>
+          Group by{' '}
+          <select aria-label="Group by" value={state.group} onChange={(e) => setState({ group: (e.target as HTMLSelectElement).value }, true)}>
+            <option value="">No grouping</option>
+            <option value="attributes.datasets">Dataset</option>
+            {keys.params.map((k) => (
+              <option key={'p' + k} value={'params.' + k}>
+                param: {k}
+              </option>
+            ))}
+            {keys.tags
+              .filter((k) => !k.startsWith('mlflow.'))
+              .map((k) => (
+                <option key={'t' + k} value={'tags.' + k}>
+                  tag: {k}
+                </option>
+              ))}
+          </select>
+        </label>
+        {state.group && (
+          <button
+            onClick={() => {
+              setExpandAll(!expandAll);
+              setExpanded(new Set());
+            }}
+          >
+            {expandAll ? 'Collapse groups' : 'Expand groups'}
           </button>
         )}
         <button onClick={() => setPicking(true)}>Columns ({chosen.length})</button>
@@ -894,13 +945,62 @@ function RunsCharts({
     }, 10000);
     return () => clearInterval(t);
   }, [running, chartRuns]);
+  // grouped charts cover every run (or the selected ones), not the first few
+  const grouped = state.group ? (state.sel.length ? base : rows) : null;
   const keys = useMemo(() => {
     const s = new Set<string>();
-    chartRuns.forEach((r) => Object.keys(r.metrics).forEach((k) => s.add(k)));
+    (grouped || chartRuns).forEach((r) => Object.keys(r.metrics).forEach((k) => s.add(k)));
     const q = state.mq.toLowerCase();
     return [...s].filter((k) => !q || k.toLowerCase().includes(q)).sort();
-  }, [chartRuns, state.mq]);
+  }, [grouped, chartRuns, state.mq]);
   if (loading && rows.length === 0) return <Spinner label="Loading runs…" />;
+  const groupControls = (
+    <div class="toolbar secondary">
+      <label>
+        Group by{' '}
+        <select aria-label="Group charts by" value={state.group} onChange={(e) => setState({ group: (e.target as HTMLSelectElement).value })}>
+          <option value="">No grouping</option>
+          <option value="attributes.datasets">Dataset</option>
+          {collectKeys(rows).params.map((k) => (
+            <option key={'p' + k} value={'params.' + k}>
+              param: {k}
+            </option>
+          ))}
+          {collectKeys(rows)
+            .tags.filter((k) => !k.startsWith('mlflow.'))
+            .map((k) => (
+              <option key={'t' + k} value={'tags.' + k}>
+                tag: {k}
+              </option>
+            ))}
+        </select>
+      </label>
+      {state.group && (
+        <label>
+          Band{' '}
+          <select aria-label="Band" value={state.band} onChange={(e) => setState({ band: (e.target as HTMLSelectElement).value })}>
+            <option value="minmax">min–max</option>
+            <option value="std">± 1 std</option>
+          </select>
+        </label>
+      )}
+    </div>
+  );
+  if (grouped) {
+    return (
+      <div class="charts-view">
+        <ChartControls
+          s={state}
+          onChange={(s) => setState({ x: s.x, smooth: s.smooth, log: s.log })}
+          filter={state.mq}
+          onFilter={(mq) => setState({ mq })}
+          refreshing={running}
+        />
+        {groupControls}
+        <GroupCharts rows={grouped} groupBy={state.group} band={state.band} keys={keys} refreshTick={tick + liveTick} />
+      </div>
+    );
+  }
   return (
     <div class="charts-view">
       <ChartControls
@@ -910,6 +1010,7 @@ function RunsCharts({
         onFilter={(mq) => setState({ mq })}
         refreshing={running}
       />
+      {groupControls}
       <div class="chart-legend">
         <span class="muted">
           {state.sel.length

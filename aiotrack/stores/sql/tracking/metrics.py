@@ -95,3 +95,8 @@ class MetricsMixin:
         return await ui_queries.downsample_metric(
             self.db, run_id, key, buckets=buckets, x_axis=x_axis, min_x=min_x, max_x=max_x
         )
+
+    async def aggregate_metric(
+        self, groups: dict[str, list[str]], key: str, *, buckets: int
+    ) -> dict[str, list[tuple[int, int, float, float, float, float]]]:
+        return await ui_queries.aggregate_metric(self.db, groups, key, buckets=buckets)
