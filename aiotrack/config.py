@@ -173,6 +173,14 @@ class Settings:
         mlflow_env=None,
         choices=("text", "json"),
     )
+    # Hardening (issue 14): limits on what one client may hold up.
+    header_read_timeout: int = setting(
+        60,
+        "Seconds a connection may take to send a complete request header before it is closed "
+        "(slow or stalled clients); 0 turns the limit off.",
+        mlflow_env=None,
+        min_value=0,
+    )
     worker_header: bool = setting(False, "Debug aid: add X-Aiotrack-Worker: <pid> to every response.", mlflow_env=None)
     # ---- The database: pool, time bounds, start-up wait (aiotrack/stores/sql/database.py and
     # connect.py). Each but the start-up wait may also be given per store as a URI query parameter

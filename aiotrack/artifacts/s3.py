@@ -10,7 +10,9 @@ cleanup_ctx) and :meth:`close` closes it at shutdown.
 Uploads stream: chunks are gathered into parts of :data:`PART_SIZE` and sent with a multipart
 upload, so at most one part is held in memory; a body smaller than one part is a single
 PutObject. S3 shows an object only when the upload completes, so an interrupted upload never
-leaves a partial object; the multipart upload is aborted on failure or cancellation.
+leaves a partial object; the multipart upload is aborted on failure or cancellation, and one
+left behind by a killed worker is aborted by a sweep at start and hourly
+(:meth:`S3ArtifactRepository.sweep_multipart`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import logging
 import os
 import posixpath
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -44,6 +47,10 @@ PART_SIZE = 8 * 1024 * 1024
 PART_SIZE_GROWTH_AFTER = 1000
 LARGE_PART_SIZE = 64 * 1024 * 1024
 PRESIGNED_UPLOAD_EXPIRES = 3600
+# Multipart uploads idle this long (no part since) are abandoned: a killed worker's, or a client's
+# that gave up. Swept at start and then every MULTIPART_SWEEP_INTERVAL, like local temp files.
+MULTIPART_MAX_IDLE = 3600.0
+MULTIPART_SWEEP_INTERVAL = 3600.0
 
 _BOTO_TO_MLFLOW = {
     "404": RESOURCE_DOES_NOT_EXIST,
@@ -86,7 +93,15 @@ def _error(exc: Exception, what: str) -> AiotrackError:
 class S3ArtifactRepository(ArtifactRepository):
     supports_multipart = True
 
-    def __init__(self, uri: str, *, endpoint_url: str | None = None, verify: bool | None = None):
+    def __init__(
+        self,
+        uri: str,
+        *,
+        endpoint_url: str | None = None,
+        verify: bool | None = None,
+        sweep: bool = True,
+        multipart_max_idle: float = MULTIPART_MAX_IDLE,
+    ):
         self.bucket, self.prefix = parse_s3_uri(uri)
         self.description = f"s3://{self.bucket}/{self.prefix}"
         self.endpoint_url = endpoint_url if endpoint_url is not None else endpoint_url_from_env()
@@ -95,6 +110,9 @@ class S3ArtifactRepository(ArtifactRepository):
         self.verify = verify
         self._stack: contextlib.AsyncExitStack | None = None
         self._client: Any = None  # an aiobotocore S3 client (the library has no type hints)
+        self._sweep_enabled = sweep
+        self.multipart_max_idle = multipart_max_idle
+        self._sweeper: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -111,12 +129,57 @@ class S3ArtifactRepository(ArtifactRepository):
                 "s3", region_name=region, endpoint_url=self.endpoint_url, verify=self.verify, config=config
             )
         )
+        if self._sweep_enabled:
+            self._sweeper = asyncio.create_task(self._sweep_forever(), name="aiotrack-s3-multipart-sweeper")
 
     async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
         if self._stack is not None:
             await self._stack.aclose()
         self._stack = None
         self._client = None
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                aborted = await self.sweep_multipart()
+                if aborted:
+                    log.info("Aborted %d abandoned multipart upload(s) under %s", aborted, self.description)
+            except Exception as exc:  # a sweep must never take the worker down; it runs again later
+                log.warning("Sweeping abandoned multipart uploads under %s failed: %r", self.description, exc)
+            await asyncio.sleep(MULTIPART_SWEEP_INTERVAL)
+
+    async def sweep_multipart(self, max_idle: float | None = None) -> int:
+        """Abort multipart uploads under the prefix whose last part is ``max_idle`` seconds old:
+        those of killed workers, and client uploads given up on. A live upload sends a part far
+        more often than that, so uploads in other workers are untouched. Uploads without parts
+        hold no data and are left alone: their only timestamp, ``Initiated``, is not reliable on
+        every S3-compatible store (moto reports a fixed date), and a client's fresh upload has
+        no part yet."""
+        idle = self.multipart_max_idle if max_idle is None else max_idle
+        cutoff = datetime.now(timezone.utc) - timedelta(seconds=idle)
+        aborted = 0
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self.prefix.rstrip("/") + "/" if self.prefix else ""}
+        while True:
+            page = await self.client.list_multipart_uploads(**kwargs)
+            for upload in page.get("Uploads", []):
+                if upload["Initiated"] >= cutoff:
+                    continue
+                key, upload_id = upload["Key"], upload["UploadId"]
+                parts = await self.client.list_parts(Bucket=self.bucket, Key=key, UploadId=upload_id)
+                last = max((p["LastModified"] for p in parts.get("Parts", [])), default=None)
+                if last is None or last >= cutoff:
+                    continue
+                await self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+                aborted += 1
+            if not page.get("IsTruncated"):
+                return aborted
+            kwargs["KeyMarker"] = page.get("NextKeyMarker")
+            kwargs["UploadIdMarker"] = page.get("NextUploadIdMarker")
 
     @property
     def client(self) -> Any:

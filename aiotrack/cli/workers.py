@@ -6,9 +6,13 @@ connections, never shared across a fork -- and serves it with ``web.AppRunner`` 
 on the inherited socket; the kernel spreads connections over the children.
 
 The supervisor:
-- restarts a child that dies (crash, kill -9) and keeps serving; children that die right after
-  starting, again and again, mean a configuration problem: it then stops with an error rather than
-  fork forever;
+- restarts a child that dies (crash, kill -9) and keeps serving. Children that die soon after
+  starting are restarted with exponential backoff (``BACKOFF_FIRST`` doubling up to
+  ``BACKOFF_CAP`` seconds), never given up on once a worker of this server has served: a database
+  outage or a crash loop on one bad request must not take the service away for good. Only a
+  configuration that never started (no worker ever became ready, ``MAX_FAILED_STARTS`` quick
+  deaths in a row) makes it stop with an error rather than fork forever. Each worker tells the
+  supervisor it is ready through a pipe;
 - on SIGTERM or SIGINT asks every child to stop (SIGTERM): a child stops accepting, answers the
   requests in flight (long uploads included) for up to ``GRACEFUL_TIMEOUT`` seconds, closes its
   stores and exits; the supervisor waits for all of them (and kills any still there a few seconds
@@ -54,7 +58,9 @@ KILL_MARGIN = 5.0  # after the graceful timeout, the supervisor kills what is le
 BACKLOG = 2048
 PARENT_POLL_SECONDS = 1.0
 QUICK_DEATH_SECONDS = 5.0  # a worker dying sooner than this after its start counts as a failed start
-MAX_QUICK_DEATHS = 5
+MAX_FAILED_STARTS = 5  # quick deaths in a row before a server none of whose workers ever started gives up
+BACKOFF_FIRST = 0.25  # seconds before restarting after the first quick death; doubles per death
+BACKOFF_CAP = 30.0
 # Debug/test aid: with settings.worker_header (--worker-header, AIOTRACK_WORKER_HEADER=1) every
 # response names the worker process that answered it.
 WORKER_HEADER = "X-Aiotrack-Worker"
@@ -110,10 +116,13 @@ async def run_worker(
     *,
     parent_pid: int | None = None,
     graceful_timeout: float = GRACEFUL_TIMEOUT,
+    ready_fd: int | None = None,
 ) -> None:
     """Serve the app on an already-listening socket until SIGTERM/SIGINT (or the parent dies),
     then drain in-flight requests for up to ``graceful_timeout`` seconds."""
     from aiotrack.http.app import create_app
+    from aiotrack.http.middleware.headers import security_headers
+    from aiotrack.http.protocol import ServingRunner
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -125,8 +134,10 @@ async def run_worker(
     drain = _Drain()
     app.middlewares.insert(0, drain.middleware)
     app.on_response_prepare.append(drain.on_response_prepare)
-    runner = web.AppRunner(
+    runner = ServingRunner(
         app,
+        header_read_timeout=settings.header_read_timeout,
+        error_headers=security_headers(settings.x_frame_options),
         handle_signals=False,
         access_log=logging.getLogger(ACCESS_LOGGER),
         access_log_class=access_log_class(settings),
@@ -142,6 +153,8 @@ async def run_worker(
         site = web.SockSite(runner, sock)
         await site.start()
         log.info("worker %d ready", os.getpid())
+        if ready_fd is not None:
+            _report_ready(ready_fd)
         if parent_pid is not None:
             watcher = asyncio.create_task(_watch_parent(parent_pid, stop))
         await stop.wait()
@@ -210,12 +223,22 @@ def _set_parent_death_signal() -> None:
         pass
 
 
-def _child_main(settings: Settings, sock: socket.socket, parent_pid: int, graceful_timeout: float) -> int:
+def _report_ready(fd: int) -> None:
+    with contextlib.suppress(OSError):  # a full pipe: the supervisor already knows
+        os.write(fd, b"r")
+    os.close(fd)
+
+
+def _child_main(
+    settings: Settings, sock: socket.socket, parent_pid: int, graceful_timeout: float, ready_fd: int
+) -> int:
     _set_parent_death_signal()
     if os.getppid() != parent_pid:  # the parent died before prctl took effect
         return 0
     try:
-        asyncio.run(run_worker(settings, sock, parent_pid=parent_pid, graceful_timeout=graceful_timeout))
+        asyncio.run(
+            run_worker(settings, sock, parent_pid=parent_pid, graceful_timeout=graceful_timeout, ready_fd=ready_fd)
+        )
         return 0
     except KeyboardInterrupt:
         return 0
@@ -225,6 +248,14 @@ def _child_main(settings: Settings, sock: socket.socket, parent_pid: int, gracef
 
 
 # --------------------------------------------------------------------------- the supervisor
+
+
+def restart_delay(quick_deaths: int) -> float:
+    """Seconds before replacing a worker after ``quick_deaths`` quick deaths in a row."""
+    if quick_deaths <= 0:
+        return 0.0
+    # The exponent is capped so that a crash loop of days never overflows a float.
+    return min(BACKOFF_FIRST * float(2 ** min(quick_deaths - 1, 32)), BACKOFF_CAP)
 
 
 @dataclass
@@ -242,8 +273,10 @@ class Supervisor:
         self._stop_signal: int | None = None
         self._signals = 0
         self._quick_deaths = 0
+        self.ever_ready = False  # has any worker of this server started serving?
         self._pending_spawns: list[float] = []  # due times of replacement workers
         self._wake_r = self._wake_w = -1
+        self._ready_r = self._ready_w = -1
 
     # -- signals
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
@@ -259,6 +292,8 @@ class Supervisor:
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGCHLD, lambda s, f: None)  # only to wake the loop
+        self._ready_r, self._ready_w = os.pipe()
+        os.set_blocking(self._ready_r, False)
 
     def _restore_signals_in_child(self) -> None:
         signal.set_wakeup_fd(-1)
@@ -266,15 +301,18 @@ class Supervisor:
             signal.signal(sig, signal.SIG_DFL)
         os.close(self._wake_r)
         os.close(self._wake_w)
+        os.close(self._ready_r)
 
     def _wait(self, timeout: float) -> None:
         with contextlib.suppress(InterruptedError):  # PEP 475 retries; kept for clarity
-            select.select([self._wake_r], [], [], max(timeout, 0))
-        try:
-            while os.read(self._wake_r, 512):
+            select.select([self._wake_r, self._ready_r], [], [], max(timeout, 0))
+        for fd in (self._wake_r, self._ready_r):
+            try:
+                while os.read(fd, 512):
+                    if fd == self._ready_r:
+                        self.ever_ready = True
+            except BlockingIOError:
                 pass
-        except BlockingIOError:
-            pass
 
     # -- workers
     def _spawn(self) -> None:
@@ -284,7 +322,7 @@ class Supervisor:
             code = 1
             try:
                 self._restore_signals_in_child()
-                code = _child_main(self.settings, self.sock, parent_pid, self.graceful_timeout)
+                code = _child_main(self.settings, self.sock, parent_pid, self.graceful_timeout, self._ready_w)
             finally:
                 logging.shutdown()
                 os._exit(code)
@@ -326,18 +364,20 @@ class Supervisor:
             self._wait(timeout)
             for worker, status in self._reap():
                 lived = time.monotonic() - worker.started
+                self._quick_deaths = self._quick_deaths + 1 if lived < QUICK_DEATH_SECONDS else 0
+                delay = restart_delay(self._quick_deaths)
                 log.warning(
-                    "worker %d died (%s) after %.1fs; starting a replacement",
+                    "worker %d died (%s) after %.1fs; starting a replacement%s",
                     worker.pid,
                     self._describe_exit(status),
                     lived,
+                    f" in {delay:g}s ({self._quick_deaths} quick deaths in a row)" if delay else "",
                 )
-                self._quick_deaths = self._quick_deaths + 1 if lived < QUICK_DEATH_SECONDS else 0
-                delay = min(0.2 * 2 ** max(self._quick_deaths - 1, 0), 5.0) if self._quick_deaths else 0.0
                 self._pending_spawns.append(time.monotonic() + delay)
-            if self._quick_deaths >= MAX_QUICK_DEATHS:
+            if not self.ever_ready and self._quick_deaths >= MAX_FAILED_STARTS:
                 log.error(
-                    "workers keep dying right after they start (%d in a row); stopping. See the errors above.",
+                    "no worker could start (%d died right after starting, none ever served); stopping. "
+                    "See the errors above.",
                     self._quick_deaths,
                 )
                 code = 1
@@ -381,6 +421,9 @@ class Supervisor:
                 deadline = float("inf")
             self._wait(0.2)
         self.sock.close()
+        for fd in (self._ready_r, self._ready_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
         log.info("aiotrack stopped")
 
 

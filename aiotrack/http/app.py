@@ -39,7 +39,7 @@ from aiohttp import web
 
 from aiotrack.config import Settings
 from aiotrack.errors import AiotrackError
-from aiotrack.http import keys
+from aiotrack.http import keys, openapi
 from aiotrack.http.api import artifacts as artifacts_api
 from aiotrack.http.api import experiments, metrics, runs, server_info, webui
 from aiotrack.http.api import live as live_api  # live run updates for the UI (Server-Sent Events)
@@ -48,6 +48,7 @@ from aiotrack.http.api import otlp as otlp_api
 from aiotrack.http.api import registry as registry_api
 from aiotrack.http.api import traces as traces_api
 from aiotrack.http.api import ui as ui_api  # web UI endpoints MLflow lacks (aiotrack/http/api/ui.py)
+from aiotrack.http.bodies import MAX_JSON_BODY_BYTES, BodyBudget
 from aiotrack.http.middleware.content_type import content_type_middleware
 from aiotrack.http.middleware.cors import origin_middleware, origin_policy, setup_cors
 from aiotrack.http.middleware.errors import error_middleware
@@ -67,9 +68,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("aiotrack")
 
-# JSON bodies only (artifact uploads stream and are not bound by this): dataset profiles may
-# reach 16 MiB in MLflow's limits.
-CLIENT_MAX_SIZE = 32 * 1024 * 1024
+# JSON bodies only (artifact uploads stream and are not bound by this); see http/bodies.py.
+CLIENT_MAX_SIZE = MAX_JSON_BODY_BYTES
 
 API_MODULES: tuple[ModuleType, ...] = (experiments, runs, metrics, server_info)
 API_MODULES += (ui_api, live_api)
@@ -299,6 +299,7 @@ def create_app(settings: Settings, *, auth_config: AuthConfig | None = None) -> 
 
         setup_prometheus(app, settings.expose_prometheus, settings.prefix)
     app[keys.SETTINGS] = settings
+    app[keys.BODY_BUDGET] = BodyBudget()
     app[keys.ARTIFACTS] = ArtifactLocations(settings)  # checks the artifact options (ConfigError)
     app.cleanup_ctx.append(_artifacts_ctx)
     if not settings.artifacts_only:
@@ -321,6 +322,7 @@ def create_app(settings: Settings, *, auth_config: AuthConfig | None = None) -> 
             _register_artifacts_only_refusals(app, module, settings.prefix)
         else:
             module.routes.register(app, settings.prefix)
+    openapi.add_route(app, settings.prefix)  # describes every route above: keep after them
     webui.add_prefix_redirect(app, settings.prefix)
     # Keep last: CORS headers and preflight answers for every route registered above.
     setup_cors(app, origin_policy(settings.cors_allowed_origins))

@@ -16,6 +16,8 @@ from multidict import MultiMapping
 
 from aiotrack.entities import KeyValue
 from aiotrack.errors import invalid
+from aiotrack.http import keys
+from aiotrack.http.bodies import check_json_elements
 from aiotrack.services import validation as v
 
 JSON = "application/json"
@@ -133,16 +135,27 @@ class Args:
 
 
 async def read_args(request: web.Request) -> Args:
-    """Query string for GET; a JSON object body otherwise (an empty body counts as ``{}``)."""
+    """Query string for GET; a JSON object body otherwise (an empty body counts as ``{}``).
+
+    The body is read and decoded within the worker's budget for large bodies, and refused
+    before decoding when it holds too many elements (aiotrack/http/bodies.py)."""
     if request.method == "GET":
         return Args(query=request.query)
-    body = await request.read()
+    budget = request.app.get(keys.BODY_BUDGET)
+    if budget is None:
+        return Args(_decode_object(await request.read()))
+    async with budget.reserve(request.content_length):
+        return Args(_decode_object(await request.read()))
+
+
+def _decode_object(body: bytes) -> dict[str, Any]:
     if not body.strip():
-        return Args({})
+        return {}
+    check_json_elements(body)
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise invalid(f"Malformed JSON in request body: {exc.msg}") from None
     if not isinstance(data, dict):
         raise invalid("The request body must be a JSON object.")
-    return Args(data)
+    return data

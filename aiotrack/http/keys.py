@@ -11,6 +11,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from aiotrack.config import Settings
+from aiotrack.http.bodies import BodyBudget
 from aiotrack.services.artifact_uris import ArtifactLocations
 from aiotrack.services.auth.config import AuthConfig
 from aiotrack.services.auth.service import AuthService
@@ -29,6 +30,8 @@ REGISTRY = web.AppKey("registry", RegistryService)
 LOGGED_MODELS = web.AppKey("logged_models", LoggedModelService)
 AUTH = web.AppKey("auth", AuthService)  # only with --app-name basic-auth
 AUTH_CONFIG = web.AppKey("auth_config", AuthConfig)  # MLflow's basic_auth.ini, read by create_app
+# The worker's budget of large request bodies held at once (aiotrack/http/bodies.py).
+BODY_BUDGET = web.AppKey("body_budget", BodyBudget)
 # Live run updates for the UI (one poller per watched experiment set, per worker).
 LIVE = web.AppKey("live", RunsLiveHub)
 TRACES = web.AppKey("traces", TraceService)

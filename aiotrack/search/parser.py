@@ -30,6 +30,7 @@ from typing import Any
 
 from aiotrack.errors import INVALID_PARAMETER_VALUE, AiotrackError
 from aiotrack.search import lexer as lx
+from aiotrack.search import limits
 from aiotrack.search.ast import (
     ATTRIBUTE,
     DATASET,
@@ -176,6 +177,8 @@ def _syntax(text: str) -> list[_RawClause]:
     i = 0
     n = len(tokens)
     while i < n:
+        # Bounded work: stop reading at the first clause past the limit.
+        limits.check_filter_clauses(len(clauses))
         t = tokens[i]
         if t.keyword == "AND":
             i += 1
@@ -378,7 +381,10 @@ def parse_filter(text: str | None, spec: EntitySpec) -> tuple[Comparison, ...]:
         return ()
     if not isinstance(text, str):
         raise _invalid(f"Invalid filter '{text}'. Could not be parsed.")
+    limits.check_filter_length(text)
     raw_clauses = _syntax(text)
+    limits.check_filter_clauses(len(raw_clauses))
+    limits.check_filter_values(sum(len(c.value.value) for c in raw_clauses if c.value and c.value.type == "list"))
     out: list[Comparison] = []
     for raw in raw_clauses:
         kind, key = _identifier(raw.ident.text, spec, spec.search_attributes, lone_quoted=raw.ident.type == lx.QUOTED)
@@ -431,6 +437,7 @@ def parse_order_by(clauses: Iterable[str] | None, spec: EntitySpec) -> tuple[Ord
     if not clauses:
         return ()
     clauses = list(clauses)
+    limits.check_order_by(clauses)
     out = tuple(_parse_one_order_by(c, spec) for c in clauses)
     if spec.reject_duplicate_order_by:
         seen: set[tuple[str, str]] = set()

@@ -62,6 +62,16 @@ def _key_values(items: Sequence[Mapping[str, object]], what: str) -> list[KeyVal
     return out
 
 
+def _optional_str(item: Mapping[str, Any], name: str, path: str) -> str | None:
+    """A string field of a request object; None when absent or empty (an unset proto string)."""
+    value = item.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise invalid(v.invalid_value(f"{path}.{name}", value, "Expected a string."))
+    return value
+
+
 def _order_by(items: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
     """The request's order_by entries as MLflow hands them to its store (and puts them in tokens)."""
     if not items:
@@ -78,8 +88,8 @@ def _order_by(items: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
             {
                 "field_name": field_name,
                 "ascending": ascending,
-                "dataset_name": ob.get("dataset_name") or None,
-                "dataset_digest": ob.get("dataset_digest") or None,
+                "dataset_name": _optional_str(ob, "dataset_name", f"order_by[{i}]"),
+                "dataset_digest": _optional_str(ob, "dataset_digest", f"order_by[{i}]"),
             }
         )
     return out
@@ -180,11 +190,12 @@ class LoggedModelService:
             raise invalid(v.missing_value("experiment_ids"))
         filter_string = filter_string or None
         clean_datasets = []
-        for d in datasets or []:
-            if not d.get("dataset_name"):
+        for i, d in enumerate(datasets or []):
+            name = _optional_str(d, "dataset_name", f"datasets[{i}]")
+            if not name:
                 raise invalid("`dataset_name` in the `datasets` clause must be specified.")
             clean_datasets.append(
-                {"dataset_name": d["dataset_name"], "dataset_digest": d.get("dataset_digest") or None}
+                {"dataset_name": name, "dataset_digest": _optional_str(d, "dataset_digest", f"datasets[{i}]")}
             )
         orders = _order_by(order_by)
         if not max_results:

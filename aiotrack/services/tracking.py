@@ -132,7 +132,8 @@ class TrackingService:
         key = v.validate_key(key, f"{path}.key" if path else "key")
         if value is not None and not isinstance(value, str):
             raise invalid(v.invalid_value(f"{path}.value" if path else "value", value, "Expected a string."))
-        return {"key": key, "value": v.limit_length(value or "", names.MAX_TAG_VAL_LENGTH, "value", truncate=True)}
+        name = f"{path}.value" if path else "value"
+        return {"key": key, "value": v.limit_length(value or "", names.MAX_TAG_VAL_LENGTH, name, truncate=True)}
 
     async def get_run(self, run_id: str) -> Run:
         v.validate_run_id(run_id)
@@ -242,7 +243,12 @@ class TrackingService:
             v.limit_length(ds.get("schema"), names.MAX_DATASET_SCHEMA_SIZE, "schema", truncate=False)
             v.limit_length(ds.get("profile"), names.MAX_DATASET_PROFILE_SIZE, "profile", truncate=False)
             tags = []
-            for t in item.get("tags") or []:
+            raw_tags = item.get("tags") or []
+            if not isinstance(raw_tags, list):
+                raise invalid(v.invalid_value(f"datasets[{i}].tags", raw_tags, "Expected a list of objects."))
+            for t in raw_tags:
+                if not isinstance(t, dict):
+                    raise invalid(v.invalid_value(f"datasets[{i}].tags", raw_tags, "Expected a list of objects."))
                 key, value = t.get("key"), t.get("value")
                 if not isinstance(key, str) or not key:
                     raise invalid(v.missing_value(f"datasets[{i}].tags.key"))

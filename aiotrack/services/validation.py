@@ -6,6 +6,7 @@ that match on messages keep working.
 
 from __future__ import annotations
 
+import logging
 import math
 import posixpath
 import re
@@ -24,6 +25,8 @@ from aiotrack.names import (
     MAX_METRICS_PER_BATCH,
     MAX_PARAMS_TAGS_PER_BATCH,
 )
+
+log = logging.getLogger("aiotrack.validation")
 
 _NAME_RE = re.compile(r"^[/\w.\- :]*$")
 _RUN_ID_RE = re.compile(r"^[a-zA-Z0-9][\w\-]{0,255}$")
@@ -90,6 +93,14 @@ def limit_length(value: str | None, limit: int, name: str, *, truncate: bool) ->
     if value is None or len(value) <= limit:
         return value
     if truncate:
+        # MLflow truncates long param and tag values too, and says so in its log.
+        log.warning(
+            "%s '%s...' (%d characters) is truncated to %d characters to meet the length limit.",
+            name,
+            value[:100],
+            len(value),
+            limit,
+        )
         return value[:limit]
     raise invalid(exceeds_maximum_length(name, limit))
 
@@ -165,6 +176,9 @@ def encode_metric_value(value: object, path: str, timestamp: object) -> tuple[fl
     return value, False
 
 
+_FLOAT_EXACT_INT = 2**53
+
+
 @overload
 def parse_int64(value: object, path: str, *, required: Literal[True], default: int | None = None) -> int: ...
 @overload
@@ -183,7 +197,9 @@ def parse_int64(value: object, path: str, *, required: bool = False, default: in
         raise invalid(invalid_value(path, value))
     if isinstance(value, int):
         result = value
-    elif isinstance(value, float) and value.is_integer():
+    elif isinstance(value, float) and value.is_integer() and abs(value) < _FLOAT_EXACT_INT:
+        # A JSON integer outside int64 arrives as a float (orjson): one beyond 2**53 is not an
+        # exact integer, so refuse it rather than round it into range (-2**63 - 1 is not -2**63).
         result = int(value)
     elif isinstance(value, str):
         try:

@@ -38,6 +38,7 @@ PROBED = {
     "expose_prometheus": "tracking_from_mlflow_variables",
     "log_format": "tracking_from_mlflow_variables",
     "worker_header": "tracking_from_mlflow_variables",
+    "header_read_timeout": "tracking_from_mlflow_variables",
     "serve_artifacts": "no_proxy_no_checks_dev",
     "disable_security_middleware": "no_proxy_no_checks_dev",
     "dev": "no_proxy_no_checks_dev",
@@ -91,6 +92,7 @@ def test_tracking_from_mlflow_variables(tmp_path: Path) -> None:
             var("expose_prometheus"): str(prom),
             var("log_format"): "json",
             var("worker_header"): "1",
+            var("header_read_timeout"): "1",
         }
     )
     base = f"http://127.0.0.1:{port}/mlf"
@@ -107,6 +109,10 @@ def test_tracking_from_mlflow_variables(tmp_path: Path) -> None:
         assert status == 200
         assert headers["X-Frame-Options"] == "DENY"
         assert headers["X-Aiotrack-Worker"].isdigit()
+        # header read timeout: half a header is cut off after 1 s, not after the hour of keep-alive
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as half:
+            half.sendall(b"GET /mlf/health HTTP/1.1\r\nHost: tracking.test\r\nX-Slow: ")
+            assert half.recv(1024) == b""
         # CORS origins
         body = orjson.dumps({"name": "from-env"})
         url = base + "/api/2.0/mlflow/experiments/create"

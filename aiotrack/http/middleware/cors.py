@@ -28,7 +28,6 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp_cors
 from aiohttp import web
@@ -36,6 +35,7 @@ from aiohttp.typedefs import Handler, Middleware
 from aiohttp_cors.urldispatcher_router_adapter import ResourcesUrlDispatcherRouterAdapter
 
 from aiotrack.errors import PERMISSION_DENIED, AiotrackError, ConfigError
+from aiotrack.http.middleware.hosts import parse_host_header
 
 log = logging.getLogger("aiotrack.security")
 
@@ -55,20 +55,25 @@ class Origin:
 
 
 def parse_origin(value: str | None) -> Origin | None:
-    """Parse an Origin header; None for a missing, ``null`` or malformed one."""
+    """Parse an Origin header; None for a missing, ``null`` or malformed one.
+
+    Strict: ``scheme://host[:port]`` and nothing else, the host part parsed by the same rules as
+    a Host header (middleware/hosts.py), so ``http://[::1].evil.com`` or ``http://local host``
+    is malformed, never read as ``[::1]`` or ``local``."""
     if not value or value.strip().lower() == "null":
         return None
-    try:
-        parts = urlsplit(value.strip())
-        port = parts.port
-    except ValueError:
+    scheme, sep, netloc = value.strip().partition("://")
+    scheme = scheme.lower()
+    if not sep or scheme not in _DEFAULT_PORTS:
         return None
-    scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+    if netloc.endswith("/"):
+        netloc = netloc[:-1]
+    if not netloc or any(c in netloc for c in "/?#@\\"):
         return None
-    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password:
+    host = parse_host_header(netloc)
+    if host is None:
         return None
-    return Origin(scheme, parts.hostname.lower(), port if port is not None else _DEFAULT_PORTS[scheme])
+    return Origin(scheme, host.name, host.port if host.port is not None else _DEFAULT_PORTS[scheme])
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from aiotrack.errors import BAD_REQUEST, AiotrackError
 from aiotrack.http.routing import is_api_path
 
 
@@ -44,10 +45,25 @@ def install_security_headers(app: web.Application, x_frame_options: str | None, 
     app.on_response_prepare.append(add_headers)
 
 
+def preflight_refusal(text: str | None) -> str:
+    """MLflow's (Starlette's) message for a refused preflight, from aiohttp-cors's reason; the
+    request's own values (origin, headers) are not repeated."""
+    # aiohttp-cors reports an origin it has no entry for as "method ... not allowed for origin".
+    if "headers are not allowed" in (text or ""):
+        return "Disallowed CORS headers"
+    return "Disallowed CORS origin"
+
+
 def preflight_middleware(prefix: str) -> Middleware:
     @web.middleware
     async def preflight_no_content(request: web.Request, handler: Handler) -> web.StreamResponse:
-        response = await handler(request)
+        try:
+            response = await handler(request)
+        except web.HTTPForbidden as exc:
+            # aiohttp-cors refuses a preflight with 403; MLflow answers 400.
+            if request.method == "OPTIONS":
+                raise AiotrackError(preflight_refusal(exc.text), BAD_REQUEST) from None
+            raise
         status = preflight_status(request.method, request.path, prefix, response.status)
         if status != response.status:
             response.set_status(status)

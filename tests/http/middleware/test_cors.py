@@ -50,6 +50,13 @@ def test_default_allows_localhost_origins_on_any_port(origin):
         "http://localhost@evil.com",
         "http://localhost/path",
         "garbage",
+        # parsed strictly: not read as the loopback address or localhost
+        "http://[::1].evil.com",
+        "http://[::1]evil",
+        "http://[::1]:5000.evil.com",
+        "http://local host",
+        "http://localhost:80x",
+        "http://localhost\\@evil.com",
     ],
 )
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "post"])
@@ -145,9 +152,12 @@ async def test_preflight_answers(aiohttp_client):
     resp = await client.options("/api/2.0/mlflow/x", headers={"Origin": "http://localhost:5173", **ask})
     assert resp.status == 204
     resp = await client.options("/api/2.0/mlflow/x", headers={"Origin": "https://evil.com", **ask})
-    assert resp.status == 403
+    assert resp.status == 400  # as MLflow (Starlette's CORS middleware) answers, not aiohttp-cors's 403
+    assert await resp.json() == {"error_code": "BAD_REQUEST", "message": "Disallowed CORS origin"}
     assert "Access-Control-Allow-Origin" not in resp.headers
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    resp = await client.options("/api/2.0/mlflow/x", headers={"Origin": "http://[::1].evil.com", **ask})
+    assert resp.status == 400 and "Access-Control-Allow-Origin" not in resp.headers
 
 
 async def test_star_origins_drop_credentials(aiohttp_client):
