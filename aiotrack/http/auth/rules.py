@@ -266,6 +266,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/"): SIGNED_IN,
     ("GET", ""): SIGNED_IN,  # --static-prefix: the bare prefix redirects to the UI
     ("GET", "/metrics"): ADMIN,  # Prometheus: request counts of every user
+    ("GET", "openapi.json"): SIGNED_IN,  # /api/openapi.json: the API's description, no data
     # ---- experiments
     ("POST", "2.0/mlflow/experiments/create"): SIGNED_IN,
     ("GET", "2.0/mlflow/experiments/get"): _exp("read", _EXP_ID),
