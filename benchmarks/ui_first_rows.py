@@ -6,7 +6,9 @@ Chromium (Playwright with executable_path) and measures, from navigation start:
 
 - first rows: the first row of the runs table is visible;
 - every run loaded: the count above the table says N runs (the UI pages through all of them);
-- scroll: the time to jump to the bottom of the table and see its last row rendered.
+- scroll: the time to jump to the bottom of the table and see its last row rendered;
+- grouped chart: the charts view grouped by a tag (7 groups), from navigation until the loss
+  chart shows one mean series with its band per group, summed by the server over all N runs.
 
 Each page load is repeated (--repeats) with a fresh browser context and the median reported.
 
@@ -49,6 +51,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 API = "/api/2.0/mlflow"
+LOSS_STEPS = 20
 
 
 def free_port() -> int:
@@ -93,7 +96,12 @@ async def seed(port: int, n: int, concurrency: int = 16) -> str:
                 {
                     "run_id": run,
                     "params": [{"key": f"p{j}", "value": f"v{rng.randrange(100)}"} for j in range(10)],
-                    "metrics": [{"key": f"m{j}", "value": rng.random(), "timestamp": 1, "step": 0} for j in range(10)],
+                    "metrics": [{"key": f"m{j}", "value": rng.random(), "timestamp": 1, "step": 0} for j in range(10)]
+                    # a 20-step loss curve per run, for the grouped chart
+                    + [
+                        {"key": "loss", "value": (20 - s) * (1 + rng.random()), "timestamp": 1 + s, "step": s}
+                        for s in range(LOSS_STEPS)
+                    ],
                 },
             )
             await call(
@@ -108,7 +116,7 @@ async def seed(port: int, n: int, concurrency: int = 16) -> str:
 def measure(url: str, n: int, repeats: int) -> dict:
     from playwright.sync_api import sync_playwright
 
-    first, every, scroll = [], [], []
+    first, every, scroll, grouped = [], [], [], []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         for _ in range(repeats):
@@ -124,12 +132,22 @@ def measure(url: str, n: int, repeats: int) -> dict:
             page.locator(".vt").evaluate("el => el.scrollTop = el.scrollHeight")
             page.get_by_role("link", name="run-00000", exact=True).wait_for(timeout=30_000)
             scroll.append(time.perf_counter() - t1)
+            # the charts view grouped by a tag (7 groups): every run loaded, then one aggregate
+            # series per group with its band, summed by the server over all N runs
+            t2 = time.perf_counter()
+            page.goto(url + "?view=charts&group=tags.t0&mq=loss")
+            page.locator(".chart-card[data-metric=loss] canvas").wait_for(state="visible", timeout=300_000)
+            page.locator(".chart-card[data-metric=loss] .chart-foot").filter(has_text=f"over {n:,} runs").wait_for(
+                timeout=300_000
+            )
+            grouped.append(time.perf_counter() - t2)
             ctx.close()
         browser.close()
     return {
         "first_rows_s": statistics.median(first),
         "all_runs_s": statistics.median(every),
         "scroll_to_end_s": statistics.median(scroll),
+        "grouped_chart_s": statistics.median(grouped),
     }
 
 
@@ -189,6 +207,8 @@ def main() -> int:
     print(f"| time to first rows (s, median of {args.repeats}) | {result['first_rows_s']:.2f} |")
     print(f"| time until every run is loaded (s) | {result['all_runs_s']:.2f} |")
     print(f"| scroll to the last row (s) | {result['scroll_to_end_s']:.2f} |")
+    grouped = f"| charts grouped by a tag (7 groups over every run, {LOSS_STEPS}-step loss) (s) |"
+    print(f"{grouped} {result['grouped_chart_s']:.2f} |")
     return 0
 
 
