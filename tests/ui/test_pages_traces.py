@@ -4,34 +4,20 @@ OTLP export: the experiment's Traces tab, the trace page, linked traces, MLflow'
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from server_process import ServerProcess
-from ui_support import screenshot
+from ui_support import screenshot, server_seeded_by_client
 
 HERE = Path(__file__).parent
 
 
 @pytest.fixture(scope="module")
 def traced(tmp_path_factory, webui_dist):
-    tmp = tmp_path_factory.mktemp("traces-ui")
-    server = ServerProcess(
-        ["--workers", "1", "--backend-store-uri", f"sqlite:///{tmp}/db.sqlite", "--artifacts-destination", f"{tmp}/a"],
-        tmp,
-    ).wait_ready("/health", 60)
-    env = {**os.environ, "MLFLOW_TRACKING_URI": server.url, "GIT_PYTHON_REFRESH": "quiet"}
-    r = subprocess.run(
-        [sys.executable, str(HERE / "traces_seed.py")], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert r.returncode == 0, r.stderr[-3000:]
-    data = json.loads(r.stdout.strip().splitlines()[-1])
+    server, _, data = server_seeded_by_client(tmp_path_factory.mktemp("traces-ui"), HERE / "traces_seed.py")
     data["url"] = server.url + "/"
     data["api"] = server.url
     yield data

@@ -77,3 +77,25 @@ def screenshot(page, name: str, full_page: bool = False) -> None:
         page.set_viewport_size(size)
     else:
         page.screenshot()  # still proves the page renders
+
+
+def server_seeded_by_client(tmp: Path, script: Path):
+    """A one-worker `aiotrack server` on a fresh SQLite file, then `script` run against it by the real
+    mlflow client in a subprocess (MLFLOW_TRACKING_URI set). Returns (server, the script's output,
+    the JSON its last line prints)."""
+    import json
+    import subprocess
+    import sys
+
+    from server_process import ServerProcess
+
+    server = ServerProcess(
+        ["--workers", "1", "--backend-store-uri", f"sqlite:///{tmp}/db.sqlite", "--artifacts-destination", f"{tmp}/a"],
+        tmp,
+    ).wait_ready("/health", 60)
+    env = {**os.environ, "MLFLOW_TRACKING_URI": server.url, "GIT_PYTHON_REFRESH": "quiet"}
+    r = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        server.stop()
+        raise AssertionError(r.stderr[-3000:])
+    return server, r.stdout + r.stderr, json.loads(r.stdout.strip().splitlines()[-1])

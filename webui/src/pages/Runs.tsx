@@ -655,25 +655,7 @@ function RunsTable({
             {expandAll ? 'Collapse all' : 'Expand all'}
           </button>
         )}
-        <label>
-          Group by{' '}
-          <select aria-label="Group by" value={state.group} onChange={(e) => setState({ group: (e.target as HTMLSelectElement).value }, true)}>
-            <option value="">No grouping</option>
-            <option value="attributes.datasets">Dataset</option>
-            {keys.params.map((k) => (
-              <option key={'p' + k} value={'params.' + k}>
-                param: {k}
-              </option>
-            ))}
-            {keys.tags
-              .filter((k) => !k.startsWith('mlflow.'))
-              .map((k) => (
-                <option key={'t' + k} value={'tags.' + k}>
-                  tag: {k}
-                </option>
-              ))}
-          </select>
-        </label>
+        <GroupBySelect label="Group by" value={state.group} keys={keys} onChange={(group) => setState({ group }, true)} />
         {state.group && (
           <button
             onClick={() => {
@@ -953,28 +935,11 @@ function RunsCharts({
     const q = state.mq.toLowerCase();
     return [...s].filter((k) => !q || k.toLowerCase().includes(q)).sort();
   }, [grouped, chartRuns, state.mq]);
+  const rowKeys = useMemo(() => collectKeys(rows), [rows]);
   if (loading && rows.length === 0) return <Spinner label="Loading runs…" />;
   const groupControls = (
     <div class="toolbar secondary">
-      <label>
-        Group by{' '}
-        <select aria-label="Group charts by" value={state.group} onChange={(e) => setState({ group: (e.target as HTMLSelectElement).value })}>
-          <option value="">No grouping</option>
-          <option value="attributes.datasets">Dataset</option>
-          {collectKeys(rows).params.map((k) => (
-            <option key={'p' + k} value={'params.' + k}>
-              param: {k}
-            </option>
-          ))}
-          {collectKeys(rows)
-            .tags.filter((k) => !k.startsWith('mlflow.'))
-            .map((k) => (
-              <option key={'t' + k} value={'tags.' + k}>
-                tag: {k}
-              </option>
-            ))}
-        </select>
-      </label>
+      <GroupBySelect label="Group charts by" value={state.group} keys={rowKeys} onChange={(group) => setState({ group })} />
       {state.group && (
         <label>
           Band{' '}
@@ -986,23 +951,8 @@ function RunsCharts({
       )}
     </div>
   );
-  if (grouped) {
-    return (
-      <div class="charts-view">
-        <ChartControls
-          s={state}
-          onChange={(s) => setState({ x: s.x, smooth: s.smooth, log: s.log })}
-          filter={state.mq}
-          onFilter={(mq) => setState({ mq })}
-          refreshing={running}
-        />
-        {groupControls}
-        <GroupCharts rows={grouped} groupBy={state.group} band={state.band} keys={keys} refreshTick={tick + liveTick} />
-      </div>
-    );
-  }
-  return (
-    <div class="charts-view">
+  const controls = (
+    <>
       <ChartControls
         s={state}
         onChange={(s) => setState({ x: s.x, smooth: s.smooth, log: s.log })}
@@ -1011,6 +961,19 @@ function RunsCharts({
         refreshing={running}
       />
       {groupControls}
+    </>
+  );
+  if (grouped) {
+    return (
+      <div class="charts-view">
+        {controls}
+        <GroupCharts rows={grouped} groupBy={state.group} band={state.band} keys={keys} refreshTick={tick + liveTick} />
+      </div>
+    );
+  }
+  return (
+    <div class="charts-view">
+      {controls}
       <div class="chart-legend">
         <span class="muted">
           {state.sel.length
@@ -1027,5 +990,40 @@ function RunsCharts({
       </div>
       <MetricCharts runs={chartRuns} keys={keys} settings={state} refreshTick={tick + liveTick} />
     </div>
+  );
+}
+
+/** What runs can be grouped by: the dataset, any param, any tag but MLflow's own. */
+function GroupBySelect({
+  label,
+  value,
+  keys,
+  onChange,
+}: {
+  label: string;
+  value: string;
+  keys: { params: string[]; tags: string[] };
+  onChange: (group: string) => void;
+}) {
+  return (
+    <label>
+      Group by{' '}
+      <select aria-label={label} value={value} onChange={(e) => onChange((e.target as HTMLSelectElement).value)}>
+        <option value="">No grouping</option>
+        <option value="attributes.datasets">Dataset</option>
+        {keys.params.map((k) => (
+          <option key={'p' + k} value={'params.' + k}>
+            param: {k}
+          </option>
+        ))}
+        {keys.tags
+          .filter((k) => !k.startsWith('mlflow.'))
+          .map((k) => (
+            <option key={'t' + k} value={'tags.' + k}>
+              tag: {k}
+            </option>
+          ))}
+      </select>
+    </label>
   );
 }
