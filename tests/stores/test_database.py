@@ -1,21 +1,26 @@
 """The database handles: transactions, deferred statements, errors made neutral, time budgets,
-cancellation, pool exhaustion, unreachable servers, concurrent schema creation."""
+cancellation, pool exhaustion, unreachable servers, concurrent schema creation, group commit."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 import threading
+from collections.abc import Generator
 from dataclasses import replace
+from typing import Any
 
 import asyncpg
 import pytest
 
 from aiotrack.errors import AiotrackError, IntegrityViolation
+from aiotrack.stores.sql import database as database_module
+from aiotrack.stores.sql import migrations
 from aiotrack.stores.sql.connect import open_database
 from aiotrack.stores.sql.database import (
     DatabaseOptions,
     ExecMany,
+    Execute,
     Fetch,
     FetchRow,
     SqliteDatabase,
@@ -289,3 +294,172 @@ async def test_concurrent_schema_creation_on_one_new_sqlite_file(tmp_path):
     finally:
         for db in dbs:
             await db.close()
+
+
+# --------------------------------------------------------------------------- group commit
+# Concurrent run() calls share one transaction, and each caller still gets exactly its own
+# outcome (its value, or its own error with nothing of its writes kept), answered only after the
+# commit that holds its writes.
+
+INSERT = "INSERT INTO experiments (name, lifecycle_stage) VALUES (?, 'active')"
+
+
+def _insert(name: str) -> Generator[Fetch, Any, str]:
+    yield Execute(INSERT, (name,))
+    row = yield FetchRow("SELECT COUNT(*) FROM experiments WHERE name = ?", (name,))
+    assert row[0] == 1
+    return name
+
+
+class Refused(Exception):
+    pass
+
+
+def _insert_then_refuse(name: str) -> Generator[Fetch, Any, None]:
+    yield Execute(INSERT, (name,))
+    raise Refused(name)
+
+
+def _insert_then_slow(name: str) -> Generator[Fetch, Any, None]:
+    yield Execute(INSERT, (name,))
+    yield Execute(f"INSERT INTO experiments (name, lifecycle_stage) SELECT 'x' || ({SLOW_SQLITE}), 'active'")
+
+
+async def _names(db: SqliteDatabase, prefix: str) -> set[str]:
+    rows = await db.fetch("SELECT name FROM experiments WHERE name LIKE ?", (prefix + "%",))
+    return {r[0] for r in rows}
+
+
+async def _open(tmp_path, options: DatabaseOptions | None = None) -> SqliteDatabase:
+    db = await SqliteDatabase(str(tmp_path / "g.db"), options=options).open()
+    await migrations.upgrade(db)
+    return db
+
+
+class _HeldWriter:
+    """Keeps the writer's thread busy until released, so that run() calls gather in one group."""
+
+    def __init__(self, db: SqliteDatabase) -> None:
+        self.gate = threading.Event()
+        assert db._writer is not None
+        self.job = db._writer.submit(lambda _conn: self.gate.wait(30))
+
+    async def release(self) -> None:
+        self.gate.set()
+        await self.job.future
+
+
+async def _gathered(db: SqliteDatabase, calls: list[Any]) -> list[asyncio.Task[Any]]:
+    held = _HeldWriter(db)
+    tasks = [asyncio.create_task(db.run(body, *args)) for body, *args in calls]
+    await asyncio.sleep(0.05)  # every call has queued
+    group = db._gathering
+    assert group is not None and len(group.entries) == len(calls), "the calls did not gather in one group"
+    await held.release()
+    await asyncio.wait(tasks, timeout=30)
+    return tasks
+
+
+async def test_concurrent_writes_share_one_transaction_and_all_commit(tmp_path):
+    db = await _open(tmp_path)
+    try:
+        tasks = await _gathered(db, [(_insert, f"g{i}") for i in range(20)])
+        assert [t.result() for t in tasks] == [f"g{i}" for i in range(20)]
+        assert await _names(db, "g") == {f"g{i}" for i in range(20)}
+    finally:
+        await db.close()
+
+
+async def test_a_failing_caller_undoes_only_its_own_writes(tmp_path):
+    db = await _open(tmp_path)
+    try:
+        calls = [(_insert, "a1"), (_insert_then_refuse, "a2"), (_insert, "a3"), (_insert, "a1"), (_insert, "a4")]
+        tasks = await _gathered(db, calls)
+        assert tasks[0].result() == "a1"
+        with pytest.raises(Refused):
+            tasks[1].result()
+        assert tasks[2].result() == "a3"
+        with pytest.raises(IntegrityViolation):  # the duplicate name: its own error, nobody else's
+            tasks[3].result()
+        assert tasks[4].result() == "a4"
+        assert await _names(db, "a") == {"a1", "a3", "a4"}
+    finally:
+        await db.close()
+
+
+async def test_a_write_stopped_by_its_budget_fails_alone(tmp_path):
+    # SQLite rolls a whole transaction back when a write is interrupted: the others in the group
+    # are run again in a new one, so they still commit, and only the slow caller gets the 503.
+    db = await _open(tmp_path, _options(query_timeout=0.5))
+    try:
+        tasks = await _gathered(db, [(_insert, "b1"), (_insert_then_slow, "b2"), (_insert, "b3")])
+        assert tasks[0].result() == "b1"
+        with pytest.raises(AiotrackError) as info:
+            tasks[1].result()
+        _assert_budget_error(info.value)
+        assert tasks[2].result() == "b3"
+        assert await _names(db, "b") == {"b1", "b3"}
+    finally:
+        await db.close()
+
+
+async def test_a_cancelled_caller_in_a_group_is_interrupted_and_the_others_commit(tmp_path):
+    db = await _open(tmp_path, _options(query_timeout=600))
+    try:
+        held = _HeldWriter(db)
+        first = asyncio.create_task(db.run(_insert, "c1"))
+        slow = asyncio.create_task(db.run(_insert_then_slow, "c2"))
+        last = asyncio.create_task(db.run(_insert, "c3"))
+        await asyncio.sleep(0.05)
+        await held.release()
+        await asyncio.sleep(0.5)  # the slow caller's statement is running now
+        slow.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await slow
+        assert await asyncio.wait_for(first, 20) == "c1"
+        assert await asyncio.wait_for(last, 20) == "c3"
+        assert await _names(db, "c") == {"c1", "c3"}
+    finally:
+        await db.close()
+
+
+async def test_a_caller_cancelled_before_its_group_starts_is_skipped(tmp_path):
+    db = await _open(tmp_path)
+    try:
+        held = _HeldWriter(db)
+        kept = asyncio.create_task(db.run(_insert, "d1"))
+        dropped = asyncio.create_task(db.run(_insert, "d2"))
+        await asyncio.sleep(0.05)
+        dropped.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await dropped
+        await held.release()
+        assert await asyncio.wait_for(kept, 20) == "d1"
+        assert await _names(db, "d") == {"d1"}
+    finally:
+        await db.close()
+
+
+async def test_a_group_is_bounded(tmp_path, monkeypatch):
+    monkeypatch.setattr(database_module, "MAX_GROUP", 3)
+    db = await _open(tmp_path)
+    try:
+        held = _HeldWriter(db)
+        tasks = [asyncio.create_task(db.run(_insert, f"e{i}")) for i in range(7)]
+        await asyncio.sleep(0.05)
+        group = db._gathering
+        assert group is not None and len(group.entries) == 1  # 3 + 3 + 1
+        await held.release()
+        assert sorted(await asyncio.gather(*tasks)) == [f"e{i}" for i in range(7)]
+    finally:
+        await db.close()
+
+
+async def test_writes_one_at_a_time_each_commit(tmp_path):
+    db = await _open(tmp_path)
+    try:
+        for i in range(3):
+            assert await asyncio.wait_for(db.run(_insert, f"f{i}"), 5) == f"f{i}"
+        assert await _names(db, "f") == {"f0", "f1", "f2"}
+    finally:
+        await db.close()

@@ -12,6 +12,8 @@ run on that thread; its outcome resolves an asyncio future on the loop through
 - A job whose awaiting task is cancelled (aiohttp cancels a handler when its client goes away)
   is skipped if it has not started, and interrupted if it is running (``sqlite3.interrupt``, and
   the progress handler as a backstop between statements); the caller sees ``CancelledError``.
+- A job may run several callers' work one after another (group commit, database.py): each is a
+  *part* with its own budget and its own cancellation (``enter_part``/``cancel_part``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -40,7 +42,13 @@ class BudgetExceeded(Exception):
     """A job ran longer than its time budget and was stopped (its transaction rolled back)."""
 
 
-class _Job(Generic[T]):
+class Cancellable(Protocol):
+    """Something run on the thread that its caller may give up on (a job, or a part of one)."""
+
+    cancelled: bool
+
+
+class Job(Generic[T]):
     __slots__ = ("cancelled", "fn", "future")
 
     def __init__(self, fn: Callable[[sqlite3.Connection], T], future: asyncio.Future[T]) -> None:
@@ -72,11 +80,12 @@ class SqliteThread:
         self.path = path
         self.budget = budget
         self._setup = setup
-        self._queue: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Job[Any] | None] = queue.SimpleQueue()
         # Guards the hand-over between the loop and the thread: _closed, and which job runs.
         self._lock = threading.Lock()
         self._closed = False
-        self._running: _Job[Any] | None = None
+        self._running: Job[Any] | None = None
+        self._part: Cancellable | None = None
         self._deadline = 0.0
         self._over_budget = False
         self._conn: sqlite3.Connection | None = None
@@ -105,7 +114,7 @@ class SqliteThread:
     async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn(connection)`` on the thread; return its result or raise its exception."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        job = _Job(fn, future)
+        job = Job(fn, future)
         with self._lock:
             if self._closed:
                 raise ConnectionGone("the SQLite connection is closed")
@@ -116,28 +125,35 @@ class SqliteThread:
             self._cancel(job)
             raise
 
-    def submit(self, fn: Callable[[sqlite3.Connection], T]) -> _Job[T]:
+    def submit(self, fn: Callable[[sqlite3.Connection], T]) -> Job[T]:
         """Queue ``fn`` now; ``wait`` for it later (for callers that must queue under a lock and
         wait outside it)."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        job = _Job(fn, future)
+        job = Job(fn, future)
         with self._lock:
             if self._closed:
                 raise ConnectionGone("the SQLite connection is closed")
             self._queue.put(job)
         return job
 
-    async def wait(self, job: _Job[T]) -> T:
+    async def wait(self, job: Job[T]) -> T:
         try:
             return await job.future
         except asyncio.CancelledError:
             self._cancel(job)
             raise
 
-    def _cancel(self, job: _Job[Any]) -> None:
+    def _cancel(self, job: Job[Any]) -> None:
         job.cancelled = True
         with self._lock:
             if self._running is job and self._conn is not None:
+                self._conn.interrupt()
+
+    def cancel_part(self, part: Cancellable) -> None:
+        """The caller of ``part`` gave up: skip it if it has not started, interrupt it if it runs."""
+        part.cancelled = True
+        with self._lock:
+            if self._part is part and self._conn is not None:
                 self._conn.interrupt()
 
     async def close(self) -> None:
@@ -153,11 +169,28 @@ class SqliteThread:
 
     def restart_budget(self) -> None:
         """Give the running job a fresh budget (after a wait that is not SQL work, e.g. an flock)."""
+        self._over_budget = False
         self._deadline = time.monotonic() + self.budget
+
+    def enter_part(self, part: Cancellable) -> None:
+        """The running job starts one caller's part: a fresh budget, and its own cancellation."""
+        self.restart_budget()
+        self._part = part
+
+    def leave_part(self) -> None:
+        with self._lock:  # so that a late cancel_part never interrupts the next part
+            self._part = None
+
+    def spent(self) -> bool:
+        """Whether the budget stopped the statement that just failed."""
+        return self._over_budget
 
     def _progress(self) -> int:
         job = self._running
         if job is not None and job.cancelled:
+            return 1
+        part = self._part
+        if part is not None and part.cancelled:
             return 1
         if time.monotonic() > self._deadline:
             self._over_budget = True
