@@ -269,7 +269,6 @@ async def test_postgres_unreachable_is_a_503_without_host_or_driver(pg_server):
 
 
 async def test_concurrent_schema_creation_on_one_empty_postgres_database(pg_server):
-    from aiotrack.stores.sql import migrations
 
     dsn = await pg_server.create()
     dbs = [await open_database(dsn) for _ in range(4)]
@@ -283,7 +282,6 @@ async def test_concurrent_schema_creation_on_one_empty_postgres_database(pg_serv
 
 
 async def test_concurrent_schema_creation_on_one_new_sqlite_file(tmp_path):
-    from aiotrack.stores.sql import migrations
 
     path = str(tmp_path / "race.db")
     dbs = [await SqliteDatabase(path).open() for _ in range(4)]
@@ -299,7 +297,7 @@ async def test_concurrent_schema_creation_on_one_new_sqlite_file(tmp_path):
 # --------------------------------------------------------------------------- group commit
 # Concurrent run() calls share one transaction, and each caller still gets exactly its own
 # outcome (its value, or its own error with nothing of its writes kept), answered only after the
-# commit that holds its writes.
+# commit that holds its writes. On both engines.
 
 INSERT = "INSERT INTO experiments (name, lifecycle_stage) VALUES (?, 'active')"
 
@@ -320,37 +318,45 @@ def _insert_then_refuse(name: str) -> Generator[Fetch, Any, None]:
     raise Refused(name)
 
 
-def _insert_then_slow(name: str) -> Generator[Fetch, Any, None]:
+def _insert_then_slow(name: str, dialect: str) -> Generator[Fetch, Any, None]:
     yield Execute(INSERT, (name,))
-    yield Execute(f"INSERT INTO experiments (name, lifecycle_stage) SELECT 'x' || ({SLOW_SQLITE}), 'active'")
+    if dialect == "sqlite":  # a slow *write*: SQLite rolls the whole transaction back when it is stopped
+        yield Execute(f"INSERT INTO experiments (name, lifecycle_stage) SELECT 'x' || ({SLOW_SQLITE}), 'active'")
+    else:
+        yield Fetch("SELECT pg_sleep(600)")
 
 
-async def _names(db: SqliteDatabase, prefix: str) -> set[str]:
+async def _names(db, prefix: str) -> set[str]:
     rows = await db.fetch("SELECT name FROM experiments WHERE name LIKE ?", (prefix + "%",))
     return {r[0] for r in rows}
 
 
-async def _open(tmp_path, options: DatabaseOptions | None = None) -> SqliteDatabase:
-    db = await SqliteDatabase(str(tmp_path / "g.db"), options=options).open()
-    await migrations.upgrade(db)
-    return db
+class _Held:
+    """Keeps the database's writer busy until released, so that run() calls gather in one
+    group: SQLite's writer thread runs a job that waits; PostgreSQL's group slots are taken."""
 
-
-class _HeldWriter:
-    """Keeps the writer's thread busy until released, so that run() calls gather in one group."""
-
-    def __init__(self, db: SqliteDatabase) -> None:
-        self.gate = threading.Event()
-        assert db._writer is not None
-        self.job = db._writer.submit(lambda _conn: self.gate.wait(30))
+    async def hold(self, db) -> _Held:
+        self.db = db
+        if db.dialect.name == "sqlite":
+            self.gate = threading.Event()
+            self.job = db._writer.submit(lambda _conn: self.gate.wait(30))
+        else:
+            self.slots = database_module.PG_GROUPS_IN_FLIGHT
+            for _ in range(self.slots):
+                await db._group_slots.acquire()
+        return self
 
     async def release(self) -> None:
-        self.gate.set()
-        await self.job.future
+        if self.db.dialect.name == "sqlite":
+            self.gate.set()
+            await self.job.future
+        else:
+            for _ in range(self.slots):
+                self.db._group_slots.release()
 
 
-async def _gathered(db: SqliteDatabase, calls: list[Any]) -> list[asyncio.Task[Any]]:
-    held = _HeldWriter(db)
+async def _gathered(db, calls: list[Any]) -> list[asyncio.Task[Any]]:
+    held = await _Held().hold(db)
     tasks = [asyncio.create_task(db.run(body, *args)) for body, *args in calls]
     await asyncio.sleep(0.05)  # every call has queued
     group = db._gathering
@@ -360,39 +366,39 @@ async def _gathered(db: SqliteDatabase, calls: list[Any]) -> list[asyncio.Task[A
     return tasks
 
 
-async def test_concurrent_writes_share_one_transaction_and_all_commit(tmp_path):
-    db = await _open(tmp_path)
+async def test_concurrent_writes_share_one_transaction_and_all_commit(database):
+    tasks = await _gathered(database, [(_insert, f"g{i}") for i in range(20)])
+    assert [t.result() for t in tasks] == [f"g{i}" for i in range(20)]
+    assert await _names(database, "g") == {f"g{i}" for i in range(20)}
+
+
+async def test_a_failing_caller_undoes_only_its_own_writes(database):
+    calls = [(_insert, "a1"), (_insert_then_refuse, "a2"), (_insert, "a3"), (_insert, "a1"), (_insert, "a4")]
+    tasks = await _gathered(database, calls)
+    assert tasks[0].result() == "a1"
+    with pytest.raises(Refused):
+        tasks[1].result()
+    assert tasks[2].result() == "a3"
+    with pytest.raises(IntegrityViolation):  # the duplicate name: its own error, nobody else's
+        tasks[3].result()
+    assert tasks[4].result() == "a4"
+    assert await _names(database, "a") == {"a1", "a3", "a4"}
+
+
+async def test_a_lone_failing_write_keeps_nothing(database):
+    with pytest.raises(Refused):
+        await database.run(_insert_then_refuse, "h1")
+    assert await database.run(_insert, "h2") == "h2"
+    assert await _names(database, "h") == {"h2"}
+
+
+async def test_a_write_stopped_by_its_budget_fails_alone(database):
+    # On SQLite the stopped write rolls the whole transaction back: the others in the group are
+    # run again in a new one, so they still commit, and only the slow caller gets the 503.
+    db = await _reopened(database, query_timeout=0.5)
     try:
-        tasks = await _gathered(db, [(_insert, f"g{i}") for i in range(20)])
-        assert [t.result() for t in tasks] == [f"g{i}" for i in range(20)]
-        assert await _names(db, "g") == {f"g{i}" for i in range(20)}
-    finally:
-        await db.close()
-
-
-async def test_a_failing_caller_undoes_only_its_own_writes(tmp_path):
-    db = await _open(tmp_path)
-    try:
-        calls = [(_insert, "a1"), (_insert_then_refuse, "a2"), (_insert, "a3"), (_insert, "a1"), (_insert, "a4")]
-        tasks = await _gathered(db, calls)
-        assert tasks[0].result() == "a1"
-        with pytest.raises(Refused):
-            tasks[1].result()
-        assert tasks[2].result() == "a3"
-        with pytest.raises(IntegrityViolation):  # the duplicate name: its own error, nobody else's
-            tasks[3].result()
-        assert tasks[4].result() == "a4"
-        assert await _names(db, "a") == {"a1", "a3", "a4"}
-    finally:
-        await db.close()
-
-
-async def test_a_write_stopped_by_its_budget_fails_alone(tmp_path):
-    # SQLite rolls a whole transaction back when a write is interrupted: the others in the group
-    # are run again in a new one, so they still commit, and only the slow caller gets the 503.
-    db = await _open(tmp_path, _options(query_timeout=0.5))
-    try:
-        tasks = await _gathered(db, [(_insert, "b1"), (_insert_then_slow, "b2"), (_insert, "b3")])
+        slow = (_insert_then_slow, "b2", db.dialect.name)
+        tasks = await _gathered(db, [(_insert, "b1"), slow, (_insert, "b3")])
         assert tasks[0].result() == "b1"
         with pytest.raises(AiotrackError) as info:
             tasks[1].result()
@@ -403,12 +409,12 @@ async def test_a_write_stopped_by_its_budget_fails_alone(tmp_path):
         await db.close()
 
 
-async def test_a_cancelled_caller_in_a_group_is_interrupted_and_the_others_commit(tmp_path):
-    db = await _open(tmp_path, _options(query_timeout=600))
+async def test_a_cancelled_caller_in_a_group_is_interrupted_and_the_others_commit(database):
+    db = await _reopened(database, query_timeout=600)
     try:
-        held = _HeldWriter(db)
+        held = await _Held().hold(db)
         first = asyncio.create_task(db.run(_insert, "c1"))
-        slow = asyncio.create_task(db.run(_insert_then_slow, "c2"))
+        slow = asyncio.create_task(db.run(_insert_then_slow, "c2", db.dialect.name))
         last = asyncio.create_task(db.run(_insert, "c3"))
         await asyncio.sleep(0.05)
         await held.release()
@@ -423,43 +429,47 @@ async def test_a_cancelled_caller_in_a_group_is_interrupted_and_the_others_commi
         await db.close()
 
 
-async def test_a_caller_cancelled_before_its_group_starts_is_skipped(tmp_path):
-    db = await _open(tmp_path)
-    try:
-        held = _HeldWriter(db)
-        kept = asyncio.create_task(db.run(_insert, "d1"))
-        dropped = asyncio.create_task(db.run(_insert, "d2"))
-        await asyncio.sleep(0.05)
-        dropped.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await dropped
-        await held.release()
-        assert await asyncio.wait_for(kept, 20) == "d1"
-        assert await _names(db, "d") == {"d1"}
-    finally:
-        await db.close()
+async def test_a_caller_cancelled_before_its_group_starts_is_skipped(database):
+    held = await _Held().hold(database)
+    kept = asyncio.create_task(database.run(_insert, "d1"))
+    dropped = asyncio.create_task(database.run(_insert, "d2"))
+    await asyncio.sleep(0.05)
+    dropped.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await dropped
+    await held.release()
+    assert await asyncio.wait_for(kept, 20) == "d1"
+    assert await _names(database, "d") == {"d1"}
 
 
-async def test_a_group_is_bounded(tmp_path, monkeypatch):
+async def test_a_group_is_bounded(database, monkeypatch):
     monkeypatch.setattr(database_module, "MAX_GROUP", 3)
-    db = await _open(tmp_path)
-    try:
-        held = _HeldWriter(db)
-        tasks = [asyncio.create_task(db.run(_insert, f"e{i}")) for i in range(7)]
-        await asyncio.sleep(0.05)
-        group = db._gathering
-        assert group is not None and len(group.entries) == 1  # 3 + 3 + 1
-        await held.release()
-        assert sorted(await asyncio.gather(*tasks)) == [f"e{i}" for i in range(7)]
-    finally:
-        await db.close()
+    held = await _Held().hold(database)
+    tasks = [asyncio.create_task(database.run(_insert, f"e{i}")) for i in range(7)]
+    await asyncio.sleep(0.05)
+    group = database._gathering
+    assert group is not None and len(group.entries) == 1  # 3 + 3 + 1
+    await held.release()
+    assert sorted(await asyncio.gather(*tasks)) == [f"e{i}" for i in range(7)]
 
 
-async def test_writes_one_at_a_time_each_commit(tmp_path):
-    db = await _open(tmp_path)
-    try:
-        for i in range(3):
-            assert await asyncio.wait_for(db.run(_insert, f"f{i}"), 5) == f"f{i}"
-        assert await _names(db, "f") == {"f0", "f1", "f2"}
-    finally:
-        await db.close()
+async def test_a_deadlock_in_a_group_runs_its_writes_one_by_one(database, monkeypatch):
+    if database.dialect.name == "sqlite":
+        pytest.skip("SQLite has one writer: no deadlock between transactions")
+
+    def deadlocked(name: str) -> Generator[Fetch, Any, str]:
+        yield Execute(INSERT, (name,))
+        if getattr(deadlocked, "first", True):
+            deadlocked.first = False  # type: ignore[attr-defined]
+            raise asyncpg.DeadlockDetectedError("deadlock detected")
+        return name
+
+    tasks = await _gathered(database, [(_insert, "k1"), (deadlocked, "k2"), (_insert, "k3")])
+    assert [t.result() for t in tasks] == ["k1", "k2", "k3"]
+    assert await _names(database, "k") == {"k1", "k2", "k3"}
+
+
+async def test_writes_one_at_a_time_each_commit(database):
+    for i in range(3):
+        assert await asyncio.wait_for(database.run(_insert, f"f{i}"), 5) == f"f{i}"
+    assert await _names(database, "f") == {"f0", "f1", "f2"}

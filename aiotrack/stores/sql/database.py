@@ -9,8 +9,9 @@ to write. SQL is written once with ``?`` placeholders (see dialect.py).
   BEGIN, every statement, COMMIT) runs on the writer's thread in one round trip, so the database
   lock is held only while SQL runs, never while the event loop is busy with other requests; on
   PostgreSQL the same loop awaits each statement on one pooled connection. The hot writes use it.
-  Group commit: ``run`` calls that arrive while SQLite's writer is busy gather and then share one
-  transaction (each body in a savepoint of its own, so one caller's failure undoes only its own
+  Group commit: ``run`` calls that arrive while the writer is busy (SQLite's writer thread; on
+  PostgreSQL, the ``PG_GROUPS_IN_FLIGHT`` write transactions a process runs at once) gather and
+  then share one transaction (each body in a savepoint of its own, so one caller's failure undoes only its own
   statements); every caller is answered after the COMMIT that holds its writes, so nothing
   acknowledged is lost, and N concurrent small writes cost one commit and one lock hand-over
   between processes instead of N.
@@ -427,7 +428,7 @@ MAX_GROUP = 64
 class _GroupEntry:
     """One ``run`` call in a group: its body, and its outcome (a value or an exception)."""
 
-    __slots__ = ("args", "body", "cancelled", "ok", "value")
+    __slots__ = ("args", "body", "cancelled", "ok", "task", "value")
 
     def __init__(self, body: RunBody[Any], args: tuple[Any, ...]) -> None:
         self.body = body
@@ -435,6 +436,7 @@ class _GroupEntry:
         self.cancelled = False
         self.ok = False
         self.value: Any = None
+        self.task: asyncio.Future[Any] | None = None  # PostgreSQL: the body while it runs
 
 
 class _Group:
@@ -711,6 +713,69 @@ class _PgTx(Tx):
         return self.execute(sql, params)
 
 
+# Group commit on PostgreSQL (see run): write transactions of run() per process at once.
+PG_GROUPS_IN_FLIGHT = 2
+
+_PG_RETRY_ALONE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+
+
+class _Regroup(Exception):
+    """A group met a deadlock or a serialization failure: run its entries one by one."""
+
+
+class _Alone(Exception):
+    """The one entry of a group failed (its outcome is set): roll its transaction back."""
+
+
+class _PgGroup:
+    __slots__ = ("closed", "done", "entries")
+
+    def __init__(self, done: asyncio.Future[None]) -> None:
+        self.entries: list[_GroupEntry] = []
+        self.closed = False  # set when the group starts: later callers gather in the next one
+        self.done = done
+
+
+def _cancelling() -> bool:
+    """Whether the current task is being cancelled (Task.cancelling: Python 3.11 and newer)."""
+    cancelling = getattr(asyncio.current_task(), "cancelling", None)
+    return bool(cancelling and cancelling())
+
+
+async def _drive_async(body: Body, statement: Callable[[Fetch], Any]) -> Any:
+    return await drive(body, statement)
+
+
+async def _pg_group_transaction(conn: asyncpg.Connection, entries: list[_GroupEntry]) -> None:
+    """``entries`` in one transaction on ``conn``; each in a savepoint when there are several.
+    Sets each entry's outcome; raises for what fails the transaction as a whole."""
+    statement = _PgTx(conn).statement
+    alone = len(entries) == 1
+    async with conn.transaction():
+        for entry in entries:
+            if entry.cancelled:
+                continue
+            if not alone:
+                await conn.execute("SAVEPOINT aiotrack_group")
+            entry.task = asyncio.ensure_future(_drive_async(entry.body(*entry.args), statement))
+            try:
+                entry.value = await entry.task
+                entry.ok = True
+            except (Exception, asyncio.CancelledError) as exc:
+                if _cancelling():
+                    raise  # this group's own task is cancelled (the loop is shutting down)
+                if isinstance(exc, _PG_RETRY_ALONE) and not alone:
+                    raise _Regroup from exc
+                entry.ok, entry.value = False, exc
+                if alone:
+                    raise _Alone from exc
+                await conn.execute("ROLLBACK TO SAVEPOINT aiotrack_group")
+            finally:
+                entry.task = None
+            if not alone:
+                await conn.execute("RELEASE SAVEPOINT aiotrack_group")
+
+
 class PostgresDatabase(Database):
     dialect = POSTGRESQL
 
@@ -722,6 +787,11 @@ class PostgresDatabase(Database):
             options = replace(options, pool_size=max_size)
         self.options = options
         self._pool: asyncpg.Pool | None = None
+        # Group commit: at most PG_GROUPS_IN_FLIGHT write transactions of run() at once per
+        # process; calls that arrive while they are busy gather in the next group.
+        self._group_slots = asyncio.Semaphore(min(PG_GROUPS_IN_FLIGHT, options.pool_size))
+        self._gathering: _PgGroup | None = None
+        self._group_tasks: set[asyncio.Task[None]] = set()
 
     async def open(self) -> PostgresDatabase:
         """Make the pool. It connects on demand, so this succeeds while the database is away;
@@ -779,12 +849,61 @@ class PostgresDatabase(Database):
             raise _pg_error(exc, self.options) from None
 
     async def run(self, body: RunBody[T], *args: Any) -> T:
+        entry = _GroupEntry(body, args)
+        group = self._gathering
+        if group is None or group.closed or len(group.entries) >= MAX_GROUP:
+            loop = asyncio.get_running_loop()
+            group = self._gathering = _PgGroup(loop.create_future())
+            group.entries.append(entry)
+            task = loop.create_task(self._run_group(group))
+            self._group_tasks.add(task)
+            task.add_done_callback(self._group_tasks.discard)
+        else:
+            group.entries.append(entry)
         try:
-            async with self._connection() as conn, conn.transaction():
-                result: T = await drive(body(*args), _PgTx(conn).statement)
-                return result
-        except _PG_ERRORS as exc:
+            await asyncio.shield(group.done)
+        except asyncio.CancelledError:
+            entry.cancelled = True  # skipped if not begun; its statement cancelled if running
+            running = entry.task
+            if running is not None:
+                running.cancel()
+            raise
+        except _PG_ERRORS as exc:  # the group as a whole failed (its connection, its COMMIT)
             raise _pg_error(exc, self.options) from None
+        if entry.ok:
+            return cast(T, entry.value)
+        failure = cast(BaseException, entry.value)
+        if isinstance(failure, _PG_ERRORS):
+            raise _pg_error(failure, self.options) from None
+        raise failure
+
+    async def _run_group(self, group: _PgGroup) -> None:
+        """Run a group once one of the few write slots is free (calls arriving meanwhile join
+        it): its entries in one transaction, each in a savepoint; on a deadlock or a
+        serialization failure, each entry again in a transaction of its own."""
+        try:
+            async with self._group_slots:
+                group.closed = True
+                entries = [e for e in group.entries if not e.cancelled]
+                if entries:
+                    try:
+                        await self._group_transaction(entries)
+                    except _Regroup:
+                        for entry in entries:
+                            if not entry.cancelled:
+                                await self._group_transaction([entry])
+            group.done.set_result(None)
+        except BaseException as exc:
+            group.done.set_exception(exc)
+            if isinstance(exc, asyncio.CancelledError):  # the database is closing
+                raise
+
+    async def _group_transaction(self, entries: list[_GroupEntry]) -> None:
+        try:
+            async with self._connection() as conn:
+                await _pg_group_transaction(conn, entries)
+        except _Alone:
+            pass  # a lone entry failed: its transaction is rolled back, its outcome set
 
     async def close(self) -> None:
         if self._pool is not None:
