@@ -13,8 +13,10 @@ iterator of chunks (~1 MiB), downloads leave as one. Implementations:
 from __future__ import annotations
 
 import abc
+import asyncio
 import builtins
-from collections.abc import AsyncGenerator, AsyncIterator
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,6 +59,33 @@ class MultipartCredential:
 
     def to_json(self) -> dict[str, Any]:
         return {"part_number": self.part_number, "url": self.url, "headers": self.headers}
+
+
+class Repeating:
+    """A repository's background job (the sweep of interrupted uploads): run at start, then every
+    ``interval`` seconds in a task of its own, until :meth:`stop`. The job logs its own failures:
+    one that raises would end the repetition."""
+
+    def __init__(self, job: Callable[[], Awaitable[None]], interval: float, name: str) -> None:
+        self._job = job
+        self._interval = interval
+        self._name = name
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._forever(), name=self._name)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _forever(self) -> None:
+        while True:
+            await self._job()
+            await asyncio.sleep(self._interval)
 
 
 class ArtifactRepository(abc.ABC):

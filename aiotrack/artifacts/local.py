@@ -24,9 +24,9 @@ import tempfile
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
-from aiotrack.artifacts.base import CHUNK_SIZE, ArtifactRepository, FileInfo, ObjectStat
+from aiotrack.artifacts.base import CHUNK_SIZE, ArtifactRepository, FileInfo, ObjectStat, Repeating
 from aiotrack.artifacts.locations import INVALID_PATH, confine, join
 from aiotrack.errors import AiotrackError, invalid
 
@@ -43,32 +43,26 @@ class LocalArtifactRepository(ArtifactRepository):
     def __init__(self, root: str | os.PathLike[str], *, sweep: bool = True):
         self.root = Path(os.path.abspath(root))
         self.description = str(self.root)
-        self._sweep_enabled = sweep
-        self._sweeper: asyncio.Task[Any] | None = None
+        self._sweeper = Repeating(self._sweep, SWEEP_INTERVAL, "aiotrack-artifact-sweeper") if sweep else None
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
         await asyncio.to_thread(self.root.mkdir, parents=True, exist_ok=True)
-        if self._sweep_enabled:
-            self._sweeper = asyncio.create_task(self._sweep_forever(), name="aiotrack-artifact-sweeper")
+        if self._sweeper is not None:
+            self._sweeper.start()
 
     async def close(self) -> None:
         if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
-            self._sweeper = None
+            await self._sweeper.stop()
 
-    async def _sweep_forever(self) -> None:
-        while True:
-            try:
-                removed = await asyncio.to_thread(self.sweep_leftovers)
-                if removed:
-                    log.info("Removed %d leftover partial upload(s) under %s", removed, self.root)
-            except Exception:
-                log.exception("Sweeping leftover uploads under %s failed", self.root)
-            await asyncio.sleep(SWEEP_INTERVAL)
+    async def _sweep(self) -> None:
+        try:
+            removed = await asyncio.to_thread(self.sweep_leftovers)
+            if removed:
+                log.info("Removed %d leftover partial upload(s) under %s", removed, self.root)
+        except Exception:
+            log.exception("Sweeping leftover uploads under %s failed", self.root)
 
     def sweep_leftovers(self, max_age: float = LEFTOVER_AGE) -> int:
         """Delete temp files of interrupted uploads untouched for ``max_age`` seconds."""

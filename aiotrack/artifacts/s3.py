@@ -28,7 +28,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-from aiotrack.artifacts.base import CHUNK_SIZE, ArtifactRepository, FileInfo, MultipartCredential, ObjectStat
+from aiotrack.artifacts.base import CHUNK_SIZE, ArtifactRepository, FileInfo, MultipartCredential, ObjectStat, Repeating
 from aiotrack.artifacts.locations import INVALID_PATH, join
 from aiotrack.errors import (
     INTERNAL_ERROR,
@@ -110,9 +110,10 @@ class S3ArtifactRepository(ArtifactRepository):
         self.verify = verify
         self._stack: contextlib.AsyncExitStack | None = None
         self._client: Any = None  # an aiobotocore S3 client (the library has no type hints)
-        self._sweep_enabled = sweep
         self.multipart_max_idle = multipart_max_idle
-        self._sweeper: asyncio.Task[None] | None = None
+        self._sweeper = (
+            Repeating(self._sweep, MULTIPART_SWEEP_INTERVAL, "aiotrack-s3-multipart-sweeper") if sweep else None
+        )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -129,29 +130,24 @@ class S3ArtifactRepository(ArtifactRepository):
                 "s3", region_name=region, endpoint_url=self.endpoint_url, verify=self.verify, config=config
             )
         )
-        if self._sweep_enabled:
-            self._sweeper = asyncio.create_task(self._sweep_forever(), name="aiotrack-s3-multipart-sweeper")
+        if self._sweeper is not None:
+            self._sweeper.start()
 
     async def close(self) -> None:
         if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
-            self._sweeper = None
+            await self._sweeper.stop()
         if self._stack is not None:
             await self._stack.aclose()
         self._stack = None
         self._client = None
 
-    async def _sweep_forever(self) -> None:
-        while True:
-            try:
-                aborted = await self.sweep_multipart()
-                if aborted:
-                    log.info("Aborted %d abandoned multipart upload(s) under %s", aborted, self.description)
-            except Exception as exc:  # a sweep must never take the worker down; it runs again later
-                log.warning("Sweeping abandoned multipart uploads under %s failed: %r", self.description, exc)
-            await asyncio.sleep(MULTIPART_SWEEP_INTERVAL)
+    async def _sweep(self) -> None:
+        try:
+            aborted = await self.sweep_multipart()
+            if aborted:
+                log.info("Aborted %d abandoned multipart upload(s) under %s", aborted, self.description)
+        except Exception as exc:  # a sweep must never take the worker down; it runs again later
+            log.warning("Sweeping abandoned multipart uploads under %s failed: %r", self.description, exc)
 
     async def sweep_multipart(self, max_idle: float | None = None) -> int:
         """Abort multipart uploads under the prefix whose last part is ``max_idle`` seconds old:

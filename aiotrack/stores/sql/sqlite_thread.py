@@ -113,17 +113,7 @@ class SqliteThread:
 
     async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn(connection)`` on the thread; return its result or raise its exception."""
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        job = Job(fn, future)
-        with self._lock:
-            if self._closed:
-                raise ConnectionGone("the SQLite connection is closed")
-            self._queue.put(job)
-        try:
-            return await future
-        except asyncio.CancelledError:
-            self._cancel(job)
-            raise
+        return await self.wait(self.submit(fn))
 
     def submit(self, fn: Callable[[sqlite3.Connection], T]) -> Job[T]:
         """Queue ``fn`` now; ``wait`` for it later (for callers that must queue under a lock and
