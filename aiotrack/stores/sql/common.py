@@ -1,18 +1,22 @@
-"""Helpers every SQL store module shares: the clock, IN-list placeholders and chunks, and a
-search's page (one row more than asked for says whether another page follows)."""
+"""Helpers every SQL store module shares: the clock, IN-list placeholders and chunks, a search's
+page (one row more than asked for says whether another page follows), experiment ids, optional
+SET/WHERE terms, and statements that must change a row."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from aiotrack.entities import KeyValue
+from aiotrack.errors import AiotrackError, invalid
+from aiotrack.names import experiment_not_found
 from aiotrack.stores.sql.database import Database, Row, Tx
 
 T = TypeVar("T")
 
 IN_CHUNK = 5000  # ids per IN (...) list: far below both engines' parameter limits
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def now_ms() -> int:
@@ -49,3 +53,48 @@ async def key_values_by(src: Database | Tx, sql: str, params: Sequence[Any]) -> 
     for owner, key, value in await src.fetch(sql, params):
         out.setdefault(owner, []).append({"key": key, "value": value})
     return out
+
+
+def _experiment_int(experiment_id: str) -> int:
+    try:
+        return int(experiment_id)
+    except (TypeError, ValueError):
+        raise invalid(f"Invalid experiment ID '{experiment_id}'. Experiment ID must be a valid integer.") from None
+
+
+def parse_experiment_id(experiment_id: str) -> int:
+    """Experiment ids are strings on the wire and BIGINT in the database: not an integer is
+    INVALID_PARAMETER_VALUE, one outside BIGINT names no experiment."""
+    value = _experiment_int(experiment_id)
+    if not _INT64_MIN <= value <= _INT64_MAX:
+        raise experiment_not_found(experiment_id)
+    return value
+
+
+def experiment_ids_to_search(experiment_ids: Iterable[str]) -> list[int]:
+    """A search's experiment ids as integers: not an integer is INVALID_PARAMETER_VALUE, one
+    outside BIGINT names no experiment and is left out (the search finds nothing there)."""
+    out = []
+    for e in experiment_ids:
+        value = _experiment_int(e)
+        if _INT64_MIN <= value <= _INT64_MAX:
+            out.append(value)
+    return out
+
+
+def given(terms: Iterable[tuple[str, Any]]) -> tuple[list[str], list[Any]]:
+    """The ``(sql term, value)`` pairs whose value is not None, as the terms (``status = ?``,
+    ``t.timestamp_ms >= ?``) and their parameters in the same order."""
+    sql: list[str] = []
+    params: list[Any] = []
+    for term, value in terms:
+        if value is not None:
+            sql.append(term)
+            params.append(value)
+    return sql, params
+
+
+async def change_one(tx: Tx, sql: str, params: Sequence[Any], missing: AiotrackError) -> None:
+    """Run a statement that must change a row; raise ``missing`` (a not-found) when none changed."""
+    if not await tx.execute(sql, params):
+        raise missing

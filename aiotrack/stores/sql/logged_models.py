@@ -27,7 +27,14 @@ from aiotrack.names import experiment_not_active, experiment_not_found, logged_m
 from aiotrack.search import LOGGED_MODELS, parse_filter
 from aiotrack.search.ast import ATTRIBUTE, METRIC, PARAM, TAG
 from aiotrack.stores.base import LoggedModelStore
-from aiotrack.stores.sql.common import chunks, key_values_by, marks, now_ms, one_page
+from aiotrack.stores.sql.common import (
+    chunks,
+    experiment_ids_to_search,
+    key_values_by,
+    marks,
+    now_ms,
+    one_page,
+)
 from aiotrack.stores.sql.database import Database, Row, Tx
 from aiotrack.stores.sql.search_sql import _limit_offset, _Sql
 
@@ -270,14 +277,7 @@ class SqlLoggedModelStore(LoggedModelStore):
         order_by: list[dict[str, Any]] | None,
         offset: int,
     ) -> tuple[list[dict[str, Any]], bool]:
-        ids = []
-        for e in experiment_ids:
-            try:
-                value = int(e)
-            except (TypeError, ValueError):
-                raise invalid(f"Invalid experiment ID '{e}'. Experiment ID must be a valid integer.") from None
-            if -(2**63) <= value < 2**63:
-                ids.append(value)
+        ids = experiment_ids_to_search(experiment_ids)
         if not ids:
             return [], False
         sql, params = search_query(self.db, ids, filter_string, datasets, order_by, max_results + 1, offset)

@@ -12,7 +12,6 @@ Start-trace marks the info *finalized*; spans arriving later no longer move its 
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Generator, Sequence
 from typing import Any
@@ -21,6 +20,7 @@ import orjson
 
 from aiotrack.errors import AiotrackError, invalid, not_found
 from aiotrack.stores.base import SpanRow, TraceStore
+from aiotrack.stores.sql.common import change_one, experiment_ids_to_search, given, marks, parse_experiment_id
 from aiotrack.stores.sql.database import Database, ExecMany, Execute, Fetch, FetchRow
 from aiotrack.stores.sql.trace_search import INFO_COLUMNS, filter_condition, search_query
 
@@ -32,16 +32,6 @@ IN_PROGRESS = "IN_PROGRESS"
 UNSPECIFIED = "STATE_UNSPECIFIED"
 IN_CHUNK = 500
 
-_INT64 = (-(2**63), 2**63 - 1)
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def _marks(n: int) -> str:
-    return ",".join("?" * n)
-
 
 def _join_uri(root: str, *parts: str) -> str:
     """MLflow's append_to_uri_path: ``mlflow-artifacts:/2`` + ``traces`` -> ``mlflow-artifacts:/2/traces``."""
@@ -51,16 +41,6 @@ def _join_uri(root: str, *parts: str) -> str:
     if root.endswith(":/") or root.endswith(":///"):
         return root + tail
     return root.rstrip("/") + "/" + tail
-
-
-def _experiment_id(value: str) -> int:
-    try:
-        eid = int(value)
-    except (TypeError, ValueError):
-        raise invalid(f"Invalid experiment ID '{value}'. Experiment ID must be a valid integer.") from None
-    if not _INT64[0] <= eid <= _INT64[1]:
-        raise not_found(f"No Experiment with id={value} exists")
-    return eid
 
 
 def trace_not_found(trace_id: str) -> AiotrackError:
@@ -124,14 +104,14 @@ def _log_spans_body(
         chunk = ids[i : i + IN_CHUNK]
         rows = yield Fetch(
             "SELECT request_id, experiment_id, finalized, status, request_preview, response_preview "
-            f"FROM trace_info WHERE request_id IN ({_marks(len(chunk))})",
+            f"FROM trace_info WHERE request_id IN ({marks(len(chunk))})",
             chunk,
         )
         existing.update({r[0]: r for r in rows})
     missing = [t for t in ids if t not in existing]
     tags: list[tuple[str, str, str | None]] = []
     if missing:
-        eid = _experiment_id(experiment_id)
+        eid = parse_experiment_id(experiment_id)
         exp = yield FetchRow(
             "SELECT lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = ?", (eid,)
         )
@@ -216,7 +196,7 @@ def _log_spans_body(
 
 
 def _start_trace_body(info: dict[str, Any], subpath: tuple[str, ...]) -> Generator[Any, Any, None]:
-    eid = _experiment_id(info["experiment_id"])
+    eid = parse_experiment_id(info["experiment_id"])
     exp = yield FetchRow("SELECT lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = ?", (eid,))
     root = _experiment_row(exp, info["experiment_id"], active=True)
     t = info["trace_id"]
@@ -287,7 +267,7 @@ class SqlTraceStore(TraceStore):
         assessments: dict[str, list[tuple[int, str]]] = {}
         for i in range(0, len(ids), IN_CHUNK):
             chunk = ids[i : i + IN_CHUNK]
-            m = _marks(len(chunk))
+            m = marks(len(chunk))
             for tid, kind, key, value, order in await src.fetch(
                 f"SELECT request_id, 't', key, value, 0 FROM trace_tags WHERE request_id IN ({m}) "
                 "UNION ALL SELECT request_id, 'm', key, value, 0 FROM trace_request_metadata "
@@ -314,13 +294,13 @@ class SqlTraceStore(TraceStore):
         rows: list[Any] = []
         for i in range(0, len(ids), IN_CHUNK):
             chunk = ids[i : i + IN_CHUNK]
-            sql = f"SELECT {INFO_COLUMNS} FROM trace_info WHERE request_id IN ({_marks(len(chunk))})"
+            sql = f"SELECT {INFO_COLUMNS} FROM trace_info WHERE request_id IN ({marks(len(chunk))})"
             params: list[Any] = list(chunk)
             if experiment_ids is not None:
-                eids = [_experiment_id(e) for e in experiment_ids]
+                eids = [parse_experiment_id(e) for e in experiment_ids]
                 if not eids:
                     return []
-                sql += f" AND experiment_id IN ({_marks(len(eids))})"
+                sql += f" AND experiment_id IN ({marks(len(eids))})"
                 params += eids
             rows += await self.db.fetch(sql, params)
         infos = {i["trace_id"]: i for i in await self._hydrate(rows)}
@@ -332,7 +312,7 @@ class SqlTraceStore(TraceStore):
         for i in range(0, len(ids), IN_CHUNK):
             chunk = ids[i : i + IN_CHUNK]
             for tid, content in await self.db.fetch(
-                f"SELECT trace_id, content FROM spans WHERE trace_id IN ({_marks(len(chunk))}) "
+                f"SELECT trace_id, content FROM spans WHERE trace_id IN ({marks(len(chunk))}) "
                 "ORDER BY trace_id, start_time_unix_nano, span_id",
                 chunk,
             ):
@@ -347,14 +327,7 @@ class SqlTraceStore(TraceStore):
         limit: int,
         offset: int,
     ) -> list[dict[str, Any]]:
-        eids = []
-        for e in experiment_ids:
-            try:
-                value = int(e)
-            except (TypeError, ValueError):
-                raise invalid(f"Invalid experiment ID '{e}'. Experiment ID must be a valid integer.") from None
-            if _INT64[0] <= value <= _INT64[1]:
-                eids.append(value)
+        eids = experiment_ids_to_search(experiment_ids)
         sql, params = search_query(self.db.dialect, eids, filter_string, order_by, limit, offset)
         if not eids:
             return []
@@ -362,7 +335,7 @@ class SqlTraceStore(TraceStore):
 
     async def count_matching(self, experiment_ids: Sequence[str], filters: Sequence[str | None]) -> list[int]:
         """How many traces of the experiments match each filter (for filter correlation)."""
-        eids = [_experiment_id(e) for e in experiment_ids]
+        eids = [parse_experiment_id(e) for e in experiment_ids]
         if not eids:
             return [0 for _ in filters]
         parts, params = [], []
@@ -370,7 +343,7 @@ class SqlTraceStore(TraceStore):
             cond, p = filter_condition(self.db.dialect, f)
             parts.append(f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END)")
             params += p
-        sql = f"SELECT {', '.join(parts)} FROM trace_info WHERE experiment_id IN ({_marks(len(eids))})"
+        sql = f"SELECT {', '.join(parts)} FROM trace_info WHERE experiment_id IN ({marks(len(eids))})"
         row = await self.db.fetchrow(sql, [*params, *eids])
         return [int(v or 0) for v in (row or [0] * len(filters))]
 
@@ -381,7 +354,7 @@ class SqlTraceStore(TraceStore):
         start_time_ms: int | None,
         end_time_ms: int | None,
     ) -> list[tuple[int, int | None, str, str | None]]:
-        eids = [_experiment_id(e) for e in experiment_ids]
+        eids = [parse_experiment_id(e) for e in experiment_ids]
         if not eids:
             return []
         conds, params = [], []
@@ -389,14 +362,12 @@ class SqlTraceStore(TraceStore):
             cond, p = filter_condition(self.db.dialect, f)
             conds.append(cond)
             params += p
-        where = [f"trace_info.experiment_id IN ({_marks(len(eids))})", *conds]
-        params = [*eids, *params]
-        if start_time_ms is not None:
-            where.append("trace_info.timestamp_ms >= ?")
-            params.append(start_time_ms)
-        if end_time_ms is not None:
-            where.append("trace_info.timestamp_ms < ?")
-            params.append(end_time_ms)
+        where = [f"trace_info.experiment_id IN ({marks(len(eids))})", *conds]
+        in_range, range_params = given(
+            [("trace_info.timestamp_ms >= ?", start_time_ms), ("trace_info.timestamp_ms < ?", end_time_ms)]
+        )
+        where += in_range
+        params = [*eids, *params, *range_params]
         sql = (
             "SELECT trace_info.timestamp_ms, trace_info.execution_time_ms, trace_info.status, nt.value FROM trace_info "
             "LEFT JOIN trace_tags nt ON nt.request_id = trace_info.request_id AND nt.key = 'mlflow.traceName' "
@@ -431,9 +402,12 @@ class SqlTraceStore(TraceStore):
     async def delete_trace_tag(self, trace_id: str, key: str) -> None:
         async with self.db.transaction() as tx:
             await self._require(tx, trace_id)
-            changed = await tx.execute("DELETE FROM trace_tags WHERE request_id = ? AND key = ?", (trace_id, key))
-            if not changed:
-                raise not_found(f"No trace tag with key '{key}' for trace with ID '{trace_id}'")
+            await change_one(
+                tx,
+                "DELETE FROM trace_tags WHERE request_id = ? AND key = ?",
+                (trace_id, key),
+                not_found(f"No trace tag with key '{key}' for trace with ID '{trace_id}'"),
+            )
 
     async def delete_traces(
         self,
@@ -442,7 +416,7 @@ class SqlTraceStore(TraceStore):
         max_traces: int | None,
         trace_ids: Sequence[str],
     ) -> tuple[int, list[str]]:
-        eid = _experiment_id(experiment_id)
+        eid = parse_experiment_id(experiment_id)
         async with self.db.transaction() as tx:
             if trace_ids:
                 ids = list(dict.fromkeys(trace_ids))
@@ -451,7 +425,7 @@ class SqlTraceStore(TraceStore):
                     chunk = ids[i : i + IN_CHUNK]
                     found += await tx.fetch(
                         "SELECT request_id FROM trace_info WHERE experiment_id = ? "
-                        f"AND request_id IN ({_marks(len(chunk))})",
+                        f"AND request_id IN ({marks(len(chunk))})",
                         [eid, *chunk],
                     )
             else:
@@ -466,7 +440,7 @@ class SqlTraceStore(TraceStore):
             locations = []
             for i in range(0, len(doomed), IN_CHUNK):
                 chunk = doomed[i : i + IN_CHUNK]
-                m = _marks(len(chunk))
+                m = marks(len(chunk))
                 locations += [
                     r[0]
                     for r in await tx.fetch(
@@ -490,7 +464,7 @@ class SqlTraceStore(TraceStore):
                 present += [
                     r[0]
                     for r in await tx.fetch(
-                        f"SELECT request_id FROM trace_info WHERE request_id IN ({_marks(len(chunk))})", chunk
+                        f"SELECT request_id FROM trace_info WHERE request_id IN ({marks(len(chunk))})", chunk
                     )
                 ]
             rows = [(t, destination_type, d) for t in present for d in destination_ids]

@@ -9,9 +9,17 @@ from aiotrack.entities import ACTIVE, DELETED, Experiment, KeyValue, ReadScope
 from aiotrack.errors import INVALID_STATE, AiotrackError, IntegrityViolation, already_exists, not_found
 from aiotrack.names import experiment_not_active, experiment_not_found
 from aiotrack.stores.sql import search_sql
-from aiotrack.stores.sql.common import chunks, key_values_by, marks, now_ms, search_page
+from aiotrack.stores.sql.common import (
+    change_one,
+    chunks,
+    key_values_by,
+    marks,
+    now_ms,
+    parse_experiment_id,
+    search_page,
+)
 from aiotrack.stores.sql.database import Database, Tx
-from aiotrack.stores.sql.tracking.rows import EXPERIMENT_COLUMNS, experiment_entity, parse_experiment_id
+from aiotrack.stores.sql.tracking.rows import EXPERIMENT_COLUMNS, experiment_entity
 
 
 class ExperimentsMixin:
@@ -169,9 +177,12 @@ class ExperimentsMixin:
             stage = await self._require_experiment(tx, eid, experiment_id)
             if stage != ACTIVE:
                 raise experiment_not_active(experiment_id, stage)
-            changed = await tx.execute("DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?", (eid, key))
-            if not changed:
-                raise not_found(f"No tag with name: {key} in experiment with id {experiment_id}")
+            await change_one(
+                tx,
+                "DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?",
+                (eid, key),
+                not_found(f"No tag with name: {key} in experiment with id {experiment_id}"),
+            )
 
     async def search_experiments(
         self,

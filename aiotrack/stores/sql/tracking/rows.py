@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from aiotrack.entities import ACTIVE, Experiment, KeyValue, Metric, RunInfo
-from aiotrack.errors import invalid
 from aiotrack.names import experiment_not_active, experiment_not_found, run_not_active, run_not_found
 
 # The column lists are the unpacking order of run_info() and experiment_entity() below.
@@ -32,17 +31,6 @@ EXPERIMENT_COLUMNS = ", ".join(
     f"experiments.{c}"
     for c in ("experiment_id", "name", "artifact_location", "lifecycle_stage", "creation_time", "last_update_time")
 )
-
-
-def parse_experiment_id(experiment_id: str) -> int:
-    """Experiment ids are strings on the wire and BIGINT in the database."""
-    try:
-        value = int(experiment_id)
-    except (TypeError, ValueError):
-        raise invalid(f"Invalid experiment ID '{experiment_id}'. Experiment ID must be a valid integer.") from None
-    if not -(2**63) <= value < 2**63:
-        raise experiment_not_found(experiment_id)
-    return value
 
 
 def run_info(row: Sequence[Any]) -> RunInfo:

@@ -19,11 +19,19 @@ from aiotrack.names import (
 )
 from aiotrack.stores.base import DatasetIn, MetricPoint
 from aiotrack.stores.sql import search_sql
-from aiotrack.stores.sql.common import IN_CHUNK, chunks, marks, now_ms, search_page
+from aiotrack.stores.sql.common import (
+    IN_CHUNK,
+    change_one,
+    chunks,
+    given,
+    marks,
+    now_ms,
+    parse_experiment_id,
+    search_page,
+)
 from aiotrack.stores.sql.database import Database, Row, Tx
 from aiotrack.stores.sql.tracking.rows import (
     RUN_COLUMNS,
-    parse_experiment_id,
     require_active,
     require_active_run,
     run_info,
@@ -204,17 +212,8 @@ class RunsMixin:
         async with self.db.transaction() as tx:
             info = await self._run_info(run_id, tx)
             require_active_run(info)
-            sets: list[str] = []
-            params: list[Any] = []
-            if status is not None:
-                sets.append("status = ?")
-                params.append(status)
-            if end_time is not None:
-                sets.append("end_time = ?")
-                params.append(end_time)
+            sets, params = given([("status = ?", status), ("end_time = ?", end_time), ("name = ?", run_name or None)])
             if run_name:
-                sets.append("name = ?")
-                params.append(run_name)
                 await tx.executemany(*tag_upsert(run_id, [(RUN_NAME_TAG, run_name)]))
             if sets:
                 await tx.write(f"UPDATE runs SET {', '.join(sets)} WHERE run_uuid = ?", (*params, run_id))
@@ -247,9 +246,12 @@ class RunsMixin:
         async with self.db.transaction() as tx:
             info = await self._run_info(run_id, tx)
             require_active_run(info)
-            changed = await tx.execute("DELETE FROM tags WHERE run_uuid = ? AND key = ?", (run_id, key))
-            if not changed:
-                raise not_found(f"No tag with name: {key} in run with id {run_id}")
+            await change_one(
+                tx,
+                "DELETE FROM tags WHERE run_uuid = ? AND key = ?",
+                (run_id, key),
+                not_found(f"No tag with name: {key} in run with id {run_id}"),
+            )
 
     async def log_inputs(self, run_id: str, datasets: Sequence[DatasetIn], model_ids: Sequence[str]) -> None:
         async with self.db.transaction() as tx:
