@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from aiotrack.errors import IntegrityViolation, already_exists, not_found
+from aiotrack.stores.sql.common import given
 from aiotrack.stores.sql.database import Database, Row, Tx
 
 DEFAULT_WORKSPACE = "default"
@@ -41,6 +42,21 @@ def _role_permission(row: Row) -> Json:
 
 
 _RP_COLUMNS = "id, role_id, resource_type, resource_pattern, permission"
+
+
+async def _add_permission(tx: Tx, values: tuple[int, str, str, str], *, replace: bool, taken: str) -> Row:
+    """Insert one (role_id, resource_type, resource_pattern, permission) grant and return its row
+    (:data:`_RP_COLUMNS`). A grant of the role on that resource already is ``already_exists(taken)``,
+    unless ``replace``: then its permission is overwritten."""
+    conflict = "DO UPDATE SET permission = excluded.permission" if replace else "DO NOTHING"
+    row = await tx.fetchrow(
+        "INSERT INTO auth_role_permissions (role_id, resource_type, resource_pattern, permission) VALUES (?, ?, ?, ?) "
+        f"ON CONFLICT (role_id, resource_type, resource_pattern) {conflict} RETURNING {_RP_COLUMNS}",
+        values,
+    )
+    if row is None:
+        raise already_exists(taken)
+    return row
 
 
 class SqlAuthStore:
@@ -92,14 +108,9 @@ class SqlAuthStore:
     async def update_user(
         self, username: str, *, password_hash: str | None = None, is_admin: bool | None = None
     ) -> None:
-        sets: list[str] = []
-        params: list[object] = []
-        if password_hash is not None:
-            sets.append("password_hash = ?")
-            params.append(password_hash)
-        if is_admin is not None:
-            sets.append("is_admin = ?")
-            params.append(int(is_admin))
+        sets, params = given(
+            [("password_hash = ?", password_hash), ("is_admin = ?", None if is_admin is None else int(is_admin))]
+        )
         async with self.db.transaction() as tx:
             if not sets:
                 changed = 1 if await tx.fetchrow("SELECT 1 FROM auth_users WHERE username = ?", (username,)) else 0
@@ -160,17 +171,13 @@ class SqlAuthStore:
         error (MLflow's contract) unless ``replace`` (the creator's MANAGE, set after a create)."""
         async with self.db.transaction() as tx:
             role_id = await self._synthetic_role(tx, user_id)
-            conflict = "DO UPDATE SET permission = excluded.permission" if replace else "DO NOTHING"
-            row = await tx.fetchrow(
-                "INSERT INTO auth_role_permissions (role_id, resource_type, resource_pattern, permission) "
-                f"VALUES (?, ?, ?, ?) ON CONFLICT (role_id, resource_type, resource_pattern) {conflict} RETURNING id",
+            await _add_permission(
+                tx,
                 (role_id, resource_type, resource_id, permission),
+                replace=replace,
+                taken=f"Permission for user={username} on resource_type={resource_type}, "
+                f"resource_id={resource_id} already exists.",
             )
-            if row is None:
-                raise already_exists(
-                    f"Permission for user={username} on resource_type={resource_type}, "
-                    f"resource_id={resource_id} already exists."
-                )
 
     async def revoke_user_permission(self, user_id: int, username: str, resource_type: str, resource_id: str) -> None:
         async with self.db.transaction() as tx:
@@ -282,15 +289,12 @@ class SqlAuthStore:
     ) -> Json:
         await self.get_role(role_id)
         async with self.db.transaction() as tx:
-            row = await tx.fetchrow(
-                "INSERT INTO auth_role_permissions (role_id, resource_type, resource_pattern, permission) "
-                f"VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING {_RP_COLUMNS}",
+            row = await _add_permission(
+                tx,
                 (role_id, resource_type, resource_pattern, permission),
-            )
-        if row is None:
-            raise already_exists(
-                f"Role permission (role_id={role_id}, resource_type={resource_type}, "
-                f"resource_pattern={resource_pattern}) already exists."
+                replace=False,
+                taken=f"Role permission (role_id={role_id}, resource_type={resource_type}, "
+                f"resource_pattern={resource_pattern}) already exists.",
             )
         return _role_permission(row)
 

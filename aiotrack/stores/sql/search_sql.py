@@ -23,7 +23,7 @@ are not written yet (the registry tables do not exist yet).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,6 +85,18 @@ _EXPERIMENT_COLUMNS = {
 
 def _invalid(message: str) -> AiotrackError:
     return AiotrackError(message, INVALID_PARAMETER_VALUE)
+
+
+def child_condition(head: str, op: str, on_value: Callable[[], str]) -> str:
+    """A comparison of a child row (a tag, a param, an assessment) that ``head``, a correlated
+    ``SELECT 1 ...``, picks: ``IS NULL`` holds when there is none, ``IS NOT NULL`` when there is
+    one, any other comparison when one's value satisfies ``on_value()`` (called only then, after
+    ``head`` bound its parameters: placeholders follow the text)."""
+    if op == IS_NULL:
+        return f"NOT EXISTS ({head})"
+    if op == IS_NOT_NULL:
+        return f"EXISTS ({head})"
+    return f"EXISTS ({head} AND {on_value()})"
 
 
 @dataclass
@@ -189,11 +201,7 @@ def _run_condition(q: _Sql, c: Comparison) -> str:
         table = "params" if c.kind == PARAM else "tags"
         a = q.alias("fp" if c.kind == PARAM else "ft")
         head = f"SELECT 1 FROM {table} {a} WHERE {a}.run_uuid = runs.run_uuid AND {a}.key = {q.bind(c.key)}"
-        if c.op == IS_NULL:
-            return f"NOT EXISTS ({head})"
-        if c.op == IS_NOT_NULL:
-            return f"EXISTS ({head})"
-        return f"EXISTS ({head} AND {q.compare(f'{a}.value', c.op, c.value)})"
+        return child_condition(head, c.op, lambda: q.compare(f"{a}.value", c.op, c.value))
     if c.kind == DATASET:
         i, d = q.alias("di"), q.alias("dd")
         sql = f"EXISTS (SELECT 1 FROM inputs {i} JOIN datasets {d} ON {d}.dataset_uuid = {i}.source_id"
@@ -284,11 +292,7 @@ def _experiment_condition(q: _Sql, c: Comparison) -> str:
         f"SELECT 1 FROM experiment_tags {a} WHERE {a}.experiment_id = experiments.experiment_id"
         f" AND {a}.key = {q.bind(c.key)}"
     )
-    if c.op == IS_NULL:
-        return f"NOT EXISTS ({head})"
-    if c.op == IS_NOT_NULL:
-        return f"EXISTS ({head})"
-    return f"EXISTS ({head} AND {q.compare(f'{a}.value', c.op, c.value)})"
+    return child_condition(head, c.op, lambda: q.compare(f"{a}.value", c.op, c.value))
 
 
 def experiments_query(

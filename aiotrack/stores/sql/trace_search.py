@@ -23,7 +23,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from aiotrack.search.ast import ATTRIBUTE, EQ, GE, GT, IN, IS_NOT_NULL, IS_NULL, LE, LT, NE, NOT_IN, TAG, Comparison
+from aiotrack.search.ast import ATTRIBUTE, EQ, GE, GT, IN, LE, LT, NE, NOT_IN, TAG, Comparison
 from aiotrack.search.traces import (
     EXPECTATION,
     FEEDBACK,
@@ -35,7 +35,7 @@ from aiotrack.search.traces import (
     parse_trace_order_by,
 )
 from aiotrack.stores.sql.dialect import Dialect
-from aiotrack.stores.sql.search_sql import _limit_offset, _Sql
+from aiotrack.stores.sql.search_sql import _limit_offset, _Sql, child_condition
 
 INFO_COLUMNS = (
     "trace_info.request_id, trace_info.experiment_id, trace_info.timestamp_ms, trace_info.execution_time_ms, "
@@ -75,11 +75,7 @@ def _json_number(q: _Sql, lhs: str) -> str:
 def _kv_condition(q: _Sql, table: str, c: Comparison) -> str:
     a = q.alias("kv")
     head = f"SELECT 1 FROM {table} {a} WHERE {a}.request_id = trace_info.request_id AND {a}.key = {q.bind(c.key)}"
-    if c.op == IS_NULL:
-        return f"NOT EXISTS ({head})"
-    if c.op == IS_NOT_NULL:
-        return f"EXISTS ({head})"
-    return f"EXISTS ({head} AND {q.compare(f'{a}.value', c.op, c.value)})"
+    return child_condition(head, c.op, lambda: q.compare(f"{a}.value", c.op, c.value))
 
 
 def _run_condition(q: _Sql, c: Comparison) -> str:
@@ -120,15 +116,15 @@ def _assessment_condition(q: _Sql, c: Comparison) -> str:
         f"SELECT 1 FROM assessments {a} WHERE {a}.trace_id = trace_info.request_id"
         f" AND {a}.assessment_type = {q.bind(c.kind)} AND {a}.name = {q.bind(c.key)} AND {a}.valid = 1"
     )
-    if c.op == IS_NULL:
-        return f"NOT EXISTS ({head})"
-    if c.op == IS_NOT_NULL:
-        return f"EXISTS ({head})"
-    if c.op in (GT, GE, LT, LE):
-        return f"EXISTS ({head} AND {_json_number(q, f'{a}.value')} {c.op} {q.number(float(str(c.value)))})"
-    if c.op in (EQ, NE):
-        return f"EXISTS ({head} AND {_json_equal(q, f'{a}.value', c.op, str(c.value))})"
-    return f"EXISTS ({head} AND {q.compare(f'{a}.value', c.op, c.value)})"
+
+    def on_value() -> str:
+        if c.op in (GT, GE, LT, LE):
+            return f"{_json_number(q, f'{a}.value')} {c.op} {q.number(float(str(c.value)))}"
+        if c.op in (EQ, NE):
+            return _json_equal(q, f"{a}.value", c.op, str(c.value))
+        return q.compare(f"{a}.value", c.op, c.value)
+
+    return child_condition(head, c.op, on_value)
 
 
 def _condition(q: _Sql, c: Comparison) -> str:
