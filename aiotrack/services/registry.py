@@ -55,7 +55,7 @@ from aiotrack.names import (
 )
 from aiotrack.services import paging
 from aiotrack.services import validation as v
-from aiotrack.stores.base import LoggedModelStore, RegistryStore, TrackingStore
+from aiotrack.stores.base import LoggedModelStore, Page, RegistryStore, TrackingStore
 
 PROMPT_SOURCE_PLACEHOLDERS = frozenset({"dummy-source", "prompt-template"})
 
@@ -287,7 +287,9 @@ class RegistryService:
             max_results, SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT, SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD
         )
         offset = paging.parse_token(page_token)
-        models, more = await self.store.search_registered_models(filter_string, max_results, order_by, offset, scopes)
+        models, more = await self.store.search_registered_models(
+            Page(filter_string, order_by, max_results, offset), scopes
+        )
         return models, (paging.make_token(offset + max_results) if more else None)
 
     async def get_latest_versions(self, name: str, stages: list[str]) -> list[dict[str, Any]]:
@@ -546,7 +548,9 @@ class RegistryService:
             max_results, SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT, SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD
         )
         offset = paging.parse_token(page_token)
-        versions, more = await self.store.search_model_versions(filter_string, max_results, order_by, offset, scopes)
+        versions, more = await self.store.search_model_versions(
+            Page(filter_string, order_by, max_results, offset), scopes
+        )
         return versions, (paging.make_token(offset + max_results) if more else None)
 
     async def set_model_version_tag(self, name: str, version: str, key: str, value: str | None) -> None:

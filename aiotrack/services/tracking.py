@@ -18,7 +18,7 @@ from aiotrack.errors import invalid
 from aiotrack.services import paging
 from aiotrack.services import validation as v
 from aiotrack.services.run_names import random_run_name
-from aiotrack.stores.base import DatasetIn, MetricPoint, TrackingStore
+from aiotrack.stores.base import DatasetIn, MetricPoint, Page, TrackingStore
 
 
 def _now_ms() -> int:
@@ -100,7 +100,7 @@ class TrackingService:
         max_results = _page_size(max_results, names.MAX_EXPERIMENTS_LISTED_PER_PAGE, f", but got value {max_results}")
         offset = paging.parse_token(page_token)
         experiments, more = await self.store.search_experiments(
-            view_type, max_results, filter_string, order_by, offset, scope
+            view_type, Page(filter_string, order_by, max_results, offset), scope
         )
         return experiments, (paging.make_token(offset + max_results) if more else None)
 
@@ -318,7 +318,9 @@ class TrackingService:
         view = _view_type(run_view_type)
         max_results = _page_size(max_results, names.SEARCH_MAX_RESULTS_THRESHOLD)
         offset = paging.parse_token(page_token)
-        runs, more = await self.store.search_runs(experiment_ids, filter_string, view, max_results, order_by, offset)
+        runs, more = await self.store.search_runs(
+            experiment_ids, view, Page(filter_string, order_by, max_results, offset)
+        )
         return runs, (paging.make_token(offset + max_results) if more else None)
 
     # ------------------------------------------------------------------ metric history

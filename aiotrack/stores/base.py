@@ -32,6 +32,18 @@ class MetricPoint:
 
 
 @dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a search as a store is asked for it: MLflow's filter and order_by strings
+    (the store compiles them and raises INVALID_PARAMETER_VALUE for bad ones), then up to
+    ``max_results`` rows from ``offset``."""
+
+    filter_string: str | None
+    order_by: list[str]
+    max_results: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
 class DatasetIn:
     name: str
     digest: str
@@ -84,16 +96,10 @@ class TrackingStore(ABC):
 
     @abstractmethod
     async def search_experiments(
-        self,
-        view_type: str,
-        max_results: int,
-        filter_string: str | None,
-        order_by: list[str],
-        offset: int,
-        scope: ReadScope | None = None,
+        self, view_type: str, page: Page, scope: ReadScope | None = None
     ) -> tuple[list[Experiment], bool]:
-        """One page of experiments from ``offset``; the flag says whether more follow. ``scope``
-        (basic-auth) keeps only the experiments the caller may read, before the page is cut."""
+        """One page of experiments; the flag says whether more follow. ``scope`` (basic-auth)
+        keeps only the experiments the caller may read, before the page is cut."""
 
     # ---- runs
     @abstractmethod
@@ -150,15 +156,9 @@ class TrackingStore(ABC):
         """Distinct (experiment_id, name, digest, context) of the datasets logged to the experiments."""
 
     @abstractmethod
-    async def search_runs(
-        self,
-        experiment_ids: list[str],
-        filter_string: str | None,
-        run_view_type: str,
-        max_results: int,
-        order_by: list[str],
-        offset: int,
-    ) -> tuple[list[Run], bool]: ...
+    async def search_runs(self, experiment_ids: list[str], run_view_type: str, page: Page) -> tuple[list[Run], bool]:
+        """One page of the experiments' runs; the flag says whether more follow. An experiment
+        id that is not an integer names no runs."""
 
     # ---- metric history
     @abstractmethod
@@ -238,14 +238,9 @@ class RegistryStore(ABC):
 
     @abstractmethod
     async def search_registered_models(
-        self,
-        filter_string: str | None,
-        max_results: int,
-        order_by: list[str],
-        offset: int,
-        scopes: Mapping[str, ReadScope | None] | None = None,
+        self, page: Page, scopes: Mapping[str, ReadScope | None] | None = None
     ) -> tuple[list[dict[str, Any]], bool]:
-        """One page from ``offset`` and whether more follow. Prompts are left out unless the filter
+        """One page and whether more follow. Prompts are left out unless the filter
         asks for ``tags.`mlflow.prompt.is_prompt` = 'true'``. ``scopes`` (basic-auth, by resource
         type ``registered_model`` / ``prompt``) keeps only what the caller may read, in SQL."""
 
@@ -301,13 +296,9 @@ class RegistryStore(ABC):
 
     @abstractmethod
     async def search_model_versions(
-        self,
-        filter_string: str | None,
-        max_results: int,
-        order_by: list[str],
-        offset: int,
-        scopes: Mapping[str, ReadScope | None] | None = None,
-    ) -> tuple[list[dict[str, Any]], bool]: ...
+        self, page: Page, scopes: Mapping[str, ReadScope | None] | None = None
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Like :meth:`search_registered_models`, for the versions (deleted ones never listed)."""
 
     @abstractmethod
     async def set_model_version_tag(self, name: str, version: int, key: str, value: str) -> None: ...

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from aiotrack.errors import AiotrackError
+from aiotrack.stores.base import Page
 from aiotrack.stores.sql.registry import SqlRegistryStore
 
 PROMPT_TAG = {"key": "mlflow.prompt.is_prompt", "value": "true"}
@@ -157,7 +158,7 @@ async def test_delete_model_version_redacts(store):
     await store.delete_model_version("m", 1)
     rows = await store.db.fetch("SELECT source, run_id, current_stage FROM model_versions WHERE name = 'm'")
     assert [tuple(r) for r in rows] == [("REDACTED-SOURCE-PATH", "REDACTED-RUN-ID", "Deleted_Internal")]
-    assert (await store.search_model_versions("name = 'm'", 10, [], 0)) == ([], False)
+    assert (await store.search_model_versions(Page("name = 'm'", [], 10, 0))) == ([], False)
 
 
 async def test_update_and_download_uri(store):
@@ -180,7 +181,7 @@ async def test_search_registered_models(store):
     await store.create_registered_model("prompt1", [PROMPT_TAG], None)
 
     async def names(filt=None, order=(), max_results=100, offset=0):
-        models, _more = await store.search_registered_models(filt, max_results, list(order), offset)
+        models, _more = await store.search_registered_models(Page(filt, list(order), max_results, offset))
         return [m["name"] for m in models]
 
     assert await names() == ["alpha", "beta", "delta", "gamma"]  # name ASC, prompts left out
@@ -198,16 +199,16 @@ async def test_search_registered_models(store):
     await store.set_registered_model_tag("beta", "touch", "1")
     await store.update_registered_model("beta", "x")
     assert (await names(order=["timestamp DESC"]))[0] == "beta"
-    first, more = await store.search_registered_models(None, 2, [], 0)
+    first, more = await store.search_registered_models(Page(None, [], 2, 0))
     assert [m["name"] for m in first] == ["alpha", "beta"] and more
-    rest, more = await store.search_registered_models(None, 2, [], 2)
+    rest, more = await store.search_registered_models(Page(None, [], 2, 2))
     assert [m["name"] for m in rest] == ["delta", "gamma"] and not more
     for bad in ("name = 'a' OR name = 'b'", "params.x = '1'", "tags.a > 'b'"):
         with pytest.raises(AiotrackError) as err:
-            await store.search_registered_models(bad, 10, [], 0)
+            await store.search_registered_models(Page(bad, [], 10, 0))
         assert code(err) == "INVALID_PARAMETER_VALUE"
     with pytest.raises(AiotrackError):
-        await store.search_registered_models(None, 10, ["bogus"], 0)
+        await store.search_registered_models(Page(None, ["bogus"], 10, 0))
 
 
 async def test_search_model_versions(store):
@@ -220,7 +221,7 @@ async def test_search_model_versions(store):
     await add_version(store, "p", source="dummy-source", tags=[PROMPT_TAG])
 
     async def found(filt=None, order=(), max_results=100, offset=0):
-        versions, _ = await store.search_model_versions(filt, max_results, list(order), offset)
+        versions, _ = await store.search_model_versions(Page(filt, list(order), max_results, offset))
         return [(v["name"], v["version"]) for v in versions]
 
     assert set(await found()) == {("a", "1"), ("a", "2"), ("b", "1")}
@@ -233,9 +234,9 @@ async def test_search_model_versions(store):
     assert await found("tags.k = '1'") == [("a", "1")]
     assert await found("tags.`mlflow.prompt.is_prompt` = 'true'") == [("p", "1")]
     assert await found(order=["name DESC", "version_number ASC"]) == [("b", "1"), ("a", "1"), ("a", "2")]
-    page, more = await store.search_model_versions(None, 2, ["name ASC", "version_number ASC"], 0)
+    page, more = await store.search_model_versions(Page(None, ["name ASC", "version_number ASC"], 2, 0))
     assert [(v["name"], v["version"]) for v in page] == [("a", "1"), ("a", "2")] and more
     for bad in ("version_number > 1.5", "run_id LIKE 'r%' OR name = 'a'", "tags.k IN ('1')"):
         with pytest.raises(AiotrackError) as err:
-            await store.search_model_versions(bad, 10, [], 0)
+            await store.search_model_versions(Page(bad, [], 10, 0))
         assert code(err) == "INVALID_PARAMETER_VALUE"

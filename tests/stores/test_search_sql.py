@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from aiotrack.errors import AiotrackError
+from aiotrack.stores.base import Page
 from aiotrack.stores.sql.search_sql import experiments_query, runs_query
 
 MAX = 1.7976931348623157e308
@@ -107,13 +108,10 @@ async def db(database):
 async def search(db, filter_string=None, order_by=None, *, view="ACTIVE_ONLY", exps=(1,), limit=1000, offset=0):
     sql, params = runs_query(
         db.dialect,
+        Page(filter_string, order_by or [], limit, offset),
         columns="runs.run_uuid",
         experiment_ids=list(exps),
-        filter_string=filter_string,
-        order_by=order_by,
         run_view_type=view,
-        limit=limit,
-        offset=offset,
     )
     return [r[0] for r in await db.fetch(sql, params)]
 
@@ -253,13 +251,15 @@ def test_values_are_never_in_the_sql_text():
 
     sql, params = runs_query(
         POSTGRESQL,
+        Page(
+            "params.`p'x` = 'v; DROP TABLE runs' AND metrics.m > 0.25 AND run_id IN ('a', 'b')",
+            ["tags.`t t` DESC"],
+            10,
+            0,
+        ),
         columns="runs.run_uuid",
         experiment_ids=[7],
-        filter_string="params.`p'x` = 'v; DROP TABLE runs' AND metrics.m > 0.25 AND run_id IN ('a', 'b')",
-        order_by=["tags.`t t` DESC"],
         run_view_type="ALL",
-        limit=10,
-        offset=0,
     )
     assert "DROP" not in sql and "0.25" not in sql and "p'x" not in sql and "t t" not in sql
     assert sql.count("?") == len(params)
@@ -274,12 +274,9 @@ MINE = {1, 2, 3, 4}
 async def search_experiments(db, filter_string=None, order_by=None, view="ACTIVE_ONLY", limit=1000, offset=0):
     sql, params = experiments_query(
         db.dialect,
+        Page(filter_string, order_by or [], limit, offset),
         columns="experiments.experiment_id",
-        filter_string=filter_string,
-        order_by=order_by,
         view_type=view,
-        limit=limit,
-        offset=offset,
     )
     return [int(r[0]) for r in await db.fetch(sql, params) if int(r[0]) in MINE]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aiotrack.errors import AiotrackError
-from aiotrack.stores.base import DatasetIn, MetricPoint
+from aiotrack.stores.base import DatasetIn, MetricPoint, Page
 from aiotrack.stores.sql.tracking import SqlTrackingStore
 
 ROOT = "mlflow-artifacts:/"
@@ -238,9 +238,9 @@ async def test_search_runs_hydrates_many_runs(store):
         rid = (await store.create_run(eid, "u", 1000 + i, [], f"r{i}"))["info"]["run_id"]
         await store.log_batch(rid, [MetricPoint("m", float(i), 1, 0)], [{"key": "p", "value": str(i)}], [])
         ids.append(rid)
-    runs, more = await store.search_runs([eid], None, "ACTIVE_ONLY", 20, [], 0)
+    runs, more = await store.search_runs([eid], "ACTIVE_ONLY", Page(None, [], 20, 0))
     assert more and len(runs) == 20
     assert [r["info"]["run_id"] for r in runs] == list(reversed(ids))[:20]  # start_time DESC
     assert all(r["data"]["metrics"][0]["value"] == float(ids.index(r["info"]["run_id"])) for r in runs)
-    rest, more = await store.search_runs([eid], None, "ACTIVE_ONLY", 20, [], 20)
+    rest, more = await store.search_runs([eid], "ACTIVE_ONLY", Page(None, [], 20, 20))
     assert not more and len(rest) == 10

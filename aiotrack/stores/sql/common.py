@@ -4,6 +4,7 @@ SET/WHERE terms, and statements that must change a row."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -11,6 +12,7 @@ from typing import Any, TypeVar
 from aiotrack.entities import KeyValue
 from aiotrack.errors import AiotrackError, invalid
 from aiotrack.names import experiment_not_found
+from aiotrack.stores.base import Page
 from aiotrack.stores.sql.database import Database, Row, Tx
 
 T = TypeVar("T")
@@ -39,12 +41,13 @@ def one_page(rows: list[T], max_results: int) -> tuple[list[T], bool]:
 
 
 async def search_page(
-    db: Database, build: Callable[..., tuple[str, list[Any]]], max_results: int, offset: int, **criteria: Any
+    db: Database, build: Callable[..., tuple[str, list[Any]]], page: Page, **criteria: Any
 ) -> tuple[list[Row], bool]:
-    """One page of a search: ``build(dialect, limit=, offset=, **criteria)`` asked for one row more
-    than the page, run, and cut by :func:`one_page`."""
-    sql, params = build(db.dialect, limit=max_results + 1, offset=offset, **criteria)
-    return one_page(await db.fetch(sql, params), max_results)
+    """One page of a search: ``build(dialect, page, **criteria)`` asked for one row more than the
+    page, run, and cut by :func:`one_page`."""
+    longer = dataclasses.replace(page, max_results=page.max_results + 1)
+    sql, params = build(db.dialect, longer, **criteria)
+    return one_page(await db.fetch(sql, params), page.max_results)
 
 
 async def key_values_by(src: Database | Tx, sql: str, params: Sequence[Any]) -> dict[Any, list[KeyValue]]:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from aiotrack.entities import KeyValue, ReadScope
+from aiotrack.entities import KeyValue
 from aiotrack.errors import AiotrackError, already_exists, invalid, not_found
 from aiotrack.names import IS_PROMPT_TAG
-from aiotrack.stores.base import RegistryStore
+from aiotrack.stores.base import Page, RegistryStore
 from aiotrack.stores.sql import registry_search
 from aiotrack.stores.sql.common import chunks, key_values_by, marks, now_ms, search_page
 from aiotrack.stores.sql.database import Database, Row, Tx
+from aiotrack.stores.sql.registry_search import Scopes
 
 STAGE_NONE = "None"
 STAGE_ARCHIVED = "Archived"
@@ -159,25 +160,15 @@ class SqlRegistryStore(RegistryStore):
         return [_model_version(r, tags.get(k), aliases.get(k)) for r, k in zip(rows, keys, strict=True)]
 
     async def _search(
-        self,
-        build: Callable[..., tuple[str, list[Any]]],
-        columns: str,
-        filter_string: str | None,
-        max_results: int,
-        order_by: list[str],
-        offset: int,
-        scopes: Mapping[str, ReadScope | None] | None = None,
+        self, build: Callable[..., tuple[str, list[Any]]], columns: str, page: Page, scopes: Scopes
     ) -> tuple[list[Row], bool]:
         """A page of registered models or versions (``build`` is the registry_search query);
         ``scopes``: what a basic-auth caller may read, filtered in the SQL."""
         return await search_page(
             self.db,
             build,
-            max_results,
-            offset,
+            page,
             columns=columns,
-            filter_string=filter_string,
-            order_by=order_by,
             scopes=scopes,
         )
 
@@ -305,17 +296,8 @@ class SqlRegistryStore(RegistryStore):
             await tx.execute("DELETE FROM registered_model_tags WHERE name = ?", (name,))
             await tx.execute("DELETE FROM registered_models WHERE name = ?", (name,))
 
-    async def search_registered_models(
-        self,
-        filter_string: str | None,
-        max_results: int,
-        order_by: list[str],
-        offset: int,
-        scopes: Mapping[str, ReadScope | None] | None = None,
-    ) -> tuple[list[dict[str, Any]], bool]:
-        rows, more = await self._search(
-            registry_search.registered_models_query, RM_COLUMNS, filter_string, max_results, order_by, offset, scopes
-        )
+    async def search_registered_models(self, page: Page, scopes: Scopes = None) -> tuple[list[dict[str, Any]], bool]:
+        rows, more = await self._search(registry_search.registered_models_query, RM_COLUMNS, page, scopes)
         return await self._hydrate_models(rows), more
 
     async def get_latest_versions(self, name: str, stages: list[str] | None) -> list[dict[str, Any]]:
@@ -452,17 +434,8 @@ class SqlRegistryStore(RegistryStore):
         uri: str = fields["storage_location"] or fields["source"]
         return uri
 
-    async def search_model_versions(
-        self,
-        filter_string: str | None,
-        max_results: int,
-        order_by: list[str],
-        offset: int,
-        scopes: Mapping[str, ReadScope | None] | None = None,
-    ) -> tuple[list[dict[str, Any]], bool]:
-        rows, more = await self._search(
-            registry_search.model_versions_query, MV_COLUMNS, filter_string, max_results, order_by, offset, scopes
-        )
+    async def search_model_versions(self, page: Page, scopes: Scopes = None) -> tuple[list[dict[str, Any]], bool]:
+        rows, more = await self._search(registry_search.model_versions_query, MV_COLUMNS, page, scopes)
         return await self._hydrate_versions(rows), more
 
     async def set_model_version_tag(self, name: str, version: int, key: str, value: str) -> None:

@@ -24,6 +24,7 @@ from aiotrack.entities import ReadScope
 from aiotrack.names import IS_PROMPT_TAG
 from aiotrack.search import MODEL_VERSIONS, REGISTERED_MODELS, Comparison, parse_filter, parse_order_by
 from aiotrack.search.ast import ATTRIBUTE, EQ, NE, TAG
+from aiotrack.stores.base import Page
 from aiotrack.stores.sql.dialect import Dialect
 from aiotrack.stores.sql.search_sql import _limit_offset, _Sql, scope_condition
 
@@ -68,19 +69,15 @@ def _scope(scopes: Mapping[str, ReadScope | None] | None, prompts: bool) -> Read
     return None if scopes is None else scopes.get("prompt" if prompts else "registered_model")
 
 
+Scopes = Mapping[str, ReadScope | None] | None
+
+
 def registered_models_query(
-    dialect: Dialect,
-    *,
-    columns: str,
-    filter_string: str | None,
-    order_by: list[str] | None,
-    limit: int,
-    offset: int,
-    scopes: Mapping[str, ReadScope | None] | None = None,
+    dialect: Dialect, page: Page, *, columns: str, scopes: Scopes = None
 ) -> tuple[str, list[Any]]:
     """SELECT {columns} FROM registered_models WHERE <filter> ORDER BY ... LIMIT ? OFFSET ?"""
-    comparisons = parse_filter(filter_string, REGISTERED_MODELS)
-    orders = parse_order_by(order_by, REGISTERED_MODELS)
+    comparisons = parse_filter(page.filter_string, REGISTERED_MODELS)
+    orders = parse_order_by(page.order_by, REGISTERED_MODELS)
     prompts = _querying_prompts(comparisons)
     q = _Sql(dialect)
     where: list[str] = []
@@ -104,25 +101,16 @@ def registered_models_query(
     sql = f"SELECT {columns} FROM registered_models"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY " + ", ".join(terms) + _limit_offset(q, limit, offset)
+    sql += " ORDER BY " + ", ".join(terms) + _limit_offset(q, page.max_results, page.offset)
     return sql, q.params
 
 
-def model_versions_query(
-    dialect: Dialect,
-    *,
-    columns: str,
-    filter_string: str | None,
-    order_by: list[str] | None,
-    limit: int,
-    offset: int,
-    scopes: Mapping[str, ReadScope | None] | None = None,
-) -> tuple[str, list[Any]]:
+def model_versions_query(dialect: Dialect, page: Page, *, columns: str, scopes: Scopes = None) -> tuple[str, list[Any]]:
     """SELECT {columns} FROM model_versions WHERE current_stage <> 'Deleted_Internal' AND <filter>
     ORDER BY ... LIMIT ? OFFSET ?"""
-    comparisons = parse_filter(filter_string, MODEL_VERSIONS)
+    comparisons = parse_filter(page.filter_string, MODEL_VERSIONS)
     orders = parse_order_by(
-        order_by or ["last_updated_timestamp DESC", "name ASC", "version_number DESC"], MODEL_VERSIONS
+        page.order_by or ["last_updated_timestamp DESC", "name ASC", "version_number DESC"], MODEL_VERSIONS
     )
     prompts = _querying_prompts(comparisons)
     q = _Sql(dialect)
@@ -154,5 +142,5 @@ def model_versions_query(
     if "version_number" not in keys:
         terms.append("model_versions.version DESC")
     sql = f"SELECT {columns} FROM model_versions WHERE {' AND '.join(where)} ORDER BY {', '.join(terms)}"
-    sql += _limit_offset(q, limit, offset)
+    sql += _limit_offset(q, page.max_results, page.offset)
     return sql, q.params

@@ -52,6 +52,7 @@ from aiotrack.search.ast import (
     PARAM,
     TAG,
 )
+from aiotrack.stores.base import Page
 from aiotrack.stores.sql.dialect import Dialect
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
@@ -249,21 +250,13 @@ def _run_order(q: _Sql, order_by: Sequence[OrderBy]) -> tuple[list[str], list[st
 
 
 def runs_query(
-    dialect: Dialect,
-    *,
-    columns: str,
-    experiment_ids: list[int],
-    filter_string: str | None,
-    order_by: list[str] | None,
-    run_view_type: str,
-    limit: int,
-    offset: int,
+    dialect: Dialect, page: Page, *, columns: str, experiment_ids: list[int], run_view_type: str
 ) -> tuple[str, list[Any]]:
     """SELECT {columns} FROM runs [LEFT JOINs for order_by] WHERE runs.experiment_id IN (...)
     AND runs.lifecycle_stage IN (...) AND <filter> ORDER BY <order_by, tie-breakers>
     LIMIT ? OFFSET ?. ``columns`` are ``runs.``-qualified column names chosen by the caller."""
-    comparisons = parse_filter(filter_string, RUNS)
-    orders = parse_order_by(order_by, RUNS)
+    comparisons = parse_filter(page.filter_string, RUNS)
+    orders = parse_order_by(page.order_by, RUNS)
     stages = _stages(run_view_type)
     q = _Sql(dialect)
     joins, terms = _run_order(q, orders)
@@ -276,7 +269,7 @@ def runs_query(
     where.append(f"runs.lifecycle_stage IN ({', '.join(q.bind(s) for s in stages)})")
     where += [_run_condition(q, c) for c in comparisons]
     sql = f"SELECT {columns} FROM runs{''.join(joins)} WHERE {' AND '.join(where)} ORDER BY {', '.join(terms)}"
-    sql += _limit_offset(q, limit, offset)
+    sql += _limit_offset(q, page.max_results, page.offset)
     return sql, q.params
 
 
@@ -296,21 +289,13 @@ def _experiment_condition(q: _Sql, c: Comparison) -> str:
 
 
 def experiments_query(
-    dialect: Dialect,
-    *,
-    columns: str,
-    filter_string: str | None,
-    order_by: list[str] | None,
-    view_type: str,
-    limit: int,
-    offset: int,
-    scope: ReadScope | None = None,
+    dialect: Dialect, page: Page, *, columns: str, view_type: str, scope: ReadScope | None = None
 ) -> tuple[str, list[Any]]:
     """SELECT {columns} FROM experiments WHERE lifecycle_stage IN (...) AND <filter>
     ORDER BY <order_by or creation_time DESC, experiment_id ASC>, experiment_id DESC (tie-breaker,
     unless already ordered by it) LIMIT ? OFFSET ?. NULL values sort last in both directions."""
-    comparisons = parse_filter(filter_string, EXPERIMENTS)
-    orders = parse_order_by(order_by or ["creation_time DESC", "experiment_id ASC"], EXPERIMENTS)
+    comparisons = parse_filter(page.filter_string, EXPERIMENTS)
+    orders = parse_order_by(page.order_by or ["creation_time DESC", "experiment_id ASC"], EXPERIMENTS)
     stages = _stages(view_type)
     q = _Sql(dialect)
     where = [f"experiments.lifecycle_stage IN ({', '.join(q.bind(s) for s in stages)})"]
@@ -324,5 +309,5 @@ def experiments_query(
     if not any(ob.key == "experiment_id" for ob in orders):
         terms.append("experiments.experiment_id DESC")
     sql = f"SELECT {columns} FROM experiments WHERE {' AND '.join(where)} ORDER BY {', '.join(terms)}"
-    sql += _limit_offset(q, limit, offset)
+    sql += _limit_offset(q, page.max_results, page.offset)
     return sql, q.params

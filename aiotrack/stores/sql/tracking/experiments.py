@@ -8,6 +8,7 @@ from aiotrack.artifacts.locations import join_uri
 from aiotrack.entities import ACTIVE, DELETED, Experiment, KeyValue, ReadScope
 from aiotrack.errors import INVALID_STATE, AiotrackError, IntegrityViolation, already_exists, not_found
 from aiotrack.names import experiment_not_active, experiment_not_found
+from aiotrack.stores.base import Page
 from aiotrack.stores.sql import search_sql
 from aiotrack.stores.sql.common import (
     change_one,
@@ -185,24 +186,10 @@ class ExperimentsMixin:
             )
 
     async def search_experiments(
-        self,
-        view_type: str,
-        max_results: int,
-        filter_string: str | None,
-        order_by: list[str],
-        offset: int,
-        scope: ReadScope | None = None,
+        self, view_type: str, page: Page, scope: ReadScope | None = None
     ) -> tuple[list[Experiment], bool]:
         rows, more = await search_page(
-            self.db,
-            search_sql.experiments_query,
-            max_results,
-            offset,
-            columns=EXPERIMENT_COLUMNS,
-            filter_string=filter_string,
-            order_by=order_by,
-            view_type=view_type,
-            scope=scope,
+            self.db, search_sql.experiments_query, page, columns=EXPERIMENT_COLUMNS, view_type=view_type, scope=scope
         )
         tags = await self._experiment_tags([r[0] for r in rows]) if rows else {}
         return [experiment_entity(r, tags.get(r[0])) for r in rows], more

@@ -17,7 +17,7 @@ from aiotrack.names import (
     RUN_NAME_TAG,
     run_not_found,
 )
-from aiotrack.stores.base import DatasetIn, MetricPoint
+from aiotrack.stores.base import DatasetIn, MetricPoint, Page
 from aiotrack.stores.sql import search_sql
 from aiotrack.stores.sql.common import (
     IN_CHUNK,
@@ -353,15 +353,7 @@ class RunsMixin:
             out.append(summary)
         return out
 
-    async def search_runs(
-        self,
-        experiment_ids: list[str],
-        filter_string: str | None,
-        run_view_type: str,
-        max_results: int,
-        order_by: list[str],
-        offset: int,
-    ) -> tuple[list[Run], bool]:
+    async def search_runs(self, experiment_ids: list[str], run_view_type: str, page: Page) -> tuple[list[Run], bool]:
         ids = []
         for e in experiment_ids:
             try:
@@ -373,12 +365,9 @@ class RunsMixin:
         rows, more = await search_page(
             self.db,
             search_sql.runs_query,
-            max_results,
-            offset,
+            page,
             columns=RUN_COLUMNS,
             experiment_ids=ids,
-            filter_string=filter_string,
-            order_by=order_by,
             run_view_type=run_view_type,
         )
         return await self._hydrate(rows), more
