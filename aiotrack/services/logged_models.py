@@ -13,7 +13,7 @@ from aiotrack.errors import invalid
 from aiotrack.names import SEARCH_LOGGED_MODEL_MAX_RESULTS_DEFAULT, SEARCH_LOGGED_MODEL_MAX_RESULTS_MAX
 from aiotrack.services import validation as v
 from aiotrack.services.run_names import random_run_name
-from aiotrack.stores.base import LoggedModelStore
+from aiotrack.stores.base import LoggedModelIn, LoggedModelStore
 
 _BAD_NAME_CHARS = ("/", ":", ".", "%", '"', "'")
 _STATUS = {
@@ -150,11 +150,13 @@ class LoggedModelService:
         name = validate_logged_model_name(name) or random_run_name()
         return await self.store.create_logged_model(
             experiment_id,
-            name,
-            model_type if model_type is not None else "",
-            source_run_id if source_run_id is not None else "",
-            _key_values(params, "params"),
-            _key_values(tags, "tags"),
+            LoggedModelIn(
+                name,
+                model_type=model_type if model_type is not None else "",
+                source_run_id=source_run_id if source_run_id is not None else "",
+                params=_key_values(params, "params"),
+                tags=_key_values(tags, "tags"),
+            ),
         )
 
     async def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> dict[str, Any]:

@@ -55,7 +55,7 @@ from aiotrack.names import (
 )
 from aiotrack.services import paging
 from aiotrack.services import validation as v
-from aiotrack.stores.base import LoggedModelStore, Page, RegistryStore, TrackingStore
+from aiotrack.stores.base import LoggedModelStore, ModelVersionIn, Page, RegistryStore, TrackingStore
 
 PROMPT_SOURCE_PLACEHOLDERS = frozenset({"dummy-source", "prompt-template"})
 
@@ -334,13 +334,15 @@ class RegistryService:
             run_id = (await self._logged_model(model_id, source))["info"].get("source_run_id") or run_id
         mv = await self.store.create_model_version(
             name,
-            source,
-            storage_location,
-            run_id if run_id is not None else "",
-            clean,
-            run_link if run_link is not None else "",
-            description if description is not None else "",
-            model_id,
+            ModelVersionIn(
+                source,
+                storage_location,
+                run_id=run_id if run_id is not None else "",
+                tags=clean,
+                run_link=run_link if run_link is not None else "",
+                description=description if description is not None else "",
+                model_id=model_id,
+            ),
         )
         if not is_prompt and model_id:
             await self._record_version_on_model(model_id, name, int(mv["version"]))

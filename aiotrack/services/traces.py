@@ -30,7 +30,7 @@ from aiotrack.services.trace_spans import (
     otlp_json_from_span_dict,
     span_row_from_otlp,
 )
-from aiotrack.stores.base import SpanRow, TraceStore
+from aiotrack.stores.base import SpanRow, TraceStore, TraceUpdate
 
 SEARCH_TRACES_DEFAULT_MAX_RESULTS = 100
 SEARCH_TRACES_MAX_RESULTS = 500  # the handler's limit in 3.17
@@ -363,10 +363,12 @@ class TraceService:
         duration = None if timestamp_ms is None else max(0, timestamp_ms - info["timestamp_ms"])
         updated = await self.store.update_trace(
             request_id,
-            execution_time_ms=duration,
-            state=state,
-            tags=_client_tags(_kv_list(tags, "tags")),
-            metadata=_kv_list(metadata, "request_metadata"),
+            TraceUpdate(
+                execution_time_ms=duration,
+                state=state,
+                tags=_client_tags(_kv_list(tags, "tags")),
+                metadata=_kv_list(metadata, "request_metadata"),
+            ),
         )
         return trace_info_v2(updated)
 

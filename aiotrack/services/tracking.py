@@ -18,7 +18,7 @@ from aiotrack.errors import invalid
 from aiotrack.services import paging
 from aiotrack.services import validation as v
 from aiotrack.services.run_names import random_run_name
-from aiotrack.stores.base import DatasetIn, MetricPoint, Page, TrackingStore
+from aiotrack.stores.base import Batch, DatasetIn, MetricPoint, Page, TrackingStore
 
 
 def _now_ms() -> int:
@@ -171,19 +171,19 @@ class TrackingService:
                 "only one param value per param key."
             )
         clean_tags = [self._run_tag(t.get("key"), t.get("value"), f"tags[{i}]") for i, t in enumerate(tags)]
-        await self.store.log_batch(run_id, points, clean_params, clean_tags)
+        await self.store.log_batch(run_id, Batch(points, clean_params, clean_tags))
 
     async def log_metric(self, run_id: str, metric: dict[str, Any]) -> None:
         v.validate_run_id(run_id)
-        await self.store.log_batch(run_id, [self._metric(metric, "")], (), ())
+        await self.store.log_batch(run_id, Batch(metrics=[self._metric(metric, "")]))
 
     async def log_param(self, run_id: str, key: object, value: object) -> None:
         v.validate_run_id(run_id)
-        await self.store.log_batch(run_id, (), [self._param(key, value, "")], ())
+        await self.store.log_batch(run_id, Batch(params=[self._param(key, value, "")]))
 
     async def set_tag(self, run_id: str, key: object, value: object) -> None:
         v.validate_run_id(run_id)
-        await self.store.log_batch(run_id, (), (), [self._run_tag(key, value, "")])
+        await self.store.log_batch(run_id, Batch(tags=[self._run_tag(key, value, "")]))
 
     async def delete_tag(self, run_id: str, key: str) -> None:
         v.validate_run_id(run_id)

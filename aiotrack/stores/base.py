@@ -44,6 +44,51 @@ class Page:
 
 
 @dataclass(frozen=True, slots=True)
+class Batch:
+    """What one ``log_batch`` writes to a run."""
+
+    metrics: Sequence[MetricPoint] = ()
+    params: Sequence[KeyValue] = ()
+    tags: Sequence[KeyValue] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersionIn:
+    """A new model version as the registry store writes it (the service has checked its source;
+    ``storage_location`` is where its files are, which the source may only point at)."""
+
+    source: str
+    storage_location: str
+    run_id: str | None = None
+    tags: Sequence[KeyValue] = ()
+    run_link: str | None = None
+    description: str | None = None
+    model_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedModelIn:
+    """A new logged model as the store writes it."""
+
+    name: str
+    model_type: str | None = None
+    source_run_id: str | None = None
+    params: Sequence[KeyValue] = ()
+    tags: Sequence[KeyValue] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TraceUpdate:
+    """The fields a v2 ``end trace`` sets (None: left as they are); tags and metadata are merged."""
+
+    timestamp_ms: int | None = None
+    execution_time_ms: int | None = None
+    state: str | None = None
+    tags: dict[str, str] | None = None
+    metadata: dict[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DatasetIn:
     name: str
     digest: str
@@ -127,13 +172,7 @@ class TrackingStore(ABC):
     async def restore_run(self, run_id: str) -> None: ...
 
     @abstractmethod
-    async def log_batch(
-        self,
-        run_id: str,
-        metrics: Sequence[MetricPoint],
-        params: Sequence[KeyValue],
-        tags: Sequence[KeyValue],
-    ) -> None:
+    async def log_batch(self, run_id: str, batch: Batch) -> None:
         """Write everything in one transaction, or nothing. The run must be active. A param already
         logged with another value is INVALID_PARAMETER_VALUE. Identical metric points are stored
         once (a retried request is harmless); latest metric values are kept up to date."""
@@ -257,17 +296,7 @@ class RegistryStore(ABC):
 
     # ---- model versions
     @abstractmethod
-    async def create_model_version(
-        self,
-        name: str,
-        source: str,
-        storage_location: str,
-        run_id: str | None,
-        tags: Sequence[KeyValue],
-        run_link: str | None,
-        description: str | None,
-        model_id: str | None,
-    ) -> dict[str, Any]:
+    async def create_model_version(self, name: str, version: ModelVersionIn) -> dict[str, Any]:
         """The next version number (one more than any version ever created, deleted ones included)."""
 
     @abstractmethod
@@ -331,15 +360,7 @@ class LoggedModelStore(ABC):
     """
 
     @abstractmethod
-    async def create_logged_model(
-        self,
-        experiment_id: str,
-        name: str,
-        model_type: str | None,
-        source_run_id: str | None,
-        params: Sequence[KeyValue],
-        tags: Sequence[KeyValue],
-    ) -> dict[str, Any]:
+    async def create_logged_model(self, experiment_id: str, model: LoggedModelIn) -> dict[str, Any]:
         """A PENDING model in an active experiment."""
 
     @abstractmethod
@@ -474,16 +495,7 @@ class TraceStore(ABC):
         """Entity associations (``RUN`` or ``PROMPT_VERSION``), idempotent; unknown traces skipped."""
 
     @abstractmethod
-    async def update_trace(
-        self,
-        trace_id: str,
-        *,
-        timestamp_ms: int | None = None,
-        execution_time_ms: int | None = None,
-        state: str | None = None,
-        tags: dict[str, str] | None = None,
-        metadata: dict[str, str] | None = None,
-    ) -> dict[str, Any]:
+    async def update_trace(self, trace_id: str, update: TraceUpdate) -> dict[str, Any]:
         """The v2 ``end trace``: set the given fields, merge tags and metadata."""
 
     @abstractmethod

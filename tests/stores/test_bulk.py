@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aiotrack.stores.base import MetricPoint
+from aiotrack.stores.base import Batch, MetricPoint
 from aiotrack.stores.sql.bulk import BulkStore
 from aiotrack.stores.sql.database import IntegrityViolation
 from aiotrack.stores.sql.tracking import SqlTrackingStore
@@ -21,7 +21,7 @@ async def stores(database):
 
 async def _run_with_data(tracking) -> str:
     run_id = (await tracking.create_run("0", "u", 1, [{"key": "t", "value": "v"}], "r"))["info"]["run_id"]
-    await tracking.log_batch(run_id, [MetricPoint("m", 1.5, 1, 0)], [{"key": "p", "value": "1"}], [])
+    await tracking.log_batch(run_id, Batch([MetricPoint("m", 1.5, 1, 0)], [{"key": "p", "value": "1"}], []))
     return run_id
 
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from aiotrack.errors import AiotrackError
-from aiotrack.stores.base import MetricPoint
+from aiotrack.stores.base import Batch, LoggedModelIn, MetricPoint
 from aiotrack.stores.sql.logged_models import SqlLoggedModelStore
 from aiotrack.stores.sql.tracking import SqlTrackingStore
 
@@ -28,7 +28,14 @@ async def test_create_get_finalize_delete(stores):
     run = await tracking.create_run(eid, "u", 1, [], "r")
     run_id = run["info"]["run_id"]
     model = await lm.create_logged_model(
-        eid, "model", "sk", run_id, [{"key": "p", "value": "1"}], [{"key": "t", "value": "v"}]
+        eid,
+        LoggedModelIn(
+            "model",
+            model_type="sk",
+            source_run_id=run_id,
+            params=[{"key": "p", "value": "1"}],
+            tags=[{"key": "t", "value": "v"}],
+        ),
     )
     info = model["info"]
     assert re.fullmatch(r"m-[0-9a-f]{32}", info["model_id"])
@@ -54,23 +61,29 @@ async def test_create_get_finalize_delete(stores):
     assert err.value.message == f"Logged model with ID '{info['model_id']}' not found."
     assert (await lm.get_logged_model(info["model_id"], allow_deleted=True))["info"]["model_id"] == info["model_id"]
     with pytest.raises(AiotrackError) as err:
-        await lm.create_logged_model("12345", "x", None, None, [], [])
+        await lm.create_logged_model(
+            "12345", LoggedModelIn("x", model_type=None, source_run_id=None, params=[], tags=[])
+        )
     assert err.value.error_code == "RESOURCE_DOES_NOT_EXIST"
 
 
 async def test_model_metrics_from_log_batch(stores):
     tracking, lm = stores
     run_id = (await tracking.create_run("0", "u", 1, [], "r"))["info"]["run_id"]
-    mid = (await lm.create_logged_model("0", "m", None, run_id, [], []))["info"]["model_id"]
+    mid = (
+        await lm.create_logged_model("0", LoggedModelIn("m", model_type=None, source_run_id=run_id, params=[], tags=[]))
+    )["info"]["model_id"]
     await tracking.log_batch(
         run_id,
-        [
-            MetricPoint("acc", 0.5, 10, 1, model_id=mid, dataset_name="ds", dataset_digest="d1"),
-            MetricPoint("acc", 0.0, 11, 2, is_nan=True, model_id=mid),
-            MetricPoint("plain", 1.0, 10, 1),
-        ],
-        [],
-        [],
+        Batch(
+            [
+                MetricPoint("acc", 0.5, 10, 1, model_id=mid, dataset_name="ds", dataset_digest="d1"),
+                MetricPoint("acc", 0.0, 11, 2, is_nan=True, model_id=mid),
+                MetricPoint("plain", 1.0, 10, 1),
+            ],
+            [],
+            [],
+        ),
     )
     metrics = (await lm.get_logged_model(mid))["data"]["metrics"]
     assert metrics == [
@@ -87,10 +100,10 @@ async def test_model_metrics_from_log_batch(stores):
         {"key": "acc", "value": "NaN", "timestamp": 11, "step": 2, "model_id": mid, "run_id": run_id},
     ]
     # The run's own metrics are unaffected, and a retried request is harmless.
-    await tracking.log_batch(run_id, [MetricPoint("acc", 0.5, 10, 1, model_id=mid)], [], [])
+    await tracking.log_batch(run_id, Batch([MetricPoint("acc", 0.5, 10, 1, model_id=mid)], [], []))
     assert len((await lm.get_logged_model(mid))["data"]["metrics"]) == 2
     with pytest.raises(AiotrackError) as err:
-        await tracking.log_batch(run_id, [MetricPoint("acc", 1.0, 1, 1, model_id="m-missing")], [], [])
+        await tracking.log_batch(run_id, Batch([MetricPoint("acc", 1.0, 1, 1, model_id="m-missing")], [], []))
     assert err.value.error_code == "RESOURCE_DOES_NOT_EXIST"
 
 
@@ -103,20 +116,22 @@ async def test_search(stores):
     for name, acc, exp in (("a", 0.9, e1), ("b", 0.5, e1), ("c", None, e1), ("model", 0.7, e2)):
         model = await lm.create_logged_model(
             exp,
-            name,
-            "t" if name != "b" else "u",
-            run_id,
-            [{"key": "lr", "value": name}],
-            [{"key": "k", "value": name}],
+            LoggedModelIn(
+                name,
+                model_type="t" if name != "b" else "u",
+                source_run_id=run_id,
+                params=[{"key": "lr", "value": name}],
+                tags=[{"key": "k", "value": name}],
+            ),
         )
         ids[name] = model["info"]["model_id"]
         await asyncio.sleep(0.005)  # distinct creation timestamps: the default order is newest first
         if acc is not None and exp == e1:
             await tracking.log_batch(
                 run_id,
-                [MetricPoint("acc", acc, 5, 0, model_id=ids[name], dataset_name="ds", dataset_digest="d")],
-                [],
-                [],
+                Batch(
+                    [MetricPoint("acc", acc, 5, 0, model_id=ids[name], dataset_name="ds", dataset_digest="d")], [], []
+                ),
             )
     await lm.finalize_logged_model(ids["a"], 2)
     await lm.delete_logged_model(ids["c"])

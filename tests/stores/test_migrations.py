@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -12,6 +13,13 @@ from aiotrack.config import Settings
 from aiotrack.errors import ConfigError
 from aiotrack.stores.sql import migrations
 from aiotrack.stores.sql.database import PostgresDatabase, SqliteDatabase
+
+
+def test_every_migration_file_is_a_migration_in_name_order():
+    files = sorted(p.stem for p in Path(migrations.__file__).parent.glob("m[0-9][0-9][0-9][0-9]_*.py"))
+    assert [m.__name__.rsplit(".", 1)[1] for m in migrations.MIGRATIONS] == files
+    assert [m.NAME for m in migrations.MIGRATIONS] == [f[1:] for f in files]  # the file is m<NAME>.py
+    assert all(isinstance(m.STEPS, list | tuple) for m in migrations.MIGRATIONS)
 
 
 async def test_upgrade_is_recorded_and_idempotent(tmp_path):
@@ -144,7 +152,7 @@ def test_default_store_is_aiotracks_own_file():
 
 
 async def test_0004_clusters_sqlite_child_tables_keeping_their_rows(tmp_path, monkeypatch):
-    from aiotrack.stores.base import MetricPoint
+    from aiotrack.stores.base import Batch, MetricPoint
     from aiotrack.stores.sql.tracking import SqlTrackingStore
 
     db = await SqliteDatabase(str(tmp_path / "old.db")).open()
@@ -154,7 +162,7 @@ async def test_0004_clusters_sqlite_child_tables_keeping_their_rows(tmp_path, mo
         store = SqlTrackingStore(db)
         await store.initialize("mlflow-artifacts:/")
         run_id = (await store.create_run("0", "u", 1, [{"key": "t", "value": "v"}], "r"))["info"]["run_id"]
-        await store.log_batch(run_id, [MetricPoint("m", 2.5, 1, 3)], [{"key": "p", "value": "1"}], [])
+        await store.log_batch(run_id, Batch([MetricPoint("m", 2.5, 1, 3)], [{"key": "p", "value": "1"}], []))
         before = await store.get_run(run_id)
         monkeypatch.undo()
         # 0004 runs first (later migrations, such as 0005_traces, follow it)
@@ -163,7 +171,7 @@ async def test_0004_clusters_sqlite_child_tables_keeping_their_rows(tmp_path, mo
             ddl = (await db.fetchrow("SELECT sql FROM sqlite_master WHERE name = ?", (table,)))[0]
             assert "WITHOUT ROWID" in ddl
         assert await store.get_run(run_id) == before
-        await store.log_batch(run_id, [MetricPoint("m", 3.5, 2, 4)], [{"key": "q", "value": "2"}], [])
+        await store.log_batch(run_id, Batch([MetricPoint("m", 3.5, 2, 4)], [{"key": "q", "value": "2"}], []))
         after = await store.get_run(run_id)
         assert after["data"]["metrics"] == [{"key": "m", "value": 3.5, "timestamp": 2, "step": 4}]
         assert {p["key"] for p in after["data"]["params"]} == {"p", "q"}

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from aiotrack.errors import AiotrackError
-from aiotrack.stores.base import Page
+from aiotrack.stores.base import ModelVersionIn, Page
 from aiotrack.stores.sql.registry import SqlRegistryStore
 
 PROMPT_TAG = {"key": "mlflow.prompt.is_prompt", "value": "true"}
@@ -23,7 +23,10 @@ def code(err) -> str:
 
 
 async def add_version(store, name, source="s3://b/x", run_id="r1", tags=(), model_id=None):
-    return await store.create_model_version(name, source, source, run_id, list(tags), "", "", model_id)
+    return await store.create_model_version(
+        name,
+        ModelVersionIn(source, source, run_id=run_id, tags=list(tags), run_link="", description="", model_id=model_id),
+    )
 
 
 async def test_create_get_and_duplicate_names(store):
@@ -164,7 +167,16 @@ async def test_delete_model_version_redacts(store):
 async def test_update_and_download_uri(store):
     await store.create_registered_model("m", [], None)
     await store.create_model_version(
-        "m", "models:/m-abc", "mlflow-artifacts:/1/models/m-abc/artifacts", "r", [], "", "", "m-abc"
+        "m",
+        ModelVersionIn(
+            "models:/m-abc",
+            "mlflow-artifacts:/1/models/m-abc/artifacts",
+            run_id="r",
+            tags=[],
+            run_link="",
+            description="",
+            model_id="m-abc",
+        ),
     )
     assert await store.get_model_version_download_uri("m", 1) == "mlflow-artifacts:/1/models/m-abc/artifacts"
     mv = await store.update_model_version("m", 1, "new description")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aiotrack.errors import AiotrackError
-from aiotrack.stores.base import DatasetIn, MetricPoint, Page
+from aiotrack.stores.base import Batch, DatasetIn, MetricPoint, Page
 from aiotrack.stores.sql.tracking import SqlTrackingStore
 
 ROOT = "mlflow-artifacts:/"
@@ -109,8 +109,8 @@ async def test_log_batch_history_latest_and_idempotence(store):
         MetricPoint("loss", 5.0, 150, 1),  # same step, earlier timestamp: not the latest
         MetricPoint("loss", 1.0, 50, 0),
     ]
-    await store.log_batch(run_id, points, [], [])
-    await store.log_batch(run_id, points[:2], [], [])  # a retried request adds nothing
+    await store.log_batch(run_id, Batch(points, [], []))
+    await store.log_batch(run_id, Batch(points[:2], [], []))  # a retried request adds nothing
     history, more = await store.get_metric_history(run_id, "loss", None, 0)
     assert not more
     assert [(m["timestamp"], m["step"], m["value"]) for m in history] == [
@@ -122,14 +122,14 @@ async def test_log_batch_history_latest_and_idempotence(store):
     run = await store.get_run(run_id)
     assert run["data"]["metrics"] == [{"key": "loss", "value": 2.0, "timestamp": 200, "step": 1}]
     # a later point of an older step does not replace the latest
-    await store.log_batch(run_id, [MetricPoint("loss", 9.0, 999, 0)], [], [])
+    await store.log_batch(run_id, Batch([MetricPoint("loss", 9.0, 999, 0)], [], []))
     run = await store.get_run(run_id)
     assert run["data"]["metrics"][0]["value"] == 2.0
 
 
 async def test_nan_metrics_round_trip(store):
     run_id = await new_run(store)
-    await store.log_batch(run_id, [MetricPoint("m", 0.0, 1, 0, is_nan=True)], [], [])
+    await store.log_batch(run_id, Batch([MetricPoint("m", 0.0, 1, 0, is_nan=True)], [], []))
     run = await store.get_run(run_id)
     assert run["data"]["metrics"] == [{"key": "m", "value": "NaN", "timestamp": 1, "step": 0}]
     history, _ = await store.get_metric_history(run_id, "m", None, 0)
@@ -138,11 +138,11 @@ async def test_nan_metrics_round_trip(store):
 
 async def test_params_immutable_and_tags_upserted(store):
     run_id = await new_run(store)
-    await store.log_batch(run_id, [], [{"key": "p", "value": "1"}], [{"key": "t", "value": "a"}])
-    await store.log_batch(run_id, [], [{"key": "p", "value": "1"}], [{"key": "t", "value": "b"}])
+    await store.log_batch(run_id, Batch([], [{"key": "p", "value": "1"}], [{"key": "t", "value": "a"}]))
+    await store.log_batch(run_id, Batch([], [{"key": "p", "value": "1"}], [{"key": "t", "value": "b"}]))
     with pytest.raises(AiotrackError, match="Changing param values is not allowed"):
         await store.log_batch(
-            run_id, [MetricPoint("x", 1.0, 1, 0)], [{"key": "p", "value": "2"}, {"key": "q", "value": "3"}], []
+            run_id, Batch([MetricPoint("x", 1.0, 1, 0)], [{"key": "p", "value": "2"}, {"key": "q", "value": "3"}], [])
         )
     run = await store.get_run(run_id)
     assert run["data"]["params"] == [{"key": "p", "value": "1"}]
@@ -152,7 +152,7 @@ async def test_params_immutable_and_tags_upserted(store):
 
 async def test_run_name_tag_renames_run(store):
     run_id = await new_run(store)
-    await store.log_batch(run_id, [], [], [{"key": "mlflow.runName", "value": "renamed"}])
+    await store.log_batch(run_id, Batch([], [], [{"key": "mlflow.runName", "value": "renamed"}]))
     assert (await store.get_run_info(run_id))["run_name"] == "renamed"
     info = await store.update_run_info(run_id, "FINISHED", 5000, "final")
     assert info["run_name"] == "final"
@@ -166,17 +166,17 @@ async def test_deleted_run_refuses_logging_and_restores(store):
     run_id = await new_run(store)
     await store.delete_run(run_id)
     with pytest.raises(AiotrackError, match="must be in the 'active' state"):
-        await store.log_batch(run_id, [MetricPoint("m", 1.0, 1, 0)], [], [])
+        await store.log_batch(run_id, Batch([MetricPoint("m", 1.0, 1, 0)], [], []))
     await store.restore_run(run_id)
-    await store.log_batch(run_id, [MetricPoint("m", 1.0, 1, 0)], [], [])
+    await store.log_batch(run_id, Batch([MetricPoint("m", 1.0, 1, 0)], [], []))
     with pytest.raises(AiotrackError) as err:
-        await store.log_batch("f" * 32, [MetricPoint("m", 1.0, 1, 0)], [], [])
+        await store.log_batch("f" * 32, Batch([MetricPoint("m", 1.0, 1, 0)], [], []))
     assert err.value.error_code == "RESOURCE_DOES_NOT_EXIST"
 
 
 async def test_delete_tag(store):
     run_id = await new_run(store)
-    await store.log_batch(run_id, [], [], [{"key": "t", "value": "v"}])
+    await store.log_batch(run_id, Batch([], [], [{"key": "t", "value": "v"}]))
     await store.delete_tag(run_id, "t")
     with pytest.raises(AiotrackError) as err:
         await store.delete_tag(run_id, "t")
@@ -210,7 +210,7 @@ async def test_log_inputs_dedupes_datasets_and_outputs(store):
 
 async def test_metric_history_pages(store):
     run_id = await new_run(store)
-    await store.log_batch(run_id, [MetricPoint("m", float(i), i, i) for i in range(10)], [], [])
+    await store.log_batch(run_id, Batch([MetricPoint("m", float(i), i, i) for i in range(10)], [], []))
     page, more = await store.get_metric_history(run_id, "m", 4, 0)
     assert [m["step"] for m in page] == [0, 1, 2, 3] and more
     page, more = await store.get_metric_history(run_id, "m", 4, 8)
@@ -219,7 +219,7 @@ async def test_metric_history_pages(store):
 
 async def test_bulk_interval_keeps_first_last_and_count(store):
     run_id = await new_run(store)
-    await store.log_batch(run_id, [MetricPoint("m", float(i), 1000 + i, i) for i in range(1000)], [], [])
+    await store.log_batch(run_id, Batch([MetricPoint("m", float(i), 1000 + i, i) for i in range(1000)], [], []))
     sampled = await store.get_metric_history_bulk_interval([run_id], "m", 10, None, None)
     steps = [m["step"] for m in sampled]
     assert len(steps) == 10 and steps[0] == 0 and steps[-1] == 999
@@ -236,7 +236,7 @@ async def test_search_runs_hydrates_many_runs(store):
     ids = []
     for i in range(30):
         rid = (await store.create_run(eid, "u", 1000 + i, [], f"r{i}"))["info"]["run_id"]
-        await store.log_batch(rid, [MetricPoint("m", float(i), 1, 0)], [{"key": "p", "value": str(i)}], [])
+        await store.log_batch(rid, Batch([MetricPoint("m", float(i), 1, 0)], [{"key": "p", "value": str(i)}], []))
         ids.append(rid)
     runs, more = await store.search_runs([eid], "ACTIVE_ONLY", Page(None, [], 20, 0))
     assert more and len(runs) == 20

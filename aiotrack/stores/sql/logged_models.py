@@ -26,7 +26,7 @@ from aiotrack.errors import INVALID_PARAMETER_VALUE, AiotrackError, invalid, not
 from aiotrack.names import experiment_not_active, experiment_not_found, logged_model_not_found
 from aiotrack.search import LOGGED_MODELS, parse_filter
 from aiotrack.search.ast import ATTRIBUTE, METRIC, PARAM, TAG
-from aiotrack.stores.base import LoggedModelStore
+from aiotrack.stores.base import LoggedModelIn, LoggedModelStore
 from aiotrack.stores.sql.common import (
     chunks,
     experiment_ids_to_search,
@@ -34,6 +34,7 @@ from aiotrack.stores.sql.common import (
     marks,
     now_ms,
     one_page,
+    parse_experiment_id,
 )
 from aiotrack.stores.sql.database import Database, Row, Tx
 from aiotrack.stores.sql.search_sql import _limit_offset, _Sql
@@ -185,28 +186,13 @@ class SqlLoggedModelStore(LoggedModelStore):
 
     # ------------------------------------------------------------------ CRUD
 
-    async def create_logged_model(
-        self,
-        experiment_id: str,
-        name: str,
-        model_type: str | None,
-        source_run_id: str | None,
-        params: Sequence[KeyValue],
-        tags: Sequence[KeyValue],
-    ) -> dict[str, Any]:
-        try:
-            eid = int(experiment_id)
-        except (TypeError, ValueError):
-            raise invalid(f"Invalid experiment ID '{experiment_id}'. Experiment ID must be a valid integer.") from None
+    async def create_logged_model(self, experiment_id: str, model: LoggedModelIn) -> dict[str, Any]:
+        eid = parse_experiment_id(experiment_id)
         model_id = f"m-{uuid.uuid4().hex}"
         now = now_ms()
         async with self.db.transaction() as tx:
-            exp = (
-                await tx.fetchrow(
-                    "SELECT lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = ?", (eid,)
-                )
-                if -(2**63) <= eid < 2**63
-                else None
+            exp = await tx.fetchrow(
+                "SELECT lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = ?", (eid,)
             )
             if exp is None:
                 raise experiment_not_found(experiment_id)
@@ -217,10 +203,10 @@ class SqlLoggedModelStore(LoggedModelStore):
                 "INSERT INTO logged_models (model_id, experiment_id, name, artifact_location, creation_timestamp_ms, "
                 "last_updated_timestamp_ms, status, lifecycle_stage, model_type, source_run_id, status_message) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, NULL)",
-                (model_id, eid, name, location, now, now, PENDING, model_type, source_run_id),
+                (model_id, eid, model.name, location, now, now, PENDING, model.model_type, model.source_run_id),
             )
-            await _upsert_key_values(tx, _PARAMS, model_id, eid, params)
-            await _upsert_key_values(tx, _TAGS, model_id, eid, tags)
+            await _upsert_key_values(tx, _PARAMS, model_id, eid, model.params)
+            await _upsert_key_values(tx, _TAGS, model_id, eid, model.tags)
             row = await self._row(model_id, tx)
             return (await self._hydrate([row], tx))[0]
 

@@ -8,7 +8,7 @@ from typing import Any
 from aiotrack.entities import KeyValue
 from aiotrack.errors import AiotrackError, already_exists, invalid, not_found
 from aiotrack.names import IS_PROMPT_TAG
-from aiotrack.stores.base import Page, RegistryStore
+from aiotrack.stores.base import ModelVersionIn, Page, RegistryStore
 from aiotrack.stores.sql import registry_search
 from aiotrack.stores.sql.common import chunks, key_values_by, marks, now_ms, search_page
 from aiotrack.stores.sql.database import Database, Row, Tx
@@ -324,17 +324,7 @@ class SqlRegistryStore(RegistryStore):
 
     # ------------------------------------------------------------------ model versions
 
-    async def create_model_version(
-        self,
-        name: str,
-        source: str,
-        storage_location: str,
-        run_id: str | None,
-        tags: Sequence[KeyValue],
-        run_link: str | None,
-        description: str | None,
-        model_id: str | None,
-    ) -> dict[str, Any]:
+    async def create_model_version(self, name: str, version_in: ModelVersionIn) -> dict[str, Any]:
         now = now_ms()
         async with self.db.transaction() as tx:
             # Updating the model row first also locks it (PostgreSQL), so concurrent creators of
@@ -354,16 +344,16 @@ class SqlRegistryStore(RegistryStore):
                     version,
                     now,
                     now,
-                    description,
+                    version_in.description,
                     STAGE_NONE,
-                    source,
-                    storage_location,
-                    run_id,
-                    run_link,
-                    model_id,
+                    version_in.source,
+                    version_in.storage_location,
+                    version_in.run_id,
+                    version_in.run_link,
+                    version_in.model_id,
                 ),
             )
-            pairs = {t["key"]: t["value"] for t in tags}
+            pairs = {t["key"]: t["value"] for t in version_in.tags}
             if pairs:
                 await tx.executemany(
                     "INSERT INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?)",

@@ -64,12 +64,27 @@ def _tag_conditions(q: _Sql, comparisons: tuple[Comparison, ...], table: str, jo
     return out
 
 
-def _scope(scopes: Mapping[str, ReadScope | None] | None, prompts: bool) -> ReadScope | None:
-    """The caller's read scope over what the search lists: prompts or registered models."""
-    return None if scopes is None else scopes.get("prompt" if prompts else "registered_model")
-
-
 Scopes = Mapping[str, ReadScope | None] | None
+
+
+def _shared_conditions(
+    q: _Sql, comparisons: tuple[Comparison, ...], table: str, join_on: str, name_column: str, scopes: Scopes
+) -> list[str]:
+    """What both registry searches add after their attribute conditions: the tag comparisons
+    (rows of ``table`` joined ``join_on``); prompts left out unless the filter asks for them, as
+    MLflow does (a model counts as a prompt by its ``table`` rows under ``name_column``); the
+    caller's read scope over what is listed, prompts or registered models."""
+    prompts = _querying_prompts(comparisons)
+    out = _tag_conditions(q, comparisons, table, join_on, prompts)
+    if not prompts:
+        out.append(
+            f"NOT EXISTS (SELECT 1 FROM {table} pt WHERE pt.name = {name_column}"
+            f" AND pt.key = {q.bind(IS_PROMPT_TAG)} AND pt.value = {q.bind('true')})"
+        )
+    scope = None if scopes is None else scopes.get("prompt" if prompts else "registered_model")
+    if (restricted := scope_condition(q, name_column, scope)) is not None:
+        out.append(restricted)
+    return out
 
 
 def registered_models_query(
@@ -78,20 +93,14 @@ def registered_models_query(
     """SELECT {columns} FROM registered_models WHERE <filter> ORDER BY ... LIMIT ? OFFSET ?"""
     comparisons = parse_filter(page.filter_string, REGISTERED_MODELS)
     orders = parse_order_by(page.order_by, REGISTERED_MODELS)
-    prompts = _querying_prompts(comparisons)
     q = _Sql(dialect)
     where: list[str] = []
     for c in comparisons:
         if c.kind == ATTRIBUTE:  # only "name" is searchable
             where.append(q.compare("registered_models.name", c.op, c.value))
-    where += _tag_conditions(q, comparisons, "registered_model_tags", "{a}.name = registered_models.name", prompts)
-    if not prompts:
-        where.append(
-            "NOT EXISTS (SELECT 1 FROM registered_model_tags pt WHERE pt.name = registered_models.name"
-            f" AND pt.key = {q.bind(IS_PROMPT_TAG)} AND pt.value = {q.bind('true')})"
-        )
-    if (restricted := scope_condition(q, "registered_models.name", _scope(scopes, prompts))) is not None:
-        where.append(restricted)
+    where += _shared_conditions(
+        q, comparisons, "registered_model_tags", "{a}.name = registered_models.name", "registered_models.name", scopes
+    )
     terms = []
     for ob in orders:
         column = "registered_models.name" if ob.key == "name" else "registered_models.last_updated_time"
@@ -112,27 +121,20 @@ def model_versions_query(dialect: Dialect, page: Page, *, columns: str, scopes: 
     orders = parse_order_by(
         page.order_by or ["last_updated_timestamp DESC", "name ASC", "version_number DESC"], MODEL_VERSIONS
     )
-    prompts = _querying_prompts(comparisons)
     q = _Sql(dialect)
     where = [f"model_versions.current_stage <> {q.bind(STAGE_DELETED_INTERNAL)}"]
     for c in comparisons:
         if c.kind == ATTRIBUTE:
             column = f"model_versions.{_MV_COLUMNS[c.key]}"
             where.append(q.compare(column, c.op, c.value, numeric=c.key in _MV_NUMERIC))
-    where += _tag_conditions(
+    where += _shared_conditions(
         q,
         comparisons,
         "model_version_tags",
         "{a}.name = model_versions.name AND {a}.version = model_versions.version",
-        prompts,
+        "model_versions.name",
+        scopes,
     )
-    if not prompts:
-        where.append(
-            "NOT EXISTS (SELECT 1 FROM model_version_tags pt WHERE pt.name = model_versions.name"
-            f" AND pt.key = {q.bind(IS_PROMPT_TAG)} AND pt.value = {q.bind('true')})"
-        )
-    if (restricted := scope_condition(q, "model_versions.name", _scope(scopes, prompts))) is not None:
-        where.append(restricted)
     terms = []
     for ob in orders:
         terms.append(f"model_versions.{_MV_COLUMNS[ob.key]} {'ASC' if ob.ascending else 'DESC'}")

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from aiotrack.errors import AiotrackError, invalid, not_found
-from aiotrack.stores.base import SpanRow, TraceStore
+from aiotrack.stores.base import SpanRow, TraceStore, TraceUpdate
 from aiotrack.stores.sql.common import change_one, experiment_ids_to_search, given, marks, parse_experiment_id
 from aiotrack.stores.sql.database import Database, ExecMany, Execute, Fetch, FetchRow
 from aiotrack.stores.sql.trace_search import INFO_COLUMNS, filter_condition, search_query
@@ -475,33 +475,22 @@ class SqlTraceStore(TraceStore):
                     rows,
                 )
 
-    async def update_trace(
-        self,
-        trace_id: str,
-        *,
-        timestamp_ms: int | None = None,
-        execution_time_ms: int | None = None,
-        state: str | None = None,
-        tags: dict[str, str] | None = None,
-        metadata: dict[str, str] | None = None,
-    ) -> dict[str, Any]:
+    async def update_trace(self, trace_id: str, update: TraceUpdate) -> dict[str, Any]:
         async with self.db.transaction() as tx:
             await self._require(tx, trace_id)
-            sets, params = [], []
-            for column, value in (
-                ("timestamp_ms", timestamp_ms),
-                ("execution_time_ms", execution_time_ms),
-                ("status", state),
-            ):
-                if value is not None:
-                    sets.append(f"{column} = ?")
-                    params.append(value)
+            sets, params = given(
+                [
+                    ("timestamp_ms = ?", update.timestamp_ms),
+                    ("execution_time_ms = ?", update.execution_time_ms),
+                    ("status = ?", update.state),
+                ]
+            )
             if sets:
                 await tx.execute(f"UPDATE trace_info SET {', '.join(sets)} WHERE request_id = ?", [*params, trace_id])
-            if tags:
-                await tx.executemany(_UPSERT_TAG, [(trace_id, k, v) for k, v in sorted(tags.items())])
-            if metadata:
-                await tx.executemany(_UPSERT_METADATA, [(trace_id, k, v) for k, v in sorted(metadata.items())])
+            if update.tags:
+                await tx.executemany(_UPSERT_TAG, [(trace_id, k, v) for k, v in sorted(update.tags.items())])
+            if update.metadata:
+                await tx.executemany(_UPSERT_METADATA, [(trace_id, k, v) for k, v in sorted(update.metadata.items())])
         return (await self.get_trace_infos([trace_id]))[0]
 
     # ------------------------------------------------------------------ assessments

@@ -12,30 +12,23 @@ program, and refuses an aiotrack database whose schema is behind, naming ``aiotr
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+import re
 import time
 from collections.abc import Awaitable, Callable
 from types import ModuleType
 
 from aiotrack.errors import ConfigError
 from aiotrack.stores.sql.database import Database, Row
-from aiotrack.stores.sql.migrations import (
-    m0001_tracking_core,
-    m0002_model_registry,
-    m0003_logged_models,
-    m0004_sqlite_clustered_children,
-    m0005_traces,
-    m0006_auth,
-    m0007_import_journal,
-)
 
-MIGRATIONS: tuple[ModuleType, ...] = (
-    m0001_tracking_core,
-    m0002_model_registry,
-    m0003_logged_models,
-    m0004_sqlite_clustered_children,
-    m0005_traces,
-    m0006_auth,
-    m0007_import_journal,
+# The migrations are the modules of this package named ``m<NAME>`` (``m0001_tracking_core``
+# holds NAME = "0001_tracking_core"), applied in name order: adding a migration is adding its
+# file, and there is no second list to keep in step with the files.
+MIGRATIONS: tuple[ModuleType, ...] = tuple(
+    importlib.import_module(f"{__name__}.{info.name}")
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name)
+    if re.fullmatch(r"m\d{4}_\w+", info.name)
 )
 
 TABLE = "aiotrack_migrations"

@@ -17,7 +17,7 @@ from aiotrack.names import (
     RUN_NAME_TAG,
     run_not_found,
 )
-from aiotrack.stores.base import DatasetIn, MetricPoint, Page
+from aiotrack.stores.base import Batch, DatasetIn, Page
 from aiotrack.stores.sql import search_sql
 from aiotrack.stores.sql.common import (
     IN_CHUNK,
@@ -233,14 +233,8 @@ class RunsMixin:
                 "UPDATE runs SET lifecycle_stage = 'active', deleted_time = NULL WHERE run_uuid = ?", (run_id,)
             )
 
-    async def log_batch(
-        self,
-        run_id: str,
-        metrics: Sequence[MetricPoint],
-        params: Sequence[KeyValue],
-        tags: Sequence[KeyValue],
-    ) -> None:
-        await self.db.run(log_batch_body, run_id, metrics, params, tags)
+    async def log_batch(self, run_id: str, batch: Batch) -> None:
+        await self.db.run(log_batch_body, run_id, batch.metrics, batch.params, batch.tags)
 
     async def delete_tag(self, run_id: str, key: str) -> None:
         async with self.db.transaction() as tx:
