@@ -13,7 +13,7 @@ from aiotrack.errors import invalid
 from aiotrack.names import SEARCH_LOGGED_MODEL_MAX_RESULTS_DEFAULT, SEARCH_LOGGED_MODEL_MAX_RESULTS_MAX
 from aiotrack.services import validation as v
 from aiotrack.services.run_names import random_run_name
-from aiotrack.stores.base import LoggedModelIn, LoggedModelStore
+from aiotrack.stores.base import LoggedModelIn, LoggedModelSearch, LoggedModelStore
 
 _BAD_NAME_CHARS = ("/", ":", ".", "%", '"', "'")
 _STATUS = {
@@ -209,7 +209,7 @@ class LoggedModelService:
             )
         offset = parse_token(page_token, experiment_ids, filter_string, orders) if page_token else 0
         models, more = await self.store.search_logged_models(
-            experiment_ids, filter_string, clean_datasets or None, max_results, orders, offset
+            experiment_ids, LoggedModelSearch(filter_string, clean_datasets or None, orders, max_results, offset)
         )
         token = make_token(experiment_ids, filter_string, orders, offset + max_results) if more else None
         return models, token

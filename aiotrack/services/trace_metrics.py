@@ -92,7 +92,7 @@ async def query_trace_metrics(
     if time_interval_seconds is not None and time_interval_seconds <= 0:
         raise invalid("time_interval_seconds must be a positive integer")
     limit = max_results or MAX_RESULTS_DEFAULT
-    rows = await store.metric_rows(experiment_ids, filters, start_time_ms, end_time_ms)
+    rows = await store.metric_rows(experiment_ids, filters, (start_time_ms, end_time_ms))
     groups: dict[tuple[Any, ...], list[Sequence[Any]]] = {}
     for row in rows:
         ts, _duration, status, name = row

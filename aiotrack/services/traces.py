@@ -30,7 +30,7 @@ from aiotrack.services.trace_spans import (
     otlp_json_from_span_dict,
     span_row_from_otlp,
 )
-from aiotrack.stores.base import SpanRow, TraceStore, TraceUpdate
+from aiotrack.stores.base import SpanRow, TracesToDelete, TraceStore, TraceUpdate
 
 SEARCH_TRACES_DEFAULT_MAX_RESULTS = 100
 SEARCH_TRACES_MAX_RESULTS = 500  # the handler's limit in 3.17
@@ -543,7 +543,9 @@ class TraceService:
             raise invalid("`max_traces` can't be specified if `request_ids` is specified.")
         if max_traces is not None and max_traces <= 0:
             raise invalid(f"`max_traces` must be a positive integer, received {max_traces}.")
-        count, locations = await self.store.delete_traces(experiment_id, max_timestamp_millis, max_traces, trace_ids)
+        count, locations = await self.store.delete_traces(
+            experiment_id, TracesToDelete(trace_ids, max_timestamp_millis, max_traces)
+        )
         for location in locations:
             await self._delete_artifacts(location)
         return count

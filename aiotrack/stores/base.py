@@ -89,6 +89,34 @@ class TraceUpdate:
 
 
 @dataclass(frozen=True, slots=True)
+class LoggedModelSearch:
+    """A page of logged models: MLflow's filter over attributes, ``metrics.``, ``params.`` and
+    ``tags.``; ``datasets`` restricts metric matches (and, without metric filters, requires a
+    metric on one of them); ``order_by`` entries are ``{field_name, ascending, dataset_name?,
+    dataset_digest?}``; then up to ``max_results`` models from ``offset``."""
+
+    filter_string: str | None
+    datasets: list[dict[str, Any]] | None
+    order_by: list[dict[str, Any]] | None
+    max_results: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class TracesToDelete:
+    """Which traces of an experiment a delete removes: the ones named in ``trace_ids``, else
+    those at or before ``max_timestamp_millis``, oldest first, at most ``max_traces``."""
+
+    trace_ids: Sequence[str] = ()
+    max_timestamp_millis: int | None = None
+    max_traces: int | None = None
+
+
+# (timestamp_ms, execution_time_ms, state, trace name): what trace metrics are computed from.
+TraceMetricRow = tuple[int, int | None, str, str | None]
+
+
+@dataclass(frozen=True, slots=True)
 class DatasetIn:
     name: str
     digest: str
@@ -134,10 +162,12 @@ class TrackingStore(ABC):
         """INVALID_STATE for a deleted experiment; RESOURCE_ALREADY_EXISTS for a taken name."""
 
     @abstractmethod
-    async def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None: ...
+    async def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        """INVALID_STATE for a deleted experiment."""
 
     @abstractmethod
-    async def delete_experiment_tag(self, experiment_id: str, key: str) -> None: ...
+    async def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        """INVALID_STATE for a deleted experiment; RESOURCE_DOES_NOT_EXIST for a missing tag."""
 
     @abstractmethod
     async def search_experiments(
@@ -383,17 +413,9 @@ class LoggedModelStore(ABC):
 
     @abstractmethod
     async def search_logged_models(
-        self,
-        experiment_ids: list[str],
-        filter_string: str | None,
-        datasets: list[dict[str, Any]] | None,
-        max_results: int,
-        order_by: list[dict[str, Any]] | None,
-        offset: int,
+        self, experiment_ids: list[str], search: LoggedModelSearch
     ) -> tuple[list[dict[str, Any]], bool]:
-        """Filter over attributes, ``metrics.``, ``params.`` and ``tags.``; ``datasets`` restricts metric
-        matches (and, without metric filters, requires a metric on one of them); ``order_by`` entries
-        are ``{field_name, ascending, dataset_name?, dataset_digest?}``."""
+        """The page and whether more follow; an experiment id outside BIGINT finds nothing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -460,14 +482,10 @@ class TraceStore(ABC):
 
     @abstractmethod
     async def metric_rows(
-        self,
-        experiment_ids: Sequence[str],
-        filters: Sequence[str],
-        start_time_ms: int | None,
-        end_time_ms: int | None,
-    ) -> list[tuple[int, int | None, str, str | None]]:
-        """(timestamp_ms, execution_time_ms, state, trace name) of the traces matching every filter
-        within ``[start_time_ms, end_time_ms)``."""
+        self, experiment_ids: Sequence[str], filters: Sequence[str], time_range: tuple[int | None, int | None]
+    ) -> list[TraceMetricRow]:
+        """The rows of the traces matching every filter with a timestamp in ``[start, end)`` of
+        ``time_range`` (None: unbounded)."""
 
     @abstractmethod
     async def set_trace_tag(self, trace_id: str, key: str, value: str) -> None: ...
@@ -476,17 +494,9 @@ class TraceStore(ABC):
     async def delete_trace_tag(self, trace_id: str, key: str) -> None: ...
 
     @abstractmethod
-    async def delete_traces(
-        self,
-        experiment_id: str,
-        max_timestamp_millis: int | None,
-        max_traces: int | None,
-        trace_ids: Sequence[str],
-    ) -> tuple[int, list[str]]:
-        """Delete traces with their spans, tags, metadata, assessments and links: the ones named
-        (in the experiment), else those at or before ``max_timestamp_millis``, oldest first, at
-        most ``max_traces``. Return how many, and the deleted traces' artifact locations (the
-        caller removes those artifacts)."""
+    async def delete_traces(self, experiment_id: str, which: TracesToDelete) -> tuple[int, list[str]]:
+        """Delete traces with their spans, tags, metadata, assessments and links. Return how
+        many, and the deleted traces' artifact locations (the caller removes those artifacts)."""
 
     @abstractmethod
     async def link_traces(

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from aiotrack.errors import AiotrackError
-from aiotrack.stores.base import Batch, LoggedModelIn, MetricPoint
+from aiotrack.stores.base import Batch, LoggedModelIn, LoggedModelSearch, MetricPoint
 from aiotrack.stores.sql.logged_models import SqlLoggedModelStore
 from aiotrack.stores.sql.tracking import SqlTrackingStore
 
@@ -137,7 +137,9 @@ async def test_search(stores):
     await lm.delete_logged_model(ids["c"])
 
     async def names(filt=None, exps=(e1,), datasets=None, order=None, max_results=100, offset=0):
-        models, _ = await lm.search_logged_models(list(exps), filt, datasets, max_results, order, offset)
+        models, _ = await lm.search_logged_models(
+            list(exps), LoggedModelSearch(filt, datasets, order, max_results, offset)
+        )
         return [m["info"]["name"] for m in models]
 
     assert await names() == ["b", "a"]  # newest first, deleted left out
@@ -156,9 +158,9 @@ async def test_search(stores):
     assert await names(order=[{"field_name": "metrics.acc", "ascending": False}]) == ["a", "b"]
     assert await names(order=[{"field_name": "name", "ascending": True}]) == ["a", "b"]
     assert await names(exps=("999",)) == []
-    page, more = await lm.search_logged_models([e1, e2], None, None, 2, None, 0)
+    page, more = await lm.search_logged_models([e1, e2], LoggedModelSearch(None, None, None, 2, 0))
     assert len(page) == 2 and more
-    page, more = await lm.search_logged_models([e1, e2], None, None, 2, None, 2)
+    page, more = await lm.search_logged_models([e1, e2], LoggedModelSearch(None, None, None, 2, 2))
     assert len(page) == 1 and not more
     for bad in ("metrics.acc > 'x'", "name > 'a'", "bogus = 'x'", "status = 'SOMETIMES'"):
         with pytest.raises(AiotrackError) as err:

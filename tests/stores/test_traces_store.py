@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from aiotrack.errors import AiotrackError
-from aiotrack.stores.base import SpanRow
+from aiotrack.stores.base import SpanRow, TracesToDelete
 from aiotrack.stores.sql.traces import SqlTraceStore
 from aiotrack.stores.sql.tracking import SqlTrackingStore
 
@@ -121,7 +121,7 @@ async def test_delete_cascades_and_returns_locations(stores, database):
         "_updated": 1,
     }
     await traces.create_assessment("tr-0", a)
-    count, locations = await traces.delete_traces(eid, 250, 2, [])
+    count, locations = await traces.delete_traces(eid, TracesToDelete(max_timestamp_millis=250, max_traces=2))
     assert count == 2
     assert sorted(locations) == [f"mlflow-artifacts:/{eid}/traces/tr-{i}/artifacts" for i in (0, 1)]
     for table, column in (
@@ -132,7 +132,7 @@ async def test_delete_cascades_and_returns_locations(stores, database):
     ):
         rows = await database.fetch(f"SELECT COUNT(*) FROM {table} WHERE {column} IN ('tr-0', 'tr-1')")
         assert rows[0][0] == 0, table
-    assert (await traces.delete_traces(eid, None, None, ["tr-4", "tr-missing"]))[0] == 1
+    assert (await traces.delete_traces(eid, TracesToDelete(["tr-4", "tr-missing"])))[0] == 1
     assert [t["trace_id"] for t in await traces.search_traces([eid], None, [], 10, 0)] == ["tr-3", "tr-2"]
 
 

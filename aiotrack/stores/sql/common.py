@@ -50,11 +50,13 @@ async def search_page(
     return one_page(await db.fetch(sql, params), page.max_results)
 
 
-async def key_values_by(src: Database | Tx, sql: str, params: Sequence[Any]) -> dict[Any, list[KeyValue]]:
-    """Rows of ``(owner, key, value)`` as ``{owner: [{"key": ..., "value": ...}, ...]}``, in row order."""
+async def key_values_by(src: Database | Tx, sql: str, owners: list[Any]) -> dict[Any, list[KeyValue]]:
+    """The ``(owner, key, value)`` rows of ``owners`` as ``{owner: [{"key": ..., "value": ...}, ...]}``,
+    in row order: ``sql`` selects them with ``IN ({in_list})``, run for each chunk of ``owners``."""
     out: dict[Any, list[KeyValue]] = {}
-    for owner, key, value in await src.fetch(sql, params):
-        out.setdefault(owner, []).append({"key": key, "value": value})
+    for chunk in chunks(owners):
+        for owner, key, value in await src.fetch(sql.format(in_list=marks(len(chunk))), chunk):
+            out.setdefault(owner, []).append({"key": key, "value": value})
     return out
 
 

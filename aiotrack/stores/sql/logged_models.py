@@ -26,7 +26,7 @@ from aiotrack.errors import INVALID_PARAMETER_VALUE, AiotrackError, invalid, not
 from aiotrack.names import experiment_not_active, experiment_not_found, logged_model_not_found
 from aiotrack.search import LOGGED_MODELS, parse_filter
 from aiotrack.search.ast import ATTRIBUTE, METRIC, PARAM, TAG
-from aiotrack.stores.base import LoggedModelIn, LoggedModelStore
+from aiotrack.stores.base import LoggedModelIn, LoggedModelSearch, LoggedModelStore
 from aiotrack.stores.sql.common import (
     chunks,
     experiment_ids_to_search,
@@ -143,23 +143,21 @@ class SqlLoggedModelStore(LoggedModelStore):
             return []
         src = src or self.db
         ids = [r[0] for r in rows]
-        tags: dict[str, list[Any]] = {}
-        params: dict[str, list[Any]] = {}
+        tags = await key_values_by(
+            src,
+            "SELECT model_id, tag_key, tag_value FROM logged_model_tags WHERE model_id IN ({in_list}) "
+            "ORDER BY model_id, tag_key",
+            ids,
+        )
+        params = await key_values_by(
+            src,
+            "SELECT model_id, param_key, param_value FROM logged_model_params WHERE model_id IN ({in_list}) "
+            "ORDER BY model_id, param_key",
+            ids,
+        )
         metrics: dict[str, list[Any]] = {}
         for chunk in chunks(ids):
             in_list = marks(len(chunk))
-            tags |= await key_values_by(
-                src,
-                f"SELECT model_id, tag_key, tag_value FROM logged_model_tags WHERE model_id IN ({in_list}) "
-                "ORDER BY model_id, tag_key",
-                chunk,
-            )
-            params |= await key_values_by(
-                src,
-                f"SELECT model_id, param_key, param_value FROM logged_model_params WHERE model_id IN ({in_list}) "
-                "ORDER BY model_id, param_key",
-                chunk,
-            )
             for mid, key, ts, step, value, is_nan, run_id, ds_name, ds_digest in await src.fetch(
                 "SELECT model_id, metric_name, metric_timestamp_ms, metric_step, metric_value, is_nan, run_id, "
                 f"dataset_name, dataset_digest FROM logged_model_metrics WHERE model_id IN ({in_list}) "
@@ -255,19 +253,15 @@ class SqlLoggedModelStore(LoggedModelStore):
     # ------------------------------------------------------------------ search
 
     async def search_logged_models(
-        self,
-        experiment_ids: list[str],
-        filter_string: str | None,
-        datasets: list[dict[str, Any]] | None,
-        max_results: int,
-        order_by: list[dict[str, Any]] | None,
-        offset: int,
+        self, experiment_ids: list[str], search: LoggedModelSearch
     ) -> tuple[list[dict[str, Any]], bool]:
         ids = experiment_ids_to_search(experiment_ids)
         if not ids:
             return [], False
-        sql, params = search_query(self.db, ids, filter_string, datasets, order_by, max_results + 1, offset)
-        rows, more = one_page(await self.db.fetch(sql, params), max_results)
+        sql, params = search_query(
+            self.db, ids, search.filter_string, search.datasets, search.order_by, search.max_results + 1, search.offset
+        )
+        rows, more = one_page(await self.db.fetch(sql, params), search.max_results)
         return await self._hydrate(rows), more
 
 

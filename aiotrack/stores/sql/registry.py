@@ -177,16 +177,15 @@ class SqlRegistryStore(RegistryStore):
             return []
         src = tx or self.db
         names = [r[0] for r in rows]
-        tags: dict[str, list[Any]] = {}
+        tags = await key_values_by(
+            src,
+            "SELECT name, key, value FROM registered_model_tags WHERE name IN ({in_list}) ORDER BY name, key",
+            names,
+        )
         aliases: dict[str, list[Any]] = {}
         latest_rows: dict[str, list[Any]] = {}
         for chunk in chunks(names):
             in_list = marks(len(chunk))
-            tags |= await key_values_by(
-                src,
-                f"SELECT name, key, value FROM registered_model_tags WHERE name IN ({in_list}) ORDER BY name, key",
-                chunk,
-            )
             for name, alias, version in await src.fetch(
                 f"SELECT name, alias, version FROM registered_model_aliases WHERE name IN ({in_list}) "
                 "ORDER BY name, alias",

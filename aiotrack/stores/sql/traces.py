@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from aiotrack.errors import AiotrackError, invalid, not_found
-from aiotrack.stores.base import SpanRow, TraceStore, TraceUpdate
+from aiotrack.stores.base import SpanRow, TraceMetricRow, TracesToDelete, TraceStore, TraceUpdate
 from aiotrack.stores.sql.common import change_one, experiment_ids_to_search, given, marks, parse_experiment_id
 from aiotrack.stores.sql.database import Database, ExecMany, Execute, Fetch, FetchRow
 from aiotrack.stores.sql.trace_search import INFO_COLUMNS, filter_condition, search_query
@@ -348,12 +348,9 @@ class SqlTraceStore(TraceStore):
         return [int(v or 0) for v in (row or [0] * len(filters))]
 
     async def metric_rows(
-        self,
-        experiment_ids: Sequence[str],
-        filters: Sequence[str],
-        start_time_ms: int | None,
-        end_time_ms: int | None,
-    ) -> list[tuple[int, int | None, str, str | None]]:
+        self, experiment_ids: Sequence[str], filters: Sequence[str], time_range: tuple[int | None, int | None]
+    ) -> list[TraceMetricRow]:
+        start_time_ms, end_time_ms = time_range
         eids = [parse_experiment_id(e) for e in experiment_ids]
         if not eids:
             return []
@@ -409,17 +406,11 @@ class SqlTraceStore(TraceStore):
                 not_found(f"No trace tag with key '{key}' for trace with ID '{trace_id}'"),
             )
 
-    async def delete_traces(
-        self,
-        experiment_id: str,
-        max_timestamp_millis: int | None,
-        max_traces: int | None,
-        trace_ids: Sequence[str],
-    ) -> tuple[int, list[str]]:
+    async def delete_traces(self, experiment_id: str, which: TracesToDelete) -> tuple[int, list[str]]:
         eid = parse_experiment_id(experiment_id)
         async with self.db.transaction() as tx:
-            if trace_ids:
-                ids = list(dict.fromkeys(trace_ids))
+            if which.trace_ids:
+                ids = list(dict.fromkeys(which.trace_ids))
                 found = []
                 for i in range(0, len(ids), IN_CHUNK):
                     chunk = ids[i : i + IN_CHUNK]
@@ -431,10 +422,10 @@ class SqlTraceStore(TraceStore):
             else:
                 sql = "SELECT request_id FROM trace_info WHERE experiment_id = ? AND timestamp_ms <= ?"
                 sql += " ORDER BY timestamp_ms ASC, request_id ASC"
-                params: list[Any] = [eid, max_timestamp_millis]
-                if max_traces is not None:
+                params: list[Any] = [eid, which.max_timestamp_millis]
+                if which.max_traces is not None:
                     sql += " LIMIT ?"
-                    params.append(max_traces)
+                    params.append(which.max_traces)
                 found = await tx.fetch(sql, params)
             doomed = [r[0] for r in found]
             locations = []

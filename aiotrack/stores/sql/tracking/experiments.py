@@ -12,9 +12,7 @@ from aiotrack.stores.base import Page
 from aiotrack.stores.sql import search_sql
 from aiotrack.stores.sql.common import (
     change_one,
-    chunks,
     key_values_by,
-    marks,
     now_ms,
     parse_experiment_id,
     search_page,
@@ -74,14 +72,9 @@ class ExperimentsMixin:
         return str(experiment_id)
 
     async def _experiment_tags(self, ids: list[int]) -> dict[int, list[KeyValue]]:
-        out: dict[int, list[KeyValue]] = {}
-        for chunk in chunks(ids):
-            out |= await key_values_by(
-                self.db,
-                f"SELECT experiment_id, key, value FROM experiment_tags WHERE experiment_id IN ({marks(len(chunk))})",
-                chunk,
-            )
-        return out
+        return await key_values_by(
+            self.db, "SELECT experiment_id, key, value FROM experiment_tags WHERE experiment_id IN ({in_list})", ids
+        )
 
     async def get_experiment(self, experiment_id: str) -> Experiment:
         eid = parse_experiment_id(experiment_id)
