@@ -139,9 +139,7 @@ class SqlLoggedModelStore(LoggedModelStore):
         return row
 
     async def _hydrate(self, rows: Sequence[Row], src: Tx | Database | None = None) -> list[dict[str, Any]]:
-        if not rows:
-            return []
-        src = src or self.db
+        src = src or self.db  # no rows: no query runs (each read goes by chunks of the ids)
         ids = [r[0] for r in rows]
         tags = await key_values_by(
             src,
