@@ -43,26 +43,25 @@ _RULE_MPU = "/api/2.0/mlflow-artifacts/mpu/{}/<path:artifact_path>"
 _RULE_PRESIGNED = "/api/2.0/mlflow-artifacts/presigned/<path:artifact_path>"
 
 
+def _disabled(rule: str, why: str, enable: str) -> web.Response:
+    """MLflow's 503 (text/html) for an endpoint the server's mode turns off."""
+    return web.Response(status=503, content_type="text/html", text=f"Endpoint: {rule} disabled due to {why}. {enable}")
+
+
 def artifacts_only_refusal(rule: str) -> web.Response:
     """MLflow's answer to a tracking endpoint on an `--artifacts-only` server."""
-    return web.Response(
-        status=503,
-        content_type="text/html",
-        text=(
-            f"Endpoint: {rule} disabled due to the mlflow server running in `--artifacts-only` mode. "
-            "To enable tracking server functionality, run `mlflow server` without `--artifacts-only`"
-        ),
+    return _disabled(
+        rule,
+        "the mlflow server running in `--artifacts-only` mode",
+        "To enable tracking server functionality, run `mlflow server` without `--artifacts-only`",
     )
 
 
 def _no_serve_refusal(rule: str) -> web.Response:
-    return web.Response(
-        status=503,
-        content_type="text/html",
-        text=(
-            f"Endpoint: {rule} disabled due to the mlflow server running with `--no-serve-artifacts`. "
-            "To enable artifacts server functionality, run `mlflow server` with `--serve-artifacts`"
-        ),
+    return _disabled(
+        rule,
+        "the mlflow server running with `--no-serve-artifacts`",
+        "To enable artifacts server functionality, run `mlflow server` with `--serve-artifacts`",
     )
 
 
