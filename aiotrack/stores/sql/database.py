@@ -73,6 +73,9 @@ class DatabaseOptions:
     connect_timeout: float
     pool_timeout: float
     query_timeout: float
+    # PostgreSQL behind a transaction-pooling proxy (PgBouncer): no prepared-statement cache, and
+    # the query budget set per transaction (SET LOCAL) instead of per session.
+    transaction_pooler: bool = False
 
     # A database that has not answered a statement this long after its own budget ran out is
     # taken for gone (it stopped answering without closing the connection).
@@ -88,6 +91,7 @@ class DatabaseOptions:
             connect_timeout=s.db_connect_timeout,
             pool_timeout=s.db_pool_timeout,
             query_timeout=s.db_query_timeout,
+            transaction_pooler=s.db_transaction_pooler,
         )
         if uri_options:
             given = dict(uri_options)
@@ -629,15 +633,29 @@ class PostgresDatabase(Database):
         """Make the pool. It connects on demand, so this succeeds while the database is away;
         the first query tells (see connect.open_database for the wait at start)."""
         o = self.options
+        session: dict[str, Any] = {"server_settings": {"statement_timeout": self._budget_ms}}
+        if o.transaction_pooler:
+            # Each transaction may run on another server connection: a statement prepared on one
+            # is unknown on the next, and the proxy refuses session parameters at connect.
+            session = {"statement_cache_size": 0}
         self._pool = await asyncpg.create_pool(
             self._dsn,
             min_size=0,
             max_size=o.pool_size,
             timeout=o.connect_timeout,  # connecting, authentication included
             command_timeout=o.answer_timeout,  # a server that stopped answering (client side)
-            server_settings={"statement_timeout": str(int(o.query_timeout * 1000))},
+            **session,
         )
         return self
+
+    @property
+    def _budget_ms(self) -> str:
+        return str(int(self.options.query_timeout * 1000))
+
+    async def _begun(self, conn: asyncpg.Connection) -> None:
+        """Behind a transaction pooler, the query budget of the transaction just begun."""
+        if self.options.transaction_pooler:
+            await conn.execute(f"SET LOCAL statement_timeout = {self._budget_ms}")
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
@@ -668,7 +686,11 @@ class PostgresDatabase(Database):
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         try:
             async with self._connection() as conn:
-                return cast(list[Row], await conn.fetch(to_dollar_params(sql), *params))
+                if not self.options.transaction_pooler:
+                    return cast(list[Row], await conn.fetch(to_dollar_params(sql), *params))
+                async with conn.transaction():
+                    await self._begun(conn)
+                    return cast(list[Row], await conn.fetch(to_dollar_params(sql), *params))
         except _PG_ERRORS as exc:
             raise _pg_error(exc, self.options) from None
 
@@ -676,6 +698,7 @@ class PostgresDatabase(Database):
     async def transaction(self) -> AsyncIterator[Tx]:
         try:
             async with self._connection() as conn, conn.transaction():
+                await self._begun(conn)
                 yield _PgTx(conn)
         except _PG_ERRORS as exc:
             raise _pg_error(exc, self.options) from None
@@ -683,6 +706,7 @@ class PostgresDatabase(Database):
     async def run(self, body: RunBody[T], *args: Any) -> T:
         try:
             async with self._connection() as conn, conn.transaction():
+                await self._begun(conn)
                 result: T = await drive(body(*args), _PgTx(conn).statement)
                 return result
         except _PG_ERRORS as exc:
