@@ -21,6 +21,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -182,3 +183,77 @@ async def wait_replayed(primary: PgCluster, replica: PgCluster, timeout: float =
         if time.monotonic() > deadline:
             raise TimeoutError(f"the replica did not replay up to {target} within {timeout} s")
         await asyncio.sleep(0.05)
+
+
+class PgBouncer:
+    """Debian's pgbouncer in front of a PostgreSQL, in transaction pooling mode, on a free port
+    with its own ini in ``root`` (a :func:`cluster_root`); run in the foreground as the postgres
+    user when the tests run as root (pgbouncer refuses root). ``stop()`` ends it."""
+
+    def __init__(self, root: Path, target_port: int = 5432, *, server_connections: int = 2) -> None:
+        binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+        self.port = free_port()
+        work = root / f"pgbouncer-{self.port}"
+        work.mkdir()
+        PgCluster._own(work)
+        (work / "userlist.txt").write_text(f'"{_USER}" ""\n')
+        self.log_path = work / "pgbouncer.log"
+        ini = work / "pgbouncer.ini"
+        ini.write_text(
+            "[databases]\n"
+            f"* = host=127.0.0.1 port={target_port}\n"
+            "[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\nunix_socket_dir =\n"
+            f"auth_type = trust\nauth_file = {work / 'userlist.txt'}\n"
+            "pool_mode = transaction\n"
+            # Few server connections for many clients: each transaction may land on another.
+            f"default_pool_size = {server_connections}\nmax_client_conn = 500\n"
+            f"logfile = {self.log_path}\npidfile = {work / 'pgbouncer.pid'}\n"
+            f"admin_users = {_USER}\n"
+        )
+        for path in work.iterdir():
+            PgCluster._own(path)
+        self.proc = subprocess.Popen(
+            [*_run_as(), binary, str(ini)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        )
+        deadline = time.monotonic() + 30
+        while not self._listening():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"pgbouncer exited: {self.proc.stderr.read() if self.proc.stderr else ''}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("pgbouncer did not listen within 30 s")
+            time.sleep(0.05)
+
+    def _listening(self) -> bool:
+        import socket
+
+        with socket.socket() as s:
+            s.settimeout(0.5)
+            return s.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def dsn(self, database: str) -> str:
+        return f"postgresql://{_USER}@127.0.0.1:{self.port}/{database}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        """SIGTERM to its process group (runuser and pgbouncer), then SIGKILL if it lingers."""
+        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+            if self.proc.poll() is not None:
+                break
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, sig)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(wait)
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()
+
+
+def pgbouncer_unavailable_reason() -> str | None:
+    if shutil.which("pgbouncer") is None and not os.path.exists("/usr/sbin/pgbouncer"):
+        return "pgbouncer is not installed (apt-get install -y pgbouncer)"
+    if os.geteuid() == 0 and shutil.which("runuser") is None:
+        return "running as root and runuser is missing (pgbouncer refuses to run as root)"
+    return None

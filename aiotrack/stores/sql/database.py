@@ -558,6 +558,11 @@ def _pg_error(exc: BaseException, options: DatabaseOptions) -> BaseException:
         return errors.database_unavailable(f"the database did not answer within {options.answer_timeout:g} s")
     if isinstance(exc, asyncpg.DiskFullError):
         return errors.database_unavailable("the database's disk is full; nothing of this request was written")
+    if isinstance(exc, asyncpg.ProtocolViolationError) and "unsupported startup parameter" in str(exc):
+        return errors.ConfigError(  # PgBouncer refusing the session settings: no use retrying
+            "The database is reached through a transaction-pooling proxy, which refuses session settings "
+            f"({exc}): start the server with --db-transaction-pooler."
+        )
     if isinstance(exc, _PG_GONE):
         return errors.database_unavailable("the database cannot be reached")
     if isinstance(exc, asyncpg.InterfaceError):
