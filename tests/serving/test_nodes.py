@@ -102,10 +102,20 @@ def test_reads_go_to_the_replica_writes_and_read_after_write_to_the_primary(
     for _ in range(4):
         assert run_ids(writer, server.url, experiment_id) == {run_id}
         assert ok(call(writer, server.url, "GET", "runs/get", {"run_id": run_id}))["run"]["info"]["run_id"] == run_id
+    # The unchanged mlflow client keeps the cookie in its HTTP session: a script reads its writes.
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=server.url)
+    own = client.create_run(experiment_id).info.run_id
+    client.log_metric(own, "acc", 0.75, step=3)
+    assert client.get_run(own).data.metrics == {"acc": 0.75}
+    assert [m.step for m in client.get_metric_history(own, "acc")] == [3]
+    assert own in {r.info.run_id for r in client.search_runs([experiment_id])}
+    assert own not in run_ids(stranger, server.url, experiment_id)
     # The replica serves the reads again once it has replayed the write, for everyone.
     asyncio.run(replica.query("SELECT pg_wal_replay_resume()"))
     asyncio.run(wait_replayed(primary, replica))
-    assert run_ids(stranger, server.url, experiment_id) == {run_id}
+    assert run_ids(stranger, server.url, experiment_id) == {run_id, own}
 
     # Writes never go to the replica (a hot standby refuses them), and each client's position
     # is its own: the new writer reads its metric, the old one (its position replayed) does not.
