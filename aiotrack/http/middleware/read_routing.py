@@ -43,8 +43,7 @@ def is_read_only(request: web.Request, read_only: frozenset[tuple[str, str]]) ->
     resource = request.match_info.route.resource
     if resource is None:
         return False
-    method = "GET" if request.method == "HEAD" else request.method
-    return (method, resource.canonical) in read_only
+    return (request.method, resource.canonical) in read_only
 
 
 def read_routing_middleware(
