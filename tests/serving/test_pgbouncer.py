@@ -69,6 +69,21 @@ def test_without_the_setting_pgbouncer_refuses_the_session_settings(behind_pgbou
     assert "Traceback" not in done.stderr
 
 
+def test_aiotrack_db_reaches_pgbouncer_with_the_uri_switch(behind_pgbouncer: str) -> None:
+    """`aiotrack db upgrade` has no server options: the URI says it instead."""
+    uri = behind_pgbouncer + "?transaction_pooler=true"
+    for command in ("upgrade", "current"):
+        done = subprocess.run(
+            [sys.executable, "-m", "aiotrack", "db", command, uri],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert "applied  0001_tracking_core" in done.stdout and "pending" not in done.stdout, done.stdout
+
+
 def test_the_database_layer_works_behind_a_transaction_pooler(behind_pgbouncer: str) -> None:
     async def scenario() -> None:
         settings = Settings(db_transaction_pooler=True, db_pool_size=8, db_query_timeout=1)

@@ -101,6 +101,7 @@ class DatabaseOptions:
                 connect_timeout=given.pop("connect_timeout", options.connect_timeout),
                 pool_timeout=given.pop("pool_timeout", options.pool_timeout),
                 query_timeout=given.pop("query_timeout", options.query_timeout),
+                transaction_pooler=bool(given.pop("transaction_pooler", options.transaction_pooler)),
             )
             assert not given, f"unknown database options {given}"
         return options
@@ -561,7 +562,7 @@ def _pg_error(exc: BaseException, options: DatabaseOptions) -> BaseException:
     if isinstance(exc, asyncpg.ProtocolViolationError) and "unsupported startup parameter" in str(exc):
         return errors.ConfigError(  # PgBouncer refusing the session settings: no use retrying
             "The database is reached through a transaction-pooling proxy, which refuses session settings "
-            f"({exc}): start the server with --db-transaction-pooler."
+            f"({exc}): start the server with --db-transaction-pooler, or add transaction_pooler=true to the URI."
         )
     if isinstance(exc, _PG_GONE):
         return errors.database_unavailable("the database cannot be reached")
