@@ -13,13 +13,17 @@ session keeps cookies, so a script that logs and then reads sees its own writes.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from aiotrack.errors import AiotrackError
 from aiotrack.http.routing import Route
 from aiotrack.stores.sql.replica import ReplicatedDatabase, request_routing
+
+log = logging.getLogger(__name__)
 
 COOKIE = "aiotrack-wal-position"
 # Long enough for any replica lag worth reading past; a position only ever moves forward, so an
@@ -57,7 +61,11 @@ def read_routing_middleware(
         with request_routing(is_read_only(request, read_only), after) as routing:
             response = await handler(request)
         if routing.wrote and not response.prepared and database in request.app:
-            position = await request.app[database].write_position()
+            try:
+                position = await request.app[database].write_position()
+            except AiotrackError as exc:  # the write is done: answer it, without the position
+                log.warning("No read-after-write position for this response: %s", exc.message)
+                return response
             response.set_cookie(
                 COOKIE, str(position), max_age=COOKIE_MAX_AGE, path=cookie_path, httponly=True, samesite="Lax"
             )
