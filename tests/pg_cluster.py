@@ -29,9 +29,11 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from conftest import IN_CI
 from server_process import free_port
 
+# As tests/conftest.py reads it (not imported from there: under pytest "conftest" may name another
+# folder's conftest module).
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 _USER = "root"  # the superuser the clusters are created with (the tests connect as it, trust)
 
 

@@ -8,12 +8,13 @@ contexts and kept in typed AppKeys (aiotrack.http.keys). Middleware order, outer
    hook echoes it in X-Request-Id.
 0b. metrics_middleware (only with --expose-prometheus): counts the final status of every
    request, refusals and errors included.
+0c. read_routing_middleware (middleware/read_routing.py, only with --read-replica-backend-store-uri):
+   the request's reads may use the replica when its route is marked read-only; a response to a
+   request that wrote carries the client's read-after-write position. Outside error_middleware
+   so that an error answered after a write carries it too, and outside the auth middleware so
+   that its reads are routed.
 1. error_middleware: every exception below becomes MLflow's error JSON (so the security
    middlewares' refusals and the handlers' errors share one shape and one set of headers).
-1a. read_routing_middleware (middleware/read_routing.py, only with --read-replica-backend-store-uri):
-   the request's reads may use the replica when its route is marked read-only; a response to a
-   write carries the client's read-after-write position. Outside the checks below so that the
-   auth middleware's reads are routed too.
 1b. preflight_middleware: a successful API preflight (OPTIONS) answers 204, as in MLflow.
 2. host check (middleware/hosts.py): DNS-rebinding protection; /health and /version exempt.
 3. origin check (middleware/cors.py): state-changing requests from a disallowed Origin -> 403.
@@ -170,13 +171,13 @@ def _middlewares(settings: Settings) -> list[Any]:
         from aiotrack.http.metrics_prometheus import metrics_middleware
 
         chain.append(metrics_middleware)
-    chain.append(error_middleware)
     if settings.read_replica_backend_store_uri and not settings.artifacts_only:
         from aiotrack.http.middleware.read_routing import read_only_routes, read_routing_middleware
 
         routes = [r for module in API_MODULES for r in module.routes.routes]
         read_only = read_only_routes(routes, settings.prefix)
         chain.append(read_routing_middleware(keys.READ_REPLICA, read_only, settings.prefix or "/"))
+    chain.append(error_middleware)
     chain.append(preflight_middleware(settings.prefix))
     if not settings.disable_security_middleware:
         chain.append(host_middleware(host_policy(settings.allowed_hosts), settings.prefix))
