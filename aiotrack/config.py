@@ -98,6 +98,15 @@ class Settings:
         uri=True,
         default_doc="the backend store",
     )
+    read_replica_backend_store_uri: str | None = setting(
+        None,
+        "A PostgreSQL read replica of the backend store: read-only requests read there, writes and a "
+        "client's reads after its own writes use --backend-store-uri; an unreachable replica falls back "
+        "to the primary.",
+        mlflow_env="MLFLOW_READ_REPLICA_BACKEND_STORE_URI",
+        uri=True,
+        default_doc="none (every read on the backend store)",
+    )
     default_artifact_root: str | None = setting(
         None,
         "Artifact root recorded for new experiments.",
@@ -215,6 +224,13 @@ class Settings:
         "Seconds the server retries an unreachable database at start (with backoff) before it exits with an error.",
         mlflow_env=None,
         min_value=0,
+    )
+    # Not a URI parameter: it applies to every PostgreSQL store of the server.
+    db_transaction_pooler: bool = setting(
+        False,
+        "The PostgreSQL URIs lead to a transaction-pooling proxy (PgBouncer pool_mode=transaction): no "
+        "prepared-statement cache, no session settings (the query budget is SET LOCAL in every transaction).",
+        mlflow_env=None,
     )
     app_name: str | None = setting(
         None,

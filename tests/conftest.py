@@ -110,7 +110,8 @@ FOLDER_MARKERS = {TESTS / "ui": "browser", TESTS / "compat": "slow"}
 def _marks_for(item: pytest.Item) -> list[str]:
     marks = [mark for folder, mark in FOLDER_MARKERS.items() if folder in item.path.parents]
     callspec = getattr(item, "callspec", None)
-    on_postgres = "pg_server" in getattr(item, "fixturenames", ()) or (
+    # pg_pair: the primary and replica tests/serving/test_nodes.py makes (tests/pg_cluster.py).
+    on_postgres = bool({"pg_server", "pg_pair"} & set(getattr(item, "fixturenames", ()))) or (
         callspec is not None and "postgresql" in callspec.params.values()
     )
     if on_postgres:

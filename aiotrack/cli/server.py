@@ -156,6 +156,7 @@ def prepare(settings: Settings) -> None:
     from aiotrack.services.artifact_uris import ArtifactLocations
     from aiotrack.services.auth.config import read_auth_config
     from aiotrack.stores.sql.connect import open_when_ready
+    from aiotrack.stores.sql.replica import replica_uri
 
     for repo in ArtifactLocations(settings).repositories():
         if isinstance(repo, LocalArtifactRepository):
@@ -169,6 +170,8 @@ def prepare(settings: Settings) -> None:
         uris.add(auth_uri)  # basic-auth: its tables, and the first admin, exist before any worker starts
     for uri in uris:
         parse_store_uri(uri)
+    if not settings.artifacts_only:
+        replica_uri(settings)  # a replica that cannot work is refused here, once
 
     async def init() -> None:
         for uri in uris:

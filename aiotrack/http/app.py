@@ -8,6 +8,11 @@ contexts and kept in typed AppKeys (aiotrack.http.keys). Middleware order, outer
    hook echoes it in X-Request-Id.
 0b. metrics_middleware (only with --expose-prometheus): counts the final status of every
    request, refusals and errors included.
+0c. read_routing_middleware (middleware/read_routing.py, only with --read-replica-backend-store-uri):
+   the request's reads may use the replica when its route is marked read-only; a response to a
+   request that wrote carries the client's read-after-write position. Outside error_middleware
+   so that an error answered after a write carries it too, and outside the auth middleware so
+   that its reads are routed.
 1. error_middleware: every exception below becomes MLflow's error JSON (so the security
    middlewares' refusals and the handlers' errors share one shape and one set of headers).
 1b. preflight_middleware: a successful API preflight (OPTIONS) answers 204, as in MLflow.
@@ -59,6 +64,7 @@ from aiotrack.services.artifact_uris import ArtifactLocations
 from aiotrack.services.tracking import TrackingService
 from aiotrack.stores.sql import migrations
 from aiotrack.stores.sql.connect import open_when_ready
+from aiotrack.stores.sql.replica import ReplicatedDatabase, open_backend_store
 from aiotrack.stores.sql.tracking import SqlTrackingStore
 
 if TYPE_CHECKING:
@@ -85,7 +91,10 @@ async def _tracking_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     # A worker started while the database is away (a replacement for one that died) waits for it
     # like the server's start does, instead of failing at once.
-    db = await open_when_ready(settings.backend_store_uri, settings, migrations.ensure_current)
+    # With a read replica, two pools: see stores/sql/replica.py.
+    db = await open_backend_store(settings, migrations.ensure_current)
+    if isinstance(db, ReplicatedDatabase):
+        app[keys.READ_REPLICA] = db
     try:
         store = SqlTrackingStore(db)
         locations = app[keys.ARTIFACTS]
@@ -162,6 +171,12 @@ def _middlewares(settings: Settings) -> list[Any]:
         from aiotrack.http.metrics_prometheus import metrics_middleware
 
         chain.append(metrics_middleware)
+    if settings.read_replica_backend_store_uri and not settings.artifacts_only:
+        from aiotrack.http.middleware.read_routing import read_only_routes, read_routing_middleware
+
+        routes = [r for module in API_MODULES for r in module.routes.routes]
+        read_only = read_only_routes(routes, settings.prefix)
+        chain.append(read_routing_middleware(keys.READ_REPLICA, read_only, settings.prefix or "/"))
     chain.append(error_middleware)
     chain.append(preflight_middleware(settings.prefix))
     if not settings.disable_security_middleware:

@@ -20,6 +20,7 @@ from aiotrack.services.logged_models import LoggedModelService
 from aiotrack.services.registry import RegistryService
 from aiotrack.services.traces import TraceService
 from aiotrack.services.tracking import TrackingService
+from aiotrack.stores.sql.replica import ReplicatedDatabase
 
 SETTINGS = web.AppKey("settings", Settings)
 TRACKING = web.AppKey("tracking", TrackingService)
@@ -35,3 +36,5 @@ BODY_BUDGET = web.AppKey("body_budget", BodyBudget)
 # Live run updates for the UI (one poller per watched experiment set, per worker).
 LIVE = web.AppKey("live", RunsLiveHub)
 TRACES = web.AppKey("traces", TraceService)
+# The backend store over its primary and read replica (only with --read-replica-backend-store-uri).
+READ_REPLICA = web.AppKey("read_replica", ReplicatedDatabase)

@@ -39,6 +39,9 @@ class Route:
     path: str  # for api routes: after /api/ (e.g. "2.0/mlflow/runs/get"); else the full path
     handler: Handler
     api: bool  # served under every API prefix
+    # Only reads the stores: with a read replica its reads may go there (every GET, and the POST
+    # searches marked ``read_only=True``; see http/middleware/read_routing.py).
+    read_only: bool = False
 
     def paths(self, prefix: str) -> list[str]:
         """The URL paths this route is served at, behind the server's static prefix."""
@@ -51,18 +54,19 @@ class Routes:
     def __init__(self) -> None:
         self.routes: list[Route] = []
 
-    def _add(self, method: str, path: str, api: bool) -> Callable[[H], H]:
+    def _add(self, method: str, path: str, api: bool, read_only: bool = False) -> Callable[[H], H]:
         def register(handler: H) -> H:
-            self.routes.append(Route(method, path, handler, api))
+            self.routes.append(Route(method, path, handler, api, read_only))
             return handler
 
         return register
 
     def get(self, path: str, *, api: bool = True) -> Callable[[H], H]:
-        return self._add("GET", path, api)
+        return self._add("GET", path, api, read_only=True)
 
-    def post(self, path: str, *, api: bool = True) -> Callable[[H], H]:
-        return self._add("POST", path, api)
+    def post(self, path: str, *, api: bool = True, read_only: bool = False) -> Callable[[H], H]:
+        """``read_only=True``: a POST that only reads (a search whose filter is a body)."""
+        return self._add("POST", path, api, read_only)
 
     def put(self, path: str, *, api: bool = True) -> Callable[[H], H]:
         return self._add("PUT", path, api)

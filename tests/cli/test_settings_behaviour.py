@@ -49,6 +49,9 @@ PROBED = {
     "db_pool_timeout": "database_bounds_from_variables",
     "db_startup_timeout": "database_bounds_from_variables",
     "app_name": "basic_auth",
+    # Elsewhere, where the clusters they need are made (set by their variables alone there):
+    "read_replica_backend_store_uri": "serving/test_nodes.py: MLFLOW_READ_REPLICA_BACKEND_STORE_URI",
+    "db_transaction_pooler": "serving/test_pgbouncer.py: AIOTRACK_DB_TRANSACTION_POOLER",
 }
 
 

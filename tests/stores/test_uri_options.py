@@ -39,3 +39,20 @@ def test_bad_values_are_refused(value):
     key = "pool_size" if value == "1.5" else "pool_timeout"
     with pytest.raises(ConfigError, match=f"{key} must be a positive number"):
         parse_store_uri(f"postgresql://u@db/x?{key}={value}")
+
+
+@pytest.mark.parametrize("value,expected", [("true", True), ("1", True), ("yes", True), ("false", False), ("0", False)])
+def test_the_transaction_pooler_switch_wins_over_the_setting(value, expected):
+    parsed = parse_store_uri(f"postgresql://u@db/x?transaction_pooler={value}&sslmode=require")
+    assert parsed.target == "postgresql://u@db/x?sslmode=require"
+    for setting in (True, False):
+        options = DatabaseOptions.from_settings(Settings(db_transaction_pooler=setting), parsed.options)
+        assert options.transaction_pooler is expected
+    assert DatabaseOptions.from_settings(Settings(db_transaction_pooler=True), {}).transaction_pooler is True
+
+
+def test_the_transaction_pooler_switch_is_checked():
+    with pytest.raises(ConfigError, match="must be true or false"):
+        parse_store_uri("postgresql://u@db/x?transaction_pooler=maybe")
+    with pytest.raises(ConfigError, match="applies to PostgreSQL only"):
+        parse_store_uri("sqlite:///a.db?transaction_pooler=true")

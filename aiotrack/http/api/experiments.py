@@ -36,7 +36,7 @@ async def get_experiment_by_name(request: web.Request) -> web.Response:
 
 
 @routes.get("2.0/mlflow/experiments/search")
-@routes.post("2.0/mlflow/experiments/search")
+@routes.post("2.0/mlflow/experiments/search", read_only=True)
 async def search_experiments(request: web.Request) -> web.Response:
     args = await read_args(request)
     experiments, token = await request.app[keys.TRACKING].search_experiments(
@@ -89,7 +89,7 @@ async def delete_experiment_tag(request: web.Request) -> web.Response:
     return empty_response()
 
 
-@routes.post("2.0/mlflow/experiments/search-datasets")
+@routes.post("2.0/mlflow/experiments/search-datasets", read_only=True)
 async def search_datasets(request: web.Request) -> web.Response:
     args = await read_args(request)
     summaries = await request.app[keys.TRACKING].search_datasets(args.str_list("experiment_ids"))

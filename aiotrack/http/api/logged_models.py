@@ -43,7 +43,7 @@ async def create_logged_model(request: web.Request) -> web.Response:
     return json_response({"model": model})
 
 
-@routes.post("2.0/mlflow/logged-models/search")
+@routes.post("2.0/mlflow/logged-models/search", read_only=True)
 async def search_logged_models(request: web.Request) -> web.Response:
     args = await read_args(request)
     experiment_ids = args.str_list("experiment_ids")

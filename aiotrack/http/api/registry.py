@@ -102,7 +102,7 @@ async def search_registered_models(request: web.Request) -> web.Response:
     return page_response("registered_models", models, token)
 
 
-@routes.post("2.0/mlflow/registered-models/get-latest-versions")
+@routes.post("2.0/mlflow/registered-models/get-latest-versions", read_only=True)
 @routes.get("2.0/mlflow/registered-models/get-latest-versions")
 async def get_latest_versions(request: web.Request) -> web.Response:
     args = await _args(request)

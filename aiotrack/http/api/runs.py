@@ -131,7 +131,7 @@ async def log_outputs(request: web.Request) -> web.Response:
     return empty_response()
 
 
-@routes.post("2.0/mlflow/runs/search")
+@routes.post("2.0/mlflow/runs/search", read_only=True)
 async def search_runs(request: web.Request) -> web.Response:
     args = await read_args(request)
     requested = args.str_list("experiment_ids")

@@ -70,7 +70,7 @@ async def batch_get_traces(request: web.Request) -> web.Response:
     return json_response({"traces": traces} if traces else {})
 
 
-@routes.post("3.0/mlflow/traces/batchGetInfos")
+@routes.post("3.0/mlflow/traces/batchGetInfos", read_only=True)
 async def batch_get_trace_infos(request: web.Request) -> web.Response:
     args = await read_args(request)
     ids = args.str_list("trace_ids")
@@ -81,7 +81,7 @@ async def batch_get_trace_infos(request: web.Request) -> web.Response:
     return json_response({"trace_infos": infos} if infos else {})
 
 
-@routes.post("3.0/mlflow/traces/search")
+@routes.post("3.0/mlflow/traces/search", read_only=True)
 async def search_traces_v3(request: web.Request) -> web.Response:
     args = await read_args(request)
     locations = args.obj_list("locations")
@@ -113,7 +113,7 @@ async def delete_traces_v3(request: web.Request) -> web.Response:
     return await _delete_traces(request)
 
 
-@routes.post("3.0/mlflow/traces/calculate-filter-correlation")
+@routes.post("3.0/mlflow/traces/calculate-filter-correlation", read_only=True)
 async def calculate_filter_correlation(request: web.Request) -> web.Response:
     args = await read_args(request)
     result = await _service(request).filter_correlation(
@@ -124,7 +124,7 @@ async def calculate_filter_correlation(request: web.Request) -> web.Response:
     return json_response(result)
 
 
-@routes.post("3.0/mlflow/traces/metrics")
+@routes.post("3.0/mlflow/traces/metrics", read_only=True)
 async def query_trace_metrics(request: web.Request) -> web.Response:
     args = await read_args(request)
     points, token = await _service(request).query_metrics(

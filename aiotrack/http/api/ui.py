@@ -57,7 +57,7 @@ async def downsampled_metrics_handler(request: web.Request) -> web.Response:
     return json_response({"x_axis": x_axis, "buckets": buckets, "series": series})
 
 
-@routes.post("2.0/aiotrack/metrics/grouped")
+@routes.post("2.0/aiotrack/metrics/grouped", read_only=True)
 async def grouped_metrics_handler(request: web.Request) -> web.Response:
     args = await read_args(request)
     groups = await grouped_metric(

@@ -52,7 +52,7 @@ import sqlite3
 import threading
 import time
 import types
-from collections.abc import AsyncIterator, Callable, Generator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar, cast
 
@@ -80,6 +80,9 @@ class DatabaseOptions:
     connect_timeout: float
     pool_timeout: float
     query_timeout: float
+    # PostgreSQL behind a transaction-pooling proxy (PgBouncer): no prepared-statement cache, and
+    # the query budget set per transaction (SET LOCAL) instead of per session.
+    transaction_pooler: bool = False
 
     # A database that has not answered a statement this long after its own budget ran out is
     # taken for gone (it stopped answering without closing the connection).
@@ -95,6 +98,7 @@ class DatabaseOptions:
             connect_timeout=s.db_connect_timeout,
             pool_timeout=s.db_pool_timeout,
             query_timeout=s.db_query_timeout,
+            transaction_pooler=s.db_transaction_pooler,
         )
         if uri_options:
             given = dict(uri_options)
@@ -104,6 +108,7 @@ class DatabaseOptions:
                 connect_timeout=given.pop("connect_timeout", options.connect_timeout),
                 pool_timeout=given.pop("pool_timeout", options.pool_timeout),
                 query_timeout=given.pop("query_timeout", options.query_timeout),
+                transaction_pooler=bool(given.pop("transaction_pooler", options.transaction_pooler)),
             )
             assert not given, f"unknown database options {given}"
         return options
@@ -654,6 +659,11 @@ def _pg_error(exc: BaseException, options: DatabaseOptions) -> BaseException:
         return errors.database_unavailable(f"the database did not answer within {options.answer_timeout:g} s")
     if isinstance(exc, asyncpg.DiskFullError):
         return errors.database_unavailable("the database's disk is full; nothing of this request was written")
+    if isinstance(exc, asyncpg.ProtocolViolationError) and "unsupported startup parameter" in str(exc):
+        return errors.ConfigError(  # PgBouncer refusing the session settings: no use retrying
+            "The database is reached through a transaction-pooling proxy, which refuses session settings "
+            f"({exc}): start the server with --db-transaction-pooler, or add transaction_pooler=true to the URI."
+        )
     if isinstance(exc, _PG_GONE):
         return errors.database_unavailable("the database cannot be reached")
     if isinstance(exc, asyncpg.InterfaceError):
@@ -746,12 +756,17 @@ async def _drive_async(body: Body, statement: Callable[[Fetch], Any]) -> Any:
     return await drive(body, statement)
 
 
-async def _pg_group_transaction(conn: asyncpg.Connection, entries: list[_GroupEntry]) -> None:
+async def _pg_group_transaction(
+    conn: asyncpg.Connection,
+    entries: list[_GroupEntry],
+    begun: Callable[[asyncpg.Connection], Awaitable[None]],
+) -> None:
     """``entries`` in one transaction on ``conn``; each in a savepoint when there are several.
     Sets each entry's outcome; raises for what fails the transaction as a whole."""
     statement = _PgTx(conn).statement
     alone = len(entries) == 1
     async with conn.transaction():
+        await begun(conn)  # behind a transaction pooler: the query budget, SET LOCAL
         for entry in entries:
             if entry.cancelled:
                 continue
@@ -797,15 +812,29 @@ class PostgresDatabase(Database):
         """Make the pool. It connects on demand, so this succeeds while the database is away;
         the first query tells (see connect.open_database for the wait at start)."""
         o = self.options
+        session: dict[str, Any] = {"server_settings": {"statement_timeout": self._budget_ms}}
+        if o.transaction_pooler:
+            # Each transaction may run on another server connection: a statement prepared on one
+            # is unknown on the next, and the proxy refuses session parameters at connect.
+            session = {"statement_cache_size": 0}
         self._pool = await asyncpg.create_pool(
             self._dsn,
             min_size=0,
             max_size=o.pool_size,
             timeout=o.connect_timeout,  # connecting, authentication included
             command_timeout=o.answer_timeout,  # a server that stopped answering (client side)
-            server_settings={"statement_timeout": str(int(o.query_timeout * 1000))},
+            **session,
         )
         return self
+
+    @property
+    def _budget_ms(self) -> str:
+        return str(int(self.options.query_timeout * 1000))
+
+    async def _begun(self, conn: asyncpg.Connection) -> None:
+        """Behind a transaction pooler, the query budget of the transaction just begun."""
+        if self.options.transaction_pooler:
+            await conn.execute(f"SET LOCAL statement_timeout = {self._budget_ms}")
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
@@ -836,7 +865,11 @@ class PostgresDatabase(Database):
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         try:
             async with self._connection() as conn:
-                return cast(list[Row], await conn.fetch(to_dollar_params(sql), *params))
+                if not self.options.transaction_pooler:
+                    return cast(list[Row], await conn.fetch(to_dollar_params(sql), *params))
+                async with conn.transaction():
+                    await self._begun(conn)
+                    return cast(list[Row], await conn.fetch(to_dollar_params(sql), *params))
         except _PG_ERRORS as exc:
             raise _pg_error(exc, self.options) from None
 
@@ -844,6 +877,7 @@ class PostgresDatabase(Database):
     async def transaction(self) -> AsyncIterator[Tx]:
         try:
             async with self._connection() as conn, conn.transaction():
+                await self._begun(conn)
                 yield _PgTx(conn)
         except _PG_ERRORS as exc:
             raise _pg_error(exc, self.options) from None
@@ -901,7 +935,7 @@ class PostgresDatabase(Database):
     async def _group_transaction(self, entries: list[_GroupEntry]) -> None:
         try:
             async with self._connection() as conn:
-                await _pg_group_transaction(conn, entries)
+                await _pg_group_transaction(conn, entries, self._begun)
         except _Alone:
             pass  # a lone entry failed: its transaction is rolled back, its outcome set
 

@@ -29,6 +29,10 @@ _PG_SCHEMES = {
 # the URI before the rest goes to the driver. ``connect_timeout`` is also libpq's name for the
 # same thing, so URIs written for psycopg keep working.
 URI_OPTIONS = {"pool_size": int, "connect_timeout": float, "pool_timeout": float, "query_timeout": float}
+# Switches given as true/false (or 1/0, yes/no): ``transaction_pooler`` is --db-transaction-pooler
+# for one store (and the way `aiotrack db`, `import` and `gc` reach PostgreSQL through PgBouncer).
+URI_SWITCHES = {"transaction_pooler"}
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 # SQLite opens a file: no pool, no connection to wait for.
 _SQLITE_URI_OPTIONS = {"query_timeout"}
 
@@ -54,6 +58,13 @@ def _take_options(query: str, kind: str, uri: str) -> tuple[dict[str, float], st
     options: dict[str, float] = {}
     rest: list[tuple[str, str]] = []
     for key, value in parse_qsl(query, keep_blank_values=True):
+        if key in URI_SWITCHES:
+            if kind == "sqlite":
+                raise ConfigError(f"The URI parameter {key} applies to PostgreSQL only (got {uri!r}).")
+            if value.lower() not in _TRUE + _FALSE:
+                raise ConfigError(f"The URI parameter {key} must be true or false (got {value!r} in {uri!r}).")
+            options[key] = 1.0 if value.lower() in _TRUE else 0.0
+            continue
         convert = URI_OPTIONS.get(key)
         if convert is None:
             rest.append((key, value))
