@@ -118,7 +118,11 @@ export function PermissionsEditor({ resourceType, resourceId }: { resourceType: 
                     aria-label={`Permission of ${g.username}`}
                     value={g.permission}
                     disabled={busy}
-                    onChange={(e) => act(authApi.changeGrant(g.username, resourceType, resourceId, (e.target as HTMLSelectElement).value))}
+                    onChange={(e) => {
+                      const to = (e.target as HTMLSelectElement).value;
+                      setGrants((grants || []).map((x) => (x.username === g.username ? { ...x, permission: to } : x)));
+                      act(authApi.changeGrant(g.username, resourceType, resourceId, to));
+                    }}
                   >
                     {GRANTABLE.map((p) => (
                       <option key={p} value={p}>

@@ -168,7 +168,11 @@ function UsersTab({ me }: { me: string }) {
                     checked={u.is_admin}
                     disabled={u.username === me}
                     title={u.username === me ? 'Another admin must change your own admin flag' : ''}
-                    onChange={(e) => act(authApi.setAdmin(u.username, (e.target as HTMLInputElement).checked))}
+                    onChange={(e) => {
+                      const on = (e.target as HTMLInputElement).checked;
+                      users.setData((users.data || []).map((x) => (x.username === u.username ? { ...x, is_admin: on } : x)));
+                      act(authApi.setAdmin(u.username, on)).then((ok) => ok || users.reload());
+                    }}
                   />
                 </td>
                 <td>
