@@ -108,3 +108,31 @@ async def test_bad_arguments_get_mlflows_errors(client):
         (ADMIN, "MANAGE"),
         ("bob", "READ"),
     ]
+
+
+async def test_cross_site_writes_are_refused_even_with_an_admins_credentials(client):
+    """Browsers resend cached Basic credentials: the origin check, before auth, stops cross-site
+    grant changes from the admin page's and the editor's endpoints."""
+    admin = As(client, ADMIN)
+    await add_user(admin, "bob")
+    exp = (await admin.post("2.0/mlflow/experiments/create", {"name": "e"}))["experiment_id"]
+    await grant(admin, "bob", "experiment", exp, "READ")
+    body = {"username": "bob", "resource_type": "experiment", "resource_id": exp, "permission": "MANAGE"}
+    evil = As(client, ADMIN, headers={"Origin": "https://evil.example"})
+    for method, path, payload in (
+        ("PATCH", UPDATE, body),
+        ("POST", f"{PERMS}/grant", {**body, "username": ADMIN}),
+        ("POST", "2.0/mlflow/users/create", {"username": "mallory", "password": "mallory-password-1"}),
+        ("PATCH", "2.0/mlflow/users/update-admin", {"username": "bob", "is_admin": True}),
+    ):
+        got = await evil.request(method, path, payload, status=403)
+        assert got["error_code"] == "PERMISSION_DENIED", path
+    assert _who(await admin.get(LIST, {"resource_type": "experiment", "resource_id": exp})) == [
+        (ADMIN, "MANAGE"),
+        ("bob", "READ"),
+    ]
+    users = {u["username"]: u for u in (await admin.get("2.0/mlflow/users/list"))["users"]}
+    assert "mallory" not in users and users["bob"]["is_admin"] is False
+    # the UI's own origin passes
+    local = As(client, ADMIN, headers={"Origin": str(client.make_url("")).rstrip("/")})
+    await local.patch(UPDATE, body)

@@ -180,6 +180,10 @@ def test_admin_creates_a_user_and_grants_read_the_user_sees_only_that(browser, p
         page.get_by_role("table", name="Grants of bob").locator(f"tr[data-resource='{shown}']").wait_for()
         assert _grants(server, "experiment", shown)["bob"] == "READ"
         screenshot(page, "admin-grants")
+        # no password was kept by the page or put in an address
+        stored = page.evaluate("() => JSON.stringify([{...localStorage}, {...sessionStorage}, location.href])")
+        for secret in ("first-bob-password", BOB_PASSWORD, ADMIN_PASSWORD, "too-short"):
+            assert secret not in stored
         # delete a user
         page.goto(server.url + "/#/admin")
         page.once("dialog", lambda d: d.accept())

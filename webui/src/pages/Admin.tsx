@@ -133,7 +133,7 @@ function UsersTab({ me }: { me: string }) {
         />
         <input
           aria-label="New user password"
-          placeholder="Password (the server's minimum length applies)"
+          placeholder="Password"
           type="password"
           required
           autoComplete="new-password"
@@ -184,19 +184,21 @@ function UsersTab({ me }: { me: string }) {
                       </span>
                     ))}
                 </td>
-                <td class="row">
-                  <a href={adminHash({ tab: 'grants', user: u.username })}>Grants</a>
-                  <button onClick={() => setResetting(u.username)}>Reset password</button>
-                  {u.username !== me && (
-                    <button
-                      class="danger"
-                      onClick={() =>
-                        confirm(`Delete user "${u.username}"? Their grants and access tokens go with them.`) && act(authApi.deleteUser(u.username))
-                      }
-                    >
-                      Delete
-                    </button>
-                  )}
+                <td>
+                  <div class="row">
+                    <a href={adminHash({ tab: 'grants', user: u.username })}>Grants</a>
+                    <button onClick={() => setResetting(u.username)}>Reset password</button>
+                    {u.username !== me && (
+                      <button
+                        class="danger"
+                        onClick={() =>
+                          confirm(`Delete user "${u.username}"? Their grants and access tokens go with them.`) && act(authApi.deleteUser(u.username))
+                        }
+                      >
+                        Delete
+                      </button>
+                    )}
+                  </div>
                 </td>
               </tr>
             ))}
