@@ -179,6 +179,12 @@ def test_admin_creates_a_user_and_grants_read_the_user_sees_only_that(browser, p
         grant_form.get_by_role("button", name="Grant").click()
         page.get_by_role("table", name="Grants of bob").locator(f"tr[data-resource='{shown}']").wait_for()
         assert _grants(server, "experiment", shown)["bob"] == "READ"
+        # change it there, and back
+        bobs = page.get_by_role("table", name="Grants of bob")
+        bobs.get_by_label(f"Permission on experiment {shown}").select_option("EDIT")
+        _wait(lambda: _grants(server, "experiment", shown)["bob"] == "EDIT")
+        bobs.get_by_label(f"Permission on experiment {shown}").select_option("READ")
+        _wait(lambda: _grants(server, "experiment", shown)["bob"] == "READ")
         screenshot(page, "admin-grants")
         # no password was kept by the page or put in an address
         stored = page.evaluate("() => JSON.stringify([{...localStorage}, {...sessionStorage}, location.href])")

@@ -10,8 +10,8 @@ import { ModelsPage, ModelPage, VersionPage } from './pages/Models';
 import { LoggedModelPage } from './pages/LoggedModels';
 import { TracePage } from './pages/Traces';
 import { CurrentUser } from './components/CurrentUser';
-import { AdminPage, parseAdminHash, type AdminRoute } from './pages/Admin';
-import { useMe } from './lib/auth';
+import { AdminPage } from './pages/Admin';
+import { parseAdminHash, type AdminRoute, useMe } from './lib/auth';
 
 function useRoute(): Route {
   const [route, setRoute] = useState(() => parseRoute(location.hash));

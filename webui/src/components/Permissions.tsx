@@ -2,13 +2,6 @@ import { useEffect, useState } from 'preact/hooks';
 import { authApi, GRANTABLE, type ResourceGrant, type ResourceType, useMe } from '../lib/auth';
 import { ErrorBox, Modal, Spinner } from './common';
 
-const IS_PROMPT_TAG = 'mlflow.prompt.is_prompt';
-
-/** Which grants govern a registry entry: prompts have their own (the server's rule, by the same tag). */
-export function registryResourceType(tags: { key: string; value: string }[] | undefined): ResourceType {
-  return (tags || []).some((t) => t.key === IS_PROMPT_TAG && t.value === 'true') ? 'prompt' : 'registered_model';
-}
-
 /**
  * Whether the signed-in user may manage (grant on) the resource: admins always, others with
  * MANAGE. False on a server without auth and while unknown, so READ and EDIT users never see the

@@ -22,8 +22,35 @@ export const RESOURCE_TYPES: [ResourceType, string][] = [
   ['registered_model', 'Registered model'],
   ['prompt', 'Prompt'],
 ];
-/** A user's own grants live in a hidden per-user role, as in MLflow. */
-export const isOwnGrant = (row: PermissionRow) => row.role_name.startsWith('__user_');
+/** A user's own grants live in a hidden per-user role (`__user_<id>__`), as in MLflow. */
+export const isUserRole = (roleName: string) => roleName.startsWith('__user_');
+export const isOwnGrant = (row: PermissionRow) => isUserRole(row.role_name);
+
+const IS_PROMPT_TAG = 'mlflow.prompt.is_prompt';
+
+/** Which grants govern a registry entry: prompts have their own (the server's rule, by the same tag). */
+export function registryResourceType(tags: { key: string; value: string }[] | undefined): ResourceType {
+  return (tags || []).some((t) => t.key === IS_PROMPT_TAG && t.value === 'true') ? 'prompt' : 'registered_model';
+}
+
+// The admin page's address: #/admin?tab=users|roles|grants[&user=<name>].
+export type AdminRoute = { tab: string; user: string };
+
+export function parseAdminHash(hash: string): AdminRoute | null {
+  const m = /^#\/admin(?:\/)?(?:\?(.*))?$/.exec(hash);
+  if (!m) return null;
+  const p = new URLSearchParams(m[1] || '');
+  const tab = p.get('tab');
+  return { tab: tab === 'roles' || tab === 'grants' ? tab : 'users', user: p.get('user') || '' };
+}
+
+export function adminHash(r: Partial<AdminRoute>): string {
+  const p = new URLSearchParams();
+  if (r.tab && r.tab !== 'users') p.set('tab', r.tab);
+  if (r.user) p.set('user', r.user);
+  const q = p.toString();
+  return '#/admin' + (q ? '?' + q : '');
+}
 
 const v2 = <T>(path: string, method = 'GET', body?: unknown, query?: Query) => request<T>(MLFLOW + path, { method, body, query });
 const v3 = <T>(path: string, method = 'GET', body?: unknown, query?: Query) => request<T>(MLFLOW3 + path, { method, body, query });

@@ -1,27 +1,21 @@
 import { useMemo, useState } from 'preact/hooks';
-import { authApi, GRANTABLE, isOwnGrant, RESOURCE_TYPES, type Role, type User, useMe, WORKSPACE_GRANTABLE } from '../lib/auth';
+import {
+  type AdminRoute,
+  adminHash,
+  authApi,
+  GRANTABLE,
+  isOwnGrant,
+  isUserRole,
+  RESOURCE_TYPES,
+  type Role,
+  type User,
+  useMe,
+  WORKSPACE_GRANTABLE,
+} from '../lib/auth';
 import { ErrorBox, Modal, Spinner, Tabs, navigate, useAsync } from '../components/common';
 
 // The admin page, #/admin?tab=users|roles|grants[&user=<name>]: users, the 3.x RBAC roles, and
 // each user's own grants. Everything is MLflow's auth API; the server refuses non-admins anyway.
-
-export type AdminRoute = { tab: string; user: string };
-
-export function parseAdminHash(hash: string): AdminRoute | null {
-  const m = /^#\/admin(?:\/)?(?:\?(.*))?$/.exec(hash);
-  if (!m) return null;
-  const p = new URLSearchParams(m[1] || '');
-  const tab = p.get('tab');
-  return { tab: tab === 'roles' || tab === 'grants' ? tab : 'users', user: p.get('user') || '' };
-}
-
-export function adminHash(r: Partial<AdminRoute>): string {
-  const p = new URLSearchParams();
-  if (r.tab && r.tab !== 'users') p.set('tab', r.tab);
-  if (r.user) p.set('user', r.user);
-  const q = p.toString();
-  return '#/admin' + (q ? '?' + q : '');
-}
 
 export function AdminPage({ route }: { route: AdminRoute }) {
   const me = useMe();
@@ -177,7 +171,7 @@ function UsersTab({ me }: { me: string }) {
                 </td>
                 <td>
                   {(u.roles || [])
-                    .filter((r) => !r.name.startsWith('__user_'))
+                    .filter((r) => !isUserRole(r.name))
                     .map((r) => (
                       <span class="pill" key={r.id}>
                         {r.name}
@@ -564,7 +558,10 @@ function GrantsTab({ user }: { user: string }) {
                     <PermissionSelect
                       label={`Permission on ${g.resource_type} ${g.resource_pattern}`}
                       value={g.permission}
-                      onChange={(v) => act(authApi.changeGrant(user, g.resource_type, g.resource_pattern, v))}
+                      onChange={(v) => {
+                        if (rows.data) rows.setData({ ...rows.data, permissions: rows.data.permissions.map((x) => (x === g ? { ...x, permission: v } : x)) });
+                        act(authApi.changeGrant(user, g.resource_type, g.resource_pattern, v));
+                      }}
                     />
                   </td>
                   <td>

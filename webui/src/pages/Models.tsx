@@ -7,7 +7,8 @@ import { hrefs, routeToHash, type Route } from '../lib/url';
 import { EditableMarkdown, ErrorBox, Spinner, TagEditor, navigate, useAsync } from '../components/common';
 import { ArtifactPreview } from '../components/Artifacts';
 import { TextPrompt } from '../components/Forms';
-import { PermissionsButton, registryResourceType } from '../components/Permissions';
+import { PermissionsButton } from '../components/Permissions';
+import { registryResourceType } from '../lib/auth';
 import { parseSignature, type Signature, type SignatureField } from '../lib/signature';
 
 const q1 = (s: string) => s.replace(/'/g, "\\'");
