@@ -325,6 +325,36 @@ def test_roles_created_and_assigned_on_the_admin_page_take_effect(browser, priva
         card.get_by_role("button", name="Delete").click()
         card.wait_for(state="detached")
     assert admin_api(server, "GET", "3.0/mlflow/roles/list")["roles"] == []
+    # a role's workspace-wide MANAGE makes an administrator: the server's admin rules and the UI agree
+    with signed_in(browser, "alice", ALICE_PASSWORD) as page:
+        page.goto(server.url + "/#/experiments")
+        page.locator(".current-user").wait_for()  # drawn once the UI knows who alice is and what she holds
+        assert page.locator("nav a", has_text="Admin").count() == 0
+    with signed_in(browser, "admin", ADMIN_PASSWORD) as page:
+        page.goto(server.url + "/#/admin?tab=roles")
+        form = page.get_by_role("form", name="Create role")
+        form.get_by_label("Role name").fill("operators")
+        form.get_by_role("button", name="Create role").click()
+        card = page.get_by_role("region", name="Role operators")
+        add = card.get_by_role("form", name="Add a permission to operators")
+        add.get_by_label("Resource type").select_option("workspace")
+        assert add.get_by_label("Resource id or *").count() == 0  # workspace grants are always '*'
+        add.get_by_label("Permission").select_option("MANAGE")
+        add.get_by_role("button", name="Add permission").click()
+        card.get_by_label("Permission on workspace *").wait_for()
+        assign = card.get_by_role("form", name="Assign operators")
+        assign.get_by_label("User to assign").select_option("alice")
+        assign.get_by_role("button", name="Assign").click()
+        card.get_by_role("button", name="Unassign alice").wait_for()
+    with signed_in(browser, "alice", ALICE_PASSWORD) as page:
+        page.goto(server.url + "/#/experiments")
+        page.locator("nav a", has_text="Admin").click()
+        page.get_by_role("table", name="Users").locator("tr[data-user=admin]").wait_for()
+        page.goto(server.url + f"/#/experiments/{exp}")
+        page.get_by_role("button", name="Permissions").click()
+        page.get_by_role("dialog", name="Permissions").get_by_role("table", name="Grants").locator(
+            "tr[data-user=admin]"
+        ).wait_for()
 
 
 def _open_without_editor(page, url: str, title: str) -> None:

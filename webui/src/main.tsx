@@ -96,7 +96,7 @@ function App() {
           <a href="#/models" class={section === 'models' ? 'active' : ''}>
             Models
           </a>
-          {me?.is_admin && (
+          {me?.administers && (
             <a href="#/admin" class={section === 'admin' ? 'active' : ''}>
               Admin
             </a>

@@ -13,7 +13,7 @@ export function useCanManage(resourceType: ResourceType, resourceId: string): bo
   useEffect(() => {
     setCan(false);
     if (!me) return;
-    if (me.is_admin) {
+    if (me.administers) {
       setCan(true);
       return;
     }

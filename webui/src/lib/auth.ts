@@ -6,7 +6,7 @@ import { AIOTRACK, MLFLOW, request, type Query } from './api';
 
 const MLFLOW3 = 'ajax-api/3.0/mlflow/';
 
-export type Me = { id: number; username: string; is_admin: boolean };
+export type Me = { id: number; username: string; is_admin: boolean; administers?: boolean };
 export type RolePermission = { id: number; role_id: number; resource_type: string; resource_pattern: string; permission: string };
 export type Role = { id: number; name: string; workspace: string; description: string | null; permissions: RolePermission[] };
 export type User = Me & { roles?: Role[] };
@@ -91,9 +91,20 @@ export const authApi = {
 };
 
 // The signed-in user, asked once per page load; null: no auth on this server (the route is 404).
+// `administers`: what the server's admin rules let through, the admin flag or a role's workspace-wide
+// MANAGE grant (an administrator of everything by a role).
 let mePromise: Promise<Me | null> | null = null;
 export function loadMe(): Promise<Me | null> {
-  if (!mePromise) mePromise = authApi.current().catch(() => null);
+  if (!mePromise)
+    mePromise = authApi.current().then(
+      async (user) => {
+        if (user.is_admin) return { ...user, administers: true };
+        const mine = await v3<{ permissions: PermissionRow[] }>('users/current/permissions').catch(() => ({ permissions: [] }));
+        const administers = mine.permissions.some((p) => p.resource_type === 'workspace' && p.resource_pattern === '*' && p.permission === 'MANAGE');
+        return { ...user, administers };
+      },
+      () => null,
+    );
   return mePromise;
 }
 

@@ -32,7 +32,7 @@ export function AdminPage({ route }: { route: AdminRoute }) {
         <p class="notice">This server runs without authentication (no --app-name basic-auth): there are no users to administer.</p>
       </div>
     );
-  if (!me.is_admin)
+  if (!me.administers)
     return (
       <div class="page">
         <h1>Administration</h1>
