@@ -10,6 +10,8 @@ import { ModelsPage, ModelPage, VersionPage } from './pages/Models';
 import { LoggedModelPage } from './pages/LoggedModels';
 import { TracePage } from './pages/Traces';
 import { CurrentUser } from './components/CurrentUser';
+import { AdminPage } from './pages/Admin';
+import { parseAdminHash, type AdminRoute, useMe } from './lib/auth';
 
 function useRoute(): Route {
   const [route, setRoute] = useState(() => parseRoute(location.hash));
@@ -21,9 +23,22 @@ function useRoute(): Route {
   return route;
 }
 
+// The admin page's address (#/admin?tab=..) is the admin page's own (pages/Admin.tsx).
+function useAdminRoute(): AdminRoute | null {
+  const [admin, setAdmin] = useState(() => parseAdminHash(location.hash));
+  useEffect(() => {
+    const f = () => setAdmin(parseAdminHash(location.hash));
+    window.addEventListener('hashchange', f);
+    return () => window.removeEventListener('hashchange', f);
+  }, []);
+  return admin;
+}
+
 function App() {
   const route = useRoute();
-  const section = route.page === 'models' || route.page === 'model' || route.page === 'version' ? 'models' : 'experiments';
+  const admin = useAdminRoute();
+  const me = useMe();
+  const section = admin ? 'admin' : route.page === 'models' || route.page === 'model' || route.page === 'version' ? 'models' : 'experiments';
   let page: preact.JSX.Element;
   switch (route.page) {
     case 'experiments':
@@ -63,6 +78,7 @@ function App() {
         </div>
       );
   }
+  if (admin) page = <AdminPage route={admin} />;
   return (
     <div class="app">
       <header class="topbar">
@@ -80,6 +96,11 @@ function App() {
           <a href="#/models" class={section === 'models' ? 'active' : ''}>
             Models
           </a>
+          {me?.administers && (
+            <a href="#/admin" class={section === 'admin' ? 'active' : ''}>
+              Admin
+            </a>
+          )}
         </nav>
         <CurrentUser />
       </header>

@@ -2,6 +2,13 @@
 plus aiotrack's access tokens. Served only with ``--app-name basic-auth``; who may call what is
 decided by aiotrack/http/auth/rules.py before a handler runs.
 
+aiotrack's own, for the UI's permission editor (MANAGE on the resource, or admin):
+``GET 2.0/aiotrack/permissions/list?resource_type=&resource_id=`` answers the per-user grants on
+one experiment, registered model or prompt (``{"resource_type", "resource_id",
+"default_permission", "permissions": [{"user_id", "username", "is_admin", "permission"}]}``) and
+``PATCH 2.0/aiotrack/permissions/update`` changes an existing one in place (MLflow has only
+grant and revoke, and revoke-then-grant leaves a moment without the grant).
+
 Users: ``{"user": {"id", "username", "is_admin"}}`` (never a hash). Roles:
 ``{"id", "name", "workspace", "description", "permissions": [RolePermission]}``. Access tokens
 (``2.0/aiotrack/users/access-tokens/{create,list,delete}``): the secret is answered once, at
@@ -159,6 +166,37 @@ async def get_permission(request: web.Request) -> web.Response:
         _param(args, "username"), _param(args, "resource_type"), _param(args, "resource_id")
     )
     return json_response({"allowed": perm.can_use, "permission": perm.name})
+
+
+# ---------------------------------------------------------------------- one resource's grants (aiotrack, for the UI)
+
+
+@routes.get("2.0/aiotrack/permissions/list")
+async def resource_permissions(request: web.Request) -> web.Response:
+    args = await read_args(request)
+    auth = _auth(request)
+    resource_type, resource_id = _param(args, "resource_type"), _param(args, "resource_id")
+    grants = await auth.resource_grants(resource_type, resource_id)
+    return json_response(
+        {
+            "resource_type": resource_type,
+            "resource_id": resource_id,
+            "default_permission": auth.default.name,
+            "permissions": grants,
+        }
+    )
+
+
+@routes.patch("2.0/aiotrack/permissions/update")
+async def update_resource_permission(request: web.Request) -> web.Response:
+    args = await read_args(request)
+    await _auth(request).change_grant(
+        _param(args, "username"),
+        _param(args, "resource_type"),
+        _param(args, "resource_id"),
+        _param(args, "permission"),
+    )
+    return empty_response()
 
 
 # ---------------------------------------------------------------------- roles

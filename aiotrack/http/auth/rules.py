@@ -404,6 +404,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", "3.0/mlflow/roles/unassign"): Custom(is_role_admin),
     ("GET", "3.0/mlflow/users/roles/list"): Custom(is_self_or_role_admin),
     ("GET", "3.0/mlflow/roles/users/list"): Custom(is_role_admin),
+    # aiotrack's: one resource's grants, for the UI's permission editor (MANAGE on it, or admin)
+    ("GET", "2.0/aiotrack/permissions/list"): Custom(manages_resource),
+    ("PATCH", "2.0/aiotrack/permissions/update"): Custom(manages_resource),
     # aiotrack's access tokens: each user manages their own
     ("POST", "2.0/aiotrack/users/access-tokens/create"): SIGNED_IN,
     ("GET", "2.0/aiotrack/users/access-tokens/list"): SIGNED_IN,

@@ -367,6 +367,20 @@ class AuthService:
         await self.store.revoke_user_permission(user["id"], username, str(resource_type), str(resource_id))
         self._changed()
 
+    async def change_grant(self, username: str, resource_type: object, resource_id: object, permission: object) -> None:
+        """Change a user's existing grant on one resource (MLflow has only grant and revoke)."""
+        perms.validate_grant(resource_type, resource_id, permission, role=False)
+        user = await self.store.get_user(username)
+        await self.store.update_user_permission(
+            user["id"], username, str(resource_type), str(resource_id), str(permission)
+        )
+        self._changed()
+
+    async def resource_grants(self, resource_type: object, resource_id: object) -> list[Json]:
+        """Who holds a per-user grant on one resource, and which."""
+        perms.validate_grant(resource_type, resource_id, "READ", role=False)
+        return await self.store.list_resource_grants(str(resource_type), str(resource_id))
+
     async def effective_permission(self, username: str, resource_type: object, resource_id: object) -> Permission:
         perms.validate_grant(resource_type, resource_id, "READ", role=False)
         user = await self.store.get_user(username)

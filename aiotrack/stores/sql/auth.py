@@ -191,6 +191,39 @@ class SqlAuthStore:
                 f"Permission for user={username} on resource_type={resource_type}, resource_id={resource_id} not found."
             )
 
+    async def update_user_permission(
+        self, user_id: int, username: str, resource_type: str, resource_id: str, permission: str
+    ) -> None:
+        """Change an existing per-user grant in one statement (no window without a grant)."""
+        async with self.db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE auth_role_permissions SET permission = ? WHERE resource_type = ? AND resource_pattern = ? "
+                "AND role_id IN (SELECT id FROM auth_roles WHERE workspace = ? AND name = ?)",
+                (permission, resource_type, resource_id, DEFAULT_WORKSPACE, synthetic_role_name(user_id)),
+            )
+        if not changed:
+            raise not_found(
+                f"Permission for user={username} on resource_type={resource_type}, resource_id={resource_id} not found."
+            )
+
+    async def list_resource_grants(self, resource_type: str, resource_id: str) -> list[Json]:
+        """The per-user grants on one resource (exactly that id, not ``*``): who holds which
+        permission, by user name. Named roles' grants are listed by the roles API."""
+        rows = await self.db.fetch(
+            "SELECT u.id, u.username, u.is_admin, rp.permission, r.name FROM auth_role_permissions rp "
+            "JOIN auth_roles r ON r.id = rp.role_id "
+            "JOIN auth_user_roles ur ON ur.role_id = r.id "
+            "JOIN auth_users u ON u.id = ur.user_id "
+            "WHERE rp.resource_type = ? AND rp.resource_pattern = ? AND r.workspace = ? "
+            "AND r.name LIKE '\\_\\_user\\_%' ESCAPE '\\' ORDER BY u.username",
+            (resource_type, resource_id, DEFAULT_WORKSPACE),
+        )
+        return [
+            {"user_id": int(r[0]), "username": r[1], "is_admin": bool(r[2]), "permission": r[3]}
+            for r in rows
+            if r[4] == synthetic_role_name(int(r[0]))  # the user's own role, not one assigned to another
+        ]
+
     async def delete_grants_for_resource(self, resource_types: Sequence[str], resource_id: str) -> None:
         """Per-user grants on a deleted resource go with it (a later resource of that name must not
         inherit them); grants of named roles are the admin's and stay."""

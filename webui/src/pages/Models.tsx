@@ -7,6 +7,8 @@ import { hrefs, routeToHash, type Route } from '../lib/url';
 import { EditableMarkdown, ErrorBox, Spinner, TagEditor, navigate, useAsync } from '../components/common';
 import { ArtifactPreview } from '../components/Artifacts';
 import { TextPrompt } from '../components/Forms';
+import { PermissionsButton } from '../components/Permissions';
+import { registryResourceType } from '../lib/auth';
 import { parseSignature, type Signature, type SignatureField } from '../lib/signature';
 
 const q1 = (s: string) => s.replace(/'/g, "\\'");
@@ -185,6 +187,7 @@ export function ModelPage({ route }: { route: Extract<Route, { page: 'model' }> 
           <h1>{m.name}</h1>
         </div>
         <div class="row">
+          <PermissionsButton resourceType={registryResourceType(m.tags)} resourceId={m.name} />
           <button onClick={() => setRenaming(true)}>Rename</button>
           <button class="danger" onClick={remove}>
             Delete

@@ -37,6 +37,7 @@ import { TracesList } from './Traces';
 import { useLiveRuns } from '../lib/live';
 import { groupRow, groupRuns, isGroupRow } from '../lib/groups';
 import { GroupCharts } from '../components/GroupCharts';
+import { PermissionsButton } from '../components/Permissions';
 
 type RunsRoute = Extract<Route, { page: 'runs' }>;
 
@@ -192,6 +193,7 @@ function ExperimentActions({ exp, onChange }: { exp: Experiment; onChange: () =>
         ID <code>{exp.experiment_id}</code>
       </span>
       {deleted && <span class="pill gray">deleted</span>}
+      <PermissionsButton resourceType="experiment" resourceId={exp.experiment_id} />
       <button onClick={() => setRenaming(true)}>Rename</button>
       {deleted ? (
         <button onClick={() => post('experiments/restore', { experiment_id: exp.experiment_id }).then(onChange, setErr)}>Restore</button>
