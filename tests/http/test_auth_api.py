@@ -199,6 +199,13 @@ async def test_workspace_manage_grant_makes_a_role_admin(client):
     await admin.post(f"{ROLES}/assign", {"username": "wsadmin", "role_id": role["id"]})
     await w.post("2.0/mlflow/experiments/delete", {"experiment_id": exp})
     await w.post(f"{ROLES}/create", {"workspace": "default", "name": "by-wsadmin"})
+    # As in MLflow 3.17: a workspace admin may create a user, but neither make anyone (itself
+    # included) an admin nor delete a user.
+    await add_user(w, "seeded")
+    await w.patch(f"{USERS}/update-admin", {"username": "wsadmin", "is_admin": True}, status=403)
+    await w.patch(f"{USERS}/update-admin", {"username": "seeded", "is_admin": True}, status=403)
+    await w.delete(f"{USERS}/delete", {"username": "seeded"}, status=403)
+    assert (await w.get(f"{USERS}/current"))["user"]["is_admin"] is False
 
 
 async def test_access_tokens(client):

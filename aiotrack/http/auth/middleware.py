@@ -41,6 +41,8 @@ async def check(rule: rules.Rule | None, request: web.Request, auth: AuthService
         return True
     if principal.is_admin:
         return True
+    if isinstance(rule, rules.SuperAdmin):
+        return False
     if isinstance(rule, rules.Admin):
         return await auth.is_admin(principal)
     if isinstance(rule, rules.Custom):

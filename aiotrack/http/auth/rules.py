@@ -50,7 +50,12 @@ class SignedIn:
 
 @dataclass(frozen=True)
 class Admin:
-    pass
+    """Administrators: admin users, and holders of the workspace-admin grant (workspace, *, MANAGE)."""
+
+
+class SuperAdmin:
+    """Admin users only: what MLflow 3.17 keeps from workspace admins (making a user an admin,
+    deleting a user), so that a workspace admin cannot raise itself to admin."""
 
 
 @dataclass(frozen=True)
@@ -65,12 +70,13 @@ class Custom:
     check: Callable[[web.Request, AuthService, Principal], Awaitable[bool]]
 
 
-Rule = Public | SignedIn | Admin | Need | Custom
+Rule = Public | SignedIn | Admin | SuperAdmin | Need | Custom
 
 PUBLIC = Public()
 SIGNED_IN = SignedIn()
 SCOPED = SignedIn(scoped=True)
 ADMIN = Admin()
+SUPER_ADMIN = SuperAdmin()
 
 _ARGS = web.RequestKey("aiotrack_auth_args", Args)
 
@@ -384,8 +390,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "2.0/mlflow/users/current"): SIGNED_IN,
     ("GET", "2.0/mlflow/users/list"): SIGNED_IN,
     ("PATCH", "2.0/mlflow/users/update-password"): Custom(is_self),
-    ("PATCH", "2.0/mlflow/users/update-admin"): ADMIN,
-    ("DELETE", "2.0/mlflow/users/delete"): ADMIN,
+    ("PATCH", "2.0/mlflow/users/update-admin"): SUPER_ADMIN,
+    ("DELETE", "2.0/mlflow/users/delete"): SUPER_ADMIN,
     ("GET", "3.0/mlflow/users/current/permissions"): SIGNED_IN,
     ("GET", "3.0/mlflow/users/permissions/list"): Custom(is_self_or_role_admin),
     ("POST", "3.0/mlflow/users/permissions/grant"): Custom(manages_resource),
