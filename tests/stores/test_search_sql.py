@@ -345,11 +345,11 @@ METRIC_LED_ORDERS = [
 ]
 
 
-async def plain_search(db, filter_string, order_by, *, limit, offset):
+async def plain_search(db, filter_string, order_by, *, limit, offset, exps=(1,), stages=("active",)):
     from aiotrack.search import RUNS, parse_filter, parse_order_by
     from aiotrack.stores.sql.search_sql import _plain_runs_query, _RunCriteria, _Sql
 
-    crit = _RunCriteria([1], ("active",), parse_filter(filter_string, RUNS), parse_order_by(order_by, RUNS))
+    crit = _RunCriteria(list(exps), stages, parse_filter(filter_string, RUNS), parse_order_by(order_by, RUNS))
     q = _Sql(db.dialect)
     sql = _plain_runs_query(q, "runs.run_uuid", crit, limit, offset)
     return [r[0] for r in await db.fetch(sql, q.params)]
@@ -364,6 +364,16 @@ async def test_metric_led_order_is_the_plain_order_on_every_page(db):
                 for offset in range(0, 7):
                     got = await search(db, filter_string, order_by, limit=limit, offset=offset)
                     assert got == whole[offset : offset + limit], (order_by, filter_string, limit, offset)
+
+
+async def test_metric_led_order_over_experiments_and_lifecycle_stages(db):
+    # r7 (deleted, acc 1.0) and r8 (experiment 2, acc 1.0) tie on the value: start_time DESC
+    # puts r8 (600) first; r3 (acc = float max) leads, r1 (0.9) follows.
+    for order_by in (["metrics.acc DESC"], ["metrics.loss"]):
+        whole = await plain_search(db, None, order_by, limit=100, offset=0, exps=(1, 2), stages=("active", "deleted"))
+        assert await search(db, None, order_by, view="ALL", exps=(1, 2)) == whole
+        assert await search(db, None, order_by, view="ALL", exps=(1, 2), limit=3, offset=2) == whole[2:5]
+    assert (await search(db, None, ["metrics.acc DESC"], view="ALL", exps=(1, 2)))[:4] == ["r3", "r8", "r7", "r1"]
 
 
 async def test_metric_led_ties_nan_and_missing_across_page_edges(db):
