@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from urllib.parse import quote, urlparse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -83,6 +84,13 @@ class Target:
     host: str
     port: int
     pid: int | None = None  # server's root pid, for RSS sampling of its process tree
+    # Called after a bulk seed, before timing (run.py: ANALYZE on PostgreSQL, whose autovacuum is
+    # off on the benchmark machine; a production server's autovacuum does it within a minute).
+    after_seed: Callable[[], None] | None = None
+
+    def seeded(self) -> None:
+        if self.after_seed is not None:
+            self.after_seed()
 
     def conn(self) -> Connection:
         return Connection(self.host, self.port)
@@ -493,6 +501,7 @@ async def wl_search_runs(t: Target, cfg: Config) -> dict:
         )
 
     seed_s = await seed_parallel(t, cfg.seed_concurrency, n, seed)
+    t.seeded()
 
     path = f"{API}/runs/search"
     filt = jdump(
@@ -628,6 +637,7 @@ async def wl_search_experiments(t: Target, cfg: Config) -> dict:
         )
 
     seed_s = await seed_parallel(t, cfg.seed_concurrency, cfg.experiments, seed)
+    t.seeded()
     exp_seed = seed_result(seed_s, experiments=cfg.experiments)
     path = f"{API}/experiments/search"
     body = jdump({"max_results": cfg.search_exp_page})

@@ -326,3 +326,104 @@ async def test_invalid_experiment_search(db, filter_string, order_by):
     with pytest.raises(AiotrackError) as info:
         await search_experiments(db, filter_string, order_by)
     assert info.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+# --------------------------------------------------------------------------- runs ordered by a metric
+# runs_query takes another shape when the first ordering key is a metric (values, NaN and missing
+# as separate parts, each cut to the page); these cases hold it to the plain query's rows and order.
+
+METRIC_LED_ORDERS = [
+    ["metrics.acc DESC"],
+    ["metrics.acc"],
+    ["metrics.loss"],
+    ["metrics.loss DESC", "params.lr DESC"],
+    ["metrics.`my metric` ASC", "tags.rank"],
+    ["metrics.loss", "metrics.acc DESC", "start_time ASC"],
+]
+
+
+async def plain_search(db, filter_string, order_by, *, limit, offset, exps=(1,), stages=("active",)):
+    from aiotrack.search import RUNS, parse_filter, parse_order_by
+    from aiotrack.stores.sql.search_sql import _plain_runs_query, _RunCriteria, _Sql
+
+    crit = _RunCriteria(list(exps), stages, parse_filter(filter_string, RUNS), parse_order_by(order_by, RUNS))
+    q = _Sql(db.dialect)
+    sql = _plain_runs_query(q, "runs.run_uuid", crit, limit, offset)
+    return [r[0] for r in await db.fetch(sql, q.params)]
+
+
+async def test_metric_led_order_is_the_plain_order_on_every_page(db):
+    for order_by in METRIC_LED_ORDERS:
+        for filter_string in (None, "params.lr IS NOT NULL", "metrics.acc > 0 AND tags.rank != 'z'"):
+            whole = await plain_search(db, filter_string, order_by, limit=100, offset=0)
+            assert await search(db, filter_string, order_by) == whole
+            for limit in range(0, 7):
+                for offset in range(0, 7):
+                    got = await search(db, filter_string, order_by, limit=limit, offset=offset)
+                    assert got == whole[offset : offset + limit], (order_by, filter_string, limit, offset)
+
+
+async def test_metric_led_order_over_experiments_and_lifecycle_stages(db):
+    # r7 (deleted, acc 1.0) and r8 (experiment 2, acc 1.0) tie on the value: start_time DESC
+    # puts r8 (600) first; r3 (acc = float max) leads, r1 (0.9) follows.
+    for order_by in (["metrics.acc DESC"], ["metrics.loss"]):
+        whole = await plain_search(db, None, order_by, limit=100, offset=0, exps=(1, 2), stages=("active", "deleted"))
+        assert await search(db, None, order_by, view="ALL", exps=(1, 2)) == whole
+        assert await search(db, None, order_by, view="ALL", exps=(1, 2), limit=3, offset=2) == whole[2:5]
+    assert (await search(db, None, ["metrics.acc DESC"], view="ALL", exps=(1, 2)))[:4] == ["r3", "r8", "r7", "r1"]
+
+
+async def test_metric_led_ties_nan_and_missing_across_page_edges(db):
+    # r1..r4 share the value (ties broken by start_time DESC, then run_uuid: r3 and r4 both
+    # started at 300), r6 is NaN, r5 lacks the metric; the same order in both directions.
+    async with db.transaction() as tx:
+        await tx.executemany(
+            "INSERT INTO latest_metrics (run_uuid, key, step, timestamp, value, is_nan) VALUES (?, 'tie', 0, 1, ?, ?)",
+            [("r1", 1.0, 0), ("r2", 1.0, 0), ("r3", 1.0, 0), ("r4", 1.0, 0), ("r6", 0.0, 1)],
+        )
+    expected = ["r3", "r4", "r2", "r1", "r6", "r5"]
+    for order_by in (["metrics.tie DESC"], ["metrics.tie ASC"]):
+        assert await search(db, None, order_by) == expected
+        assert await search(db, None, order_by, limit=2, offset=3) == ["r1", "r6"]
+        assert await search(db, None, order_by, limit=1, offset=4) == ["r6"]
+        assert await search(db, None, order_by, limit=3, offset=5) == ["r5"]
+        assert await search(db, "start_time < 300", order_by, limit=2) == ["r2", "r1"]
+
+
+async def test_metric_led_search_reads_the_metric_index(db):
+    # 2,000 runs in experiment 5; with statistics (PostgreSQL) both planners read the values part
+    # from latest_metrics_key_value in the requested order, instead of sorting every run.
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO experiments (experiment_id, name) VALUES (5, 'many')")
+        await tx.executemany(
+            "INSERT INTO runs (run_uuid, experiment_id, status, start_time, lifecycle_stage)"
+            " VALUES (?, 5, 'FINISHED', ?, 'active')",
+            [(f"m{i:04d}", i) for i in range(2000)],
+        )
+        await tx.executemany(
+            "INSERT INTO latest_metrics (run_uuid, key, step, timestamp, value, is_nan) VALUES (?, ?, 0, 1, ?, 0)",
+            [(f"m{i:04d}", k, (i * 7919 % 2000) / 2000) for i in range(2000) for k in ("score", "other")],
+        )
+        await tx.executemany(
+            "INSERT INTO params (run_uuid, key, value) VALUES (?, 'half', ?)",
+            [(f"m{i:04d}", "yes" if i % 2 else "no") for i in range(2000)],
+        )
+    if db.dialect.name == "postgresql":
+        async with db.transaction() as tx:
+            await tx.execute("ANALYZE")
+    sql, params = runs_query(
+        db.dialect,
+        Page("params.half = 'yes' AND metrics.other >= 0", ["metrics.score DESC"], 10, 0),
+        columns="runs.run_uuid",
+        experiment_ids=[5],
+        run_view_type="ACTIVE_ONLY",
+    )
+    explain = "EXPLAIN QUERY PLAN " if db.dialect.name == "sqlite" else "EXPLAIN "
+    plan = "\n".join(str(r[-1]) for r in await db.fetch(explain + sql, params))
+    if db.dialect.name == "sqlite":
+        assert "SEARCH o0 USING INDEX latest_metrics_key_value (key=?)" in plan, plan
+    else:
+        assert "Index Scan Backward using latest_metrics_key_value on latest_metrics o0" in plan, plan
+    got = [r[0] for r in await db.fetch(sql, params)]
+    scores = {f"m{i:04d}": (i * 7919 % 2000) / 2000 for i in range(2000) if i % 2}
+    assert got == sorted(scores, key=lambda r: (-scores[r], -int(r[1:]), r))[:10]

@@ -8,7 +8,7 @@ is asked of a :class:`Dialect`: DDL types, case-insensitive matching and the pla
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 # The advisory-lock key of schema changes: the first 8 bytes of sha256(b"aiotrack schema") as a
@@ -39,6 +39,16 @@ class Dialect:
     # After rows were inserted with explicit ids (``aiotrack import``): the statement that moves
     # the id generator of {table}.{column} past the largest id, or None where it follows by itself.
     identity_resync: str | None = None
+    # Membership in a list of values: one array parameter (``= ANY(?)``), or an IN list of one
+    # parameter per value. An array is one short statement text whatever the list's length (PostgreSQL
+    # parses, plans and binds 625 placeholders x 5 branches of a run page's UNION otherwise).
+    array_membership: bool = False
+
+    def member_of(self, values: Sequence[object]) -> tuple[str, list[object]]:
+        """(``IN (?, ...)`` or ``= ANY(?)``, its parameters) for ``column <text>``."""
+        if self.array_membership:
+            return "= ANY(?)", [list(values)]
+        return f"IN ({','.join('?' * len(values))})", list(values)
 
     def like(self, lhs: str, rhs: str, *, case_sensitive: bool = True) -> str:
         template = self.case_sensitive_like if case_sensitive else self.case_insensitive_like
@@ -82,4 +92,5 @@ POSTGRESQL = Dialect(
         "SELECT setval(pg_get_serial_sequence('{table}', '{column}'), COALESCE(MAX({column}), 0) + 1, false) "
         "FROM {table}"
     ),
+    array_membership=True,
 )

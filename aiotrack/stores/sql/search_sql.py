@@ -15,7 +15,8 @@ Semantics follow MLflow's SQL store (``mlflow/store/tracking/sqlalchemy_store.py
   ``mlflow.data.context`` tag);
 - order_by: rows missing the key (and NaN metrics, before the missing ones) sort last in both
   directions; ties are broken by ``start_time DESC`` (unless ordered by start_time) and then
-  ``run_uuid``; the default order is ``start_time DESC, run_uuid``.
+  ``run_uuid``; the default order is ``start_time DESC, run_uuid``. When the first key is a
+  metric, the query is split so the metric's index serves it (``_metric_led_runs_query``).
 
 Registry searches: the parser has REGISTERED_MODELS and MODEL_VERSIONS specs; their SQL compilers
 are not written yet (the registry tables do not exist yet).
@@ -88,16 +89,22 @@ def _invalid(message: str) -> AiotrackError:
     return AiotrackError(message, INVALID_PARAMETER_VALUE)
 
 
-def child_condition(head: str, op: str, on_value: Callable[[], str]) -> str:
+def _close() -> str:
+    return ")"
+
+
+def child_condition(head: str, op: str, on_value: Callable[[], str], end: Callable[[], str] = _close) -> str:
     """A comparison of a child row (a tag, a param, an assessment) that ``head``, a correlated
     ``SELECT 1 ...``, picks: ``IS NULL`` holds when there is none, ``IS NOT NULL`` when there is
-    one, any other comparison when one's value satisfies ``on_value()`` (called only then, after
-    ``head`` bound its parameters: placeholders follow the text)."""
+    one, any other comparison when one's value satisfies ``on_value()``. ``end()`` closes the
+    probe (a run search's fenced probes bind a parameter there). Both are called only where
+    their text goes, after ``head`` bound its parameters: placeholders follow the text."""
     if op == IS_NULL:
-        return f"NOT EXISTS ({head})"
+        return f"NOT EXISTS ({head}{end()}"
     if op == IS_NOT_NULL:
-        return f"EXISTS ({head})"
-    return f"EXISTS ({head} AND {on_value()})"
+        return f"EXISTS ({head}{end()}"
+    value = on_value()
+    return f"EXISTS ({head} AND {value}{end()}"
 
 
 @dataclass
@@ -107,10 +114,19 @@ class _Sql:
     dialect: Dialect
     params: list[Any] = field(default_factory=list)
     aliases: int = 0
+    fenced: bool = False  # see end()
 
     def bind(self, value: object) -> str:
         self.params.append(value)
         return "?"
+
+    def end(self) -> str:
+        """The closing parenthesis of an (NOT) EXISTS probe. Fenced, it first skips no rows
+        (``OFFSET 0``), which keeps PostgreSQL from turning the probe into a join: it stays a
+        per-row lookup, so a scan in index order can stop after ``LIMIT`` rows pass."""
+        if not self.fenced:
+            return ")"
+        return self.dialect.offset_only.replace("?", self.bind(0)) + ")"
 
     def alias(self, prefix: str) -> str:
         self.aliases += 1
@@ -161,11 +177,15 @@ def scope_condition(q: _Sql, column: str, scope: ReadScope | None, *, numeric: b
     return f"{column} NOT IN ({', '.join(q.bind(v) for v in denied)})" if denied else None
 
 
-def _limit_offset(q: _Sql, limit: int, offset: int) -> str:
+def _check_page(limit: int, offset: int) -> None:
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
         raise _invalid(f"Invalid limit {limit!r}")
     if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
         raise _invalid(f"Invalid offset {offset!r}")
+
+
+def _limit_offset(q: _Sql, limit: int, offset: int) -> str:
+    _check_page(limit, offset)
     return f" LIMIT {q.bind(int(limit))} OFFSET {q.bind(int(offset))}"
 
 
@@ -185,7 +205,7 @@ def _run_condition(q: _Sql, c: Comparison) -> str:
             a = q.alias("rn")
             return (
                 f"EXISTS (SELECT 1 FROM tags {a} WHERE {a}.run_uuid = runs.run_uuid"
-                f" AND {a}.key = {q.bind(RUN_NAME_TAG)} AND {q.compare(f'{a}.value', c.op, c.value)})"
+                f" AND {a}.key = {q.bind(RUN_NAME_TAG)} AND {q.compare(f'{a}.value', c.op, c.value)}{q.end()}"
             )
         column = f"runs.{_RUN_COLUMNS[c.key]}"
         return q.compare(column, c.op, c.value, numeric=c.key in ("start_time", "end_time"))
@@ -196,13 +216,13 @@ def _run_condition(q: _Sql, c: Comparison) -> str:
         )
         cmp = q.compare(f"{a}.value", c.op, c.value)
         if c.op == NE:
-            return f"{head} AND ({cmp} OR {a}.is_nan = 1))"
-        return f"{head} AND {cmp} AND {a}.is_nan = 0)"
+            return f"{head} AND ({cmp} OR {a}.is_nan = 1){q.end()}"
+        return f"{head} AND {cmp} AND {a}.is_nan = 0{q.end()}"
     if c.kind in (PARAM, TAG):
         table = "params" if c.kind == PARAM else "tags"
         a = q.alias("fp" if c.kind == PARAM else "ft")
         head = f"SELECT 1 FROM {table} {a} WHERE {a}.run_uuid = runs.run_uuid AND {a}.key = {q.bind(c.key)}"
-        return child_condition(head, c.op, lambda: q.compare(f"{a}.value", c.op, c.value))
+        return child_condition(head, c.op, lambda: q.compare(f"{a}.value", c.op, c.value), q.end)
     if c.kind == DATASET:
         i, d = q.alias("di"), q.alias("dd")
         sql = f"EXISTS (SELECT 1 FROM inputs {i} JOIN datasets {d} ON {d}.dataset_uuid = {i}.source_id"
@@ -216,7 +236,7 @@ def _run_condition(q: _Sql, c: Comparison) -> str:
             target = f"{d}.{c.key}"
         return (
             f"{sql} WHERE {i}.destination_type = 'RUN' AND {i}.destination_id = runs.run_uuid"
-            f" AND {i}.source_type = 'DATASET' AND {q.compare(target, c.op, c.value)})"
+            f" AND {i}.source_type = 'DATASET' AND {q.compare(target, c.op, c.value)}{q.end()}"
         )
     raise _invalid(f"Invalid search expression type '{c.kind}'")  # pragma: no cover - parser guards
 
@@ -225,28 +245,140 @@ def _null_last(expr: str) -> str:
     return f"CASE WHEN {expr} IS NULL THEN 1 ELSE 0 END"
 
 
-def _run_order(q: _Sql, order_by: Sequence[OrderBy]) -> tuple[list[str], list[str]]:
-    """(LEFT JOINs, ORDER BY terms); the joins' parameters are bound here, in join order."""
+# One ORDER BY term: (expression, "ASC" | "DESC").
+_Term = tuple[str, str]
+
+
+def _metric_rank(alias: str) -> str:
+    """0 for a value, 1 for NaN, 2 for a run without the metric: NaN and missing sort last in
+    both directions, NaN before missing (MLflow's order)."""
+    return f"CASE WHEN {alias}.is_nan = 1 THEN 1 WHEN {alias}.value IS NULL THEN 2 ELSE 0 END"
+
+
+def _order_terms(q: _Sql, order_by: Sequence[OrderBy]) -> tuple[list[str], list[_Term]]:
+    """(LEFT JOINs, ORDER BY terms) of ``order_by`` without the tie-breakers; the joins'
+    parameters are bound here, in join order."""
     joins: list[str] = []
-    terms: list[str] = []
+    terms: list[_Term] = []
     for ob in order_by:
         direction = "ASC" if ob.ascending else "DESC"
         if ob.kind == ATTRIBUTE:
             column = f"runs.{_RUN_COLUMNS[ob.key]}"
-            terms += [_null_last(column), f"{column} {direction}"]
+            terms += [(_null_last(column), "ASC"), (column, direction)]
             continue
         table = {METRIC: "latest_metrics", PARAM: "params", TAG: "tags"}[ob.kind]
         a = q.alias("o")
         joins.append(f" LEFT JOIN {table} {a} ON {a}.run_uuid = runs.run_uuid AND {a}.key = {q.bind(ob.key)}")
-        if ob.kind == METRIC:
-            terms.append(f"CASE WHEN {a}.is_nan = 1 THEN 1 WHEN {a}.value IS NULL THEN 2 ELSE 0 END")
-        else:
-            terms.append(_null_last(f"{a}.value"))
-        terms.append(f"{a}.value {direction}")
-    if not any(ob.kind == ATTRIBUTE and ob.key == "start_time" for ob in order_by):
-        terms.append("runs.start_time DESC")
-    terms.append("runs.run_uuid ASC")
+        rank = _metric_rank(a) if ob.kind == METRIC else _null_last(f"{a}.value")
+        terms += [(rank, "ASC"), (f"{a}.value", direction)]
     return joins, terms
+
+
+def _tie_breakers(order_by: Sequence[OrderBy]) -> list[_Term]:
+    """MLflow's: ``start_time DESC`` (unless ordered by start_time), then ``run_uuid``."""
+    terms: list[_Term] = []
+    if not any(ob.kind == ATTRIBUTE and ob.key == "start_time" for ob in order_by):
+        terms.append(("runs.start_time", "DESC"))
+    terms.append(("runs.run_uuid", "ASC"))
+    return terms
+
+
+def _order_sql(terms: Sequence[_Term]) -> str:
+    return ", ".join(f"{expr} {direction}" for expr, direction in terms)
+
+
+@dataclass(frozen=True)
+class _RunCriteria:
+    ids: list[int]
+    stages: tuple[str, ...]
+    comparisons: Sequence[Comparison]
+    orders: Sequence[OrderBy]
+
+    def where(self, q: _Sql) -> list[str]:
+        """The experiment, lifecycle and filter conditions, bound now (call where the text goes)."""
+        where = [
+            f"runs.experiment_id IN ({', '.join(q.bind(e) for e in self.ids)})" if self.ids else "1 = 0",
+            f"runs.lifecycle_stage IN ({', '.join(q.bind(s) for s in self.stages)})",
+        ]
+        return where + [_run_condition(q, c) for c in self.comparisons]
+
+
+def _plain_runs_query(q: _Sql, columns: str, crit: _RunCriteria, limit: int, offset: int) -> str:
+    joins, terms = _order_terms(q, crit.orders)
+    where = crit.where(q)
+    terms += _tie_breakers(crit.orders)
+    sql = f"SELECT {columns} FROM runs{''.join(joins)} WHERE {' AND '.join(where)} ORDER BY {_order_sql(terms)}"
+    return sql + _limit_offset(q, limit, offset)
+
+
+def _metric_led_runs_query(q: _Sql, columns: str, crit: _RunCriteria, limit: int, offset: int) -> str:
+    """The same rows and order as :func:`_plain_runs_query` when the first ordering key is a
+    metric, in a shape whose parts an index can serve and stop early.
+
+    The plain query's leading ``CASE`` (values, then NaN, then missing) leaves the planner
+    nothing but sorting every run of the experiment. Here the three ranks are three parts, each
+    sorted and cut to ``limit + offset`` rows on its own: runs with a value of the metric, read
+    from the ``(key, value)`` index of latest metrics in the requested direction, which stops as
+    soon as enough runs pass the filter; runs whose value is NaN, read only when the first part
+    has fewer than ``limit + offset`` rows; and runs without the metric, from the experiment's
+    runs in start-time order, read only when the first two parts together have fewer (an
+    unneeded part gets ``LIMIT 0``, which neither engine executes). Each part also returns every
+    term of the full ordering as a column (``_o0``, ``_o1``, ...), and the outer query orders the
+    union of the parts (at most ``3 x (limit + offset)`` rows) by them: exactly the plain
+    query's order, tie-breakers included. The parts do not overlap: a run has one latest value
+    per key, NaN or not, or none.
+
+    The filter's probes are fenced (:meth:`_Sql.end`) so PostgreSQL keeps them per-row lookups
+    instead of joining and sorting everything. The part of values is a CROSS JOIN, which makes
+    SQLite (whose planner has no statistics unless ANALYZE ran) start from the index; the cost
+    is that a filter matching almost nothing walks the key's whole index, where the plain query
+    walks only the experiment's runs.
+    """
+    _check_page(limit, offset)
+    q.fenced = True
+    lead, rest = crit.orders[0], crit.orders[1:]
+    direction = "ASC" if lead.ascending else "DESC"
+    tie = _tie_breakers(crit.orders)
+    wanted = limit + offset
+    directions: list[str] = []
+
+    def part(rank: int, needed: str) -> str:
+        # Parameters are bound in text order: the joins, the leading key, the conditions, the limit.
+        joins, rest_terms = _order_terms(q, rest)
+        key = q.bind(lead.key)
+        if rank == 2:
+            source = "FROM runs"
+            first = (
+                f"NOT EXISTS (SELECT 1 FROM latest_metrics o0 WHERE o0.run_uuid = runs.run_uuid AND o0.key = {key}"
+                f"{q.end()}"
+            )
+            value = f"CAST(NULL AS {q.dialect.float_type})"
+        else:
+            source = "FROM latest_metrics o0 CROSS JOIN runs"
+            first = f"o0.key = {key} AND o0.is_nan = {rank} AND runs.run_uuid = o0.run_uuid"
+            value = "o0.value"
+        where = [first, *crit.where(q)]
+        terms = [(str(rank), "ASC"), (value, direction), *rest_terms, *tie]
+        directions[:] = [d for _e, d in terms]
+        exposed = ", ".join(f"{expr} AS _o{i}" for i, (expr, _d) in enumerate(terms))
+        # The part's own order leaves out what is constant within it (the rank; NaN's value).
+        own = ([(value, direction)] if rank == 0 else []) + rest_terms + tie
+        cut = f"CASE WHEN {needed} < {q.bind(wanted)} THEN {q.bind(wanted)} ELSE 0 END" if needed else q.bind(wanted)
+        return (
+            f"SELECT {columns}, {exposed} {source}{''.join(joins)} WHERE {' AND '.join(where)}"
+            f" ORDER BY {_order_sql(own)} LIMIT {cut}"
+        )
+
+    values = part(0, "")
+    nans = part(1, "(SELECT COUNT(*) FROM metric_values)")
+    missing = part(2, "(SELECT COUNT(*) FROM metric_values) + (SELECT COUNT(*) FROM metric_nans)")
+    outer = _order_sql([(f"runs._o{i}", d) for i, d in enumerate(directions)])
+    return (
+        f"WITH metric_values AS MATERIALIZED ({values}), metric_nans AS MATERIALIZED ({nans}) "
+        f"SELECT {columns} FROM (SELECT * FROM metric_values UNION ALL SELECT * FROM metric_nans"
+        f" UNION ALL SELECT * FROM ({missing}) AS metric_missing) AS runs ORDER BY {outer}"
+        f" LIMIT {q.bind(limit)} OFFSET {q.bind(offset)}"
+    )
 
 
 def runs_query(
@@ -254,23 +386,18 @@ def runs_query(
 ) -> tuple[str, list[Any]]:
     """SELECT {columns} FROM runs [LEFT JOINs for order_by] WHERE runs.experiment_id IN (...)
     AND runs.lifecycle_stage IN (...) AND <filter> ORDER BY <order_by, tie-breakers>
-    LIMIT ? OFFSET ?. ``columns`` are ``runs.``-qualified column names chosen by the caller."""
+    LIMIT ? OFFSET ?. ``columns`` are ``runs.``-qualified column names chosen by the caller.
+    When the first ordering key is a metric the query takes an index-friendly shape with the
+    same result (:func:`_metric_led_runs_query`)."""
     comparisons = parse_filter(page.filter_string, RUNS)
     orders = parse_order_by(page.order_by, RUNS)
+    limit, offset = page.max_results, page.offset
     stages = _stages(run_view_type)
+    crit = _RunCriteria([int(e) for e in experiment_ids], stages, comparisons, orders)
     q = _Sql(dialect)
-    joins, terms = _run_order(q, orders)
-    ids = [int(e) for e in experiment_ids]
-    where: list[str] = []
-    if ids:
-        where.append(f"runs.experiment_id IN ({', '.join(q.bind(e) for e in ids)})")
-    else:
-        where.append("1 = 0")
-    where.append(f"runs.lifecycle_stage IN ({', '.join(q.bind(s) for s in stages)})")
-    where += [_run_condition(q, c) for c in comparisons]
-    sql = f"SELECT {columns} FROM runs{''.join(joins)} WHERE {' AND '.join(where)} ORDER BY {', '.join(terms)}"
-    sql += _limit_offset(q, page.max_results, page.offset)
-    return sql, q.params
+    if crit.ids and crit.orders and crit.orders[0].kind == METRIC:
+        return _metric_led_runs_query(q, columns, crit, limit, offset), q.params
+    return _plain_runs_query(q, columns, crit, limit, offset), q.params
 
 
 # --------------------------------------------------------------------------- experiments

@@ -41,20 +41,19 @@ from aiotrack.stores.sql.tracking.writes import create_run_body, log_batch_body,
 # The hydrating UNION: (kind, run_uuid, key, text, value, ts, step, is_nan) per row. Data branches
 # come first: PostgreSQL types the UNION's columns from the first branches.
 _DATA_BRANCHES = (
-    "SELECT 'm', run_uuid, key, NULL, value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid IN ({in_list})",
-    "SELECT 'p', run_uuid, key, value, NULL, NULL, NULL, NULL FROM params WHERE run_uuid IN ({in_list})",
-    "SELECT 't', run_uuid, key, value, NULL, NULL, NULL, NULL FROM tags WHERE run_uuid IN ({in_list})",
-    "SELECT 'o', run_uuid, model_id, NULL, NULL, NULL, step, NULL FROM run_outputs WHERE run_uuid IN ({in_list})",
+    "SELECT 'm', run_uuid, key, NULL, value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid {member}",
+    "SELECT 'p', run_uuid, key, value, NULL, NULL, NULL, NULL FROM params WHERE run_uuid {member}",
+    "SELECT 't', run_uuid, key, value, NULL, NULL, NULL, NULL FROM tags WHERE run_uuid {member}",
+    "SELECT 'o', run_uuid, model_id, NULL, NULL, NULL, step, NULL FROM run_outputs WHERE run_uuid {member}",
     "SELECT CASE source_type WHEN 'DATASET' THEN 'd' ELSE 'i' END, destination_id, source_id, NULL, NULL, "
     "NULL, NULL, NULL FROM inputs "
-    "WHERE destination_type = 'RUN' AND destination_id IN ({in_list}) AND source_type IN ('DATASET', 'MODEL')",
+    "WHERE destination_type = 'RUN' AND destination_id {member} AND source_type IN ('DATASET', 'MODEL')",
 )
 # A run's own columns spread over the typed columns (kinds r, R, L), when hydrating by id.
 _INFO_BRANCHES = (
-    "SELECT 'r', run_uuid, name, user_id, NULL, start_time, end_time, NULL FROM runs WHERE run_uuid IN ({in_list})",
-    "SELECT 'R', run_uuid, status, artifact_uri, NULL, experiment_id, NULL, NULL FROM runs "
-    "WHERE run_uuid IN ({in_list})",
-    "SELECT 'L', run_uuid, lifecycle_stage, NULL, NULL, NULL, NULL, NULL FROM runs WHERE run_uuid IN ({in_list})",
+    "SELECT 'r', run_uuid, name, user_id, NULL, start_time, end_time, NULL FROM runs WHERE run_uuid {member}",
+    "SELECT 'R', run_uuid, status, artifact_uri, NULL, experiment_id, NULL, NULL FROM runs WHERE run_uuid {member}",
+    "SELECT 'L', run_uuid, lifecycle_stage, NULL, NULL, NULL, NULL, NULL FROM runs WHERE run_uuid {member}",
 )
 
 
@@ -126,16 +125,18 @@ class RunsMixin:
         if ids is None:
             ids = list(runs)
         for chunk in chunks(ids, IN_CHUNK // 8):
-            in_list = marks(len(chunk))
+            member, member_params = self.db.dialect.member_of(chunk)
             branches = _DATA_BRANCHES + _INFO_BRANCHES if with_info else _DATA_BRANCHES
-            sql = " UNION ALL ".join(branch.format(in_list=in_list) for branch in branches)
+            sql = " UNION ALL ".join(branch.format(member=member) for branch in branches)
             # Per run: metrics, params, tags, model outputs, model inputs (filled, then attached if non-empty).
             acc: dict[str, tuple[list[Any], list[Any], list[Any], list[Any], list[Any]]] = {
                 rid: ([], [], [], [], []) for rid in chunk
             }
             has_datasets = False
             info_parts: dict[str, list[Any]] = {}
-            for kind, run_uuid, key, text, value, ts, step, is_nan in await self.db.fetch(sql, chunk * len(branches)):
+            for kind, run_uuid, key, text, value, ts, step, is_nan in await self.db.fetch(
+                sql, member_params * len(branches)
+            ):
                 if kind == "t":
                     acc[run_uuid][2].append({"key": key, "value": text})
                 elif kind == "p":
@@ -177,17 +178,18 @@ class RunsMixin:
                 if model_inputs:
                     run["inputs"]["model_inputs"] = model_inputs
             if has_datasets:
-                await self._hydrate_datasets(runs, chunk, in_list)
+                await self._hydrate_datasets(runs, chunk)
         return list(runs.values())
 
-    async def _hydrate_datasets(self, runs: dict[str, Run], chunk: list[Any], in_list: str) -> None:
+    async def _hydrate_datasets(self, runs: dict[str, Run], chunk: list[Any]) -> None:
+        member, member_params = self.db.dialect.member_of(chunk)
         rows = await self.db.fetch(
             "SELECT i.destination_id, i.input_uuid, d.name, d.digest, d.dataset_source_type, d.dataset_source, "
             "d.dataset_schema, d.dataset_profile "
             "FROM inputs i JOIN datasets d ON d.dataset_uuid = i.source_id "
-            f"WHERE i.source_type = 'DATASET' AND i.destination_type = 'RUN' AND i.destination_id IN ({in_list}) "
+            f"WHERE i.source_type = 'DATASET' AND i.destination_type = 'RUN' AND i.destination_id {member} "
             "ORDER BY i.input_uuid",
-            chunk,
+            member_params,
         )
         by_input: dict[str, dict[str, Any]] = {}
         for run_uuid, input_uuid, name, digest, stype, source, schema, profile in rows:
