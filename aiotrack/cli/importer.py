@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from aiotrack.cli.db import _open as open_database
 from aiotrack.config import SETTINGS
-from aiotrack.errors import ConfigError
+from aiotrack.errors import AiotrackError, ConfigError
 from aiotrack.services.importing.mlflow_files import MlflowFileSource
 from aiotrack.services.importing.mlflow_rest import MlflowRestSource
 from aiotrack.services.importing.mlflow_sql import MlflowSqlSource, mysql_uri
@@ -179,6 +179,8 @@ def import_command(
         result = asyncio.run(run())
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    except AiotrackError as exc:  # a value in the source that aiotrack's own rules refuse
+        raise click.ClickException(f"{source}: {exc.error_code}: {exc.message}") from None
     _echo_result(result, time.monotonic() - started, dry_run)
     if result.verification is not None and not result.verification.ok:
         raise SystemExit(1)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import pathlib
 import sqlite3
 import tempfile
 
@@ -235,11 +236,12 @@ def test_skip_traces_leaves_them_and_a_later_import_brings_them(mlflow_sqlite_so
         assert later.returncode == 0, later.stdout + later.stderr
         assert "Imported 0 experiment(s)" in later.stdout and "Traces of 4 experiment(s) imported" in later.stdout
         assert "2, 3          2, 3" in later.stdout and "verification: OK" in later.stdout
-        assert conn.execute("SELECT COUNT(*) FROM trace_info").fetchone()[0] == 2
-        assert conn.execute("SELECT COUNT(*) FROM spans").fetchone()[0] == 3
+        # (3 traces: 2 in the traces' experiment, 1 in the deleted one)
+        assert conn.execute("SELECT COUNT(*) FROM trace_info").fetchone()[0] == 3
+        assert conn.execute("SELECT COUNT(*) FROM spans").fetchone()[0] == 4
         again = aiotrack_cli("import", mlflow_sqlite_source.location, "--backend-store-uri", target, cwd=tmp_path)
         assert again.returncode == 0 and "Traces of" not in again.stdout
-        assert conn.execute("SELECT COUNT(*) FROM trace_info").fetchone()[0] == 2
+        assert conn.execute("SELECT COUNT(*) FROM trace_info").fetchone()[0] == 3
     finally:
         conn.close()
 
@@ -329,4 +331,9 @@ def test_copy_artifacts_copies_proxied_artifacts_to_the_new_destination(mlflow_s
     with open(f"{source_root}/sub/data.bin", "rb") as f:
         assert (copied / "sub" / "data.bin").read_bytes() == f.read()
     assert (target_artifacts / "1" / gone / "artifacts" / "data.bin").exists()  # deleted runs keep theirs
-    assert "Artifacts: 3 file(s)" in done.stdout
+    # The traces' artifacts (the traces.json MLflow's client uploads for some) come along.
+    source_artifacts = pathlib.Path(mlflow_sqlite_source.artifacts)
+    trace_files = [p.relative_to(source_artifacts) for p in source_artifacts.glob("*/traces/*/artifacts/traces.json")]
+    for rel in trace_files:
+        assert (target_artifacts / rel).read_bytes() == (source_artifacts / rel).read_bytes()
+    assert f"Artifacts: {3 + len(trace_files)} file(s)" in done.stdout  # 3 run artifacts and the traces.json
