@@ -9,6 +9,12 @@ with 10 metrics of 100 points (10 million points), 10 params and 5 tags.
     python benchmarks/import_rate.py                   # the full size, SQLite target
     python benchmarks/import_rate.py --pg              # also a PostgreSQL target
     python benchmarks/import_rate.py --experiments 10 --runs 20 --points 50   # a quick look
+    python benchmarks/import_rate.py --experiments 20 --runs 10 --traces 20000   # traces too
+
+``--traces N`` adds N traces spread over the experiments, each as MLflow's SQL store keeps one
+logged by its client: a trace_info row (with its name column), 3 tags, 6 metadata entries, 3 spans
+in the ``spans`` table (a root and two children, content in the traces.json span form) and one
+feedback assessment.
 """
 
 from __future__ import annotations
@@ -94,6 +100,98 @@ def build_mlflow_sqlite(
     return counts
 
 
+def add_traces(path: str, *, traces: int, experiments: int) -> dict[str, int]:
+    """``traces`` traces spread over experiments 1..experiments of the database at ``path``."""
+    import base64
+    import json
+
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA synchronous = OFF")
+    base_ms = 1_700_000_000_000
+    counts = dict.fromkeys(("trace_info", "trace_tags", "trace_request_metadata", "spans", "assessments"), 0)
+    info, tags, metadata, spans, assessments = [], [], [], [], []
+    for t in range(traces):
+        eid = t % experiments + 1
+        otel_id = uuid.uuid4().bytes
+        trace_id = "tr-" + otel_id.hex()
+        start_ms = base_ms + t * 10
+        info.append((trace_id, eid, start_ms, 42, "OK", None, '{"q": "hi"}', '{"a": "hello"}', f"trace {t}"))
+        tags += [
+            ("mlflow.artifactLocation", f"mlflow-artifacts:/{eid}/traces/{trace_id}/artifacts", trace_id),
+            ("mlflow.trace.spansLocation", "TRACKING_STORE", trace_id),
+            ("team", "bench", trace_id),
+        ]
+        metadata += [
+            (k, v, trace_id)
+            for k, v in (
+                ("mlflow.trace_schema.version", "3"),
+                ("mlflow.traceInputs", '{"q": "hi"}'),
+                ("mlflow.traceOutputs", '{"a": "hello"}'),
+                ("mlflow.user", "bench"),
+                ("mlflow.source.type", "LOCAL"),
+                ("mlflow.trace.infoFinalized", "true"),
+            )
+        ]
+        root = uuid.uuid4().bytes[:8]
+        for i, (span_id, parent, name, kind) in enumerate(
+            ((root, None, "root", "CHAIN"), (uuid.uuid4().bytes[:8], root, "llm", "LLM"),
+             (uuid.uuid4().bytes[:8], root, "tool", "TOOL"))
+        ):  # fmt: skip
+            begin = (start_ms + i) * 1_000_000
+            content = {
+                "trace_id": base64.b64encode(otel_id).decode(),
+                "span_id": base64.b64encode(span_id).decode(),
+                "parent_span_id": base64.b64encode(parent).decode() if parent else None,
+                "name": name,
+                "start_time_unix_nano": begin,
+                "end_time_unix_nano": begin + 10_000_000,
+                "events": [],
+                "status": {"code": "STATUS_CODE_OK", "message": ""},
+                "attributes": {
+                    "mlflow.traceRequestId": json.dumps(trace_id),
+                    "mlflow.spanType": json.dumps(kind),
+                    "mlflow.spanInputs": '{"q": "hi"}',
+                    "mlflow.spanOutputs": '{"a": "hello"}',
+                },
+                "links": [],
+            }
+            spans.append(
+                (trace_id, eid, span_id.hex(), parent.hex() if parent else None, name, kind, "OK", begin,
+                 begin + 10_000_000, json.dumps(content))
+            )  # fmt: skip
+        assessments.append(
+            ("a-" + uuid.uuid4().hex, trace_id, "helpful", "feedback", "true", start_ms + 100, start_ms + 100,
+             "HUMAN", "bench", 1)
+        )  # fmt: skip
+    with conn:
+        conn.executemany(
+            "INSERT INTO trace_info (request_id, experiment_id, timestamp_ms, execution_time_ms, status, "
+            "client_request_id, request_preview, response_preview, trace_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            info,
+        )
+        conn.executemany("INSERT INTO trace_tags (key, value, request_id) VALUES (?, ?, ?)", tags)
+        conn.executemany("INSERT INTO trace_request_metadata (key, value, request_id) VALUES (?, ?, ?)", metadata)
+        conn.executemany(
+            "INSERT INTO spans (trace_id, experiment_id, span_id, parent_span_id, name, type, status, "
+            "start_time_unix_nano, end_time_unix_nano, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            spans,
+        )
+        conn.executemany(
+            "INSERT INTO assessments (assessment_id, trace_id, name, assessment_type, value, created_timestamp, "
+            "last_updated_timestamp, source_type, source_id, valid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            assessments,
+        )
+    conn.close()
+    counts.update(
+        trace_info=len(info),
+        trace_tags=len(tags) + len(info),
+        trace_request_metadata=len(metadata),
+        spans=len(spans),
+        assessments=len(assessments),
+    )  # fmt: skip  (trace_tags: the trace name column arrives as the mlflow.traceName tag)
+    return counts
+
+
 def _import(source: str, target: str, cwd: str) -> float:
     env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
     started = time.monotonic()
@@ -118,6 +216,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=100, help="runs per experiment")
     parser.add_argument("--keys", type=int, default=10, help="metric keys per run")
     parser.add_argument("--points", type=int, default=100, help="points per metric key")
+    parser.add_argument("--traces", type=int, default=0, help="traces, spread over the experiments")
     parser.add_argument("--pg", action="store_true", help="also import into a fresh PostgreSQL database")
     parser.add_argument("--pg-admin", default="postgresql://root@127.0.0.1:5432/postgres")
     args = parser.parse_args()
@@ -128,6 +227,8 @@ def main() -> None:
         counts = build_mlflow_sqlite(
             source, experiments=args.experiments, runs=args.runs, keys=args.keys, points=args.points
         )
+        trace_counts = add_traces(source, traces=args.traces, experiments=args.experiments) if args.traces else {}
+        counts.update(trace_counts)
         rows = sum(counts.values())
         print(f"source built in {time.monotonic() - started:.1f} s: {counts} ({os.path.getsize(source) >> 20} MiB)")
         results = []
@@ -153,12 +254,17 @@ def main() -> None:
                 results.append(("PostgreSQL", seconds))
             finally:
                 asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        print("| target | runs | metric points | rows | time (import + verification) | rows/s | points/s |")
-        print("|---|---|---|---|---|---|---|")
+        print(
+            "| target | runs | metric points | traces | spans | rows | time (import + verification) | rows/s "
+            "| points/s | traces/s |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for target, seconds in results:
+            n_traces, n_spans = counts.get("trace_info", 0), counts.get("spans", 0)
             print(
-                f"| {target} | {counts['runs']:,} | {counts['metrics']:,} | {rows:,} | {seconds:.1f} s | "
-                f"{rows / seconds:,.0f} | {counts['metrics'] / seconds:,.0f} |"
+                f"| {target} | {counts['runs']:,} | {counts['metrics']:,} | {n_traces:,} | {n_spans:,} | {rows:,} | "
+                f"{seconds:.1f} s | {rows / seconds:,.0f} | {counts['metrics'] / seconds:,.0f} | "
+                f"{n_traces / seconds:,.0f} |"
             )
 
 

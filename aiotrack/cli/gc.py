@@ -102,12 +102,15 @@ def gc(
     if result is None:
         click.echo(
             f"Dry run: would permanently delete {len(plan.run_ids)} run(s), {len(plan.experiment_ids)} experiment(s) "
-            f"and {len(plan.logged_model_ids)} logged model(s) (plus those inside the experiments)."
+            f"and {len(plan.logged_model_ids)} logged model(s) (plus those inside the experiments), "
+            f"and the {sum(len(t) for t in plan.traces.values())} trace(s) of those experiments."
         )
         for run_id in plan.run_ids:
             click.echo(f"  run {run_id}")
         for eid in plan.experiment_ids:
-            click.echo(f"  experiment {eid}")
+            click.echo(
+                f"  experiment {eid}" + (f" with {len(plan.traces[eid])} trace(s)" if plan.traces.get(eid) else "")
+            )
         for model_id in plan.logged_model_ids:
             click.echo(f"  logged model {model_id}")
         return
@@ -121,5 +124,6 @@ def gc(
         click.secho(f"Warning: {warning}", fg="yellow", err=True)
     click.echo(
         f"Summary: {len(result.runs)} run(s), {len(result.experiments)} experiment(s), "
-        f"{len(result.logged_models)} logged model(s) and {result.artifact_roots_deleted} artifact location(s) deleted."
+        f"{len(result.logged_models)} logged model(s), {result.traces} trace(s) "
+        f"and {result.artifact_roots_deleted} artifact location(s) deleted."
     )

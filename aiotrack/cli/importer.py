@@ -13,10 +13,10 @@ from tqdm import tqdm
 
 from aiotrack.cli.db import _open as open_database
 from aiotrack.config import SETTINGS
-from aiotrack.errors import ConfigError
+from aiotrack.errors import AiotrackError, ConfigError
 from aiotrack.services.importing.mlflow_files import MlflowFileSource
 from aiotrack.services.importing.mlflow_rest import MlflowRestSource
-from aiotrack.services.importing.mlflow_sql import MlflowSqlSource
+from aiotrack.services.importing.mlflow_sql import MlflowSqlSource, mysql_uri
 from aiotrack.services.importing.source import Source
 from aiotrack.services.importing.writer import ImportOptions, ImportResult, run_import
 from aiotrack.stores.sql import migrations
@@ -36,7 +36,7 @@ def make_source(location: str) -> Source:
         if not os.path.isdir(path):
             raise ConfigError(f"{location} is not a directory (an MLflow file store, mlruns/, is one).")
         return MlflowFileSource(path)
-    return MlflowSqlSource(parse_store_uri(location))
+    return MlflowSqlSource(mysql_uri(location) or parse_store_uri(location))
 
 
 class BarProgress:
@@ -78,8 +78,6 @@ def _echo_result(result: ImportResult, seconds: float, dry_run: bool) -> None:
         click.echo(f"Dry run: nothing written. {result.source} holds:")
         for table, n in result.counts.items():
             click.echo(f"  {table:<26}{n:>14,}")
-        if result.traces:
-            click.echo(f"  {'traces':<26}{result.traces:>14,}")
         return
     written = sum(result.written.values())
     click.echo(
@@ -88,6 +86,8 @@ def _echo_result(result: ImportResult, seconds: float, dry_run: bool) -> None:
         + (f", {written / seconds:,.0f} rows/s" if seconds > 0 and written else "")
         + f"; {result.experiments_skipped} experiment(s) and {result.models_skipped} model(s) were already imported."
     )
+    if result.traces_imported:
+        click.echo(f"Traces of {result.traces_imported} experiment(s) imported.")
     if result.artifacts is not None:
         a = result.artifacts
         click.echo(
@@ -111,7 +111,7 @@ def _echo_result(result: ImportResult, seconds: float, dry_run: bool) -> None:
 @click.option(
     "--skip-traces",
     is_flag=True,
-    help="Import a source that holds traces without them (the import does not carry traces yet).",
+    help="Leave the traces out (they stay in the source; a later import without this flag brings them).",
 )
 @click.option(
     "--copy-artifacts",
@@ -140,9 +140,11 @@ def import_command(
 ) -> None:
     """Import an MLflow tracking store, keeping MLflow's ids.
 
-    SOURCE is an MLflow database (sqlite:///mlflow.db, postgresql://...), an MLflow file store
+    SOURCE is an MLflow database (sqlite:///mlflow.db, postgresql://..., mysql://... with the
+    mysql extra), an MLflow file store
     directory (./mlruns), or a running MLflow tracking server (http://host:5000). Each experiment
-    (with all its runs, metrics and logged models) and each registered model is one transaction,
+    (with all its runs, metrics and logged models), each experiment's traces (with their spans and
+    assessments) and each registered model is one transaction,
     recorded in an import journal: a rerun adds nothing, an interrupted run continues where it
     stopped. At the end both sides are counted and compared; any difference exits non-zero.
     """
@@ -177,6 +179,8 @@ def import_command(
         result = asyncio.run(run())
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    except AiotrackError as exc:  # a value in the source that aiotrack's own rules refuse
+        raise click.ClickException(f"{source}: {exc.error_code}: {exc.message}") from None
     _echo_result(result, time.monotonic() - started, dry_run)
     if result.verification is not None and not result.verification.ok:
         raise SystemExit(1)

@@ -7,8 +7,10 @@ updated that long ago) with its deleted runs. Ids given explicitly must name thi
 deleted stage (and old enough, with ``--older-than``), or nothing is removed and the error says
 which. All of it is checked before anything is removed. Artifacts go first, then the rows; the
 store's delete statements themselves only ever match deleted-stage rows, so an active run is
-never removed whatever the ids say. Traces are removed with their experiment once aiotrack
-stores them.
+never removed whatever the ids say. An experiment's traces (spans, tags, metadata, assessments,
+links) go with it, as in MLflow's store (where they cascade from the experiment); their
+artifacts (each trace's ``mlflow.artifactLocation``, holding ``traces.json``) are deleted too,
+which `mlflow gc` leaves behind.
 """
 
 from __future__ import annotations
@@ -52,7 +54,8 @@ class GcPlan:
     run_ids: list[str] = field(default_factory=list)
     experiment_ids: list[int] = field(default_factory=list)
     logged_model_ids: list[str] = field(default_factory=list)
-    artifact_roots: dict[str, str | None] = field(default_factory=dict)  # run or model id -> its root
+    artifact_roots: dict[str, str | None] = field(default_factory=dict)  # run, model or trace id -> its root
+    traces: dict[int, list[str]] = field(default_factory=dict)  # experiment id -> its trace ids
 
 
 @dataclass
@@ -60,6 +63,7 @@ class GcResult:
     runs: list[str] = field(default_factory=list)
     experiments: list[int] = field(default_factory=list)
     logged_models: list[str] = field(default_factory=list)
+    traces: int = 0
     artifact_roots_deleted: int = 0
     warnings: list[str] = field(default_factory=list)
 
@@ -153,6 +157,10 @@ async def plan_gc(
     plan.logged_model_ids = [m for m in chosen if m not in set(in_experiments_models)]
     for model_id in [*plan.logged_model_ids, *in_experiments_models]:
         plan.artifact_roots[model_id] = every_model[model_id][2]
+    for eid in plan.experiment_ids:
+        traces = await bulk.traces_of_experiment(eid)
+        plan.traces[eid] = [trace_id for trace_id, _ in traces]
+        plan.artifact_roots.update(traces)
     return plan
 
 
@@ -237,9 +245,12 @@ async def run_gc(bulk: BulkStore, plan: GcPlan, artifacts: ArtifactDeleter) -> G
     for eid in plan.experiment_ids:
         own_models = await bulk.logged_models_of_experiments([eid])
         await remove_artifacts(own_models)
+        traces = plan.traces.get(eid, [])
+        await remove_artifacts(traces)
         if await bulk.hard_delete_experiment(eid):
             result.experiments.append(eid)
             result.logged_models += own_models
+            result.traces += len(traces)
         else:
             result.warnings.append(f"experiment {eid} still holds runs that are not deleted; it was kept")
     return result

@@ -242,7 +242,7 @@ def _check_assessment(a: Any, trace_id: str) -> dict[str, Any]:
     return a
 
 
-def _stamp(a: dict[str, Any], *, created_ms: int, updated_ms: int) -> dict[str, Any]:
+def stamp_assessment(a: dict[str, Any], *, created_ms: int, updated_ms: int) -> dict[str, Any]:
     """Attach the store-only fields (prefixed ``_``; never part of the JSON answered)."""
     kind, value = _json_value_of(a)
     a["_type"], a["_value"] = kind, value
@@ -265,7 +265,7 @@ def _new_assessment(a: dict[str, Any], trace_id: str) -> dict[str, Any]:
         if a.get(field) is not None:
             out[field] = a[field]
     out["valid"] = a["valid"] if isinstance(a.get("valid"), bool) else True
-    return _stamp(out, created_ms=created, updated_ms=now)
+    return stamp_assessment(out, created_ms=created, updated_ms=now)
 
 
 # --------------------------------------------------------------------------- the service
@@ -656,7 +656,8 @@ class TraceService:
         updated["last_update_time"] = format_timestamp(now)
         updated = {k: val for k, val in updated.items() if val is not None}
         created = parse_timestamp(existing["create_time"], "create_time")
-        return await self.store.replace_assessment(trace_id, _stamp(updated, created_ms=created, updated_ms=now))
+        stamped = stamp_assessment(updated, created_ms=created, updated_ms=now)
+        return await self.store.replace_assessment(trace_id, stamped)
 
     async def delete_assessment(self, trace_id: str, assessment_id: str) -> None:
         await self.store.delete_assessment(trace_id, assessment_id)

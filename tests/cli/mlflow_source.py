@@ -73,8 +73,10 @@ class MlflowServer:
         self._log.close()
 
 
-def populate(tracking_uri: str, tmp_dir: str) -> dict:
-    """Fill the server at tracking_uri; return facts the tests check against."""
+def populate(tracking_uri: str, tmp_dir: str, *, database: bool = True) -> dict:
+    """Fill the server at tracking_uri; return facts the tests check against. ``database``: the
+    server has a database backend (MLflow's file store refuses to link a trace to a prompt
+    version or a run, and to filter traces by assessments)."""
     import mlflow
     import numpy as np
     from mlflow import MlflowClient
@@ -82,7 +84,7 @@ def populate(tracking_uri: str, tmp_dir: str) -> dict:
 
     mlflow.set_tracking_uri(tracking_uri)
     client = MlflowClient(tracking_uri)
-    facts: dict = {}
+    facts: dict = {"database": database}
 
     e1 = client.create_experiment("imported ünïcödé 実験", tags={"team": "ml", "ключ": "значение"})
     e2 = client.create_experiment("second")
@@ -135,6 +137,13 @@ def populate(tracking_uri: str, tmp_dir: str) -> dict:
 
     doomed_run = client.create_run(doomed, run_name="in deleted experiment")
     client.log_metric(doomed_run.info.run_id, "x", 1.0)
+    mlflow.set_experiment(experiment_id=doomed)
+    with warnings.catch_warnings():  # (see the traces below)
+        warnings.simplefilter("ignore")
+        with mlflow.start_span("in deleted experiment") as doomed_span:
+            doomed_span.set_inputs({"x": 1})
+        mlflow.flush_trace_async_logging()
+    facts["doomed_trace"] = doomed_span.trace_id
     client.delete_experiment(doomed)
     facts["doomed_run"] = doomed_run.info.run_id
 
@@ -149,15 +158,37 @@ def populate(tracking_uri: str, tmp_dir: str) -> dict:
     client.set_model_version_tag("reg-model", "2", "quality", "good")
     mlflow.genai.register_prompt(name="greeting", template="Hello {{name}}!", commit_message="first")
     mlflow.genai.register_prompt(name="greeting", template="Hi {{name}}!", commit_message="second")
-    # One trace (the import does not carry traces yet: it needs --skip-traces for this source).
+    # Traces: a nested trace with inputs and outputs, a decorated function's trace inside a run
+    # (linked to it), feedback and an expectation, a trace tag, a trace linked to a prompt version.
     # (Warnings off meanwhile: the exporter's thread would drop the trace on a warning that the
     # suite's filterwarnings=error turns into an exception.)
     mlflow.set_experiment(experiment_id=e2)
+
+    @mlflow.trace(span_type="TOOL")
+    def add(a: int, b: int) -> int:
+        return a + b
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with mlflow.start_span("traced") as span:
+        with mlflow.start_span("traced ✓") as span:
             span.set_inputs({"q": "hi"})
+            with mlflow.start_span("inner", span_type="LLM") as inner:
+                inner.set_inputs({"prompt": "hi"})
+                inner.set_outputs({"text": "hello"})
             span.set_outputs({"a": "hello"})
         mlflow.flush_trace_async_logging()
+        traced = span.trace_id
+        with mlflow.start_run(run_id=run2.info.run_id):
+            add(1, 2)
+        mlflow.flush_trace_async_logging()
+        in_run = mlflow.get_last_active_trace_id()
+    client.set_trace_tag(traced, "reviewed", "yes")
+    mlflow.log_feedback(trace_id=traced, name="helpful", value=True, rationale="said hello")
+    mlflow.log_expectation(trace_id=traced, name="expected", value={"a": "hello"})
+    if database:
+        client.link_prompt_versions_to_trace([client.get_prompt_version("greeting", 1)], traced)
+        client.link_traces_to_run([traced], run2.info.run_id)  # an entity association, not sourceRun metadata
+    facts["traces"] = [traced, in_run]
+    facts["trace_experiment"] = e2
     facts["run_ids"] = [pid, child.info.run_id, gone.info.run_id, run2.info.run_id, doomed_run.info.run_id]
     return facts

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import pathlib
 import sqlite3
 import tempfile
 
@@ -100,11 +101,55 @@ def snapshot(uri: str, facts: dict, tmp_path) -> dict:
         with open(f"{local}/{name}", "rb") as f:
             files[name] = f.read()
     out["artifact bytes"] = files
+    out.update(trace_snapshot(uri, facts))
+    return out
+
+
+def _assessment(a) -> tuple:
+    kind = "feedback" if a.feedback is not None else "expectation"
+    value = a.feedback.value if a.feedback is not None else a.expectation.value
+    return (a.assessment_id, a.name, kind, value, a.rationale, a.source.source_type, a.source.source_id,
+            a.create_time_ms, a.last_update_time_ms, a.valid, a.trace_id)  # fmt: skip
+
+
+def _trace(t) -> tuple:
+    i = t.info
+    spans = sorted(
+        (s.span_id, s.parent_id, s.name, s.span_type, s.status.status_code.value, s.start_time_ns, s.end_time_ns,
+         repr(s.inputs), repr(s.outputs))
+        for s in (t.data.spans if t.data else [])
+    )  # fmt: skip
+    return (
+        i.trace_id, i.trace_location.mlflow_experiment.experiment_id, i.request_time, i.execution_duration,
+        i.state.value, i.request_preview, i.response_preview, i.client_request_id, sorted(i.tags.items()),
+        sorted(i.trace_metadata.items()), sorted(_assessment(a) for a in i.assessments), spans,
+    )  # fmt: skip
+
+
+def trace_snapshot(uri: str, facts: dict) -> dict:
+    """The traces as the mlflow client sees them: searches (with filters on tags, runs and
+    feedback) and each trace with its spans."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    mlflow.set_tracking_uri(uri)
+    client = MlflowClient(uri)
+    eid = facts["trace_experiment"]
+    out: dict = {}
+    run2 = facts["run_ids"][3]
+    filters = ["", "tags.reviewed = 'yes'", f"attributes.run_id = '{run2}'"]
+    if facts["database"]:  # (MLflow's file store cannot filter by assessments)
+        filters.append("feedback.helpful = 'true'")
+    for filter_string in filters:
+        found = mlflow.search_traces(locations=[eid], filter_string=filter_string or None, return_type="list")
+        out[f"search_traces {filter_string}"] = sorted(_trace(t) for t in found)
+    for trace_id in facts["traces"]:
+        out[f"get_trace {trace_id}"] = _trace(client.get_trace(trace_id))
     return out
 
 
 def _import(source, target_uri: str, cwd, *extra: str):
-    return aiotrack_cli("import", source.location, "--backend-store-uri", target_uri, "--skip-traces", *extra, cwd=cwd)
+    return aiotrack_cli("import", source.location, "--backend-store-uri", target_uri, *extra, cwd=cwd)
 
 
 def _target_for(source, tmp_path, pg_server) -> str:
@@ -120,6 +165,8 @@ def test_import_answers_like_mlflow_and_a_rerun_adds_nothing(mlflow_source, tmp_
     assert first.returncode == 0, first.stdout + first.stderr
     assert "verification: OK" in first.stdout
     assert "Imported 4 experiment(s) and 2 registered model(s)" in first.stdout
+    spans = 0 if mlflow_source.kind == "file" else 3  # the file store keeps spans in the traces' artifacts
+    assert f"2, {spans}          2, {spans}" in first.stdout  # traces, spans of the traces' experiment
 
     # Artifacts stay where they are: aiotrack serves MLflow's artifact destination.
     aiotrack = start_server(
@@ -141,6 +188,7 @@ def test_import_answers_like_mlflow_and_a_rerun_adds_nothing(mlflow_source, tmp_
     again = _import(mlflow_source, target, tmp_path)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "Imported 0 experiment(s) and 0 registered model(s) (0 rows)" in again.stdout
+    assert "Traces of" not in again.stdout
     assert "4 experiment(s) and 2 model(s) were already imported" in again.stdout
     assert "verification: OK" in again.stdout
     assert snapshot(aiotrack.url, mlflow_source.facts, tmp_path)["runs  None"] == expected["runs  None"]
@@ -148,11 +196,10 @@ def test_import_answers_like_mlflow_and_a_rerun_adds_nothing(mlflow_source, tmp_
 
 def test_rest_source_against_the_running_mlflow_server(mlflow_sqlite_source, tmp_path):
     target = f"sqlite:///{tmp_path}/from-rest.db"
-    done = aiotrack_cli(
-        "import", mlflow_sqlite_source.server.url, "--backend-store-uri", target, "--skip-traces", cwd=tmp_path
-    )
+    done = aiotrack_cli("import", mlflow_sqlite_source.server.url, "--backend-store-uri", target, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "verification: OK" in done.stdout
+    assert "2, 3          2, 3" in done.stdout
     conn = sqlite3.connect(f"{tmp_path}/from-rest.db")
     try:
         runs = {r[0] for r in conn.execute("SELECT run_uuid FROM runs")}
@@ -163,21 +210,52 @@ def test_rest_source_against_the_running_mlflow_server(mlflow_sqlite_source, tmp
         assert points == 300 + 4 + 1  # loss, the odd values (NaN, +-inf, 5.0), model_acc
         prompts = conn.execute("SELECT COUNT(*) FROM model_versions WHERE name = 'greeting'").fetchone()[0]
         assert prompts == 2
+        # The links MLflow keeps as entity associations, rebuilt from what the API shows.
+        links = set(conn.execute("SELECT trace_id, destination_type, destination_id FROM trace_links"))
+        traced = mlflow_sqlite_source.facts["traces"][0]
+        assert links == {
+            (traced, "PROMPT_VERSION", "greeting/1"),
+            (traced, "RUN", mlflow_sqlite_source.facts["run_ids"][3]),
+        }
     finally:
         conn.close()
 
 
-def test_traces_are_refused_unless_skipped(mlflow_sqlite_source, tmp_path):
-    done = aiotrack_cli(
-        "import", mlflow_sqlite_source.location, "--backend-store-uri", f"sqlite:///{tmp_path}/t.db", cwd=tmp_path
+def test_skip_traces_leaves_them_and_a_later_import_brings_them(mlflow_sqlite_source, tmp_path):
+    target = f"sqlite:///{tmp_path}/t.db"
+    skipped = aiotrack_cli(
+        "import", mlflow_sqlite_source.location, "--backend-store-uri", target, "--skip-traces", cwd=tmp_path
     )
-    assert done.returncode != 0
-    assert "1 traces" in done.stderr and "--skip-traces" in done.stderr
+    assert skipped.returncode == 0, skipped.stdout + skipped.stderr
+    assert "traces (not imported)" in skipped.stdout and "verification: OK" in skipped.stdout
     conn = sqlite3.connect(f"{tmp_path}/t.db")
     try:
-        assert conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 0
+        assert conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 5
+        assert conn.execute("SELECT COUNT(*) FROM trace_info").fetchone()[0] == 0
+        later = aiotrack_cli("import", mlflow_sqlite_source.location, "--backend-store-uri", target, cwd=tmp_path)
+        assert later.returncode == 0, later.stdout + later.stderr
+        assert "Imported 0 experiment(s)" in later.stdout and "Traces of 4 experiment(s) imported" in later.stdout
+        assert "2, 3          2, 3" in later.stdout and "verification: OK" in later.stdout
+        # (3 traces: 2 in the traces' experiment, 1 in the deleted one)
+        assert conn.execute("SELECT COUNT(*) FROM trace_info").fetchone()[0] == 3
+        assert conn.execute("SELECT COUNT(*) FROM spans").fetchone()[0] == 4
+        again = aiotrack_cli("import", mlflow_sqlite_source.location, "--backend-store-uri", target, cwd=tmp_path)
+        assert again.returncode == 0 and "Traces of" not in again.stdout
+        assert conn.execute("SELECT COUNT(*) FROM trace_info").fetchone()[0] == 3
     finally:
         conn.close()
+
+
+def test_a_missing_span_is_a_mismatch(mlflow_sqlite_source, tmp_path):
+    target = f"sqlite:///{tmp_path}/s.db"
+    assert _import(mlflow_sqlite_source, target, tmp_path).returncode == 0
+    conn = sqlite3.connect(f"{tmp_path}/s.db")
+    conn.execute("DELETE FROM spans WHERE rowid IN (SELECT rowid FROM spans LIMIT 1)")
+    conn.commit()
+    conn.close()
+    again = _import(mlflow_sqlite_source, target, tmp_path)
+    assert again.returncode == 1
+    assert "2, 3          2, 2   MISMATCH" in again.stdout and "verification: FAILED" in again.stdout
 
 
 def test_dry_run_counts_and_writes_nothing(mlflow_sqlite_source, tmp_path):
@@ -189,7 +267,7 @@ def test_dry_run_counts_and_writes_nothing(mlflow_sqlite_source, tmp_path):
     assert "Dry run: nothing written" in done.stdout
     lines = dict(line.split()[:2] for line in done.stdout.splitlines()[1:] if line.startswith("  "))
     assert lines["runs"] == "5" and lines["metrics"] == "309" and lines["model_versions"] == "5"
-    assert lines["traces"] == "1"
+    assert lines["trace_info"] == "3" and lines["spans"] == "4" and lines["assessments"] == "2"
     assert not (tmp_path / "d.db").exists()
 
 
@@ -216,9 +294,7 @@ def test_import_refuses_a_target_whose_ids_are_taken(mlflow_sqlite_source, tmp_p
     server = start_server(["--backend-store-uri", target, "--workers", "1"])
     mlflow.MlflowClient(server.url).create_experiment("already here")  # takes id 1
     server.stop()
-    done = aiotrack_cli(
-        "import", mlflow_sqlite_source.location, "--backend-store-uri", target, "--skip-traces", cwd=tmp_path
-    )
+    done = aiotrack_cli("import", mlflow_sqlite_source.location, "--backend-store-uri", target, cwd=tmp_path)
     assert done.returncode != 0
     assert "experiment id 1 is taken in the target by 'already here'" in done.stderr
     conn = sqlite3.connect(f"{tmp_path}/busy.db")
@@ -255,4 +331,9 @@ def test_copy_artifacts_copies_proxied_artifacts_to_the_new_destination(mlflow_s
     with open(f"{source_root}/sub/data.bin", "rb") as f:
         assert (copied / "sub" / "data.bin").read_bytes() == f.read()
     assert (target_artifacts / "1" / gone / "artifacts" / "data.bin").exists()  # deleted runs keep theirs
-    assert "Artifacts: 3 file(s)" in done.stdout
+    # The traces' artifacts (the traces.json MLflow's client uploads for some) come along.
+    source_artifacts = pathlib.Path(mlflow_sqlite_source.artifacts)
+    trace_files = [p.relative_to(source_artifacts) for p in source_artifacts.glob("*/traces/*/artifacts/traces.json")]
+    for rel in trace_files:
+        assert (target_artifacts / rel).read_bytes() == (source_artifacts / rel).read_bytes()
+    assert f"Artifacts: {3 + len(trace_files)} file(s)" in done.stdout  # 3 run artifacts and the traces.json

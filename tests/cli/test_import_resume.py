@@ -33,7 +33,8 @@ def _journal(db: str) -> int:
         return 0
     conn = sqlite3.connect(db, timeout=30)
     try:
-        return conn.execute("SELECT COUNT(*) FROM aiotrack_import_journal").fetchone()[0]
+        # (experiments only: each experiment's traces are a unit of their own, journaled after it)
+        return conn.execute("SELECT COUNT(*) FROM aiotrack_import_journal WHERE entity = 'experiment'").fetchone()[0]
     except sqlite3.OperationalError:
         return 0  # the schema is not there yet
     finally:
@@ -58,7 +59,9 @@ def test_killed_import_continues_and_ends_verified(synthetic_source, tmp_path):
 
     conn = sqlite3.connect(db)
     try:
-        journaled = {int(r[0]) for r in conn.execute("SELECT entity_id FROM aiotrack_import_journal")}
+        journaled = {
+            int(r[0]) for r in conn.execute("SELECT entity_id FROM aiotrack_import_journal WHERE entity = 'experiment'")
+        }
         present = {r[0] for r in conn.execute("SELECT experiment_id FROM experiments")}
         runs_per_experiment = dict(conn.execute("SELECT experiment_id, COUNT(*) FROM runs GROUP BY experiment_id"))
     finally:

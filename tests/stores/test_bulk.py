@@ -103,3 +103,32 @@ async def test_an_experiment_unit_is_all_or_nothing_and_journaled(stores, databa
     await bulk.resync_identities()
     tracking = SqlTrackingStore(database)
     assert int(await tracking.create_experiment("after the import", None, [], ROOT)) == 8
+
+
+async def test_a_traces_unit_is_journaled_counted_and_goes_with_its_deleted_experiment(stores, database):
+    tracking, bulk = stores
+    eid = int(await tracking.create_experiment("traced", None, [], ROOT))
+    kept = int(await tracking.create_experiment("kept", None, [], ROOT))
+    span = ("tr-a", "0123456789abcdef", None, "root", "CHAIN", "OK", 1_000_000, 2_000_000, "{}")
+    assessment = ("a-1", "tr-a", "helpful", "feedback", "true", 1, None, 1, 1, "{}")
+    for trace_id, experiment in (("tr-a", eid), ("tr-b", kept)):
+        async with bulk.traces_unit("src", experiment) as unit:
+            await unit.rows("trace_info", [(trace_id, experiment, 1, 1, "OK", None, None, None, 1)])
+            await unit.rows("trace_tags", [(trace_id, "mlflow.artifactLocation", f"{ROOT}{experiment}/traces")])
+            await unit.rows("trace_request_metadata", [(trace_id, "mlflow.sourceRun", "r")])
+            await unit.rows("spans", [(trace_id, *span[1:])])
+            if trace_id == "tr-a":
+                await unit.rows("assessments", [assessment])
+                await unit.rows("trace_links", [("tr-a", "RUN", "r")])
+    assert await bulk.journal("src") == {("experiment_traces", str(eid)), ("experiment_traces", str(kept))}
+    counts = await bulk.trace_counts([eid, kept])
+    assert counts[eid] == dict.fromkeys(counts[eid], 1)
+    assert counts[kept] == {**counts[eid], "assessments": 0, "trace_links": 0}
+    assert await bulk.traces_of_experiment(eid) == [("tr-a", f"{ROOT}{eid}/traces")]
+
+    assert await bulk.hard_delete_experiment(eid) is False  # still active: nothing goes
+    assert (await bulk.trace_counts([eid]))[eid]["spans"] == 1
+    await tracking.delete_experiment(str(eid))
+    assert await bulk.hard_delete_experiment(eid) is True
+    assert (await bulk.trace_counts([eid]))[eid] == dict.fromkeys(counts[eid], 0)
+    assert (await bulk.trace_counts([kept]))[kept] == counts[kept]  # the other experiment's trace stays

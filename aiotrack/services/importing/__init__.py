@@ -7,7 +7,9 @@
 - ``writer.py``: the import itself (one transaction per experiment and per registered model,
   journaled, so reruns add nothing and an interrupted run continues), artifact copying;
 - ``report.py``: counts per entity on both sides and metric sums per run, compared.
+- ``traces.py``: trace rows (infos, tags, metadata, spans, assessments, links) built once for
+  every source, with the trace store's own row builders.
 
-Traces are one more unit kind once aiotrack stores them: the sources count them, and until the
-target has a trace store an import of a source with traces stops unless ``--skip-traces``.
+Each experiment's traces are a unit of their own, journaled as ``experiment_traces``; with
+``--skip-traces`` they are left out, and a later import without it brings them.
 """

@@ -5,8 +5,11 @@ deleted experiments under ``.trash/<exp>``; ``<exp>/<run>/{meta.yaml,params/,tag
 inputs/<id>/meta.yaml,outputs/<model>/meta.yaml}``; ``<exp>/datasets/<id>/meta.yaml``;
 ``<exp>/models/<model_id>/{meta.yaml,params/,tags/,metrics/}``; the registry under
 ``models/<name>/{meta.yaml,tags/,aliases/,version-N/{meta.yaml,tags/}}``; traces under
-``<exp>/traces/``. Tag and param keys are file paths relative to their folder (a key with ``/``
-is a nested file). Metric lines are ``timestamp value [step [dataset_name dataset_digest]]``
+``<exp>/traces/<trace id>/{trace_info.yaml,tags/,request_metadata/,assessments/<id>.yaml}`` (the
+file store keeps no spans: they are in each trace's artifact, ``traces.json``, and stay there;
+it has no links between traces and runs or prompts either). Tag and param keys are file paths
+relative to their folder (a key with ``/`` is a nested file).
+Metric lines are ``timestamp value [step [dataset_name dataset_digest]]``
 (MLflow's own reader takes the step of a five-field line as 0; the import keeps the step the
 file holds, as MLflow's SQL stores keep it); values go through the same
 rule as every write (NaN kept as NaN, infinities as +/-FLOAT_MAX). Files are read in a thread,
@@ -23,14 +26,26 @@ from typing import Any
 import yaml
 
 from aiotrack.errors import ConfigError
-from aiotrack.services.importing.source import ModelRows, Row, Source, latest_of, metric_value
-from aiotrack.stores.sql.bulk import REGISTRY_TABLES
+from aiotrack.services.importing.source import (
+    ModelRows,
+    Row,
+    Source,
+    latest_of,
+    metric_value,
+    model_version_row,
+    optional_int,
+    registered_model_row,
+)
+from aiotrack.services.importing.traces import assessment_row_of, v3_info_rows
+from aiotrack.stores.sql.bulk import REGISTRY_TABLES, TRACE_TABLES
 
 TRASH = ".trash"
+TRACE_INFO = "trace_info.yaml"
 REGISTRY_DIR = "models"
 _RUN_BATCH = 200
 _RUN_STATUS = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILLED"}
 _SOURCE_TYPE = {1: "NOTEBOOK", 2: "JOB", 3: "PROJECT", 4: "LOCAL", 5: "UNKNOWN"}
+_TRACE_BATCH = 500
 _SKIP_IN_EXPERIMENT = {"tags", "datasets", "models", "traces", "meta.yaml"}
 
 
@@ -65,10 +80,6 @@ def _metric_lines(folder: str) -> list[tuple[str, list[list[str]]]]:
                 lines = [line.split() for line in f if line.strip()]
             out.append((os.path.relpath(path, folder).replace(os.sep, "/"), lines))
     return out
-
-
-def _int(value: Any) -> int | None:
-    return None if value in (None, "") else int(value)
 
 
 def _text(value: Any) -> str | None:
@@ -113,16 +124,37 @@ class MlflowFileSource(Source):
     async def close(self) -> None:
         self._dirs = {}
 
-    async def trace_count(self) -> int:
-        def count() -> int:
-            total = 0
-            for path in self._dirs.values():
-                traces = os.path.join(path, "traces")
-                if os.path.isdir(traces):
-                    total += len(os.listdir(traces))
-            return total
+    async def trace_rows(self, experiment_id: int) -> AsyncIterator[tuple[str, list[Row]]]:
+        traces_dir = os.path.join(self._dirs[experiment_id], "traces")
+        trace_ids = await asyncio.to_thread(
+            lambda: (
+                sorted(n for n in os.listdir(traces_dir) if os.path.isfile(os.path.join(traces_dir, n, TRACE_INFO)))
+                if os.path.isdir(traces_dir)
+                else []
+            )
+        )
+        for start in range(0, len(trace_ids), _TRACE_BATCH):
+            batch = trace_ids[start : start + _TRACE_BATCH]
+            tables = await asyncio.to_thread(self._read_traces, experiment_id, traces_dir, batch)
+            for table, rows in tables.items():
+                yield table, rows
 
-        return await asyncio.to_thread(count)
+    def _read_traces(self, experiment_id: int, traces_dir: str, trace_ids: list[str]) -> dict[str, list[Row]]:
+        out: dict[str, list[Row]] = {t: [] for t in TRACE_TABLES}
+        for folder in trace_ids:
+            trace_dir = os.path.join(traces_dir, folder)
+            info = _yaml(os.path.join(trace_dir, TRACE_INFO))
+            info["tags"] = dict(_key_files(os.path.join(trace_dir, "tags")))
+            info["trace_metadata"] = dict(_key_files(os.path.join(trace_dir, "request_metadata")))
+            row, tags, metadata, _ = v3_info_rows(info, experiment_id)
+            out["trace_info"].append(row)
+            out["trace_tags"] += tags
+            out["trace_request_metadata"] += metadata
+            assessments_dir = os.path.join(trace_dir, "assessments")
+            if os.path.isdir(assessments_dir):
+                bodies = [_yaml(os.path.join(assessments_dir, n)) for n in sorted(os.listdir(assessments_dir))]
+                out["assessments"] += [assessment_row_of(str(row[0]), b) for b in bodies if b]
+        return out
 
     async def experiments(self) -> list[Row]:
         def read() -> list[Row]:
@@ -135,8 +167,8 @@ class MlflowFileSource(Source):
                         str(meta.get("name")),
                         _text(meta.get("artifact_location")),
                         meta.get("lifecycle_stage") or "active",
-                        _int(meta.get("creation_time")),
-                        _int(meta.get("last_update_time")),
+                        optional_int(meta.get("creation_time")),
+                        optional_int(meta.get("last_update_time")),
                     )
                 )
             return rows
@@ -180,9 +212,9 @@ class MlflowFileSource(Source):
                     _text(meta.get("entry_point_name")),
                     _text(meta.get("user_id")),
                     _enum(meta.get("status"), _RUN_STATUS, "RUNNING"),
-                    _int(meta.get("start_time")),
-                    _int(meta.get("end_time")),
-                    _int(meta.get("deleted_time")),
+                    optional_int(meta.get("start_time")),
+                    optional_int(meta.get("end_time")),
+                    optional_int(meta.get("deleted_time")),
                     _text(meta.get("source_version")),
                     meta.get("lifecycle_stage") or "active",
                     _text(meta.get("artifact_uri")),
@@ -241,8 +273,8 @@ class MlflowFileSource(Source):
                     experiment_id,
                     str(meta.get("name")),
                     str(meta.get("artifact_location")),
-                    _int(meta.get("creation_timestamp")),
-                    _int(meta.get("last_updated_timestamp")),
+                    optional_int(meta.get("creation_timestamp")),
+                    optional_int(meta.get("last_updated_timestamp")),
                     int(meta.get("status") or 0),
                     meta.get("lifecycle_stage") or "active",
                     meta.get("model_type") or None,
@@ -279,14 +311,7 @@ class MlflowFileSource(Source):
         for folder, meta in _children(base):
             name = str(meta.get("name") or folder)
             rows: ModelRows = {t: [] for t in REGISTRY_TABLES}
-            rows["registered_models"].append(
-                (
-                    name,
-                    _int(meta.get("creation_timestamp")),
-                    _int(meta.get("last_updated_timestamp")),
-                    meta.get("description"),
-                )
-            )
+            rows["registered_models"].append(registered_model_row(name, meta))
             model_dir = os.path.join(base, folder)
             rows["registered_model_tags"] = [(name, k, v) for k, v in _key_files(os.path.join(model_dir, "tags"))]
             for entry in sorted(os.listdir(model_dir)):
@@ -295,24 +320,7 @@ class MlflowFileSource(Source):
                     continue
                 v = _yaml(version_meta)
                 version = int(v["version"])
-                rows["model_versions"].append(
-                    (
-                        name,
-                        version,
-                        _int(v.get("creation_timestamp")),
-                        _int(v.get("last_updated_timestamp")),
-                        v.get("description"),
-                        v.get("user_id"),
-                        v.get("current_stage") or "None",
-                        v.get("source"),
-                        v.get("storage_location"),
-                        v.get("run_id"),
-                        v.get("run_link"),
-                        v.get("status") or "READY",
-                        v.get("status_message"),
-                        v.get("model_id") or None,
-                    )
-                )
+                rows["model_versions"].append(model_version_row(name, v, storage_location=v.get("storage_location")))
                 rows["model_version_tags"] += [
                     (name, version, k, val) for k, val in _key_files(os.path.join(model_dir, entry, "tags"))
                 ]

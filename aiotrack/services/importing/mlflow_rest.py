@@ -5,6 +5,13 @@ any backend the server has. What the REST API does not expose cannot come along:
 inputs get ids derived from what identifies them (uuid5 of experiment, name and digest; of run
 and dataset), runs' ``deleted_time`` is unknown (left empty), deleted logged models and the
 redacted rows of deleted model versions are not listed. Everything else keeps MLflow's ids.
+
+Traces come from the v3 trace search (infos with tags, metadata and assessments); the spans of
+a trace MLflow keeps in its tracking store (``mlflow.trace.spansLocation`` = ``TRACKING_STORE``)
+from ``get-trace-artifact``, one request per trace. Links: a prompt-version link is what the
+``mlflow.linkedPrompts`` tag lists (MLflow writes both together); a run link is a trace the run
+filter finds whose ``mlflow.sourceRun`` metadata does not name that run (the API does not list
+entity associations themselves).
 """
 
 from __future__ import annotations
@@ -17,21 +24,30 @@ import aiohttp
 import orjson
 
 from aiotrack.errors import ConfigError
-from aiotrack.services.importing.source import ModelRows, Row, Source, latest_of, metric_value
-from aiotrack.stores.sql.bulk import REGISTRY_TABLES
+from aiotrack.search.traces import SOURCE_RUN_METADATA
+from aiotrack.services.importing.source import (
+    ModelRows,
+    Row,
+    Source,
+    latest_of,
+    metric_value,
+    model_version_row,
+    optional_int,
+    registered_model_row,
+)
+from aiotrack.services.importing.traces import assessment_row_of, span_rows, v3_info_rows
+from aiotrack.services.traces import LINKED_PROMPTS_TAG, SPANS_LOCATION_TAG, TRACKING_STORE
+from aiotrack.stores.sql.bulk import REGISTRY_TABLES, TRACE_TABLES
 
 PAGE = 1000
 HISTORY_PAGE = 25_000
+TRACE_PAGE = 500
 PROMPT_FILTER = "tags.`mlflow.prompt.is_prompt` = 'true'"
 _NAMESPACE = uuid.UUID("6f1d0a3e-6a55-4c1e-9b8e-0a2b1f3c4d5e")
 
 
 def _derived_id(*parts: Any) -> str:
     return uuid.uuid5(_NAMESPACE, "\x00".join(str(p) for p in parts)).hex
-
-
-def _int(value: Any) -> int | None:
-    return None if value in (None, "") else int(value)
 
 
 class MlflowRestSource(Source):
@@ -96,8 +112,8 @@ class MlflowRestSource(Source):
                 e["name"],
                 e.get("artifact_location"),
                 e.get("lifecycle_stage") or "active",
-                _int(e.get("creation_time")),
-                _int(e.get("last_update_time")),
+                optional_int(e.get("creation_time")),
+                optional_int(e.get("last_update_time")),
             )
             for e in found
         ]
@@ -130,8 +146,8 @@ class MlflowRestSource(Source):
                         None,
                         info.get("user_id"),
                         info.get("status") or "RUNNING",
-                        _int(info.get("start_time")),
-                        _int(info.get("end_time")),
+                        optional_int(info.get("start_time")),
+                        optional_int(info.get("end_time")),
                         None,
                         None,
                         info.get("lifecycle_stage") or "active",
@@ -188,6 +204,49 @@ class MlflowRestSource(Source):
         async for table, rows in self._logged_models(experiment_id):
             yield table, rows
 
+    async def trace_rows(self, experiment_id: int) -> AsyncIterator[tuple[str, list[Row]]]:
+        location = {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": str(experiment_id)}}
+        infos = await self._pages(
+            "POST", "/api/3.0/mlflow/traces/search", {"locations": [location], "max_results": TRACE_PAGE}, "traces"
+        )
+        if not infos:
+            return
+        out: dict[str, list[Row]] = {t: [] for t in TRACE_TABLES}
+        for info in infos:
+            row, tags, metadata, assessments = v3_info_rows(info, experiment_id)
+            trace_id = str(row[0])
+            out["trace_info"].append(row)
+            out["trace_tags"] += tags
+            out["trace_request_metadata"] += metadata
+            out["assessments"] += [assessment_row_of(trace_id, a) for a in assessments]
+            if (info.get("tags") or {}).get(SPANS_LOCATION_TAG) == TRACKING_STORE:
+                data = await self._get("/ajax-api/2.0/mlflow/get-trace-artifact", {"request_id": trace_id})
+                out["spans"] += span_rows(trace_id, data.get("spans") or [])
+            linked = orjson.loads((info.get("tags") or {}).get(LINKED_PROMPTS_TAG) or "[]")
+            out["trace_links"] += [
+                (trace_id, "PROMPT_VERSION", f"{p['name']}/{p['version']}") for p in linked if isinstance(p, dict)
+            ]
+        source_runs = {str(i["trace_id"]): (i.get("trace_metadata") or {}).get(SOURCE_RUN_METADATA) for i in infos}
+        runs = await self._pages(
+            "POST",
+            "/api/2.0/mlflow/runs/search",
+            {"experiment_ids": [str(experiment_id)], "run_view_type": "ALL", "max_results": PAGE},
+            "runs",
+        )
+        for run in runs:
+            run_id = run["info"]["run_id"]
+            found = await self._pages(
+                "POST",
+                "/api/3.0/mlflow/traces/search",
+                {"locations": [location], "max_results": TRACE_PAGE, "filter": f"attributes.run_id = '{run_id}'"},
+                "traces",
+            )
+            out["trace_links"] += [
+                (str(t["trace_id"]), "RUN", run_id) for t in found if source_runs.get(str(t["trace_id"])) != run_id
+            ]
+        for table, rows in out.items():
+            yield table, rows
+
     async def _logged_models(self, experiment_id: int) -> AsyncIterator[tuple[str, list[Row]]]:
         models = await self._pages(
             "POST",
@@ -206,8 +265,8 @@ class MlflowRestSource(Source):
                         experiment_id,
                         info["name"],
                         info.get("artifact_uri", ""),
-                        _int(info.get("creation_timestamp_ms")),
-                        _int(info.get("last_updated_timestamp_ms")),
+                        optional_int(info.get("creation_timestamp_ms")),
+                        optional_int(info.get("last_updated_timestamp_ms")),
                         _LOGGED_MODEL_STATUS.get(info.get("status", ""), 0),
                         "active",
                         info.get("model_type") or None,
@@ -259,14 +318,7 @@ class MlflowRestSource(Source):
             if name in models:
                 continue
             rows: ModelRows = {t: [] for t in REGISTRY_TABLES}
-            rows["registered_models"] = [
-                (
-                    name,
-                    _int(rm.get("creation_timestamp")),
-                    _int(rm.get("last_updated_timestamp")),
-                    rm.get("description"),
-                )
-            ]
+            rows["registered_models"] = [registered_model_row(name, rm)]
             rows["registered_model_tags"] = [(name, t["key"], t.get("value")) for t in rm.get("tags", [])]
             escaped = name.replace("'", "\\'")
             is_prompt = any(
@@ -282,24 +334,7 @@ class MlflowRestSource(Source):
             )
             for v in versions:
                 version = int(v["version"])
-                rows["model_versions"].append(
-                    (
-                        name,
-                        version,
-                        _int(v.get("creation_timestamp")),
-                        _int(v.get("last_updated_timestamp")),
-                        v.get("description"),
-                        v.get("user_id"),
-                        v.get("current_stage") or "None",
-                        v.get("source"),
-                        v.get("source"),
-                        v.get("run_id"),
-                        v.get("run_link"),
-                        v.get("status") or "READY",
-                        v.get("status_message"),
-                        v.get("model_id") or None,
-                    )
-                )
+                rows["model_versions"].append(model_version_row(name, v, storage_location=v.get("source")))
                 rows["model_version_tags"] += [(name, version, t["key"], t.get("value")) for t in v.get("tags", [])]
             rows["registered_model_aliases"] = [(name, a["alias"], int(a["version"])) for a in rm.get("aliases", [])]
             models[name] = rows

@@ -1,25 +1,30 @@
-"""An MLflow SQL database (SQLite or PostgreSQL) as an import source, read directly.
+"""An MLflow SQL database (SQLite, PostgreSQL or MySQL/MariaDB) as an import source, read directly.
 
 The schema read is MLflow 3.17's (alembic head ``dc11669786a5``, in
 ``mlflow/store/db_migrations/``); a database at another revision is refused, naming it. SQLite
 files are opened read-only; PostgreSQL is read in one repeatable-read, read-only transaction per
 query stream, so a source that is still being written gives a consistent picture of each table.
-Metric history streams in chunks (a server-side cursor on PostgreSQL, ``fetchmany`` on SQLite),
-never held whole.
+MySQL (with PyMySQL, the ``mysql`` extra) is read on one connection in repeatable-read, read-only
+mode. Metric history streams in chunks (a server-side cursor on PostgreSQL, an unbuffered one on
+MySQL, ``fetchmany`` on SQLite), never held whole.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import asyncpg
 
 from aiotrack.errors import ConfigError
-from aiotrack.services.importing.source import MetricSums, ModelRows, Row, Source, metric_value
-from aiotrack.stores.sql.bulk import METRIC_SUMS_SQL, REGISTRY_TABLES, UNIT_TABLES
+from aiotrack.services.importing.source import MetricSums, ModelRows, Row, Source, TraceCounts, metric_value
+from aiotrack.services.importing.traces import LINK_TYPES, assessment_row_of_columns
+from aiotrack.stores.sql.bulk import METRIC_SUMS_SQL, REGISTRY_TABLES, TRACE_TABLES, UNIT_TABLES
 from aiotrack.stores.sql.database import to_dollar_params
 from aiotrack.stores.sql.uri import StoreURI
 
@@ -95,6 +100,76 @@ _EXPERIMENT_QUERIES: tuple[tuple[str, str], ...] = (
 )
 assert [t for t, _ in _EXPERIMENT_QUERIES] == list(UNIT_TABLES)[1:]
 
+_TRACES = "SELECT request_id FROM trace_info WHERE experiment_id = ?"
+TRACE_NAME_TAG = "mlflow.traceName"
+SESSION_METADATA = "mlflow.trace.session"
+TOKEN_USAGE_METADATA = "mlflow.trace.tokenUsage"
+COST_METADATA = "mlflow.trace.cost"
+# trace_info's columns behind the token usage and cost metadata (each JSON key is its column's name)
+_TOKEN_COLUMNS = (
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+    "cache_creation_input_tokens_above_1hr",
+)
+_COST_COLUMNS = ("input_cost", "output_cost", "total_cost")
+# (aiotrack trace table, query over MLflow's trace tables for one experiment id). Spans are
+# MLflow's ``spans`` rows (the traces whose spansLocation tag says TRACKING_STORE); a trace whose
+# spans MLflow keeps in its artifact has none here and keeps them there.
+_TRACE_QUERIES: tuple[tuple[str, str], ...] = (
+    (
+        "trace_info",
+        "SELECT request_id, experiment_id, timestamp_ms, execution_time_ms, status, client_request_id, "
+        "request_preview, response_preview, 1 FROM trace_info WHERE experiment_id = ?",
+    ),
+    # MLflow 3.17 keeps some of a trace's tags and metadata in trace_info columns and answers
+    # them as tags (the trace name) and metadata (session, token usage and cost as JSON); the
+    # import writes them as the tags and metadata they are answered as.
+    (
+        "trace_tags",
+        f"SELECT request_id, key, value FROM trace_tags WHERE key <> '{TRACE_NAME_TAG}' AND request_id IN ({_TRACES}) "
+        f"UNION ALL SELECT request_id, '{TRACE_NAME_TAG}', trace_name FROM trace_info "
+        "WHERE experiment_id = ? AND trace_name IS NOT NULL",
+    ),
+    (
+        "trace_request_metadata",
+        "SELECT request_id, key, value FROM trace_request_metadata "
+        f"WHERE key NOT IN ('{SESSION_METADATA}', '{TOKEN_USAGE_METADATA}', '{COST_METADATA}') "
+        f"AND request_id IN ({_TRACES}) "
+        f"UNION ALL SELECT request_id, '{SESSION_METADATA}', session_id FROM trace_info "
+        "WHERE experiment_id = ? AND session_id IS NOT NULL",
+    ),
+    (
+        "trace_request_metadata",
+        f"SELECT request_id, {', '.join(_TOKEN_COLUMNS)} FROM trace_info WHERE experiment_id = ? "
+        f"AND ({' OR '.join(f'{c} IS NOT NULL' for c in _TOKEN_COLUMNS)})",
+    ),
+    (
+        "trace_request_metadata",
+        f"SELECT request_id, {', '.join(_COST_COLUMNS)} FROM trace_info WHERE experiment_id = ? "
+        f"AND ({' OR '.join(f'{c} IS NOT NULL' for c in _COST_COLUMNS)})",
+    ),
+    (
+        "spans",
+        "SELECT trace_id, span_id, parent_span_id, name, type, status, start_time_unix_nano, end_time_unix_nano, "
+        f"content FROM spans WHERE trace_id IN ({_TRACES})",
+    ),
+    (
+        "assessments",
+        "SELECT assessment_id, trace_id, name, assessment_type, value, error, created_timestamp, "
+        "last_updated_timestamp, source_type, source_id, run_id, span_id, rationale, overrides, valid, "
+        f"assessment_metadata FROM assessments WHERE trace_id IN ({_TRACES})",
+    ),
+    (
+        "trace_links",
+        "SELECT source_id, destination_type, destination_id FROM entity_associations WHERE source_type = 'trace' "
+        f"AND destination_type IN ('run', 'prompt_version') AND source_id IN ({_TRACES})",
+    ),
+)
+assert list(dict.fromkeys(t for t, _ in _TRACE_QUERIES)) == list(TRACE_TABLES)
+
 _REGISTRY_QUERIES: tuple[tuple[str, str], ...] = (
     (
         "registered_models",
@@ -127,7 +202,8 @@ class MlflowSqlSource(Source):
     def __init__(self, uri: StoreURI):
         self.uri = uri
         self.name = uri.redacted()
-        self._sqlite: sqlite3.Connection | None = None
+        # SQLite and MySQL: one DB-API connection, read in a thread, one query at a time.
+        self._dbapi: Any = None
         self._pg: asyncpg.Pool | None = None
         self._lock = asyncio.Lock()
 
@@ -143,9 +219,11 @@ class MlflowSqlSource(Source):
                 return conn
 
             try:
-                self._sqlite = await asyncio.to_thread(connect)
+                self._dbapi = await asyncio.to_thread(connect)
             except sqlite3.Error as exc:
                 raise ConfigError(f"Cannot open the MLflow database {self.name}: {exc}") from None
+        elif self.uri.kind == "mysql":
+            self._dbapi = await asyncio.to_thread(_connect_mysql, self.uri, self.name)
         elif self.uri.kind == "postgresql":
             try:
                 self._pg = await asyncpg.create_pool(self.uri.target, min_size=1, max_size=2)
@@ -156,16 +234,18 @@ class MlflowSqlSource(Source):
         await self._check_schema()
 
     async def close(self) -> None:
-        if self._sqlite is not None:
-            self._sqlite.close()
-            self._sqlite = None
+        if self._dbapi is not None:
+            self._dbapi.close()
+            self._dbapi = None
         if self._pg is not None:
             await self._pg.close()
             self._pg = None
 
     async def _tables(self) -> set[str]:
-        if self._sqlite is not None:
+        if self.uri.kind == "sqlite":
             rows = await self._fetch("SELECT name FROM sqlite_master WHERE type = 'table'")
+        elif self.uri.kind == "mysql":
+            rows = await self._fetch("SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()")
         else:
             rows = await self._fetch("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
         return {r[0] for r in rows}
@@ -197,17 +277,28 @@ class MlflowSqlSource(Source):
 
     # ------------------------------------------------------------------ queries
 
+    def _sql(self, sql: str) -> str:
+        """The query in the connection's own parameter style and quoting."""
+        if self.uri.kind == "mysql":
+            return mysql_sql(sql)
+        return sql if self._dbapi is not None else to_dollar_params(sql)
+
     async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        if self._sqlite is not None:
-            conn = self._sqlite
+        if self._dbapi is not None:
+            conn, text = self._dbapi, self._sql(sql)
 
             def run() -> list[Row]:
-                return [tuple(r) for r in conn.execute(sql, tuple(params)).fetchall()]
+                cursor = conn.cursor()
+                try:
+                    cursor.execute(text, tuple(params))
+                    return [tuple(r) for r in cursor.fetchall()]
+                finally:
+                    cursor.close()
 
             async with self._lock:
                 return await asyncio.to_thread(run)
         assert self._pg is not None
-        return [tuple(r) for r in await self._pg.fetch(to_dollar_params(sql), *params)]
+        return [tuple(r) for r in await self._pg.fetch(self._sql(sql), *params)]
 
     async def _fetchrow(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         rows = await self._fetch(sql, params)
@@ -215,33 +306,52 @@ class MlflowSqlSource(Source):
 
     def _stream(self, sql: str, params: Sequence[Any]) -> AsyncIterator[list[Row]]:
         """The query's rows in chunks of up to CHUNK_ROWS."""
-        return self._stream_sqlite(sql, params) if self._sqlite is not None else self._stream_pg(sql, params)
+        return self._stream_dbapi(sql, params) if self._dbapi is not None else self._stream_pg(sql, params)
 
-    async def _stream_sqlite(self, sql: str, params: Sequence[Any]) -> AsyncIterator[list[Row]]:
-        conn = self._sqlite
+    async def _stream_dbapi(self, sql: str, params: Sequence[Any]) -> AsyncIterator[list[Row]]:
+        conn = self._dbapi
         assert conn is not None
+        text = self._sql(sql)
         async with self._lock:
-            cursor = await asyncio.to_thread(conn.execute, sql, tuple(params))
+            # MySQL: an unbuffered cursor, so the rows stream from the server in chunks too.
+            cursor = conn.cursor(_mysql_streaming_cursor()) if self.uri.kind == "mysql" else conn.cursor()
             try:
+                await asyncio.to_thread(cursor.execute, text, tuple(params))
                 while rows := await asyncio.to_thread(cursor.fetchmany, CHUNK_ROWS):
-                    yield rows
+                    yield [tuple(r) for r in rows]
             finally:
-                cursor.close()
+                await asyncio.to_thread(cursor.close)
 
     async def _stream_pg(self, sql: str, params: Sequence[Any]) -> AsyncIterator[list[Row]]:
         assert self._pg is not None
         async with self._pg.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-            cursor = await conn.cursor(to_dollar_params(sql), *params)
+            cursor = await conn.cursor(self._sql(sql), *params)
             while records := await cursor.fetch(CHUNK_ROWS):
                 yield [tuple(r) for r in records]
 
     # ------------------------------------------------------------------ the contract
 
-    async def trace_count(self) -> int:
-        if "trace_info" not in await self._tables():
-            return 0
-        row = await self._fetchrow("SELECT COUNT(*) FROM trace_info")
-        return int(row[0]) if row else 0
+    async def trace_rows(self, experiment_id: int) -> AsyncIterator[tuple[str, list[Row]]]:
+        for table, sql in _TRACE_QUERIES:
+            params = (experiment_id,) * sql.count("?")
+            async for rows in self._stream(sql, params):
+                if table == "trace_request_metadata" and len(rows[0]) > 3:
+                    rows = [_analytics_metadata(r) for r in rows]
+                elif table == "assessments":
+                    rows = [_assessment(r) for r in rows]
+                elif table == "trace_links":
+                    rows = [(r[0], LINK_TYPES[r[1]], r[2]) for r in rows]
+                yield table, rows
+
+    async def trace_tally(self, experiment_ids: list[int]) -> TraceCounts:
+        """Counted by the source database (one COUNT per trace table and experiment)."""
+        out: TraceCounts = {}
+        for eid in experiment_ids:
+            counts = out[eid] = dict.fromkeys(TRACE_TABLES, 0)
+            for table, sql in _TRACE_QUERIES:
+                row = await self._fetchrow(f"SELECT COUNT(*) FROM ({sql}) q", (eid,) * sql.count("?"))
+                counts[table] += int(row[0]) if row else 0
+        return out
 
     async def experiments(self) -> list[Row]:
         return await self._fetch(
@@ -286,6 +396,88 @@ class MlflowSqlSource(Source):
             for run_uuid, n, nans, infs, total in rows:
                 out[run_uuid] = (int(n), int(nans or 0), int(infs or 0), float(total or 0.0))
         return totals, out
+
+
+MYSQL_SCHEMES = ("mysql", "mysql+pymysql", "mysql+mysqldb", "mysql+mysqlconnector")
+
+
+def mysql_uri(location: str) -> StoreURI | None:
+    """An MLflow MySQL URI (any SQLAlchemy driver spelling: it is read with PyMySQL), or None."""
+    scheme, sep, _rest = location.partition("://")
+    if not sep or scheme.lower() not in MYSQL_SCHEMES:
+        return None
+    return StoreURI(kind="mysql", target=location, original=location)
+
+
+def _connect_mysql(uri: StoreURI, name: str) -> Any:
+    try:
+        import pymysql
+    except ImportError:
+        raise ConfigError(f"Reading the MySQL database {name} needs PyMySQL: pip install 'aiotrack[mysql]'.") from None
+    parts = urlsplit(uri.target)
+    database = unquote(parts.path.lstrip("/"))
+    if not database:
+        raise ConfigError(f"The MySQL URI {name} names no database (mysql://user@host:3306/<database>).")
+    try:
+        conn = pymysql.connect(
+            host=parts.hostname or "localhost",
+            port=parts.port or 3306,
+            user=unquote(parts.username or ""),
+            password=unquote(parts.password or ""),
+            database=database,
+            charset="utf8mb4",
+        )
+    except pymysql.MySQLError as exc:
+        raise ConfigError(f"Cannot connect to the MLflow database {name}: {exc}") from None
+    with conn.cursor() as cursor:  # one consistent, read-only picture per query, like PostgreSQL's
+        cursor.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+    return conn
+
+
+def _mysql_streaming_cursor() -> Any:
+    import pymysql.cursors
+
+    return pymysql.cursors.SSCursor
+
+
+_MYSQL_RESERVED = re.compile(r"\bkey\b")
+
+
+def mysql_sql(sql: str) -> str:
+    """A query written for SQLite and PostgreSQL, for MySQL: ``%s`` parameters, and MLflow's
+    column ``key`` (a reserved word there) quoted."""
+    return _MYSQL_RESERVED.sub("`key`", sql.replace("%", "%%").replace("?", "%s"))
+
+
+def _analytics_metadata(r: Row) -> Row:
+    """(request id, token or cost columns...) -> the metadata row MLflow answers for them."""
+    columns = _TOKEN_COLUMNS if len(r) == 1 + len(_TOKEN_COLUMNS) else _COST_COLUMNS
+    if columns is _TOKEN_COLUMNS:
+        values = {c: int(v) for c, v in zip(columns, r[1:], strict=True) if v is not None}
+        return (r[0], TOKEN_USAGE_METADATA, json.dumps(values))
+    costs = {c: float(v) for c, v in zip(columns, r[1:], strict=True) if v is not None}
+    return (r[0], COST_METADATA, json.dumps(costs))
+
+
+def _assessment(r: Row) -> Row:
+    return assessment_row_of_columns(
+        assessment_id=r[0],
+        trace_id=r[1],
+        name=r[2],
+        kind=r[3],
+        value=r[4],
+        error=r[5],
+        created_ms=int(r[6]),
+        updated_ms=int(r[7]),
+        source_type=r[8],
+        source_id=r[9],
+        run_id=r[10],
+        span_id=r[11],
+        rationale=r[12],
+        overrides=r[13],
+        valid=bool(r[14]),
+        metadata=r[15],
+    )
 
 
 def _model_metric(row: Row) -> Row:

@@ -8,13 +8,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from aiotrack.names import FLOAT_MAX
-from aiotrack.stores.sql.bulk import REGISTRY_TABLES, UNIT_TABLES
+from aiotrack.stores.sql.bulk import REGISTRY_TABLES, TRACE_TABLES, UNIT_TABLES
 
 Row = tuple[Any, ...]
 # A registered model's rows: table name -> rows in REGISTRY_TABLES' column order.
 ModelRows = dict[str, list[Row]]
 # Per run: (metric points, NaN points, infinite points, sum of the finite values).
 MetricSums = dict[str, tuple[int, int, int, float]]
+# Per experiment: rows of each trace table (TRACE_TABLES).
+TraceCounts = dict[int, dict[str, int]]
 
 
 def metric_value(value: Any) -> tuple[float, int]:
@@ -58,9 +60,21 @@ class Source(abc.ABC):
     async def registered_models(self) -> dict[str, ModelRows]:
         """Every registered model (prompts included) with its tags, versions and aliases."""
 
-    async def trace_count(self) -> int:
-        """How many traces the source holds (aiotrack imports them once it stores them)."""
-        return 0
+    @abc.abstractmethod
+    def trace_rows(self, experiment_id: int) -> AsyncIterator[tuple[str, list[Row]]]:
+        """The experiment's traces as (table, rows) chunks in TRACE_TABLES' layout, parents first
+        (a trace's info before its tags). Spans come along where the source keeps them in its
+        tracking store; spans kept in a trace's artifact (``traces.json``) stay there, and the
+        trace's ``mlflow.artifactLocation`` tag keeps naming it."""
+
+    async def trace_tally(self, experiment_ids: list[int]) -> TraceCounts:
+        """Per experiment, rows of each trace table. By default one more read of the traces."""
+        out: TraceCounts = {}
+        for eid in experiment_ids:
+            counts = out[eid] = dict.fromkeys(TRACE_TABLES, 0)
+            async for table, rows in self.trace_rows(eid):
+                counts[table] += len(rows)
+        return out
 
     async def tally(self, experiment_ids: list[int]) -> tuple[dict[str, int], MetricSums]:
         """Rows per table in the given experiments, and per run (metric points, NaN points,
@@ -95,6 +109,42 @@ class Source(abc.ABC):
 
     #: Whether ``tally`` is cheap (then the import shows totals on its progress bars).
     cheap_tally: bool = False
+
+
+def optional_int(value: Any) -> int | None:
+    return None if value in (None, "") else int(value)
+
+
+def registered_model_row(name: str, meta: dict[str, Any]) -> Row:
+    """A ``registered_models`` row from the fields the file store's ``meta.yaml`` and the REST
+    API's registered model share."""
+    return (
+        name,
+        optional_int(meta.get("creation_timestamp")),
+        optional_int(meta.get("last_updated_timestamp")),
+        meta.get("description"),
+    )
+
+
+def model_version_row(name: str, v: dict[str, Any], *, storage_location: str | None) -> Row:
+    """A ``model_versions`` row from the fields the file store's ``version-N/meta.yaml`` and the
+    REST API's model version share (the REST API does not show ``storage_location``)."""
+    return (
+        name,
+        int(v["version"]),
+        optional_int(v.get("creation_timestamp")),
+        optional_int(v.get("last_updated_timestamp")),
+        v.get("description"),
+        v.get("user_id"),
+        v.get("current_stage") or "None",
+        v.get("source"),
+        storage_location,
+        v.get("run_id"),
+        v.get("run_link"),
+        v.get("status") or "READY",
+        v.get("status_message"),
+        v.get("model_id") or None,
+    )
 
 
 def latest_of(points: list[Row]) -> list[Row]:

@@ -10,12 +10,21 @@ from typing import Protocol
 
 from aiotrack.errors import ConfigError
 from aiotrack.services.importing.artifacts import ArtifactCopier, CopyStats
-from aiotrack.services.importing.report import Verification, compare_sums
-from aiotrack.services.importing.source import Row, Source
-from aiotrack.stores.sql.bulk import REGISTRY_TABLES, UNIT_TABLES, BulkStore
+from aiotrack.services.importing.report import Verification, compare_sums, compare_traces
+from aiotrack.services.importing.source import Row, Source, TraceCounts
+from aiotrack.services.traces import ARTIFACT_LOCATION_TAG
+from aiotrack.stores.sql.bulk import REGISTRY_TABLES, TRACE_TABLES, UNIT_TABLES, BulkStore
 from aiotrack.stores.sql.database import Database
 
 DEFAULT_EXPERIMENT_ID = 0
+
+
+def _totals(counts: TraceCounts) -> dict[str, int]:
+    out = dict.fromkeys(TRACE_TABLES, 0)
+    for per_table in counts.values():
+        for table, n in per_table.items():
+            out[table] += n
+    return out
 
 
 async def _prefetched(
@@ -91,7 +100,8 @@ class ImportResult:
     models_imported: int = 0
     written: dict[str, int] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)  # the dry run's counts
-    traces: int = 0
+    traces: int = 0  # traces in the source (all experiments)
+    traces_imported: int = 0  # experiments whose traces this run imported
     artifacts: CopyStats | None = None
     verification: Verification | None = None
 
@@ -128,7 +138,6 @@ async def run_import(
     progress = progress or SilentProgress()
     result = ImportResult(source=source.name)
 
-    result.traces = await source.trace_count()
     experiments = await source.experiments()
     models = await source.registered_models()
     all_ids = [int(e[0]) for e in experiments]
@@ -136,13 +145,10 @@ async def run_import(
 
     if options.dry_run:
         counts, _sums = await source.tally(all_ids)
-        result.counts = {**counts, **await source.registry_counts()}
+        traces = _totals(await source.trace_tally(all_ids))
+        result.traces = traces["trace_info"]
+        result.counts = {**counts, **traces, **await source.registry_counts()}
         return result
-    if result.traces and not options.skip_traces:
-        raise ConfigError(
-            f"The source holds {result.traces:,} traces, and aiotrack import does not carry traces yet. "
-            "Pass --skip-traces to import everything else (the traces stay in the source)."
-        )
     if target is None:
         raise ValueError("an import that is not a dry run needs a target database")
     bulk = BulkStore(target)
@@ -150,6 +156,7 @@ async def run_import(
     done = await bulk.journal(source.name)
     todo = [e for e in experiments if ("experiment", str(e[0])) not in done]
     todo_models = [n for n in models if ("registered_model", n) not in done]
+    todo_traces = [] if options.skip_traces else [i for i in all_ids if ("experiment_traces", str(i)) not in done]
     result.experiments_skipped = len(experiments) - len(todo)
     result.models_skipped = len(models) - len(todo_models)
     problems, replace = _conflicts(
@@ -169,10 +176,11 @@ async def run_import(
         copier = ArtifactCopier(options.source_artifacts, options.artifacts_destination)
         await copier.start()
 
-    totals: dict[str, int | None] = dict.fromkeys([*UNIT_TABLES, *REGISTRY_TABLES])
+    totals: dict[str, int | None] = dict.fromkeys([*UNIT_TABLES, *TRACE_TABLES, *REGISTRY_TABLES])
     if source.cheap_tally:
         counts, _sums = await source.tally([int(e[0]) for e in todo])
         totals.update(counts)
+        totals.update(_totals(await source.trace_tally(todo_traces)))
         registry = await source.registry_counts()
         if not result.models_skipped:
             totals.update(registry)
@@ -202,6 +210,17 @@ async def run_import(
                     # artifacts are in place too.
                     await copier.copy_roots(roots)
             result.experiments_imported += 1
+        for eid in todo_traces:
+            trace_roots: list[str | None] = []
+            async with bulk.traces_unit(source.name, eid) as unit:
+                async for table, rows in _prefetched(source.trace_rows(eid)):
+                    await unit.rows(table, rows)
+                    wrote(table, len(rows))
+                    if copier is not None and table == "trace_tags":
+                        trace_roots += [r[2] for r in rows if r[1] == ARTIFACT_LOCATION_TAG]
+                if copier is not None:
+                    await copier.copy_roots(trace_roots)
+            result.traces_imported += 1
         for name in todo_models:
             async with bulk.registry_unit(source.name, name) as unit:
                 for table in REGISTRY_TABLES:
@@ -216,17 +235,28 @@ async def run_import(
             result.artifacts = copier.stats
             await copier.close()
 
-    result.verification = await verify(source, bulk, all_ids, list(models), traces=result.traces)
+    result.verification = await verify(source, bulk, all_ids, list(models), skip_traces=options.skip_traces)
+    result.traces = result.verification.traces_in_source
     return result
 
 
 async def verify(
-    source: Source, bulk: BulkStore, experiment_ids: list[int], model_names: list[str], *, traces: int = 0
+    source: Source, bulk: BulkStore, experiment_ids: list[int], model_names: list[str], *, skip_traces: bool = False
 ) -> Verification:
-    """Counts per entity on both sides, and each run's metric sums, compared."""
-    verification = Verification(traces_not_imported=traces)
+    """Counts per entity on both sides, each run's metric sums, and (unless the traces were
+    skipped) each experiment's traces and spans, compared."""
+    verification = Verification()
     source_counts, source_sums = await source.tally(experiment_ids)
     target_counts = await bulk.unit_counts(experiment_ids)
+    source_traces = await source.trace_tally(experiment_ids)
+    verification.traces_in_source = _totals(source_traces)["trace_info"]
+    if skip_traces:
+        verification.traces_not_imported = verification.traces_in_source
+    else:
+        target_traces = await bulk.trace_counts(experiment_ids)
+        source_counts.update(_totals(source_traces))
+        target_counts.update(_totals(target_traces))
+        compare_traces(source_traces, target_traces, verification)
     source_counts.update(await source.registry_counts())
     target_counts.update(await bulk.registry_counts(model_names))
     verification.counts = {k: (source_counts[k], target_counts.get(k, 0)) for k in source_counts}

@@ -1,16 +1,18 @@
 """Bulk writes and permanent deletes: the store side of `aiotrack import` and `aiotrack gc`.
 
 Import writes *units*: an experiment with everything in it (runs, their params, tags, full metric
-history, latest metrics, datasets and inputs, outputs, logged models with their data), or a
-registered model with its versions, tags and aliases. A unit is one transaction that ends with
+history, latest metrics, datasets and inputs, outputs, logged models with their data), an
+experiment's traces (infos, tags, metadata, spans, assessments, links: their own unit, so an
+import with ``--skip-traces`` can be followed by one that brings them), or a registered model with
+its versions, tags and aliases. A unit is one transaction that ends with
 its row in ``aiotrack_import_journal`` (migration 0007), so the target holds a unit wholly or not
 at all: a rerun skips journaled units, an interrupted one is rolled back and written again.
 Rows arrive in the column order of :data:`UNIT_TABLES` / :data:`REGISTRY_TABLES` and go in by
 ``Tx.copy_rows`` (COPY on PostgreSQL, one executemany per chunk on SQLite).
 
 Permanent deletes touch only what is in the ``deleted`` stage: every statement selects its rows
-through ``lifecycle_stage = 'deleted'`` on the run, experiment or logged model itself, so an
-active id passed by mistake removes nothing.
+through ``lifecycle_stage = 'deleted'`` on the run, experiment or logged model itself (a trace
+goes with its experiment), so an active id passed by mistake removes nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from aiotrack.stores.sql.database import Database, Tx
+from aiotrack.stores.sql.traces import ARTIFACT_LOCATION_TAG as TRACE_ARTIFACT_LOCATION_TAG
 
 JOURNAL = "aiotrack_import_journal"
 
@@ -98,6 +101,47 @@ UNIT_TABLES: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# Tables of an experiment's traces unit (migration 0005), parents first.
+TRACE_TABLES: dict[str, tuple[str, ...]] = {
+    "trace_info": (
+        "request_id",
+        "experiment_id",
+        "timestamp_ms",
+        "execution_time_ms",
+        "status",
+        "client_request_id",
+        "request_preview",
+        "response_preview",
+        "finalized",
+    ),
+    "trace_tags": ("request_id", "key", "value"),
+    "trace_request_metadata": ("request_id", "key", "value"),
+    "spans": (
+        "trace_id",
+        "span_id",
+        "parent_span_id",
+        "name",
+        "type",
+        "status",
+        "start_time_unix_nano",
+        "end_time_unix_nano",
+        "content",
+    ),
+    "assessments": (
+        "assessment_id",
+        "trace_id",
+        "name",
+        "assessment_type",
+        "value",
+        "valid",
+        "overrides",
+        "created_timestamp",
+        "last_updated_timestamp",
+        "body",
+    ),
+    "trace_links": ("trace_id", "destination_type", "destination_id"),
+}
+
 REGISTRY_TABLES: dict[str, tuple[str, ...]] = {
     "registered_models": ("name", "creation_time", "last_updated_time", "description"),
     "registered_model_tags": ("name", "key", "value"),
@@ -141,6 +185,17 @@ _UNIT_COUNTS: dict[str, str] = {
     "logged_model_params": "SELECT COUNT(*) FROM logged_model_params WHERE experiment_id IN ({e})",
     "logged_model_metrics": "SELECT COUNT(*) FROM logged_model_metrics WHERE experiment_id IN ({e})",
 }
+_TRACES_OF = "SELECT request_id FROM trace_info WHERE experiment_id = ?"
+# Per experiment (one ? for its id): rows of each trace table.
+TRACE_COUNTS: dict[str, str] = {
+    "trace_info": "SELECT COUNT(*) FROM trace_info WHERE experiment_id = ?",
+    "trace_tags": f"SELECT COUNT(*) FROM trace_tags WHERE request_id IN ({_TRACES_OF})",
+    "trace_request_metadata": f"SELECT COUNT(*) FROM trace_request_metadata WHERE request_id IN ({_TRACES_OF})",
+    "spans": f"SELECT COUNT(*) FROM spans WHERE trace_id IN ({_TRACES_OF})",
+    "assessments": f"SELECT COUNT(*) FROM assessments WHERE trace_id IN ({_TRACES_OF})",
+    "trace_links": f"SELECT COUNT(*) FROM trace_links WHERE trace_id IN ({_TRACES_OF})",
+}
+assert list(TRACE_COUNTS) == list(TRACE_TABLES)
 _REGISTRY_COUNTS: dict[str, str] = {
     "registered_models": "SELECT COUNT(*) FROM registered_models WHERE name IN ({n})",
     "registered_model_tags": "SELECT COUNT(*) FROM registered_model_tags WHERE name IN ({n})",
@@ -225,6 +280,13 @@ class BulkStore:
             await self._journal(tx, source, "experiment", str(experiment_id))
 
     @contextlib.asynccontextmanager
+    async def traces_unit(self, source: str, experiment_id: int) -> AsyncIterator[UnitWriter]:
+        """One experiment's traces in one transaction (the experiment is in the target already)."""
+        async with self.db.transaction() as tx:
+            yield UnitWriter(tx, TRACE_TABLES)
+            await self._journal(tx, source, "experiment_traces", str(experiment_id))
+
+    @contextlib.asynccontextmanager
     async def registry_unit(self, source: str, name: str) -> AsyncIterator[UnitWriter]:
         async with self.db.transaction() as tx:
             yield UnitWriter(tx, REGISTRY_TABLES)
@@ -255,6 +317,16 @@ class BulkStore:
                 row = await self.db.fetchrow(sql.format(e=marks), list(chunk))
                 totals[table] += int(row[0]) if row else 0
         return totals
+
+    async def trace_counts(self, experiment_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+        """Per experiment: rows of each trace table."""
+        out: dict[int, dict[str, int]] = {}
+        for eid in experiment_ids:
+            counts = out[eid] = {}
+            for table, sql in TRACE_COUNTS.items():
+                row = await self.db.fetchrow(sql, (eid,))
+                counts[table] = int(row[0]) if row else 0
+        return out
 
     async def registry_counts(self, names: Sequence[str]) -> dict[str, int]:
         totals = dict.fromkeys(_REGISTRY_COUNTS, 0)
@@ -404,16 +476,38 @@ class BulkStore:
                 )
         return removed
 
+    async def traces_of_experiment(self, experiment_id: int) -> list[tuple[str, str | None]]:
+        """(trace id, its artifact location tag) of every trace in the experiment."""
+        rows = await self.db.fetch(
+            "SELECT t.request_id, a.value FROM trace_info t LEFT JOIN trace_tags a ON a.request_id = t.request_id "
+            "AND a.key = ? WHERE t.experiment_id = ? ORDER BY t.request_id",
+            (TRACE_ARTIFACT_LOCATION_TAG, experiment_id),
+        )
+        return [(r[0], r[1]) for r in rows]
+
     async def hard_delete_experiment(self, experiment_id: int) -> bool:
-        """Remove a deleted-stage experiment with its logged models, datasets and tags. Its runs
-        must have been removed first (``hard_delete_runs``, after their artifacts): while any run
-        is left, nothing is removed and the answer is False."""
+        """Remove a deleted-stage experiment with its traces (spans, tags, metadata, assessments,
+        links), logged models, datasets and tags. Its runs must have been removed first
+        (``hard_delete_runs``, after their artifacts): while any run is left, nothing is removed
+        and the answer is False."""
         doomed = "SELECT experiment_id FROM experiments WHERE experiment_id = ? AND lifecycle_stage = 'deleted'"
+        traces = f"SELECT request_id FROM trace_info WHERE experiment_id IN ({doomed})"
         async with self.db.transaction() as tx:
             left = await tx.fetchrow(f"SELECT COUNT(*) FROM runs WHERE experiment_id IN ({doomed})", (experiment_id,))
             if left and left[0]:
                 return False  # a run in it is not in the deleted stage: never remove it with the experiment
+            # (the trace tables cascade from trace_info; named one by one all the same, so the
+            # removal does not depend on the connection enforcing foreign keys)
+            for table, column in (
+                ("trace_links", "trace_id"),
+                ("assessments", "trace_id"),
+                ("spans", "trace_id"),
+                ("trace_request_metadata", "request_id"),
+                ("trace_tags", "request_id"),
+            ):
+                await tx.execute(f"DELETE FROM {table} WHERE {column} IN ({traces})", (experiment_id,))
             for table in (
+                "trace_info",
                 "logged_model_tags",
                 "logged_model_params",
                 "logged_model_metrics",

@@ -231,11 +231,11 @@ def _start_trace_body(info: dict[str, Any], subpath: tuple[str, ...]) -> Generat
             "INSERT INTO assessments (assessment_id, trace_id, name, assessment_type, value, valid, overrides, "
             "created_timestamp, last_updated_timestamp, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (assessment_id) DO NOTHING",
-            [_assessment_row(t, a) for a in assessments],
+            [assessment_row(t, a) for a in assessments],
         )
 
 
-def _assessment_row(trace_id: str, a: dict[str, Any]) -> tuple[Any, ...]:
+def assessment_row(trace_id: str, a: dict[str, Any]) -> tuple[Any, ...]:
     """An assessment (with the store fields already set by the service) -> its row."""
     return (
         a["assessment_id"],
@@ -505,7 +505,7 @@ class SqlTraceStore(TraceStore):
             await tx.execute(
                 "INSERT INTO assessments (assessment_id, trace_id, name, assessment_type, value, valid, overrides, "
                 "created_timestamp, last_updated_timestamp, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                _assessment_row(trace_id, assessment),
+                assessment_row(trace_id, assessment),
             )
         return {k: v for k, v in assessment.items() if not k.startswith("_")}
 
@@ -519,7 +519,7 @@ class SqlTraceStore(TraceStore):
         return body
 
     async def replace_assessment(self, trace_id: str, assessment: dict[str, Any]) -> dict[str, Any]:
-        row = _assessment_row(trace_id, assessment)
+        row = assessment_row(trace_id, assessment)
         async with self.db.transaction() as tx:
             changed = await tx.execute(
                 "UPDATE assessments SET name = ?, value = ?, valid = ?, last_updated_timestamp = ?, body = ? "
