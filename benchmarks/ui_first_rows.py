@@ -10,6 +10,11 @@ Chromium (Playwright with executable_path) and measures, from navigation start:
 - grouped chart: the charts view grouped by a tag (7 groups), from navigation until the loss
   chart shows one mean series with its band per group, summed by the server over all N runs.
 
+To tell the browser's share from the server's on a busy machine, it also reports when the first
+runs/search response had arrived (the browser's Resource Timing) and the CPU time the browser's
+processes (all of Chromium's, from /proc) used from navigation until every run was loaded: CPU
+time, unlike wall time, barely moves when other work shares the cores.
+
 Each page load is repeated (--repeats) with a fresh browser context and the median reported.
 
     python3 benchmarks/ui_first_rows.py               # 10,000 runs
@@ -113,21 +118,56 @@ async def seed(port: int, n: int, concurrency: int = 16) -> str:
     return exp
 
 
+def _stat(pid: str) -> list[str] | None:
+    """Fields of /proc/PID/stat after the command name (ppid is [1], utime [11], stime [12])."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2 :].split()
+
+
+def browser_cpu_seconds() -> float:
+    """User + system CPU time of every Chromium process this benchmark started (Linux /proc)."""
+    parent: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for pid in os.listdir("/proc"):
+        if pid.isdigit() and (f := _stat(pid)) is not None:
+            parent[int(pid)], ticks[int(pid)] = int(f[1]), int(f[11]) + int(f[12])
+    me, total = os.getpid(), 0
+    for pid, t in ticks.items():
+        p, ours = parent.get(pid, 0), False
+        while p > 1 and not ours:
+            ours, p = p == me, parent.get(p, 0)
+        if ours and "chrom" in Path(f"/proc/{pid}/comm").read_text(errors="replace"):
+            total += t
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+FIRST_RESPONSE_JS = """() => {
+  const r = performance.getEntriesByType('resource').find((e) => e.name.includes('runs/search'));
+  return r ? r.responseEnd / 1000 : null;
+}"""
+
+
 def measure(url: str, n: int, repeats: int) -> dict:
     from playwright.sync_api import sync_playwright
 
-    first, every, scroll, grouped = [], [], [], []
+    first, every, scroll, grouped, answered, cpu = [], [], [], [], [], []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         for _ in range(repeats):
             ctx = browser.new_context(viewport={"width": 1400, "height": 860})
             page = ctx.new_page()
+            c0 = browser_cpu_seconds()
             t0 = time.perf_counter()
             page.goto(url)
             page.locator("[role=grid][aria-label=Runs] .vt-row").first.wait_for(state="visible", timeout=120_000)
             first.append(time.perf_counter() - t0)
             page.locator(".count").filter(has_text=f"{n:,} runs").wait_for(timeout=300_000)
             every.append(time.perf_counter() - t0)
+            cpu.append(browser_cpu_seconds() - c0)
+            answered.append(page.evaluate(FIRST_RESPONSE_JS))
             t1 = time.perf_counter()
             page.locator(".vt").evaluate("el => el.scrollTop = el.scrollHeight")
             page.get_by_role("link", name="run-00000", exact=True).wait_for(timeout=30_000)
@@ -144,6 +184,8 @@ def measure(url: str, n: int, repeats: int) -> dict:
             ctx.close()
         browser.close()
     return {
+        "first_response_s": statistics.median(answered),
+        "browser_cpu_s": statistics.median(cpu),
         "first_rows_s": statistics.median(first),
         "all_runs_s": statistics.median(every),
         "scroll_to_end_s": statistics.median(scroll),
@@ -204,8 +246,10 @@ def main() -> int:
     print(f"| web UI, experiment of {args.runs:,} runs (SQLite, {args.workers} workers) | aiotrack |")
     print("|---|---|")
     print(f"| seeding through the REST API (s) | {seeded:.1f} |")
+    print(f"| first runs/search response in the browser (s) | {result['first_response_s']:.2f} |")
     print(f"| time to first rows (s, median of {args.repeats}) | {result['first_rows_s']:.2f} |")
     print(f"| time until every run is loaded (s) | {result['all_runs_s']:.2f} |")
+    print(f"| browser CPU time until every run is loaded (s) | {result['browser_cpu_s']:.2f} |")
     print(f"| scroll to the last row (s) | {result['scroll_to_end_s']:.2f} |")
     grouped = f"| charts grouped by a tag (7 groups over every run, {LOSS_STEPS}-step loss) (s) |"
     print(f"{grouped} {result['grouped_chart_s']:.2f} |")

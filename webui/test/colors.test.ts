@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { MAX_REMEMBERED, PALETTE, assignRunColors, runColor, setColorStore, setRunColor } from '../src/lib/colors';
+import { MAX_REMEMBERED, PALETTE, assignRunColors, flushRunColors, runColor, setColorStore, setRunColor } from '../src/lib/colors';
 
 function memoryStore() {
   const m = new Map<string, string>();
@@ -54,7 +54,23 @@ describe('run colours', () => {
 
   it('bound what it remembers', () => {
     assignRunColors(Array.from({ length: MAX_REMEMBERED + 50 }, (_, i) => 'id' + i));
+    flushRunColors();
     expect(JSON.parse(store.m.get('aiotrack.runColorIndex')!).length).toBe(MAX_REMEMBERED);
+  });
+
+  it('write the assignments once, after the pages of runs rendered, not on every call', async () => {
+    const writes: string[] = [];
+    setColorStore({ get: () => null, set: (_k, v) => void writes.push(v) });
+    assignRunColors(['a', 'b']);
+    assignRunColors(['a', 'b', 'c']);
+    expect(writes).toEqual([]); // the colours are assigned already, the write waits
+    expect(new Set([runColor('a'), runColor('b'), runColor('c')]).size).toBe(3);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(writes.length).toBe(1);
+    expect(JSON.parse(writes[0]).map((e: [string, number]) => e[0])).toEqual(['a', 'b', 'c']);
+    assignRunColors(['a', 'b', 'c']); // nothing new: nothing to write
+    flushRunColors();
+    expect(writes.length).toBe(1);
   });
 
   it('fall back to a hashed colour for a run never shown in a list', () => {

@@ -28,6 +28,11 @@ describe('default columns', () => {
     expect(cols).not.toContain('metrics.aaa_const');
     expect(cols).not.toContain('params.const_p');
   });
+  it('compare values as values: a metric NaN in every run does not vary, 0.1 and 0.10 logged alike do not either', () => {
+    const rows = [run('a', { nan: NaN, same: 0.1, moved: 1 }, { p: '1' }), run('b', { nan: NaN, same: 0.1, moved: 2 }, { p: '1' })].map(normalizeRun);
+    const cols = defaultColumns(collectKeys(rows), rows);
+    expect(cols.filter((c) => c.startsWith('metrics.'))).toEqual(['metrics.moved']);
+  });
   it('fall back to the logged keys for a single run, and add Dataset and Models where runs have them', () => {
     const rows = [
       run(

@@ -6,8 +6,17 @@ import type { Lifecycle } from './url';
 const RUN_VIEW = { active: 'ACTIVE_ONLY', deleted: 'DELETED_ONLY', all: 'ALL' } as const;
 
 /**
+ * The first page: enough rows to fill a tall screen's table (about 30 rows show at 860 px), small
+ * enough that the server answers it in a few tens of milliseconds. 500 took the server 0.13 s
+ * for 10,000 runs of 10 params and 11 metrics, and the browser a 780 KB parse, before any row.
+ */
+export const FIRST_PAGE = 100;
+/** Then pages of MLflow's maximum. */
+export const NEXT_PAGES = 50000;
+
+/**
  * Load EVERY run matching the filter: a small first page so the table shows rows at once, then
- * pages of 50,000 (MLflow's maximum) until next_page_token runs out.
+ * pages of NEXT_PAGES until next_page_token runs out.
  */
 export async function loadAllRuns(
   expIds: string[],
@@ -26,7 +35,7 @@ export async function loadAllRuns(
         experiment_ids: expIds,
         filter: filter || undefined,
         run_view_type: RUN_VIEW[lifecycle],
-        max_results: first ? 500 : 50000,
+        max_results: first ? FIRST_PAGE : NEXT_PAGES,
         order_by: ['attributes.start_time DESC'],
         page_token: token,
       },

@@ -147,18 +147,26 @@ export function runModels(r: RunRow): string[] {
   return [...new Set(ids)];
 }
 
-/** Keys whose values differ between the runs: what a person compares. Keys every run lacks but one are kept last. */
-function varyingKeys(rows: RunRow[], keys: string[], get: (r: RunRow, k: string) => unknown): string[] {
+/** Two cell values the same (NaN equal to NaN, as their text is): the test for "varies". */
+const same = (a: unknown, b: unknown) => a === b || (typeof a === 'number' && typeof b === 'number' && Number.isNaN(a) && Number.isNaN(b));
+
+/**
+ * Keys whose values differ between the runs: what a person compares. Keys every run lacks but one
+ * are kept last. One pass per key comparing raw values (no conversion to text): this runs over
+ * every loaded run each time a page of runs arrives.
+ */
+function varyingKeys(rows: RunRow[], keys: string[], values: (r: RunRow) => Record<string, unknown>): string[] {
   const scored = keys.map((k) => {
-    const seen = new Set<string>();
     let present = 0;
+    let first: unknown;
+    let varies = false;
     for (const r of rows) {
-      const v = get(r, k);
+      const v = values(r)[k];
       if (v === undefined) continue;
-      present++;
-      if (seen.size < 2) seen.add(String(v));
+      if (present++ === 0) first = v;
+      else if (!varies && !same(v, first)) varies = true;
     }
-    return { k, varies: seen.size > 1, present };
+    return { k, varies, present };
   });
   const pick = scored.filter((x) => x.varies);
   // with one run (or nothing varying) every key is as good as another: most common first
@@ -195,11 +203,11 @@ export const DEFAULT_PARAM_COLUMNS = 6;
  * alphabetically), the most widely logged first.
  */
 export function defaultColumns(keys: { params: string[]; metrics: string[] }, rows: RunRow[] = []): string[] {
-  const metrics = rows.length ? varyingKeys(rows, keys.metrics, (r, k) => r.metrics[k]) : keys.metrics;
-  const params = rows.length ? varyingKeys(rows, keys.params, (r, k) => r.params[k]) : keys.params;
+  const metrics = rows.length ? varyingKeys(rows, keys.metrics, (r) => r.metrics) : keys.metrics;
+  const params = rows.length ? varyingKeys(rows, keys.params, (r) => r.params) : keys.params;
   const extra: string[] = [];
-  if (rows.some((r) => (r.run.inputs?.dataset_inputs || []).length > 0)) extra.push('attributes.datasets');
-  if (rows.some((r) => runModels(r).length > 0)) extra.push('attributes.models');
+  if (rows.some((r) => !!r.run.inputs?.dataset_inputs?.length)) extra.push('attributes.datasets');
+  if (rows.some((r) => !!(r.run.outputs?.model_outputs?.length || r.run.inputs?.model_inputs?.length))) extra.push('attributes.models');
   return [
     ...DEFAULT_ATTRIBUTES,
     ...extra,

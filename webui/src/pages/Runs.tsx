@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { post } from '../lib/api';
 import { assignRunColors, runColor, setRunColor } from '../lib/colors';
 import { fmtAgo, fmtDuration, fmtNumber, fmtTime, plural } from '../lib/format';
@@ -55,7 +55,9 @@ export function RunsPage({ route }: { route: RunsRoute }) {
   const [loadErr, setLoadErr] = useState<Error>();
   const [loadMs, setLoadMs] = useState(0);
   const [version, setVersion] = useState(0);
-  useEffect(() => {
+  // a layout effect: the first request leaves as soon as the page is mounted, not after the
+  // browser has painted the empty page (where a plain effect would start it)
+  useLayoutEffect(() => {
     const ctl = new AbortController();
     const t0 = performance.now();
     setLoading(true);
