@@ -18,7 +18,25 @@ SAMPLE = [
     "tests/compat/test_mlflow2_client.py",
     "tests/stores/test_ui_queries.py",
     "tests/services/test_paging.py",
+    "tests/serving/test_protocol.py",
+    "tests/http/test_auth_matrix.py",
 ]
+# The tests conftest.py's SLOW_TESTS marks in the sampled files, written out again here.
+SLOW_BY_NAME = {
+    "tests/serving/test_protocol.py::test_half_a_header_is_closed_after_the_header_read_timeout",
+    "tests/serving/test_protocol.py::test_a_slow_body_is_not_cut_off_by_the_header_timeout",
+}
+
+
+def _slow(test: str) -> bool:
+    matrix = "tests/http/test_auth_matrix.py::test_permission_matrix["
+    if test.startswith(matrix):
+        return test != matrix + "sqlite-EDIT]"  # one level stays in the fast loop
+    return test.startswith("tests/compat/") or test in SLOW_BY_NAME
+
+
+# The sampled files use neither; loading them costs seconds of each subprocess's start.
+UNUSED_PLUGINS = ["-p", "no:schemathesis", "-p", "no:hypothesispytest"]
 PLUGIN = """
 def pytest_collection_finish(session):
     for item in session.items:
@@ -42,6 +60,7 @@ def marks(tmp_path_factory) -> dict[str, set[str]]:
             "no:cacheprovider",
             "-p",
             "print_marks",
+            *UNUSED_PLUGINS,
             *SAMPLE,
         ],
         cwd=ROOT,
@@ -64,7 +83,7 @@ def marks(tmp_path_factory) -> dict[str, set[str]]:
     ("marker", "belongs"),
     [
         ("browser", lambda test: test.startswith("tests/ui/")),
-        ("slow", lambda test: test.startswith("tests/compat/")),
+        ("slow", _slow),
         ("postgres", lambda test: "[postgresql" in test),
     ],
 )
@@ -78,3 +97,31 @@ def test_the_fast_loop_keeps_both_backends_and_the_service_tests(marks):
     fast = {t for t, names in marks.items() if not names & {"slow", "browser"}}
     assert any(t.startswith("tests/services/") for t in fast)
     assert any("[sqlite" in t for t in fast) and any("[postgresql" in t for t in fast)
+    # a file with a slow test keeps its quick ones in the fast loop
+    assert any(t.startswith("tests/serving/test_protocol.py::") for t in fast)
+
+
+def test_a_stale_slow_entry_is_a_usage_error(tmp_path):
+    """SLOW_TESTS naming a test its file does not have stops the run (a renamed slow test would
+    otherwise slip back into the fast loop unnoticed)."""
+    plugin_dir = tmp_path / "plugin"
+    plugin_dir.mkdir()
+    (plugin_dir / "stale_slow.py").write_text(
+        "def pytest_configure(config):\n"
+        "    import conftest  # tests/conftest.py, loaded by now\n"
+        "    conftest.SLOW_TESTS['serving/test_protocol.py'] = frozenset({'test_that_was_renamed'})\n"
+    )
+    path = os.pathsep.join([str(plugin_dir), str(ROOT / "tests"), str(ROOT), os.environ.get("PYTHONPATH", "")])
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"),
+            *("-p", "stale_slow", *UNUSED_PLUGINS, "tests/serving/test_protocol.py"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": path},
+    )
+    assert done.returncode == 4, done.stdout + done.stderr  # pytest's usage error
+    assert "test_that_was_renamed" in done.stdout + done.stderr
