@@ -157,10 +157,11 @@ def _log_spans_body(
         for s in by_trace[t]
     ]
     yield ExecMany(_UPSERT_SPAN, span_rows)
+    # Every trace, the ones just inserted too: a concurrent batch of the same new trace may have
+    # inserted it first (our INSERT then did nothing), and its values must still be widened by
+    # these spans. For a row this batch inserted, the updates change nothing.
     widen = []
     for t in ids:
-        if t not in existing:
-            continue
         spans = by_trace[t]
         start = min(s.start_time_unix_nano for s in spans) // 1_000_000
         ends = [s.end_time_unix_nano for s in spans if s.end_time_unix_nano]
