@@ -21,7 +21,7 @@ from aiotrack.errors import ConfigError
 from aiotrack.services.importing.source import Row
 from aiotrack.services.trace_spans import span_row_from_dict
 from aiotrack.services.traces import format_timestamp, parse_duration, parse_timestamp, stamp_assessment
-from aiotrack.stores.sql.traces import assessment_row
+from aiotrack.stores.sql.traces import assessment_row, span_values
 
 ASSESSMENT_KINDS = ("feedback", "expectation")
 LINK_TYPES = {"run": "RUN", "prompt_version": "PROMPT_VERSION"}
@@ -122,23 +122,7 @@ def assessment_row_of_columns(
 
 def span_rows(trace_id: str, spans: Iterable[dict[str, Any]]) -> list[Row]:
     """Span dicts (the ``traces.json`` form) -> ``spans`` rows."""
-    out: list[Row] = []
-    for d in spans:
-        s = span_row_from_dict(d, trace_id)
-        out.append(
-            (
-                s.trace_id,
-                s.span_id,
-                s.parent_span_id,
-                s.name,
-                s.type,
-                s.status,
-                s.start_time_unix_nano,
-                s.end_time_unix_nano,
-                s.content,
-            )
-        )
-    return out
+    return [span_values(span_row_from_dict(d, trace_id)) for d in spans]
 
 
 def v3_info_rows(info: dict[str, Any], experiment_id: int) -> tuple[Row, list[Row], list[Row], list[dict[str, Any]]]:

@@ -63,6 +63,21 @@ def _info(row: Sequence[Any]) -> dict[str, Any]:
     }
 
 
+def span_values(s: SpanRow) -> tuple[Any, ...]:
+    """A span's row of the ``spans`` table, in the column order of its INSERT (_UPSERT_SPAN)."""
+    return (
+        s.trace_id,
+        s.span_id,
+        s.parent_span_id,
+        s.name,
+        s.type,
+        s.status,
+        s.start_time_unix_nano,
+        s.end_time_unix_nano,
+        s.content,
+    )
+
+
 def _status_of_root(spans: Sequence[SpanRow]) -> str | None:
     for s in spans:
         if s.parent_span_id is None:
@@ -141,22 +156,7 @@ def _log_spans_body(
             "request_preview, response_preview) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING",
             new_rows,
         )
-    span_rows = [
-        (
-            s.trace_id,
-            s.span_id,
-            s.parent_span_id,
-            s.name,
-            s.type,
-            s.status,
-            s.start_time_unix_nano,
-            s.end_time_unix_nano,
-            s.content,
-        )
-        for t in ids
-        for s in by_trace[t]
-    ]
-    yield ExecMany(_UPSERT_SPAN, span_rows)
+    yield ExecMany(_UPSERT_SPAN, [span_values(s) for t in ids for s in by_trace[t]])
     # Every trace, the ones just inserted too: a concurrent batch of the same new trace may have
     # inserted it first (our INSERT then did nothing), and its values must still be widened by
     # these spans. For a row this batch inserted, the updates change nothing.

@@ -38,6 +38,27 @@ export function useAsync<T>(fn: (signal: AbortSignal) => Promise<T>, deps: unkno
   return { data: state.data, error: state.error, loading: state.loading, reload, setData };
 }
 
+/** A state-changing call from a form or a button: its error is kept for an ErrorBox (cleared
+ * when the next call starts); on success ``onDone`` runs. The promise it returns tells whether
+ * the call succeeded, for callers that reset their inputs only then. */
+export function useAction(onDone: () => void): [Error | undefined, (p: Promise<unknown>) => Promise<boolean>] {
+  const [err, setErr] = useState<Error>();
+  const act = (p: Promise<unknown>) => {
+    setErr(undefined);
+    return p.then(
+      () => {
+        onDone();
+        return true;
+      },
+      (e) => {
+        setErr(e);
+        return false;
+      },
+    );
+  };
+  return [err, act];
+}
+
 export function ErrorBox({ error, title }: { error?: Error | null; title?: string }) {
   if (!error) return null;
   const code = error instanceof ApiError ? error.code : '';

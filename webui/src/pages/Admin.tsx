@@ -12,7 +12,7 @@ import {
   useMe,
   WORKSPACE_GRANTABLE,
 } from '../lib/auth';
-import { ErrorBox, Modal, Spinner, Tabs, navigate, useAsync } from '../components/common';
+import { ErrorBox, Modal, Spinner, Tabs, navigate, useAction, useAsync } from '../components/common';
 
 // The admin page, #/admin?tab=users|roles|grants[&user=<name>]: users, the 3.x RBAC roles, and
 // each user's own grants. Everything is MLflow's auth API; the server refuses non-admins anyway.
@@ -86,23 +86,10 @@ function PermissionSelect({
 
 function UsersTab({ me }: { me: string }) {
   const users = useAsync(() => authApi.listUsers(), []);
-  const [err, setErr] = useState<Error>();
+  const [err, act] = useAction(users.reload);
   const [name, setName] = useState('');
   const [password, setPassword] = useState('');
   const [resetting, setResetting] = useState<string | null>(null);
-  const act = (p: Promise<unknown>) => {
-    setErr(undefined);
-    return p.then(
-      () => {
-        users.reload();
-        return true;
-      },
-      (e) => {
-        setErr(e);
-        return false;
-      },
-    );
-  };
   return (
     <section class="card">
       <h2>Create a user</h2>
@@ -499,23 +486,11 @@ function EditRole({ role, onClose, onDone }: { role: Role; onClose: () => void; 
 function GrantsTab({ user }: { user: string }) {
   const users = useAsync(() => authApi.listUsers(), []);
   const rows = useAsync(() => (user ? authApi.userPermissions(user) : Promise.resolve(null)), [user]);
-  const [err, setErr] = useState<Error>();
+  const [err, act] = useAction(rows.reload);
   const [type, setType] = useState('experiment');
   const [id, setId] = useState('');
   const [perm, setPerm] = useState('READ');
-  const act = (p: Promise<unknown>) => {
-    setErr(undefined);
-    return p.then(
-      () => {
-        rows.reload();
-        return true;
-      },
-      (e) => {
-        setErr(e);
-        return false;
-      },
-    );
-  };
+
   const own = (rows.data?.permissions || []).filter(isOwnGrant);
   const viaRoles = (rows.data?.permissions || []).filter((r) => !isOwnGrant(r));
   return (
