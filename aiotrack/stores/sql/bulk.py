@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from aiotrack.stores.sql.database import Database, Tx
+from aiotrack.stores.sql.registry import MV_FIELDS
 from aiotrack.stores.sql.traces import ARTIFACT_LOCATION_TAG as TRACE_ARTIFACT_LOCATION_TAG
 
 JOURNAL = "aiotrack_import_journal"
@@ -145,22 +146,7 @@ TRACE_TABLES: dict[str, tuple[str, ...]] = {
 REGISTRY_TABLES: dict[str, tuple[str, ...]] = {
     "registered_models": ("name", "creation_time", "last_updated_time", "description"),
     "registered_model_tags": ("name", "key", "value"),
-    "model_versions": (
-        "name",
-        "version",
-        "creation_time",
-        "last_updated_time",
-        "description",
-        "user_id",
-        "current_stage",
-        "source",
-        "storage_location",
-        "run_id",
-        "run_link",
-        "status",
-        "status_message",
-        "model_id",
-    ),
+    "model_versions": MV_FIELDS,
     "model_version_tags": ("name", "version", "key", "value"),
     "registered_model_aliases": ("name", "alias", "version"),
 }

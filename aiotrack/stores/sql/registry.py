@@ -22,7 +22,8 @@ RM_COLUMNS = (
     "registered_models.name, registered_models.creation_time, registered_models.last_updated_time, "
     "registered_models.description"
 )
-# The order in which _model_version() and _storage() unpack a model-version row.
+# The columns of a model-version row, in the order _model_version() reads them and the bulk
+# loads of `aiotrack import` (bulk.REGISTRY_TABLES) write them.
 MV_FIELDS = (
     "name",
     "version",
@@ -32,11 +33,11 @@ MV_FIELDS = (
     "user_id",
     "current_stage",
     "source",
+    "storage_location",
     "run_id",
     "run_link",
     "status",
     "status_message",
-    "storage_location",
     "model_id",
 )
 MV_COLUMNS = ", ".join(f"model_versions.{f}" for f in MV_FIELDS)
@@ -53,11 +54,11 @@ def _model_version(row: Row, tags: list[Any] | None = None, aliases: list[Any] |
         user_id,
         current_stage,
         source,
+        _storage_location,
         run_id,
         run_link,
         status,
         status_message,
-        _storage_location,
         _model_id,
     ) = row
     mv: dict[str, Any] = {"name": name, "version": str(version)}
