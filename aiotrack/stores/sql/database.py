@@ -561,6 +561,8 @@ class SqliteDatabase(Database):
         savepoint, so that one caller's failure undoes only its own statements; one COMMIT."""
         with self._group_lock:
             group.closed = True  # later callers gather in the next group
+            if self._gathering is group:
+                self._gathering = None  # nor keep its bodies' arguments alive once it ran
             entries = list(group.entries)
         execute = functools.partial(_sqlite_statement, raw)
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -918,6 +920,8 @@ class PostgresDatabase(Database):
         try:
             async with self._group_slots:
                 group.closed = True
+                if self._gathering is group:
+                    self._gathering = None
                 entries = [e for e in group.entries if not e.cancelled]
                 if entries:
                     try:
