@@ -73,11 +73,24 @@ class BarProgress:
             bar.close()
 
 
+def _echo_not_carried(result: ImportResult, dry_run: bool) -> None:
+    if not result.not_carried:
+        return
+    held = ", ".join(f"{n:,} {what}" for what, n in result.not_carried.items())
+    click.echo(
+        f"Warning: the source also holds {held}; aiotrack does not serve "
+        + ("these, so an import leaves them behind" if dry_run else "these, so they were left behind")
+        + " (they stay in the MLflow database).",
+        err=True,
+    )
+
+
 def _echo_result(result: ImportResult, seconds: float, dry_run: bool) -> None:
     if dry_run:
         click.echo(f"Dry run: nothing written. {result.source} holds:")
         for table, n in result.counts.items():
             click.echo(f"  {table:<26}{n:>14,}")
+        _echo_not_carried(result, dry_run)
         return
     written = sum(result.written.values())
     click.echo(
@@ -97,6 +110,7 @@ def _echo_result(result: ImportResult, seconds: float, dry_run: bool) -> None:
     if result.verification is not None:
         for line in result.verification.lines():
             click.echo(line)
+    _echo_not_carried(result, dry_run)
 
 
 @click.command("import")

@@ -1,7 +1,9 @@
 """An MLflow SQL database (SQLite, PostgreSQL or MySQL/MariaDB) as an import source, read directly.
 
 The schema read is MLflow 3.17's (alembic head ``dc11669786a5``, in
-``mlflow/store/db_migrations/``); a database at another revision is refused, naming it. SQLite
+``mlflow/store/db_migrations/``), and 3.18's head, whose two migrations since 3.17 only add the
+skill registry's tables and change the MCP server tables, none of which this module reads; a
+database at another revision is refused, naming it. SQLite
 files are opened read-only; PostgreSQL is read in one repeatable-read, read-only transaction per
 query stream, so a source that is still being written gives a consistent picture of each table.
 MySQL (with PyMySQL, the ``mysql`` extra) is read on one connection in repeatable-read, read-only
@@ -28,8 +30,25 @@ from aiotrack.stores.sql.bulk import METRIC_SUMS_SQL, REGISTRY_TABLES, TRACE_TAB
 from aiotrack.stores.sql.database import to_dollar_params
 from aiotrack.stores.sql.uri import StoreURI
 
-# The alembic revisions whose layout this module reads (MLflow 3.17's head).
-KNOWN_REVISIONS = {"dc11669786a5": "MLflow 3.17"}
+# The alembic revisions whose layout this module reads (release heads). 3.18 = 3.17 + e7d1f4b2a9c6
+# (creates the skill_* tables) + f4a9b2c7d1e6 (MCP server versions made case-sensitive).
+KNOWN_REVISIONS = {"dc11669786a5": "MLflow 3.17", "f4a9b2c7d1e6": "MLflow 3.18"}
+# What an MLflow database can hold that aiotrack does not serve, so the import cannot carry it:
+# (what it is, the table that holds one row per item). MLflow's derived and operational tables
+# (rollups, span and trace metrics computed from spans, jobs, locks, leases) are not listed.
+NOT_CARRIED = (
+    ("evaluation datasets", "evaluation_datasets"),
+    ("scorers", "scorers"),
+    ("online scoring configs", "online_scoring_configs"),
+    ("labeling schemas", "label_schemas"),
+    ("review queues", "review_queues"),
+    ("issues", "issues"),
+    ("webhooks", "webhooks"),
+    ("AI gateway endpoints", "endpoints"),
+    ("AI gateway secrets", "secrets"),
+    ("MCP servers", "mcp_servers"),
+    ("skills", "skills"),
+)
 CHUNK_ROWS = 50_000
 
 _RUNS = "SELECT run_uuid FROM runs WHERE experiment_id = ?"
@@ -264,8 +283,9 @@ class MlflowSqlSource(Source):
             known = ", ".join(f"{rev} ({what})" for rev, what in KNOWN_REVISIONS.items())
             raise ConfigError(
                 f"The MLflow database {self.name} has schema version {', '.join(versions) or '(none)'}, which this "
-                f"aiotrack cannot read; it reads {known}. Upgrade it with that MLflow first "
-                f"(`mlflow db upgrade <uri>`, after a backup), then import."
+                f"aiotrack cannot read; it reads {known}. An older database: upgrade it with one of those "
+                f"MLflow versions first (`mlflow db upgrade <uri>`, after a backup), then import; a newer one "
+                f"needs a newer aiotrack."
             )
         for table in _WORKSPACE_TABLES:
             row = await self._fetchrow(f"SELECT COUNT(*) FROM {table} WHERE workspace <> 'default'")
@@ -374,6 +394,16 @@ class MlflowSqlSource(Source):
                 entry = models.setdefault(row[0], {t: [] for t in REGISTRY_TABLES})
                 entry[table].append(row)
         return models
+
+    async def not_carried(self) -> dict[str, int]:
+        present = await self._tables()
+        out = {}
+        for what, table in NOT_CARRIED:
+            if table in present:
+                row = await self._fetchrow(f"SELECT COUNT(*) FROM {table}")
+                if row and row[0]:
+                    out[what] = int(row[0])
+        return out
 
     async def registry_counts(self) -> dict[str, int]:
         totals = {}

@@ -100,6 +100,12 @@ class Source(abc.ABC):
                         acc[3] += value
         return totals, {k: (int(v[0]), int(v[1]), int(v[2]), float(v[3])) for k, v in sums.items()}
 
+    async def not_carried(self) -> dict[str, int]:
+        """What the source holds that aiotrack does not serve (and the import so cannot carry), as
+        {what: how many}; only non-zero entries. A file store holds nothing of the kind; a REST
+        source cannot tell, so it says nothing."""
+        return {}
+
     async def registry_counts(self) -> dict[str, int]:
         totals = dict.fromkeys(REGISTRY_TABLES, 0)
         for rows in (await self.registered_models()).values():

@@ -102,6 +102,7 @@ class ImportResult:
     counts: dict[str, int] = field(default_factory=dict)  # the dry run's counts
     traces: int = 0  # traces in the source (all experiments)
     traces_imported: int = 0  # experiments whose traces this run imported
+    not_carried: dict[str, int] = field(default_factory=dict)  # Source.not_carried
     artifacts: CopyStats | None = None
     verification: Verification | None = None
 
@@ -142,6 +143,7 @@ async def run_import(
     models = await source.registered_models()
     all_ids = [int(e[0]) for e in experiments]
     result.experiments_total, result.models_total = len(experiments), len(models)
+    result.not_carried = await source.not_carried()
 
     if options.dry_run:
         counts, _sums = await source.tally(all_ids)
