@@ -349,7 +349,22 @@ def test_roles_created_and_assigned_on_the_admin_page_take_effect(browser, priva
     with signed_in(browser, "alice", ALICE_PASSWORD) as page:
         page.goto(server.url + "/#/experiments")
         page.locator("nav a", has_text="Admin").click()
-        page.get_by_role("table", name="Users").locator("tr[data-user=admin]").wait_for()
+        users = page.get_by_role("table", name="Users")
+        admin_row = users.locator("tr[data-user=admin]")
+        admin_row.wait_for()
+        # a workspace admin may not do what the server keeps for admin users (as MLflow does): the
+        # page offers neither the admin flag, deleting a user, nor another user's password
+        assert admin_row.get_by_label("admin is an admin").is_disabled()
+        assert users.locator("tr[data-user=alice]").get_by_label("alice is an admin").is_disabled()
+        assert admin_row.get_by_role("button", name="Delete").count() == 0
+        assert admin_row.get_by_role("button", name="Reset password").count() == 0
+        assert users.locator("tr[data-user=alice]").get_by_role("button", name="Reset password").count() == 1
+        for method, path, body in (
+            ("PATCH", "2.0/mlflow/users/update-admin", {"username": "alice", "is_admin": True}),
+            ("DELETE", "2.0/mlflow/users/delete", {"username": "admin"}),
+            ("PATCH", "2.0/mlflow/users/update-password", {"username": "admin", "password": "x" * 16}),
+        ):
+            assert api(server, "alice", ALICE_PASSWORD, method, path, body)[0] == 403, path
         page.goto(server.url + f"/#/experiments/{exp}")
         page.get_by_role("button", name="Permissions").click()
         page.get_by_role("dialog", name="Permissions").get_by_role("table", name="Grants").locator(

@@ -7,6 +7,7 @@ import {
   isOwnGrant,
   isUserRole,
   RESOURCE_TYPES,
+  type Me,
   type Role,
   type User,
   useMe,
@@ -55,7 +56,7 @@ export function AdminPage({ route }: { route: AdminRoute }) {
         active={route.tab}
         onChange={(tab) => navigate(adminHash({ tab }), true)}
       />
-      {route.tab === 'users' ? <UsersTab me={me.username} /> : route.tab === 'roles' ? <RolesTab /> : <GrantsTab user={route.user} />}
+      {route.tab === 'users' ? <UsersTab me={me} /> : route.tab === 'roles' ? <RolesTab /> : <GrantsTab user={route.user} />}
     </div>
   );
 }
@@ -84,7 +85,12 @@ function PermissionSelect({
 
 // ---------------------------------------------------------------------- users
 
-function UsersTab({ me }: { me: string }) {
+// A workspace admin (the workspace-wide MANAGE grant, not the admin flag) may create users but, as in
+// MLflow, neither change anyone's admin flag, delete a user nor set another user's password: the
+// server refuses those (403), so the page does not offer them.
+function UsersTab({ me: self }: { me: Me }) {
+  const me = self.username;
+  const superAdmin = self.is_admin;
   const users = useAsync(() => authApi.listUsers(), []);
   const [err, act] = useAction(users.reload);
   const [name, setName] = useState('');
@@ -147,8 +153,10 @@ function UsersTab({ me }: { me: string }) {
                     type="checkbox"
                     aria-label={`${u.username} is an admin`}
                     checked={u.is_admin}
-                    disabled={u.username === me}
-                    title={u.username === me ? 'Another admin must change your own admin flag' : ''}
+                    disabled={u.username === me || !superAdmin}
+                    title={
+                      !superAdmin ? 'Only an admin user may change the admin flag' : u.username === me ? 'Another admin must change your own admin flag' : ''
+                    }
                     onChange={(e) => {
                       const on = (e.target as HTMLInputElement).checked;
                       users.setData((users.data || []).map((x) => (x.username === u.username ? { ...x, is_admin: on } : x)));
@@ -168,8 +176,8 @@ function UsersTab({ me }: { me: string }) {
                 <td>
                   <div class="row">
                     <a href={adminHash({ tab: 'grants', user: u.username })}>Grants</a>
-                    <button onClick={() => setResetting(u.username)}>Reset password</button>
-                    {u.username !== me && (
+                    {(superAdmin || u.username === me) && <button onClick={() => setResetting(u.username)}>Reset password</button>}
+                    {superAdmin && u.username !== me && (
                       <button
                         class="danger"
                         onClick={() =>
