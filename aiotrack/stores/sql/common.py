@@ -50,13 +50,21 @@ async def search_page(
     return one_page(await db.fetch(sql, params), page.max_results)
 
 
+async def fetch_in(src: Database | Tx, sql: str, values: Sequence[Any], size: int = IN_CHUNK) -> list[Row]:
+    """The rows ``sql`` selects for ``values``: it names them as ``IN ({in_list})`` (its only
+    ``{}`` hole), run for each chunk of ``size`` values, the chunks' rows in turn."""
+    rows: list[Row] = []
+    for chunk in chunks(list(values), size):
+        rows += await src.fetch(sql.format(in_list=marks(len(chunk))), chunk)
+    return rows
+
+
 async def key_values_by(src: Database | Tx, sql: str, owners: list[Any]) -> dict[Any, list[KeyValue]]:
     """The ``(owner, key, value)`` rows of ``owners`` as ``{owner: [{"key": ..., "value": ...}, ...]}``,
-    in row order: ``sql`` selects them with ``IN ({in_list})``, run for each chunk of ``owners``."""
+    in row order: ``sql`` selects them with ``IN ({in_list})`` (:func:`fetch_in`)."""
     out: dict[Any, list[KeyValue]] = {}
-    for chunk in chunks(owners):
-        for owner, key, value in await src.fetch(sql.format(in_list=marks(len(chunk))), chunk):
-            out.setdefault(owner, []).append({"key": key, "value": value})
+    for owner, key, value in await fetch_in(src, sql, owners):
+        out.setdefault(owner, []).append({"key": key, "value": value})
     return out
 
 
