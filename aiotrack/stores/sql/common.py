@@ -68,6 +68,17 @@ async def key_values_by(src: Database | Tx, sql: str, owners: list[Any]) -> dict
     return out
 
 
+def keyed_statements(table: str, keys: Sequence[str], value: str) -> tuple[str, str]:
+    """(set, delete) of a table holding one ``value`` per ``keys``: the upsert of ``(*keys, value)``
+    (writing a key again replaces its value) and the delete by ``keys``, parameters in that order."""
+    columns = ", ".join((*keys, value))
+    upsert = (
+        f"INSERT INTO {table} ({columns}) VALUES ({marks(len(keys) + 1)}) "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {value} = excluded.{value}"
+    )
+    return upsert, f"DELETE FROM {table} WHERE {' AND '.join(f'{k} = ?' for k in keys)}"
+
+
 def _experiment_int(experiment_id: str) -> int:
     try:
         return int(experiment_id)
