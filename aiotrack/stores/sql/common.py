@@ -1,6 +1,7 @@
-"""Helpers every SQL store module shares: the clock, IN-list placeholders and chunks, a search's
-page (one row more than asked for says whether another page follows), experiment ids, optional
-SET/WHERE terms, and statements that must change a row."""
+"""Helpers every SQL store module shares: the clock, IN-list placeholders and chunks (and a fetch
+run chunk by chunk), a search's page (one row more than asked for says whether another page
+follows), the set and delete of one value per key, experiment ids, optional SET/WHERE terms, and
+statements that must change a row."""
 
 from __future__ import annotations
 
