@@ -20,7 +20,14 @@ import orjson
 
 from aiotrack.errors import AiotrackError, invalid, not_found
 from aiotrack.stores.base import SpanRow, TraceMetricRow, TracesToDelete, TraceStore, TraceUpdate
-from aiotrack.stores.sql.common import change_one, experiment_ids_to_search, given, marks, parse_experiment_id
+from aiotrack.stores.sql.common import (
+    change_one,
+    experiment_ids_to_search,
+    given,
+    keyed_statements,
+    marks,
+    parse_experiment_id,
+)
 from aiotrack.stores.sql.database import Database, ExecMany, Execute, Fetch, FetchRow
 from aiotrack.stores.sql.trace_search import INFO_COLUMNS, filter_condition, search_query
 
@@ -93,14 +100,8 @@ def _experiment_row(row: Sequence[Any] | None, experiment_id: str, *, active: bo
     return row[1] or ""
 
 
-_UPSERT_TAG = (
-    "INSERT INTO trace_tags (request_id, key, value) VALUES (?, ?, ?) "
-    "ON CONFLICT (request_id, key) DO UPDATE SET value = excluded.value"
-)
-_UPSERT_METADATA = (
-    "INSERT INTO trace_request_metadata (request_id, key, value) VALUES (?, ?, ?) "
-    "ON CONFLICT (request_id, key) DO UPDATE SET value = excluded.value"
-)
+_UPSERT_TAG, _DELETE_TAG = keyed_statements("trace_tags", ("request_id", "key"), "value")
+_UPSERT_METADATA = keyed_statements("trace_request_metadata", ("request_id", "key"), "value")[0]
 _UPSERT_SPAN = (
     "INSERT INTO spans (trace_id, span_id, parent_span_id, name, type, status, start_time_unix_nano, "
     "end_time_unix_nano, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -402,7 +403,7 @@ class SqlTraceStore(TraceStore):
             await self._require(tx, trace_id)
             await change_one(
                 tx,
-                "DELETE FROM trace_tags WHERE request_id = ? AND key = ?",
+                _DELETE_TAG,
                 (trace_id, key),
                 not_found(f"No trace tag with key '{key}' for trace with ID '{trace_id}'"),
             )
