@@ -26,6 +26,7 @@ from aiotrack.stores.sql.common import chunks, fetch_in, marks
 from aiotrack.stores.sql.database import Database, Tx
 from aiotrack.stores.sql.registry import MV_FIELDS
 from aiotrack.stores.sql.traces import ARTIFACT_LOCATION_TAG as TRACE_ARTIFACT_LOCATION_TAG
+from aiotrack.stores.sql.traces import ASSESSMENT_FIELDS, SPAN_FIELDS
 
 JOURNAL = "aiotrack_import_journal"
 
@@ -118,29 +119,8 @@ TRACE_TABLES: dict[str, tuple[str, ...]] = {
     ),
     "trace_tags": ("request_id", "key", "value"),
     "trace_request_metadata": ("request_id", "key", "value"),
-    "spans": (
-        "trace_id",
-        "span_id",
-        "parent_span_id",
-        "name",
-        "type",
-        "status",
-        "start_time_unix_nano",
-        "end_time_unix_nano",
-        "content",
-    ),
-    "assessments": (
-        "assessment_id",
-        "trace_id",
-        "name",
-        "assessment_type",
-        "value",
-        "valid",
-        "overrides",
-        "created_timestamp",
-        "last_updated_timestamp",
-        "body",
-    ),
+    "spans": SPAN_FIELDS,
+    "assessments": ASSESSMENT_FIELDS,
     "trace_links": ("trace_id", "destination_type", "destination_id"),
 }
 
