@@ -51,6 +51,12 @@ def _param(args: Args, name: str) -> str:
     return value
 
 
+def _grant_target(args: Args) -> tuple[str, str, str]:
+    """The (username, resource_type, resource_id) a per-user grant request names, in MLflow's order
+    of checking them."""
+    return _param(args, "username"), _param(args, "resource_type"), _param(args, "resource_id")
+
+
 def _int_param(args: Args, name: str) -> int:
     raw = args.raw(name)
     if raw is None or raw == "":
@@ -143,28 +149,21 @@ async def delete_user(request: web.Request) -> web.Response:
 @routes.post("3.0/mlflow/users/permissions/grant")
 async def grant_permission(request: web.Request) -> web.Response:
     args = await read_args(request)
-    await _auth(request).grant(
-        _param(args, "username"),
-        _param(args, "resource_type"),
-        _param(args, "resource_id"),
-        _param(args, "permission"),
-    )
+    await _auth(request).grant(*_grant_target(args), _param(args, "permission"))
     return empty_response()
 
 
 @routes.post("3.0/mlflow/users/permissions/revoke")
 async def revoke_permission(request: web.Request) -> web.Response:
     args = await read_args(request)
-    await _auth(request).revoke(_param(args, "username"), _param(args, "resource_type"), _param(args, "resource_id"))
+    await _auth(request).revoke(*_grant_target(args))
     return empty_response()
 
 
 @routes.get("3.0/mlflow/users/permissions/get")
 async def get_permission(request: web.Request) -> web.Response:
     args = await read_args(request)
-    perm = await _auth(request).effective_permission(
-        _param(args, "username"), _param(args, "resource_type"), _param(args, "resource_id")
-    )
+    perm = await _auth(request).effective_permission(*_grant_target(args))
     return json_response({"allowed": perm.can_use, "permission": perm.name})
 
 
@@ -190,12 +189,7 @@ async def resource_permissions(request: web.Request) -> web.Response:
 @routes.patch("2.0/aiotrack/permissions/update")
 async def update_resource_permission(request: web.Request) -> web.Response:
     args = await read_args(request)
-    await _auth(request).change_grant(
-        _param(args, "username"),
-        _param(args, "resource_type"),
-        _param(args, "resource_id"),
-        _param(args, "permission"),
-    )
+    await _auth(request).change_grant(*_grant_target(args), _param(args, "permission"))
     return empty_response()
 
 

@@ -354,12 +354,7 @@ class AuthService:
     # ------------------------------------------------------------------ per-user grants
 
     async def grant(self, username: str, resource_type: object, resource_id: object, permission: object) -> None:
-        perms.validate_grant(resource_type, resource_id, permission, role=False)
-        user = await self.store.get_user(username)
-        await self.store.grant_user_permission(
-            user["id"], username, str(resource_type), str(resource_id), str(permission)
-        )
-        self._changed()
+        await self._write_grant(username, resource_type, resource_id, permission, existing=False)
 
     async def revoke(self, username: str, resource_type: object, resource_id: object) -> None:
         perms.validate_grant(resource_type, resource_id, "READ", role=False)
@@ -369,11 +364,17 @@ class AuthService:
 
     async def change_grant(self, username: str, resource_type: object, resource_id: object, permission: object) -> None:
         """Change a user's existing grant on one resource (MLflow has only grant and revoke)."""
+        await self._write_grant(username, resource_type, resource_id, permission, existing=True)
+
+    async def _write_grant(
+        self, username: str, resource_type: object, resource_id: object, permission: object, *, existing: bool
+    ) -> None:
+        """A new per-user grant (``existing=False``: one already on the resource is an error) or a
+        change of the one there (``existing=True``: none there is not-found), once validated."""
         perms.validate_grant(resource_type, resource_id, permission, role=False)
         user = await self.store.get_user(username)
-        await self.store.update_user_permission(
-            user["id"], username, str(resource_type), str(resource_id), str(permission)
-        )
+        write = self.store.update_user_permission if existing else self.store.grant_user_permission
+        await write(user["id"], username, str(resource_type), str(resource_id), str(permission))
         self._changed()
 
     async def resource_grants(self, resource_type: object, resource_id: object) -> list[Json]:

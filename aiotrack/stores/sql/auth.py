@@ -12,8 +12,8 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from aiotrack.errors import IntegrityViolation, already_exists, not_found
-from aiotrack.stores.sql.common import given
+from aiotrack.errors import AiotrackError, IntegrityViolation, already_exists, not_found
+from aiotrack.stores.sql.common import change_one, given, marks
 from aiotrack.stores.sql.database import Database, Row, Tx
 
 DEFAULT_WORKSPACE = "default"
@@ -42,6 +42,18 @@ def _role_permission(row: Row) -> Json:
 
 
 _RP_COLUMNS = "id, role_id, resource_type, resource_pattern, permission"
+
+
+def _user_not_found(username: str) -> AiotrackError:
+    return not_found(f"User with username={username} not found")
+
+
+def _role_not_found(role_id: int) -> AiotrackError:
+    return not_found(f"Role with id={role_id} not found")
+
+
+def _role_permission_not_found(role_permission_id: int) -> AiotrackError:
+    return not_found(f"Role permission with id={role_permission_id} not found")
 
 
 async def _add_permission(tx: Tx, values: tuple[int, str, str, str], *, replace: bool, taken: str) -> Row:
@@ -85,7 +97,7 @@ class SqlAuthStore:
     async def get_user(self, username: str) -> Json:
         row = await self.db.fetchrow("SELECT id, username, is_admin FROM auth_users WHERE username = ?", (username,))
         if row is None:
-            raise not_found(f"User with username={username} not found")
+            raise _user_not_found(username)
         return _user(row)
 
     async def get_credentials(self, username: str) -> tuple[Json, str] | None:
@@ -119,13 +131,13 @@ class SqlAuthStore:
                     f"UPDATE auth_users SET {', '.join(sets)} WHERE username = ?", (*params, username)
                 )
         if not changed:
-            raise not_found(f"User with username={username} not found")
+            raise _user_not_found(username)
 
     async def delete_user(self, username: str) -> None:
         async with self.db.transaction() as tx:
             row = await tx.fetchrow("SELECT id FROM auth_users WHERE username = ?", (username,))
             if row is None:
-                raise not_found(f"User with username={username} not found")
+                raise _user_not_found(username)
             user_id = int(row[0])
             # The per-user roles go with the user (their grants cascade); tokens and role
             # assignments cascade from the user row.
@@ -180,30 +192,38 @@ class SqlAuthStore:
             )
 
     async def revoke_user_permission(self, user_id: int, username: str, resource_type: str, resource_id: str) -> None:
-        async with self.db.transaction() as tx:
-            changed = await tx.execute(
-                "DELETE FROM auth_role_permissions WHERE resource_type = ? AND resource_pattern = ? AND role_id IN "
-                "(SELECT id FROM auth_roles WHERE workspace = ? AND name = ?)",
-                (resource_type, resource_id, DEFAULT_WORKSPACE, synthetic_role_name(user_id)),
-            )
-        if not changed:
-            raise not_found(
-                f"Permission for user={username} on resource_type={resource_type}, resource_id={resource_id} not found."
-            )
+        await self._change_user_grant(
+            "DELETE FROM auth_role_permissions", (), user_id, username, resource_type, resource_id
+        )
 
     async def update_user_permission(
         self, user_id: int, username: str, resource_type: str, resource_id: str, permission: str
     ) -> None:
         """Change an existing per-user grant in one statement (no window without a grant)."""
+        await self._change_user_grant(
+            "UPDATE auth_role_permissions SET permission = ?",
+            (permission,),
+            user_id,
+            username,
+            resource_type,
+            resource_id,
+        )
+
+    async def _change_user_grant(
+        self, statement: str, params: tuple[str, ...], user_id: int, username: str, resource_type: str, resource_id: str
+    ) -> None:
+        """``statement`` (a DELETE or an UPDATE of auth_role_permissions, with its ``params``) on the
+        user's per-user grant on one resource; there being none is not-found."""
         async with self.db.transaction() as tx:
-            changed = await tx.execute(
-                "UPDATE auth_role_permissions SET permission = ? WHERE resource_type = ? AND resource_pattern = ? "
+            await change_one(
+                tx,
+                f"{statement} WHERE resource_type = ? AND resource_pattern = ? "
                 "AND role_id IN (SELECT id FROM auth_roles WHERE workspace = ? AND name = ?)",
-                (permission, resource_type, resource_id, DEFAULT_WORKSPACE, synthetic_role_name(user_id)),
-            )
-        if not changed:
-            raise not_found(
-                f"Permission for user={username} on resource_type={resource_type}, resource_id={resource_id} not found."
+                (*params, resource_type, resource_id, DEFAULT_WORKSPACE, synthetic_role_name(user_id)),
+                not_found(
+                    f"Permission for user={username} on resource_type={resource_type}, "
+                    f"resource_id={resource_id} not found."
+                ),
             )
 
     async def list_resource_grants(self, resource_type: str, resource_id: str) -> list[Json]:
@@ -288,7 +308,7 @@ class SqlAuthStore:
     async def get_role(self, role_id: int) -> Json:
         roles = await self._roles_with_permissions([role_id])
         if not roles:
-            raise not_found(f"Role with id={role_id} not found")
+            raise _role_not_found(role_id)
         return roles[0]
 
     async def list_roles(self, workspaces: Sequence[str] | None = None) -> list[Json]:
@@ -296,7 +316,7 @@ class SqlAuthStore:
         sql = "SELECT id FROM auth_roles WHERE name NOT LIKE '\\_\\_user\\_%' ESCAPE '\\'"
         params: list[Any] = []
         if workspaces:
-            sql += f" AND workspace IN ({', '.join('?' for _ in workspaces)})"
+            sql += f" AND workspace IN ({marks(len(workspaces))})"
             params += list(workspaces)
         return await self._roles_with_permissions(int(r[0]) for r in await self.db.fetch(sql, params))
 
@@ -315,7 +335,7 @@ class SqlAuthStore:
     async def delete_role(self, role_id: int) -> None:
         async with self.db.transaction() as tx:
             if not await tx.execute("DELETE FROM auth_roles WHERE id = ?", (role_id,)):
-                raise not_found(f"Role with id={role_id} not found")
+                raise _role_not_found(role_id)
 
     async def add_role_permission(
         self, role_id: int, resource_type: str, resource_pattern: str, permission: str
@@ -336,13 +356,13 @@ class SqlAuthStore:
             f"SELECT {_RP_COLUMNS} FROM auth_role_permissions WHERE id = ?", (role_permission_id,)
         )
         if row is None:
-            raise not_found(f"Role permission with id={role_permission_id} not found")
+            raise _role_permission_not_found(role_permission_id)
         return _role_permission(row)
 
     async def remove_role_permission(self, role_permission_id: int) -> None:
         async with self.db.transaction() as tx:
             if not await tx.execute("DELETE FROM auth_role_permissions WHERE id = ?", (role_permission_id,)):
-                raise not_found(f"Role permission with id={role_permission_id} not found")
+                raise _role_permission_not_found(role_permission_id)
 
     async def list_role_permissions(self, role_id: int) -> list[Json]:
         return list((await self.get_role(role_id))["permissions"])
@@ -354,7 +374,7 @@ class SqlAuthStore:
                 (permission, role_permission_id),
             )
         if row is None:
-            raise not_found(f"Role permission with id={role_permission_id} not found")
+            raise _role_permission_not_found(role_permission_id)
         return _role_permission(row)
 
     async def assign_role(self, user_id: int, role_id: int) -> Json:

@@ -22,9 +22,11 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from aiotrack.stores.sql.common import chunks, fetch_in, marks
 from aiotrack.stores.sql.database import Database, Tx
 from aiotrack.stores.sql.registry import MV_FIELDS
 from aiotrack.stores.sql.traces import ARTIFACT_LOCATION_TAG as TRACE_ARTIFACT_LOCATION_TAG
+from aiotrack.stores.sql.traces import ASSESSMENT_FIELDS, SPAN_FIELDS
 
 JOURNAL = "aiotrack_import_journal"
 
@@ -117,29 +119,8 @@ TRACE_TABLES: dict[str, tuple[str, ...]] = {
     ),
     "trace_tags": ("request_id", "key", "value"),
     "trace_request_metadata": ("request_id", "key", "value"),
-    "spans": (
-        "trace_id",
-        "span_id",
-        "parent_span_id",
-        "name",
-        "type",
-        "status",
-        "start_time_unix_nano",
-        "end_time_unix_nano",
-        "content",
-    ),
-    "assessments": (
-        "assessment_id",
-        "trace_id",
-        "name",
-        "assessment_type",
-        "value",
-        "valid",
-        "overrides",
-        "created_timestamp",
-        "last_updated_timestamp",
-        "body",
-    ),
+    "spans": SPAN_FIELDS,
+    "assessments": ASSESSMENT_FIELDS,
     "trace_links": ("trace_id", "destination_type", "destination_id"),
 }
 
@@ -151,25 +132,25 @@ REGISTRY_TABLES: dict[str, tuple[str, ...]] = {
     "registered_model_aliases": ("name", "alias", "version"),
 }
 
-# How each counted entity is found among the given experiments ({e} is their id list).
-_RUNS_OF = "SELECT run_uuid FROM runs WHERE experiment_id IN ({e})"
+# How each counted entity is found among the given experiments ({in_list} is their id list).
+_RUNS_OF = "SELECT run_uuid FROM runs WHERE experiment_id IN ({in_list})"
 _UNIT_COUNTS: dict[str, str] = {
-    "experiments": "SELECT COUNT(*) FROM experiments WHERE experiment_id IN ({e})",
-    "experiment_tags": "SELECT COUNT(*) FROM experiment_tags WHERE experiment_id IN ({e})",
-    "runs": "SELECT COUNT(*) FROM runs WHERE experiment_id IN ({e})",
+    "experiments": "SELECT COUNT(*) FROM experiments WHERE experiment_id IN ({in_list})",
+    "experiment_tags": "SELECT COUNT(*) FROM experiment_tags WHERE experiment_id IN ({in_list})",
+    "runs": "SELECT COUNT(*) FROM runs WHERE experiment_id IN ({in_list})",
     "params": f"SELECT COUNT(*) FROM params WHERE run_uuid IN ({_RUNS_OF})",
     "tags": f"SELECT COUNT(*) FROM tags WHERE run_uuid IN ({_RUNS_OF})",
     "metrics": f"SELECT COUNT(*) FROM metrics WHERE run_uuid IN ({_RUNS_OF})",
     "latest_metrics": f"SELECT COUNT(*) FROM latest_metrics WHERE run_uuid IN ({_RUNS_OF})",
-    "datasets": "SELECT COUNT(*) FROM datasets WHERE experiment_id IN ({e})",
+    "datasets": "SELECT COUNT(*) FROM datasets WHERE experiment_id IN ({in_list})",
     "inputs": f"SELECT COUNT(*) FROM inputs WHERE destination_type = 'RUN' AND destination_id IN ({_RUNS_OF})",
     "input_tags": "SELECT COUNT(*) FROM input_tags WHERE input_uuid IN (SELECT input_uuid FROM inputs "
     f"WHERE destination_type = 'RUN' AND destination_id IN ({_RUNS_OF}))",
     "run_outputs": f"SELECT COUNT(*) FROM run_outputs WHERE run_uuid IN ({_RUNS_OF})",
-    "logged_models": "SELECT COUNT(*) FROM logged_models WHERE experiment_id IN ({e})",
-    "logged_model_tags": "SELECT COUNT(*) FROM logged_model_tags WHERE experiment_id IN ({e})",
-    "logged_model_params": "SELECT COUNT(*) FROM logged_model_params WHERE experiment_id IN ({e})",
-    "logged_model_metrics": "SELECT COUNT(*) FROM logged_model_metrics WHERE experiment_id IN ({e})",
+    "logged_models": "SELECT COUNT(*) FROM logged_models WHERE experiment_id IN ({in_list})",
+    "logged_model_tags": "SELECT COUNT(*) FROM logged_model_tags WHERE experiment_id IN ({in_list})",
+    "logged_model_params": "SELECT COUNT(*) FROM logged_model_params WHERE experiment_id IN ({in_list})",
+    "logged_model_metrics": "SELECT COUNT(*) FROM logged_model_metrics WHERE experiment_id IN ({in_list})",
 }
 _TRACES_OF = "SELECT request_id FROM trace_info WHERE experiment_id = ?"
 # Per experiment (one ? for its id): rows of each trace table.
@@ -183,11 +164,11 @@ TRACE_COUNTS: dict[str, str] = {
 }
 assert list(TRACE_COUNTS) == list(TRACE_TABLES)
 _REGISTRY_COUNTS: dict[str, str] = {
-    "registered_models": "SELECT COUNT(*) FROM registered_models WHERE name IN ({n})",
-    "registered_model_tags": "SELECT COUNT(*) FROM registered_model_tags WHERE name IN ({n})",
-    "model_versions": "SELECT COUNT(*) FROM model_versions WHERE name IN ({n})",
-    "model_version_tags": "SELECT COUNT(*) FROM model_version_tags WHERE name IN ({n})",
-    "registered_model_aliases": "SELECT COUNT(*) FROM registered_model_aliases WHERE name IN ({n})",
+    "registered_models": "SELECT COUNT(*) FROM registered_models WHERE name IN ({in_list})",
+    "registered_model_tags": "SELECT COUNT(*) FROM registered_model_tags WHERE name IN ({in_list})",
+    "model_versions": "SELECT COUNT(*) FROM model_versions WHERE name IN ({in_list})",
+    "model_version_tags": "SELECT COUNT(*) FROM model_version_tags WHERE name IN ({in_list})",
+    "registered_model_aliases": "SELECT COUNT(*) FROM registered_model_aliases WHERE name IN ({in_list})",
 }
 
 # A run's metric history summed for the import's verification. Infinities are kept as
@@ -199,15 +180,7 @@ METRIC_SUMS_SQL = (
     "FROM metrics WHERE run_uuid IN ({runs}) GROUP BY run_uuid"
 )
 
-_CHUNK = 500  # ids per IN (...) list
-
-
-def _marks(n: int) -> str:
-    return ", ".join("?" * n)
-
-
-def _chunks(items: Sequence[Any], size: int = _CHUNK) -> list[Sequence[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
+_CHUNK = 500  # ids per IN (...) list, and per transaction of a permanent delete
 
 
 class UnitWriter:
@@ -296,13 +269,7 @@ class BulkStore:
 
     async def unit_counts(self, experiment_ids: Sequence[int]) -> dict[str, int]:
         """Rows per table belonging to the given experiments."""
-        totals = dict.fromkeys(_UNIT_COUNTS, 0)
-        for chunk in _chunks(list(experiment_ids)):
-            marks = _marks(len(chunk))
-            for table, sql in _UNIT_COUNTS.items():
-                row = await self.db.fetchrow(sql.format(e=marks), list(chunk))
-                totals[table] += int(row[0]) if row else 0
-        return totals
+        return {table: await self._count(sql, experiment_ids) for table, sql in _UNIT_COUNTS.items()}
 
     async def trace_counts(self, experiment_ids: Sequence[int]) -> dict[int, dict[str, int]]:
         """Per experiment: rows of each trace table."""
@@ -315,27 +282,20 @@ class BulkStore:
         return out
 
     async def registry_counts(self, names: Sequence[str]) -> dict[str, int]:
-        totals = dict.fromkeys(_REGISTRY_COUNTS, 0)
-        for chunk in _chunks(list(names)):
-            for table, sql in _REGISTRY_COUNTS.items():
-                row = await self.db.fetchrow(sql.format(n=_marks(len(chunk))), list(chunk))
-                totals[table] += int(row[0]) if row else 0
-        return totals
+        return {table: await self._count(sql, names) for table, sql in _REGISTRY_COUNTS.items()}
+
+    async def _count(self, sql: str, values: Sequence[Any]) -> int:
+        """``SELECT COUNT(*) ... IN ({in_list})`` over ``values``, summed across the chunks."""
+        return sum(int(r[0]) for r in await fetch_in(self.db, sql, values, _CHUNK))
 
     async def metric_sums(self, experiment_ids: Sequence[int]) -> dict[str, tuple[int, int, int, float]]:
         """Per run of the given experiments: :data:`METRIC_SUMS_SQL`'s (points, NaN points,
         infinite points, sum of the finite values)."""
-        out: dict[str, tuple[int, int, int, float]] = {}
-        for chunk in _chunks(list(experiment_ids)):
-            rows = await self.db.fetch(
-                METRIC_SUMS_SQL.format(
-                    nan="is_nan = 1", runs=f"SELECT run_uuid FROM runs WHERE experiment_id IN ({_marks(len(chunk))})"
-                ),
-                list(chunk),
-            )
-            for run_uuid, n, nans, infs, total in rows:
-                out[run_uuid] = (int(n), int(nans or 0), int(infs or 0), float(total or 0.0))
-        return out
+        sql = METRIC_SUMS_SQL.format(nan="is_nan = 1", runs=_RUNS_OF)
+        return {
+            run_uuid: (int(n), int(nans or 0), int(infs or 0), float(total or 0.0))
+            for run_uuid, n, nans, infs, total in await fetch_in(self.db, sql, experiment_ids, _CHUNK)
+        }
 
     # ------------------------------------------------------------------ permanent deletes (gc)
 
@@ -352,15 +312,13 @@ class BulkStore:
 
     async def run_states(self, run_ids: Sequence[str]) -> dict[str, tuple[str, int | None, str | None]]:
         """run id -> (lifecycle stage, deleted_time, artifact_uri) for the runs that exist."""
-        out: dict[str, tuple[str, int | None, str | None]] = {}
-        for chunk in _chunks(list(run_ids)):
-            rows = await self.db.fetch(
-                "SELECT run_uuid, lifecycle_stage, deleted_time, artifact_uri FROM runs "
-                f"WHERE run_uuid IN ({_marks(len(chunk))})",
-                list(chunk),
-            )
-            out.update({r[0]: (r[1], r[2], r[3]) for r in rows})
-        return out
+        rows = await fetch_in(
+            self.db,
+            "SELECT run_uuid, lifecycle_stage, deleted_time, artifact_uri FROM runs WHERE run_uuid IN ({in_list})",
+            run_ids,
+            _CHUNK,
+        )
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
     async def experiment_states(
         self, experiment_ids: Sequence[int] | None
@@ -373,23 +331,17 @@ class BulkStore:
                 "WHERE lifecycle_stage = 'deleted'"
             )
         else:
-            rows = []
-            for chunk in _chunks(list(experiment_ids)):
-                rows += await self.db.fetch(
-                    "SELECT experiment_id, name, lifecycle_stage, last_update_time, artifact_location "
-                    f"FROM experiments WHERE experiment_id IN ({_marks(len(chunk))})",
-                    list(chunk),
-                )
+            rows = await fetch_in(
+                self.db,
+                "SELECT experiment_id, name, lifecycle_stage, last_update_time, artifact_location "
+                "FROM experiments WHERE experiment_id IN ({in_list})",
+                experiment_ids,
+                _CHUNK,
+            )
         return {int(r[0]): (r[1], r[2], r[3], r[4]) for r in rows}
 
     async def runs_of_experiments(self, experiment_ids: Sequence[int]) -> list[str]:
-        out: list[str] = []
-        for chunk in _chunks(list(experiment_ids)):
-            rows = await self.db.fetch(
-                f"SELECT run_uuid FROM runs WHERE experiment_id IN ({_marks(len(chunk))})", list(chunk)
-            )
-            out += [r[0] for r in rows]
-        return out
+        return [r[0] for r in await fetch_in(self.db, _RUNS_OF, experiment_ids, _CHUNK)]
 
     async def logged_model_states(
         self, model_ids: Sequence[str] | None
@@ -400,28 +352,20 @@ class BulkStore:
         if model_ids is None:
             rows = await self.db.fetch(f"SELECT {cols} FROM logged_models WHERE lifecycle_stage = 'deleted'")
         else:
-            rows = []
-            for chunk in _chunks(list(model_ids)):
-                rows += await self.db.fetch(
-                    f"SELECT {cols} FROM logged_models WHERE model_id IN ({_marks(len(chunk))})", list(chunk)
-                )
+            rows = await fetch_in(
+                self.db, f"SELECT {cols} FROM logged_models WHERE model_id IN ({{in_list}})", model_ids, _CHUNK
+            )
         return {r[0]: (r[1], r[2], r[3], int(r[4])) for r in rows}
 
     async def logged_models_of_experiments(self, experiment_ids: Sequence[int]) -> list[str]:
-        out: list[str] = []
-        for chunk in _chunks(list(experiment_ids)):
-            rows = await self.db.fetch(
-                f"SELECT model_id FROM logged_models WHERE experiment_id IN ({_marks(len(chunk))})", list(chunk)
-            )
-            out += [r[0] for r in rows]
-        return out
+        sql = "SELECT model_id FROM logged_models WHERE experiment_id IN ({in_list})"
+        return [r[0] for r in await fetch_in(self.db, sql, experiment_ids, _CHUNK)]
 
     async def hard_delete_runs(self, run_ids: Sequence[str]) -> int:
         """Remove deleted-stage runs among ``run_ids`` with all their rows; returns how many."""
         removed = 0
-        for chunk in _chunks(list(run_ids)):
-            ids = list(chunk)
-            doomed = f"SELECT run_uuid FROM runs WHERE run_uuid IN ({_marks(len(ids))}) AND lifecycle_stage = 'deleted'"
+        for ids in chunks(list(run_ids), _CHUNK):
+            doomed = f"SELECT run_uuid FROM runs WHERE run_uuid IN ({marks(len(ids))}) AND lifecycle_stage = 'deleted'"
             async with self.db.transaction() as tx:
                 await tx.execute(
                     "DELETE FROM input_tags WHERE input_uuid IN (SELECT input_uuid FROM inputs "
@@ -441,23 +385,22 @@ class BulkStore:
                 ):
                     await tx.execute(f"DELETE FROM {table} WHERE {column} IN ({doomed})", ids)
                 removed += await tx.execute(
-                    f"DELETE FROM runs WHERE run_uuid IN ({_marks(len(ids))}) AND lifecycle_stage = 'deleted'", ids
+                    f"DELETE FROM runs WHERE run_uuid IN ({marks(len(ids))}) AND lifecycle_stage = 'deleted'", ids
                 )
         return removed
 
     async def hard_delete_logged_models(self, model_ids: Sequence[str]) -> int:
         removed = 0
-        for chunk in _chunks(list(model_ids)):
-            ids = list(chunk)
+        for ids in chunks(list(model_ids), _CHUNK):
             doomed = (
-                f"SELECT model_id FROM logged_models WHERE model_id IN ({_marks(len(ids))}) "
+                f"SELECT model_id FROM logged_models WHERE model_id IN ({marks(len(ids))}) "
                 "AND lifecycle_stage = 'deleted'"
             )
             async with self.db.transaction() as tx:
                 for table in ("logged_model_tags", "logged_model_params", "logged_model_metrics"):
                     await tx.execute(f"DELETE FROM {table} WHERE model_id IN ({doomed})", ids)
                 removed += await tx.execute(
-                    f"DELETE FROM logged_models WHERE model_id IN ({_marks(len(ids))}) AND lifecycle_stage = 'deleted'",
+                    f"DELETE FROM logged_models WHERE model_id IN ({marks(len(ids))}) AND lifecycle_stage = 'deleted'",
                     ids,
                 )
         return removed

@@ -1,6 +1,7 @@
-"""Helpers every SQL store module shares: the clock, IN-list placeholders and chunks, a search's
-page (one row more than asked for says whether another page follows), experiment ids, optional
-SET/WHERE terms, and statements that must change a row."""
+"""Helpers every SQL store module shares: the clock, IN-list placeholders and chunks (and a fetch
+run chunk by chunk), a search's page (one row more than asked for says whether another page
+follows), the set and delete of one value per key, experiment ids, optional SET/WHERE terms, and
+statements that must change a row."""
 
 from __future__ import annotations
 
@@ -50,14 +51,33 @@ async def search_page(
     return one_page(await db.fetch(sql, params), page.max_results)
 
 
+async def fetch_in(src: Database | Tx, sql: str, values: Sequence[Any], size: int = IN_CHUNK) -> list[Row]:
+    """The rows ``sql`` selects for ``values``: it names them as ``IN ({in_list})`` (its only
+    ``{}`` hole), run for each chunk of ``size`` values, the chunks' rows in turn."""
+    rows: list[Row] = []
+    for chunk in chunks(list(values), size):
+        rows += await src.fetch(sql.format(in_list=marks(len(chunk))), chunk)
+    return rows
+
+
 async def key_values_by(src: Database | Tx, sql: str, owners: list[Any]) -> dict[Any, list[KeyValue]]:
     """The ``(owner, key, value)`` rows of ``owners`` as ``{owner: [{"key": ..., "value": ...}, ...]}``,
-    in row order: ``sql`` selects them with ``IN ({in_list})``, run for each chunk of ``owners``."""
+    in row order: ``sql`` selects them with ``IN ({in_list})`` (:func:`fetch_in`)."""
     out: dict[Any, list[KeyValue]] = {}
-    for chunk in chunks(owners):
-        for owner, key, value in await src.fetch(sql.format(in_list=marks(len(chunk))), chunk):
-            out.setdefault(owner, []).append({"key": key, "value": value})
+    for owner, key, value in await fetch_in(src, sql, owners):
+        out.setdefault(owner, []).append({"key": key, "value": value})
     return out
+
+
+def keyed_statements(table: str, keys: Sequence[str], value: str) -> tuple[str, str]:
+    """(set, delete) of a table holding one ``value`` per ``keys``: the upsert of ``(*keys, value)``
+    (writing a key again replaces its value) and the delete by ``keys``, parameters in that order."""
+    columns = ", ".join((*keys, value))
+    upsert = (
+        f"INSERT INTO {table} ({columns}) VALUES ({marks(len(keys) + 1)}) "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {value} = excluded.{value}"
+    )
+    return upsert, f"DELETE FROM {table} WHERE {' AND '.join(f'{k} = ?' for k in keys)}"
 
 
 def _experiment_int(experiment_id: str) -> int:

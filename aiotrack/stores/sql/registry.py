@@ -10,7 +10,7 @@ from aiotrack.errors import AiotrackError, already_exists, invalid, not_found
 from aiotrack.names import IS_PROMPT_TAG
 from aiotrack.stores.base import ModelVersionIn, Page, RegistryStore
 from aiotrack.stores.sql import registry_search
-from aiotrack.stores.sql.common import chunks, key_values_by, marks, now_ms, search_page
+from aiotrack.stores.sql.common import chunks, key_values_by, keyed_statements, marks, now_ms, search_page
 from aiotrack.stores.sql.database import Database, Row, Tx
 from aiotrack.stores.sql.registry_search import Scopes
 
@@ -102,6 +102,12 @@ def _registered_model(row: Row, latest: list[Any], tags: list[Any], aliases: lis
     return rm
 
 
+# (set, delete) of the values that hang off a model or a version by key.
+_SET_RM_TAG, _DELETE_RM_TAG = keyed_statements("registered_model_tags", ("name", "key"), "value")
+_SET_MV_TAG, _DELETE_MV_TAG = keyed_statements("model_version_tags", ("name", "version", "key"), "value")
+_SET_ALIAS, _DELETE_ALIAS = keyed_statements("registered_model_aliases", ("name", "alias"), "version")
+
+
 def _rm_not_found(name: str) -> AiotrackError:
     return not_found(f"Registered Model with name={name} not found")
 
@@ -135,6 +141,16 @@ class SqlRegistryStore(RegistryStore):
         if row is None:
             raise _mv_not_found(name, version)
         return row
+
+    async def _write_child(self, name: str, version: int | None, sql: str, params: Sequence[Any]) -> None:
+        """One statement on a row that hangs off the registered model ``name`` (``version`` None)
+        or off one of its versions, in a transaction that first makes sure that owner exists."""
+        async with self.db.transaction() as tx:
+            if version is None:
+                await self._require_model(name, tx)
+            else:
+                await self._version_row(name, version, tx)
+            await tx.execute(sql, params)
 
     async def _hydrate_versions(self, rows: Sequence[Row], tx: Tx | None = None) -> list[dict[str, Any]]:
         """Model versions with their tags and aliases, in a fixed number of queries."""
@@ -309,18 +325,10 @@ class SqlRegistryStore(RegistryStore):
         return latest
 
     async def set_registered_model_tag(self, name: str, key: str, value: str | None) -> None:
-        async with self.db.transaction() as tx:
-            await self._require_model(name, tx)
-            await tx.execute(
-                "INSERT INTO registered_model_tags (name, key, value) VALUES (?, ?, ?) "
-                "ON CONFLICT (name, key) DO UPDATE SET value = excluded.value",
-                (name, key, value),
-            )
+        await self._write_child(name, None, _SET_RM_TAG, (name, key, value))
 
     async def delete_registered_model_tag(self, name: str, key: str) -> None:
-        async with self.db.transaction() as tx:
-            await self._require_model(name, tx)
-            await tx.execute("DELETE FROM registered_model_tags WHERE name = ? AND key = ?", (name, key))
+        await self._write_child(name, None, _DELETE_RM_TAG, (name, key))
 
     # ------------------------------------------------------------------ model versions
 
@@ -429,36 +437,18 @@ class SqlRegistryStore(RegistryStore):
         return await self._hydrate_versions(rows), more
 
     async def set_model_version_tag(self, name: str, version: int, key: str, value: str) -> None:
-        async with self.db.transaction() as tx:
-            await self._version_row(name, version, tx)
-            await tx.execute(
-                "INSERT INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (name, version, key) DO UPDATE SET value = excluded.value",
-                (name, version, key, value),
-            )
+        await self._write_child(name, version, _SET_MV_TAG, (name, version, key, value))
 
     async def delete_model_version_tag(self, name: str, version: int, key: str) -> None:
-        async with self.db.transaction() as tx:
-            await self._version_row(name, version, tx)
-            await tx.execute(
-                "DELETE FROM model_version_tags WHERE name = ? AND version = ? AND key = ?", (name, version, key)
-            )
+        await self._write_child(name, version, _DELETE_MV_TAG, (name, version, key))
 
     # ------------------------------------------------------------------ aliases
 
     async def set_registered_model_alias(self, name: str, alias: str, version: int) -> None:
-        async with self.db.transaction() as tx:
-            await self._version_row(name, version, tx)
-            await tx.execute(
-                "INSERT INTO registered_model_aliases (name, alias, version) VALUES (?, ?, ?) "
-                "ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version",
-                (name, alias, version),
-            )
+        await self._write_child(name, version, _SET_ALIAS, (name, alias, version))
 
     async def delete_registered_model_alias(self, name: str, alias: str) -> None:
-        async with self.db.transaction() as tx:
-            await self._require_model(name, tx)
-            await tx.execute("DELETE FROM registered_model_aliases WHERE name = ? AND alias = ?", (name, alias))
+        await self._write_child(name, None, _DELETE_ALIAS, (name, alias))
 
     async def get_model_version_by_alias(self, name: str, alias: str) -> dict[str, Any]:
         if alias.lower() == "latest":

@@ -20,7 +20,14 @@ import orjson
 
 from aiotrack.errors import AiotrackError, invalid, not_found
 from aiotrack.stores.base import SpanRow, TraceMetricRow, TracesToDelete, TraceStore, TraceUpdate
-from aiotrack.stores.sql.common import change_one, experiment_ids_to_search, given, marks, parse_experiment_id
+from aiotrack.stores.sql.common import (
+    change_one,
+    experiment_ids_to_search,
+    given,
+    keyed_statements,
+    marks,
+    parse_experiment_id,
+)
 from aiotrack.stores.sql.database import Database, ExecMany, Execute, Fetch, FetchRow
 from aiotrack.stores.sql.trace_search import INFO_COLUMNS, filter_condition, search_query
 
@@ -63,8 +70,35 @@ def _info(row: Sequence[Any]) -> dict[str, Any]:
     }
 
 
+# The columns of a span row and of an assessment row, in the order span_values and assessment_row
+# give them: the order of this module's INSERTs and of the import's bulk loads (bulk.TRACE_TABLES).
+SPAN_FIELDS = (
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "name",
+    "type",
+    "status",
+    "start_time_unix_nano",
+    "end_time_unix_nano",
+    "content",
+)
+ASSESSMENT_FIELDS = (
+    "assessment_id",
+    "trace_id",
+    "name",
+    "assessment_type",
+    "value",
+    "valid",
+    "overrides",
+    "created_timestamp",
+    "last_updated_timestamp",
+    "body",
+)
+
+
 def span_values(s: SpanRow) -> tuple[Any, ...]:
-    """A span's row of the ``spans`` table, in the column order of its INSERT (_UPSERT_SPAN)."""
+    """A span's row of the ``spans`` table, in the order of :data:`SPAN_FIELDS`."""
     return (
         s.trace_id,
         s.span_id,
@@ -93,20 +127,16 @@ def _experiment_row(row: Sequence[Any] | None, experiment_id: str, *, active: bo
     return row[1] or ""
 
 
-_UPSERT_TAG = (
-    "INSERT INTO trace_tags (request_id, key, value) VALUES (?, ?, ?) "
-    "ON CONFLICT (request_id, key) DO UPDATE SET value = excluded.value"
-)
-_UPSERT_METADATA = (
-    "INSERT INTO trace_request_metadata (request_id, key, value) VALUES (?, ?, ?) "
-    "ON CONFLICT (request_id, key) DO UPDATE SET value = excluded.value"
-)
+_UPSERT_TAG, _DELETE_TAG = keyed_statements("trace_tags", ("request_id", "key"), "value")
+_UPSERT_METADATA = keyed_statements("trace_request_metadata", ("request_id", "key"), "value")[0]
+# A span sent again (same trace and span id) replaces every other column of its row.
 _UPSERT_SPAN = (
-    "INSERT INTO spans (trace_id, span_id, parent_span_id, name, type, status, start_time_unix_nano, "
-    "end_time_unix_nano, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (trace_id, span_id) DO UPDATE SET parent_span_id = excluded.parent_span_id, name = excluded.name, "
-    "type = excluded.type, status = excluded.status, start_time_unix_nano = excluded.start_time_unix_nano, "
-    "end_time_unix_nano = excluded.end_time_unix_nano, content = excluded.content"
+    f"INSERT INTO spans ({', '.join(SPAN_FIELDS)}) VALUES ({marks(len(SPAN_FIELDS))}) "
+    "ON CONFLICT (trace_id, span_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in SPAN_FIELDS if c not in ("trace_id", "span_id"))
+)
+_INSERT_ASSESSMENT = (
+    f"INSERT INTO assessments ({', '.join(ASSESSMENT_FIELDS)}) VALUES ({marks(len(ASSESSMENT_FIELDS))})"
 )
 
 
@@ -229,15 +259,13 @@ def _start_trace_body(info: dict[str, Any], subpath: tuple[str, ...]) -> Generat
     assessments = info.get("assessments") or []
     if assessments:
         yield ExecMany(
-            "INSERT INTO assessments (assessment_id, trace_id, name, assessment_type, value, valid, overrides, "
-            "created_timestamp, last_updated_timestamp, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (assessment_id) DO NOTHING",
-            [assessment_row(t, a) for a in assessments],
+            f"{_INSERT_ASSESSMENT} ON CONFLICT (assessment_id) DO NOTHING", [assessment_row(t, a) for a in assessments]
         )
 
 
 def assessment_row(trace_id: str, a: dict[str, Any]) -> tuple[Any, ...]:
-    """An assessment (with the store fields already set by the service) -> its row."""
+    """An assessment (with the store fields already set by the service) -> its row, in the order of
+    :data:`ASSESSMENT_FIELDS`."""
     return (
         a["assessment_id"],
         trace_id,
@@ -402,7 +430,7 @@ class SqlTraceStore(TraceStore):
             await self._require(tx, trace_id)
             await change_one(
                 tx,
-                "DELETE FROM trace_tags WHERE request_id = ? AND key = ?",
+                _DELETE_TAG,
                 (trace_id, key),
                 not_found(f"No trace tag with key '{key}' for trace with ID '{trace_id}'"),
             )
@@ -503,11 +531,7 @@ class SqlTraceStore(TraceStore):
                     "UPDATE assessments SET valid = 0, body = ? WHERE assessment_id = ?",
                     (orjson.dumps(body).decode(), overrides),
                 )
-            await tx.execute(
-                "INSERT INTO assessments (assessment_id, trace_id, name, assessment_type, value, valid, overrides, "
-                "created_timestamp, last_updated_timestamp, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                assessment_row(trace_id, assessment),
-            )
+            await tx.execute(_INSERT_ASSESSMENT, assessment_row(trace_id, assessment))
         return {k: v for k, v in assessment.items() if not k.startswith("_")}
 
     async def get_assessment(self, trace_id: str, assessment_id: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from aiotrack.names import FLOAT_MAX
+from aiotrack.stores.sql.common import chunks, fetch_in, marks
 from aiotrack.stores.sql.database import Database
 
 # (hi - lo) * buckets must stay inside a signed 64-bit integer for the SQL bucket expression.
@@ -35,10 +36,7 @@ def _json_value(value: float, is_nan: int) -> float | str:
 
 
 async def existing_run_ids(db: Database, run_ids: Sequence[str]) -> set[str]:
-    if not run_ids:
-        return set()
-    marks = ",".join("?" for _ in run_ids)
-    rows = await db.fetch(f"SELECT run_uuid FROM runs WHERE run_uuid IN ({marks})", list(run_ids))
+    rows = await fetch_in(db, "SELECT run_uuid FROM runs WHERE run_uuid IN ({in_list})", run_ids)
     return {r[0] for r in rows}
 
 
@@ -170,10 +168,6 @@ _FINITE = "is_nan = 0 AND value > -1.7e308 AND value < 1.7e308"
 AGGREGATE_CHUNK = 2000
 
 
-def _chunks(ids: Sequence[str], n: int = AGGREGATE_CHUNK) -> list[list[str]]:
-    return [list(ids[i : i + n]) for i in range(0, len(ids), n)]
-
-
 async def aggregate_metric(
     db: Database, groups: dict[str, list[str]], key: str, *, buckets: int
 ) -> dict[str, list[tuple[int, int, float, float, float, float]]]:
@@ -186,10 +180,10 @@ async def aggregate_metric(
     lo: int | None = None
     hi: int | None = None
     for ids in groups.values():
-        for chunk in _chunks(ids):
-            marks = ",".join("?" for _ in chunk)
+        for chunk in chunks(ids, AGGREGATE_CHUNK):
             rows = await db.fetch(
-                f"SELECT MIN(step), MAX(step) FROM metrics WHERE key = ? AND {_FINITE} AND run_uuid IN ({marks})",
+                f"SELECT MIN(step), MAX(step) FROM metrics WHERE key = ? AND {_FINITE} "
+                f"AND run_uuid IN ({marks(len(chunk))})",
                 [key, *chunk],
             )
             a, b = rows[0]
@@ -202,11 +196,10 @@ async def aggregate_metric(
     span = hi - lo + 1
     for group, ids in groups.items():
         acc: dict[int, list[float]] = {}
-        for chunk in _chunks(ids):
-            marks = ",".join("?" for _ in chunk)
+        for chunk in chunks(ids, AGGREGATE_CHUNK):
             sql = (
                 f"SELECT (step - ?) * ? / ? AS b, COUNT(*), SUM(step), SUM(value), SUM(value * value), MIN(value), "
-                f"MAX(value) FROM metrics WHERE key = ? AND {_FINITE} AND run_uuid IN ({marks}) GROUP BY b"
+                f"MAX(value) FROM metrics WHERE key = ? AND {_FINITE} AND run_uuid IN ({marks(len(chunk))}) GROUP BY b"
             )
             for b, n, ssum, vsum, vsq, vmin, vmax in await db.fetch(sql, [lo, buckets, span, key, *chunk]):
                 cur = acc.get(int(b))
