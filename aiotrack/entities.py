@@ -33,6 +33,11 @@ class Experiment(TypedDict, total=False):
     tags: list[KeyValue]
 
 
+# Where a page of a metric's history ended: the last point's (timestamp, step, value, is_nan), the
+# history's order. The next page starts after it (keyset paging).
+HistoryCursor = tuple[int, int, float, int]
+
+
 class Metric(TypedDict, total=False):
     key: str
     value: float | str  # "NaN" for NaN

@@ -333,12 +333,14 @@ class TrackingService:
             raise invalid(v.invalid_value("max_results", max_results, "It must be a positive integer"))
         if max_results is not None:
             max_results = min(max_results, names.GET_METRIC_HISTORY_MAX_RESULTS)
-        offset = paging.parse_token(page_token)
+        offset, after = paging.parse_history_token(page_token)
         if page_token and max_results is None:
             max_results = names.GET_METRIC_HISTORY_MAX_RESULTS
-        metrics, more = await self.store.get_metric_history(run_id, key, max_results, offset)
+        metrics, cursor = await self.store.get_metric_history(run_id, key, max_results, offset, after)
         # The store says more follow only for a limited page, so max_results is set then.
-        return metrics, (paging.make_token(offset + max_results) if more and max_results is not None else None)
+        if cursor is None or max_results is None:
+            return metrics, None
+        return metrics, paging.make_token(offset + max_results, after=cursor)
 
     async def get_metric_history_bulk(
         self, run_ids: list[str], key: str | None, max_results: int | None

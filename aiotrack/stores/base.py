@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiotrack.entities import Experiment, KeyValue, Metric, ReadScope, Run, RunInfo
+from aiotrack.entities import Experiment, HistoryCursor, KeyValue, Metric, ReadScope, Run, RunInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,9 +232,11 @@ class TrackingStore(ABC):
     # ---- metric history
     @abstractmethod
     async def get_metric_history(
-        self, run_id: str, key: str, max_results: int | None, offset: int
-    ) -> tuple[list[Metric], bool]:
-        """Points ordered by (timestamp, step, value)."""
+        self, run_id: str, key: str, max_results: int | None, offset: int, after: HistoryCursor | None = None
+    ) -> tuple[list[Metric], HistoryCursor | None]:
+        """Points ordered by (timestamp, step, value, is_nan): up to ``max_results`` (all when None)
+        after ``after`` when given (then ``offset`` is not used), else from ``offset``; and the last
+        point's cursor when more follow, else None."""
 
     @abstractmethod
     async def get_metric_history_bulk(self, run_ids: list[str], key: str, max_results: int) -> list[Metric]:

@@ -3,8 +3,10 @@ types, page sizes and paging, on a real SQLite store."""
 
 from __future__ import annotations
 
+import base64
 import re
 
+import orjson
 import pytest
 
 from aiotrack import names
@@ -124,6 +126,33 @@ async def test_search_pages_through_with_tokens(service):
     assert pages == 3
     page, token = await service.search_experiments(None, 2, None, ["name"], make_token(5))
     assert [e["name"] for e in page] == ["e4"] and token is None
+
+
+async def test_metric_history_tokens_carry_the_cursor_and_mlflow_offset_tokens_still_page(service):
+    run_id = (await service.create_run("0", "me", 1, [], "r"))["info"]["run_id"]
+    points = [{"key": "m", "value": float(i), "timestamp": 100 + i, "step": i} for i in range(9)]
+    await service.log_batch(run_id, points, [], [])
+    page, token = await service.get_metric_history(run_id, "m", 4, None)
+    assert [m["step"] for m in page] == [0, 1, 2, 3] and token is not None
+    decoded = orjson.loads(base64.b64decode(token))
+    assert decoded == {"offset": 4, "after": [103, 3, 3.0, 0]}  # MLflow's offset, and where the page ended
+    page2, token2 = await service.get_metric_history(run_id, "m", 4, token)
+    assert [m["step"] for m in page2] == [4, 5, 6, 7]
+    by_offset, _ = await service.get_metric_history(run_id, "m", 4, make_token(4))  # as MLflow writes it
+    assert by_offset == page2
+    last, none = await service.get_metric_history(run_id, "m", 4, token2)
+    assert [m["step"] for m in last] == [8] and none is None
+
+
+@pytest.mark.parametrize(
+    "after", [[1, 2, 3.0], [1, 2, 3.0, 2], ["1", 2, 3.0, 0], [1, 2, "x", 0], [True, 2, 3.0, 0], {"a": 1}]
+)
+async def test_a_history_token_with_a_bad_cursor_is_refused(service, after):
+    run = await service.create_run("0", "me", 1, [], "r")
+    token = base64.b64encode(orjson.dumps({"offset": 4, "after": after})).decode()
+    with pytest.raises(AiotrackError, match="Invalid page token") as caught:
+        await service.get_metric_history(run["info"]["run_id"], "m", 4, token)
+    assert caught.value.error_code == "INVALID_PARAMETER_VALUE"
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aiotrack.errors import AiotrackError
+from aiotrack.names import FLOAT_MAX
 from aiotrack.stores.base import Batch, DatasetIn, MetricPoint, Page
 from aiotrack.stores.sql.tracking import SqlTrackingStore
 
@@ -112,7 +113,7 @@ async def test_log_batch_history_latest_and_idempotence(store):
     await store.log_batch(run_id, Batch(points, [], []))
     await store.log_batch(run_id, Batch(points[:2], [], []))  # a retried request adds nothing
     history, more = await store.get_metric_history(run_id, "loss", None, 0)
-    assert not more
+    assert more is None
     assert [(m["timestamp"], m["step"], m["value"]) for m in history] == [
         (50, 0, 1.0),
         (100, 0, 3.0),
@@ -211,10 +212,43 @@ async def test_log_inputs_dedupes_datasets_and_outputs(store):
 async def test_metric_history_pages(store):
     run_id = await new_run(store)
     await store.log_batch(run_id, Batch([MetricPoint("m", float(i), i, i) for i in range(10)], [], []))
-    page, more = await store.get_metric_history(run_id, "m", 4, 0)
-    assert [m["step"] for m in page] == [0, 1, 2, 3] and more
-    page, more = await store.get_metric_history(run_id, "m", 4, 8)
-    assert [m["step"] for m in page] == [8, 9] and not more
+    page, cursor = await store.get_metric_history(run_id, "m", 4, 0)
+    assert [m["step"] for m in page] == [0, 1, 2, 3] and cursor == (3, 3, 3.0, 0)
+    page, cursor = await store.get_metric_history(run_id, "m", 4, 8)
+    assert [m["step"] for m in page] == [8, 9] and cursor is None
+
+
+async def test_metric_history_keyset_pages_equal_one_read_in_time_order(store):
+    """Pages read after each cursor, of every size, add up to the one-read history: ties on the
+    timestamp (steps in any order), on the step, equal values, NaN and infinities included."""
+    run_id = await new_run(store)
+    points = [
+        MetricPoint("m", v, ts, step, is_nan=nan)
+        for ts, step, v, nan in [
+            (5, 9, 1.0, False),
+            (5, 2, 1.0, False),  # same time, a lower step: first
+            (5, 2, 0.5, False),  # same time and step, a lower value: before it
+            (5, 2, 0.0, True),  # NaN at the same time and step (stored as 0.0 with is_nan)
+            (1, 100, 7.0, False),  # an early time at a high step: first of all
+            (9, 0, FLOAT_MAX, False),
+            (9, 0, -FLOAT_MAX, False),
+        ]
+    ] + [MetricPoint("m", float(i % 3), 10 + i // 2, i, is_nan=False) for i in range(25)]
+    await store.log_batch(run_id, Batch(points, [], []))
+    whole, cursor = await store.get_metric_history(run_id, "m", None, 0)
+    assert cursor is None and len(whole) == len(points)
+    assert [m["timestamp"] for m in whole] == sorted(m["timestamp"] for m in whole)
+    assert whole[0]["step"] == 100
+    assert [(m["step"], m["value"]) for m in whole[1:5]] == [(2, "NaN"), (2, 0.5), (2, 1.0), (9, 1.0)]
+    for size in (1, 2, 3, 7, 31, 32, 100):
+        read, after = [], None
+        while True:
+            page, after = await store.get_metric_history(run_id, "m", size, 0, after)
+            read += page
+            assert len(page) <= size
+            if after is None:
+                break
+        assert read == whole, size
 
 
 async def test_bulk_interval_keeps_first_last_and_count(store):

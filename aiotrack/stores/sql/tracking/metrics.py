@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiotrack.entities import Metric
+from aiotrack.entities import HistoryCursor, Metric
 from aiotrack.names import run_not_found
 from aiotrack.stores.sql import ui_queries
 from aiotrack.stores.sql.database import Database
@@ -19,14 +19,18 @@ class MetricsMixin:
             raise run_not_found(run_id)
 
     async def get_metric_history(
-        self, run_id: str, key: str, max_results: int | None, offset: int
-    ) -> tuple[list[Metric], bool]:
+        self, run_id: str, key: str, max_results: int | None, offset: int, after: HistoryCursor | None = None
+    ) -> tuple[list[Metric], HistoryCursor | None]:
         await self._require_run(run_id)
-        sql = (
-            "SELECT step, timestamp, value, is_nan FROM metrics WHERE run_uuid = ? AND key = ? "
-            "ORDER BY timestamp, step, value"
-        )
+        # The metrics_by_time index (migration 0008) serves this order, and the keyset condition
+        # starts the page where the last one ended.
+        sql = "SELECT step, timestamp, value, is_nan FROM metrics WHERE run_uuid = ? AND key = ? "
         params: list[Any] = [run_id, key]
+        if after is not None:
+            sql += "AND (timestamp, step, value, is_nan) > (?, ?, ?, ?) "
+            params += after
+            offset = 0
+        sql += "ORDER BY timestamp, step, value, is_nan"
         if max_results is not None:
             sql += " LIMIT ? OFFSET ?"
             params += [max_results + 1, offset]
@@ -34,10 +38,12 @@ class MetricsMixin:
             sql += self.db.dialect.offset_only
             params.append(offset)
         rows = await self.db.fetch(sql, params)
-        more = max_results is not None and len(rows) > max_results
-        if more:
+        cursor: HistoryCursor | None = None
+        if max_results is not None and len(rows) > max_results:
             rows = rows[:max_results]
-        return [metric_json(key, v, ts, step, nan) for step, ts, v, nan in rows], more
+            step, ts, v, nan = rows[-1]
+            cursor = (ts, step, v, nan)
+        return [metric_json(key, v, ts, step, nan) for step, ts, v, nan in rows], cursor
 
     async def get_metric_history_bulk(self, run_ids: list[str], key: str, max_results: int) -> list[Metric]:
         out: list[Metric] = []
