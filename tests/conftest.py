@@ -14,6 +14,7 @@ skip with the reason, unless CI is set (CI=true), where that skip is a failure.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import shutil
 import subprocess
@@ -234,8 +235,10 @@ class PgServer:
             try:
                 if await conn.fetchval(_DEFINITION_DIGEST) != state.digest:
                     return False
+                # No second digest after it: the restore only deletes and copies rows and sets
+                # sequences, with triggers off, which cannot change a definition.
                 await state.restore(conn)
-                return bool(await conn.fetchval(_DEFINITION_DIGEST) == state.digest)
+                return True
             finally:
                 await conn.close()
         except (OSError, asyncpg.PostgresError):
@@ -302,6 +305,12 @@ SLOW_TESTS: dict[str, frozenset[str] | None] = {
             "test_a_slow_body_is_not_cut_off_by_the_header_timeout",
         }
     ),
+    # a replica made silent and refused through a proxy, waited out (statement budget, pool
+    # timeout, the retry interval twice: ~18 s); the rule itself, falling back and retrying
+    # later, stays in the fast loop in-process (tests/stores/test_replica.py)
+    "serving/test_nodes.py": frozenset(
+        {"test_a_replica_that_is_down_or_silent_falls_back_to_the_primary_in_bounded_time"}
+    ),
     # real servers waiting out database timeouts; a PostgreSQL server without the checks
     "cli/test_settings_behaviour.py": frozenset({"test_database_bounds_from_variables", "test_no_proxy_no_checks_dev"}),
 }
@@ -347,6 +356,19 @@ def _check_slow_tests(config: pytest.Config, items: list[pytest.Item]) -> None:
         missing = (SLOW_TESTS[key] or frozenset()) - names
         if missing and not any("::" in arg for arg in config.args):  # chosen tests leave the rest out
             raise pytest.UsageError(f"tests/conftest.py SLOW_TESTS names tests {key} does not have: {sorted(missing)}")
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """A folder whose marker ``-m`` rules out is not collected at all: the fast loop
+    (``-m "not slow and not browser"``) would deselect every test in tests/ui and tests/compat
+    anyway, and collecting them imports playwright and mlflow (seconds of CPU in each xdist
+    worker). The tests are the same either way; only the "deselected" count leaves them out."""
+    from marker_expression import rules_out  # tests/ is on sys.path
+
+    mark = FOLDER_MARKERS.get(collection_path)
+    if mark is not None and rules_out(config.getoption("markexpr") or "", frozenset({mark})):
+        return True
+    return None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -509,7 +531,10 @@ class MotoS3:
             "MLFLOW_S3_ENDPOINT_URL": self.endpoint,
         }
 
-    def boto3_client(self):
+    @functools.cached_property
+    def _client(self):
+        """One boto3 client for the session: making one costs ~0.3 s of CPU (botocore loads and
+        parses its service model), which each S3 test used to pay for its bucket."""
         import boto3
 
         return boto3.client(
@@ -520,9 +545,13 @@ class MotoS3:
             region_name=self.region,
         )
 
+    def boto3_client(self):
+        """The session's one client (shared: register no event handlers on it)."""
+        return self._client
+
     def create_bucket(self) -> str:
         name = f"aiotrack-{uuid.uuid4().hex[:12]}"
-        self.boto3_client().create_bucket(Bucket=name)
+        self._client.create_bucket(Bucket=name)
         return name
 
     def stop(self) -> None:
