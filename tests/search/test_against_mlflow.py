@@ -8,8 +8,8 @@ import pytest
 from aiotrack.errors import AiotrackError
 from aiotrack.search import EXPERIMENTS, RUNS, parse_filter
 
-# The xdist group keeps these tests on one worker: only it pays for importing mlflow.
-pytestmark = pytest.mark.xdist_group("mlflow-reference")
+# The xdist group keeps the fast tests that import mlflow on one worker: only it pays for that.
+pytestmark = pytest.mark.xdist_group("mlflow")
 
 
 @pytest.fixture(scope="module")
