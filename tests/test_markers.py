@@ -13,10 +13,6 @@ from pathlib import Path
 import pytest
 from marker_expression import rules_out  # tests/ is on sys.path
 
-# One worker runs this module under -n (pyproject's --dist loadgroup): the collection subprocess
-# of the module-scoped fixture runs once per session rather than on each worker.
-pytestmark = pytest.mark.xdist_group("markers")
-
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = [
     "tests/ui/test_serving.py",

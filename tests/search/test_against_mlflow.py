@@ -8,9 +8,6 @@ import pytest
 from aiotrack.errors import AiotrackError
 from aiotrack.search import EXPERIMENTS, RUNS, parse_filter
 
-# The xdist group keeps the fast tests that import mlflow on one worker: only it pays for that.
-pytestmark = pytest.mark.xdist_group("mlflow")
-
 
 @pytest.fixture(scope="module")
 def mlflow_search():

@@ -24,11 +24,6 @@ from pg_cluster import PgCluster, cluster_root, skip_or_fail, unavailable_reason
 
 from aiotrack.http.middleware.read_routing import COOKIE
 
-# One worker runs this module under -n (pyproject's --dist loadgroup): pg_pair, an initdb and a
-# pg_basebackup, is made once per session rather than on each worker; and the group is the one
-# of the other fast tests that import mlflow (the replica test drives the mlflow client).
-pytestmark = pytest.mark.xdist_group("mlflow")
-
 
 @pytest.fixture(scope="module")
 def pg_pair() -> Iterator[tuple[PgCluster, PgCluster]]:

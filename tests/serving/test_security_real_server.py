@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 import requests
 
 from aiotrack.http.middleware.cors import CORS_BLOCKED_MSG
@@ -55,7 +54,6 @@ def test_default_policy_through_the_real_server(start_server):
     assert resp.headers["X-Frame-Options"] == "DENY"
 
 
-@pytest.mark.xdist_group("mlflow")  # one worker imports mlflow for the tests that compare with it
 def test_allowed_hosts_and_origins_and_the_mlflow_client(start_server):
     server = start_server(
         [
