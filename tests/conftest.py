@@ -5,8 +5,9 @@ file that each test copies, ``pg_template`` a migrated PostgreSQL database. A te
 a PostgreSQL store gets a database in exactly the template's state: a clone of it, or one an
 earlier test used, wiped and checked first (``PgServer.take``), because creating and above all
 dropping a database per test cost more than the tests (each DROP DATABASE waits for a
-checkpoint: ~500 drops took 200 s of a 985 s run). All databases are dropped at the end of the
-session. PostgreSQL: the machine's server at 127.0.0.1:5432 (override with AIOTRACK_TEST_PG, a
+checkpoint: ~500 drops took 200 s of a 985 s run). All databases are dropped after the session,
+by a process of its own that the session does not wait for (``drop_all_after_exit``; under CI the
+session waits). PostgreSQL: the machine's server at 127.0.0.1:5432 (override with AIOTRACK_TEST_PG, a
 DSN of a database we may connect to in order to create others). Where it is unreachable the tests
 skip with the reason, unless CI is set (CI=true), where that skip is a failure.
 """
@@ -265,6 +266,26 @@ class PgServer:
         finally:
             await asyncio.gather(*(c.close() for c in conns))
 
+    def drop_all_after_exit(self, log_path: Path) -> None:
+        """``drop_all`` in a process of its own that outlives the session, so the session does not
+        wait for the checkpoint every DROP DATABASE waits for (6 to 9 s at the end of each xdist
+        worker, on a quiet machine; more while other runs keep the checkpointer busy). Its output
+        goes to ``log_path``. A shell starts it in the background and exits: pytest waits for the
+        shell only, and no child of this process is left running."""
+        if not self.created:
+            return
+        code = (
+            "import asyncio, sys; sys.path.insert(0, sys.argv[1]); from conftest import PgServer; "
+            "server = PgServer(sys.argv[2]); server.created = sys.argv[3:]; asyncio.run(server.drop_all())"
+        )
+        drop = [sys.executable, "-c", code, str(TESTS), self.admin_dsn, *self.created]
+        subprocess.run(
+            ["sh", "-c", '"$@" < /dev/null > "$DROP_LOG" 2>&1 &', "sh", *drop],
+            env={**os.environ, "DROP_LOG": str(log_path)},
+            check=True,
+            start_new_session=True,  # not ended with this session's process group (Ctrl-C, xdist)
+        )
+
 
 # --------------------------------------------------------------------------- markers
 
@@ -379,7 +400,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def pg_server():
+def pg_server(tmp_path_factory):
     reason = _pg_reachable()
     if reason:
         if IN_CI:
@@ -387,7 +408,10 @@ def pg_server():
         pytest.skip(reason)
     server = PgServer(PG_ADMIN_DSN)
     yield server
-    asyncio.run(server.drop_all())
+    if IN_CI:
+        asyncio.run(server.drop_all())  # CI waits: a drop that fails fails the run there
+    else:
+        server.drop_all_after_exit(tmp_path_factory.getbasetemp() / "pg-drops.log")
 
 
 @pytest.fixture(scope="session")
