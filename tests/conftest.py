@@ -5,8 +5,9 @@ file that each test copies, ``pg_template`` a migrated PostgreSQL database. A te
 a PostgreSQL store gets a database in exactly the template's state: a clone of it, or one an
 earlier test used, wiped and checked first (``PgServer.take``), because creating and above all
 dropping a database per test cost more than the tests (each DROP DATABASE waits for a
-checkpoint: ~500 drops took 200 s of a 985 s run). All databases are dropped at the end of the
-session. PostgreSQL: the machine's server at 127.0.0.1:5432 (override with AIOTRACK_TEST_PG, a
+checkpoint: ~500 drops took 200 s of a 985 s run). All databases are dropped after the session,
+by a process of its own that the session does not wait for (``drop_all_after_exit``; under CI the
+session waits). PostgreSQL: the machine's server at 127.0.0.1:5432 (override with AIOTRACK_TEST_PG, a
 DSN of a database we may connect to in order to create others). Where it is unreachable the tests
 skip with the reason, unless CI is set (CI=true), where that skip is a failure.
 """
@@ -14,6 +15,7 @@ skip with the reason, unless CI is set (CI=true), where that skip is a failure.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import shutil
 import subprocess
@@ -234,8 +236,10 @@ class PgServer:
             try:
                 if await conn.fetchval(_DEFINITION_DIGEST) != state.digest:
                     return False
+                # No second digest after it: the restore only deletes and copies rows and sets
+                # sequences, with triggers off, which cannot change a definition.
                 await state.restore(conn)
-                return bool(await conn.fetchval(_DEFINITION_DIGEST) == state.digest)
+                return True
             finally:
                 await conn.close()
         except (OSError, asyncpg.PostgresError):
@@ -261,6 +265,26 @@ class PgServer:
             await asyncio.gather(*(drop_some(c) for c in conns))
         finally:
             await asyncio.gather(*(c.close() for c in conns))
+
+    def drop_all_after_exit(self, log_path: Path) -> None:
+        """``drop_all`` in a process of its own that outlives the session, so the session does not
+        wait for the checkpoint every DROP DATABASE waits for (6 to 9 s at the end of each xdist
+        worker, on a quiet machine; more while other runs keep the checkpointer busy). Its output
+        goes to ``log_path``. A shell starts it in the background and exits: pytest waits for the
+        shell only, and no child of this process is left running."""
+        if not self.created:
+            return
+        code = (
+            "import asyncio, sys; sys.path.insert(0, sys.argv[1]); from conftest import PgServer; "
+            "server = PgServer(sys.argv[2]); server.created = sys.argv[3:]; asyncio.run(server.drop_all())"
+        )
+        drop = [sys.executable, "-c", code, str(TESTS), self.admin_dsn, *self.created]
+        subprocess.run(
+            ["sh", "-c", '"$@" < /dev/null > "$DROP_LOG" 2>&1 &', "sh", *drop],
+            env={**os.environ, "DROP_LOG": str(log_path)},
+            check=True,
+            start_new_session=True,  # not ended with this session's process group (Ctrl-C, xdist)
+        )
 
 
 # --------------------------------------------------------------------------- markers
@@ -301,6 +325,12 @@ SLOW_TESTS: dict[str, frozenset[str] | None] = {
             "test_half_a_header_is_closed_after_the_header_read_timeout",
             "test_a_slow_body_is_not_cut_off_by_the_header_timeout",
         }
+    ),
+    # a replica made silent and refused through a proxy, waited out (statement budget, pool
+    # timeout, the retry interval twice: ~18 s); the rule itself, falling back and retrying
+    # later, stays in the fast loop in-process (tests/stores/test_replica.py)
+    "serving/test_nodes.py": frozenset(
+        {"test_a_replica_that_is_down_or_silent_falls_back_to_the_primary_in_bounded_time"}
     ),
     # real servers waiting out database timeouts; a PostgreSQL server without the checks
     "cli/test_settings_behaviour.py": frozenset({"test_database_bounds_from_variables", "test_no_proxy_no_checks_dev"}),
@@ -349,6 +379,19 @@ def _check_slow_tests(config: pytest.Config, items: list[pytest.Item]) -> None:
             raise pytest.UsageError(f"tests/conftest.py SLOW_TESTS names tests {key} does not have: {sorted(missing)}")
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """A folder whose marker ``-m`` rules out is not collected at all: the fast loop
+    (``-m "not slow and not browser"``) would deselect every test in tests/ui and tests/compat
+    anyway, and collecting them imports playwright and mlflow (seconds of CPU in each xdist
+    worker). The tests are the same either way; only the "deselected" count leaves them out."""
+    from marker_expression import rules_out  # tests/ is on sys.path
+
+    mark = FOLDER_MARKERS.get(collection_path)
+    if mark is not None and rules_out(config.getoption("markexpr") or "", frozenset({mark})):
+        return True
+    return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     _check_slow_tests(config, items)
     for item in items:
@@ -357,7 +400,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def pg_server():
+def pg_server(tmp_path_factory):
     reason = _pg_reachable()
     if reason:
         if IN_CI:
@@ -365,7 +408,10 @@ def pg_server():
         pytest.skip(reason)
     server = PgServer(PG_ADMIN_DSN)
     yield server
-    asyncio.run(server.drop_all())
+    if IN_CI:
+        asyncio.run(server.drop_all())  # CI waits: a drop that fails fails the run there
+    else:
+        server.drop_all_after_exit(tmp_path_factory.getbasetemp() / "pg-drops.log")
 
 
 @pytest.fixture(scope="session")
@@ -509,7 +555,10 @@ class MotoS3:
             "MLFLOW_S3_ENDPOINT_URL": self.endpoint,
         }
 
-    def boto3_client(self):
+    @functools.cached_property
+    def _client(self):
+        """One boto3 client for the session: making one costs ~0.3 s of CPU (botocore loads and
+        parses its service model), which each S3 test used to pay for its bucket."""
         import boto3
 
         return boto3.client(
@@ -520,9 +569,13 @@ class MotoS3:
             region_name=self.region,
         )
 
+    def boto3_client(self):
+        """The session's one client (shared: register no event handlers on it)."""
+        return self._client
+
     def create_bucket(self) -> str:
         name = f"aiotrack-{uuid.uuid4().hex[:12]}"
-        self.boto3_client().create_bucket(Bucket=name)
+        self._client.create_bucket(Bucket=name)
         return name
 
     def stop(self) -> None:

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from marker_expression import rules_out  # tests/ is on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = [
@@ -35,8 +36,6 @@ def _slow(test: str) -> bool:
     return test.startswith("tests/compat/") or test in SLOW_BY_NAME
 
 
-# The sampled files use neither; loading them costs seconds of each subprocess's start.
-UNUSED_PLUGINS = ["-p", "no:schemathesis", "-p", "no:hypothesispytest"]
 PLUGIN = """
 def pytest_collection_finish(session):
     for item in session.items:
@@ -60,7 +59,6 @@ def marks(tmp_path_factory) -> dict[str, set[str]]:
             "no:cacheprovider",
             "-p",
             "print_marks",
-            *UNUSED_PLUGINS,
             *SAMPLE,
         ],
         cwd=ROOT,
@@ -115,7 +113,7 @@ def test_a_stale_slow_entry_is_a_usage_error(tmp_path):
     done = subprocess.run(
         [
             *(sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"),
-            *("-p", "stale_slow", *UNUSED_PLUGINS, "tests/serving/test_protocol.py"),
+            *("-p", "stale_slow", "tests/serving/test_protocol.py"),
         ],
         cwd=ROOT,
         capture_output=True,
@@ -125,3 +123,27 @@ def test_a_stale_slow_entry_is_a_usage_error(tmp_path):
     )
     assert done.returncode == 4, done.stdout + done.stderr  # pytest's usage error
     assert "test_that_was_renamed" in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("markexpr", "marks", "ruled_out"),
+    [
+        ("not slow and not browser", {"browser"}, True),  # the fast loop: tests/ui is not collected
+        ("not slow and not browser", {"slow"}, True),  # ...nor tests/compat
+        ("not slow and not browser and not postgres", {"slow"}, True),
+        ("not (slow or browser)", {"browser"}, True),
+        ("not slow", {"browser"}, False),
+        ("browser", {"browser"}, False),
+        ("", {"slow"}, False),  # the full run collects everything
+        ("slow and not postgres", {"slow"}, False),  # compat tests on SQLite
+        ("not postgres", {"slow"}, False),
+        ("postgres or not postgres", {"slow"}, False),
+        ("slow and not slow", {"browser"}, True),
+        ("not slow or browser", {"slow"}, False),  # a compat test could also be a browser test
+        ("mark(x=1)", {"slow"}, False),  # not read: nothing ruled out
+        ("not slow-ish", {"slow"}, False),
+        ("not", {"slow"}, False),
+    ],
+)
+def test_a_folder_is_left_uncollected_only_when_the_expression_rules_out_its_marker(markexpr, marks, ruled_out):
+    assert rules_out(markexpr, frozenset(marks)) is ruled_out

@@ -14,7 +14,6 @@ from mlflow_source import MlflowServer, populate  # tests/cli is on sys.path
 # Before mlflow is imported: its telemetry thread sets and unsets an environment variable, which
 # races with requests reading os.environ for proxies (KeyError: '_MLFLOW_TELEMETRY_SESSION_ID').
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
-pytest.importorskip("mlflow", reason="the import tests build their sources with the mlflow client")
 
 
 @dataclass
@@ -27,6 +26,9 @@ class MlflowSource:
 
 
 def _build(kind: str, tmp_path_factory, backend: str, location: str, env: dict[str, str] | None = None):
+    # Here, not at the top of this file: importing mlflow costs ~2 s of CPU in every process that
+    # collects tests/cli, and only the import and gc tests (slow) use these sources.
+    pytest.importorskip("mlflow", reason="the import tests build their sources with the mlflow client")
     workdir = tmp_path_factory.mktemp(f"mlflow-{kind}")
     artifacts = str(workdir / "artifacts")
     backend = backend.format(dir=workdir)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 from compat_support import mlflow_pointed_at  # tests/compat is on sys.path
 
-mlflow = pytest.importorskip(
-    "mlflow", reason="the compatibility tests need the mlflow client (pip install -e '.[test]')"
-)
+# Whether mlflow is installed, without importing it (~2 s of CPU): a process that only collects
+# these tests (tests/test_markers.py's subprocess) need not pay for it; the tests import it.
+if importlib.util.find_spec("mlflow") is None:
+    pytest.skip("the compatibility tests need the mlflow client (pip install -e '.[test]')", allow_module_level=True)
 
 
 @pytest.fixture

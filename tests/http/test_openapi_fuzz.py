@@ -12,9 +12,6 @@ import requests
 
 from aiotrack.http.openapi import OPENAPI_PATH, build_document, handler_fields
 
-schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is in the test extra")
-hypothesis = pytest.importorskip("hypothesis")
-
 # A longer hunt: AIOTRACK_FUZZ_CASES=50 AIOTRACK_FUZZ_SECONDS=1800 python -m pytest tests/http/test_openapi_fuzz.py
 STREAMING = {"/api/2.0/aiotrack/live/runs"}
 CASES_PER_OPERATION = int(os.environ.get("AIOTRACK_FUZZ_CASES", "6"))
@@ -59,6 +56,10 @@ def test_fields_come_from_the_handlers():
 
 
 def test_fuzzing_finds_no_server_errors(start_server, tmp_path):
+    # Imported here, not by the module: they cost ~2.5 s of CPU in every process that collects
+    # this file, and the two tests above (in the fast loop) need neither.
+    schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is in the test extra")
+    hypothesis = pytest.importorskip("hypothesis")
     server = start_server(["--workers", "1", "--backend-store-uri", f"sqlite:///{tmp_path}/fuzz.db"])
     schema = schemathesis.openapi.from_url(server.url + OPENAPI_PATH)
     operations = [r.ok() for r in schema.get_all_operations()]
