@@ -469,6 +469,35 @@ async def test_a_deadlock_in_a_group_runs_its_writes_one_by_one(database, monkey
     assert await _names(database, "k") == {"k1", "k2", "k3"}
 
 
+def _cross_update(first: str, second: str) -> Generator[Fetch, Any, str]:
+    """Lock ``first``'s row, wait, then ``second``'s: two of these in opposite order deadlock."""
+    yield Execute("UPDATE experiments SET last_update_time = last_update_time + 1 WHERE name = ?", (first,))
+    yield Fetch("SELECT pg_sleep(0.3)")
+    yield Execute("UPDATE experiments SET last_update_time = last_update_time + 1 WHERE name = ?", (second,))
+    return first
+
+
+async def test_a_lone_write_chosen_as_a_deadlock_victim_runs_again(database):
+    """Two nodes (two pools), one write each, locking two rows in opposite order: PostgreSQL
+    breaks the deadlock by failing one; that write is run again and both commit."""
+    if database.dialect.name == "sqlite":
+        pytest.skip("SQLite has one writer: no deadlock between transactions")
+    for name in ("x1", "x2"):
+        await database.run(_insert, name)
+    async with database.transaction() as tx:
+        await tx.execute("UPDATE experiments SET last_update_time = 0 WHERE name IN ('x1', 'x2')")
+    other = await _reopened(database)
+    try:
+        done = await asyncio.wait_for(
+            asyncio.gather(database.run(_cross_update, "x1", "x2"), other.run(_cross_update, "x2", "x1")), 30
+        )
+    finally:
+        await other.close()
+    assert sorted(done) == ["x1", "x2"]
+    rows = await database.fetch("SELECT last_update_time FROM experiments WHERE name IN ('x1', 'x2')")
+    assert [r[0] for r in rows] == [2, 2]  # each write changed each row once: nothing lost, nothing twice
+
+
 async def test_writes_one_at_a_time_each_commit(database):
     for i in range(3):
         assert await asyncio.wait_for(database.run(_insert, f"f{i}"), 5) == f"f{i}"

@@ -47,6 +47,7 @@ import functools
 import itertools
 import logging
 import os
+import random
 import re
 import sqlite3
 import threading
@@ -659,6 +660,11 @@ def _pg_error(exc: BaseException, options: DatabaseOptions) -> BaseException:
         return errors.query_too_complex()
     if isinstance(exc, _TIMEOUTS):  # asyncpg's command timeout: the server stopped answering
         return errors.database_unavailable(f"the database did not answer within {options.answer_timeout:g} s")
+    if isinstance(exc, _PG_RETRY_ALONE):  # still the victim after PG_LONE_ATTEMPTS runs
+        return errors.database_unavailable(
+            "the write kept meeting concurrent writes to the same rows (deadlock or serialization failure); "
+            "nothing of it was written"
+        )
     if isinstance(exc, asyncpg.DiskFullError):
         return errors.database_unavailable("the database's disk is full; nothing of this request was written")
     if isinstance(exc, asyncpg.ProtocolViolationError) and "unsupported startup parameter" in str(exc):
@@ -729,6 +735,10 @@ class _PgTx(Tx):
 PG_GROUPS_IN_FLIGHT = 2
 
 _PG_RETRY_ALONE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+# A lone entry that meets a deadlock or a serialization failure (PostgreSQL chose its transaction
+# as the victim; nothing of it was written) runs again, up to this many times in all, after a
+# short random pause so that the transactions it met do not meet again in step.
+PG_LONE_ATTEMPTS = 6
 
 
 class _Regroup(Exception):
@@ -925,16 +935,28 @@ class PostgresDatabase(Database):
                 entries = [e for e in group.entries if not e.cancelled]
                 if entries:
                     try:
-                        await self._group_transaction(entries)
+                        if len(entries) == 1:
+                            await self._lone_transaction(entries[0])
+                        else:
+                            await self._group_transaction(entries)
                     except _Regroup:
                         for entry in entries:
-                            if not entry.cancelled:
-                                await self._group_transaction([entry])
+                            await self._lone_transaction(entry)
             group.done.set_result(None)
         except BaseException as exc:
             group.done.set_exception(exc)
             if isinstance(exc, asyncio.CancelledError):  # the database is closing
                 raise
+
+    async def _lone_transaction(self, entry: _GroupEntry) -> None:
+        for attempt in range(PG_LONE_ATTEMPTS):
+            if entry.cancelled:
+                return
+            await self._group_transaction([entry])
+            if entry.ok or not isinstance(entry.value, _PG_RETRY_ALONE):
+                return
+            if attempt + 1 < PG_LONE_ATTEMPTS:
+                await asyncio.sleep(random.uniform(0.002, 0.01) * 2**attempt)
 
     async def _group_transaction(self, entries: list[_GroupEntry]) -> None:
         try:
