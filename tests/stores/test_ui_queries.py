@@ -174,3 +174,47 @@ def test_sql_window_path_matches_python_pass(open_db, monkeypatch):
 def test_zero_buckets_is_summary_only(open_db):
     out, _ = _run(open_db, _points(1000, spike_at=5), buckets=0)
     assert out["total"] == 1000 and out["max"] == 1000.0 and out["step"] == []
+
+
+@pytest.mark.parametrize("x_axis", ["step", "time"])
+def test_every_reduction_keeps_the_same_points(open_db, monkeypatch, x_axis):
+    """The Python pass, the window query and (PostgreSQL) the array aggregates keep the same
+    points: each bucket's first and last, least and greatest finite value, NaN after numbers,
+    with points that tie on x (several timestamps at a step, several steps at a timestamp)."""
+    import random
+
+    import aiotrack.stores.sql.ui_queries as uq
+
+    rng = random.Random(5)
+    rows = set()
+    for i in range(3_000):
+        # ties on x either way: three timestamps per step, then two steps per timestamp
+        step, ts = (i // 3, 10_000 + i) if i < 1_500 else (i, 20_000 + i // 2)
+        nan = rng.random() < 0.05
+        rows.add((step, ts, 0.0 if nan else round(rng.uniform(-5, 5), 1), int(nan)))  # rounded: value ties
+    rows.add((9_000, 90_000, 0.0, 1))  # a bucket of NaN only, far right
+
+    async def go():
+        db = await open_db()
+        try:
+            await _seed(db, [])
+            async with db.transaction() as tx:
+                await tx.executemany(
+                    "INSERT INTO metrics (run_uuid, key, step, timestamp, value, is_nan) VALUES (?, ?, ?, ?, ?, ?)",
+                    [("r1", "loss", *r) for r in sorted(rows)],
+                )
+            out = {}
+            for name, python_max, exact in (("arrays", 0, 2**53), ("python", 10**9, -1), ("window", 0, -1)):
+                monkeypatch.setattr(uq, "PYTHON_PASS_MAX_POINTS", python_max)
+                monkeypatch.setattr(uq, "_EXACT_IN_FLOAT", exact)
+                got = await downsample_metric(db, "r1", "loss", buckets=41, x_axis=x_axis)
+                out[name] = sorted(zip(got["step"], got["timestamp"], map(str, got["value"]), strict=True))
+            return db.dialect.array_min_max, out
+        finally:
+            await db.close()
+
+    has_arrays, out = asyncio.run(go())
+    assert out["python"] == out["window"]
+    assert len(out["python"]) <= 4 * 41 and ("9000", "90000", "NaN") in {tuple(map(str, p)) for p in out["python"]}
+    if has_arrays:
+        assert out["arrays"] == out["python"]

@@ -43,6 +43,9 @@ class Dialect:
     # parameter per value. An array is one short statement text whatever the list's length (PostgreSQL
     # parses, plans and binds 625 placeholders x 5 branches of a run page's UNION otherwise).
     array_membership: bool = False
+    # Aggregates over arrays (``min(ARRAY[...])`` compares element by element): a group's row
+    # with the least or greatest tuple in one pass, without sorting (downsampled metric charts).
+    array_min_max: bool = False
 
     def member_of(self, values: Sequence[object]) -> tuple[str, list[object]]:
         """(``IN (?, ...)`` or ``= ANY(?)``, its parameters) for ``column <text>``."""
@@ -93,4 +96,5 @@ POSTGRESQL = Dialect(
         "FROM {table}"
     ),
     array_membership=True,
+    array_min_max=True,
 )
