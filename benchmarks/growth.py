@@ -857,7 +857,7 @@ def plot(results: dict, path: str) -> None:
     import matplotlib.pyplot as plt
 
     backends = list(results["backends"])
-    fig, axes = plt.subplots(1, len(backends), figsize=(7.5 * len(backends), 6), squeeze=False)
+    fig, axes = plt.subplots(1, len(backends), figsize=(11 * len(backends), 6), squeeze=False)
     colours = dict(zip([o for o, _ in OPS], plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
     styles = {"aiotrack": ("-", "o"), "fml": ("--", "s"), "mlflow": (":", "^")}
     for ax, backend in zip(axes[0], backends, strict=True):
@@ -881,7 +881,7 @@ def plot(results: dict, path: str) -> None:
         ax.set_ylabel("p50 latency (ms), one request at a time")
         ax.set_title(f"Growth on {backend} (history: one run of {results['history_points']:,} points)")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7, loc="upper left")
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
