@@ -381,6 +381,18 @@ async def _worker_runs(t: Target, n: int, prefix: str) -> list[str]:
     return runs
 
 
+async def wl_health(t: Target, cfg: Config) -> dict:
+    """The HTTP ceiling: `GET /health` of the same server through the same client at log_metric's
+    concurrency, so that log_metric and get_run can be read as a share of it."""
+    c = t.conn()
+    r = await c.request("GET", "/health")
+    c.close()
+    res = await timed_loop(t, cfg, cfg.log_metric_concurrency, lambda w, i: ("GET", "/health", None))
+    res["check"] = {"status": r.status, "body": r.text(40)}
+    res["check_ok"] = r.status == 200
+    return {"health": res}
+
+
 async def wl_log_metric(t: Target, cfg: Config) -> dict:
     runs = await _worker_runs(t, cfg.log_metric_concurrency, "bench-log-metric")
     steps = [0] * len(runs)
@@ -781,6 +793,7 @@ async def prime(t: Target, connections: int = 48) -> dict:
 
 
 WORKLOADS = {
+    "health": wl_health,
     "create_run": wl_create_run,
     "log_metric": wl_log_metric,
     "log_batch": wl_log_batch,

@@ -167,12 +167,22 @@ def discover(names: list[str], aiotrack_exe: str | None) -> dict[str, Server]:
     return out
 
 
+PORT_RANGE: tuple[int, int] | None = None  # (first, last) to pick server ports from; None: any free port
+
+
 def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+    """A free loopback port: from PORT_RANGE when set (shared machines hand out port ranges), else any."""
+    candidates = range(PORT_RANGE[0], PORT_RANGE[1] + 1) if PORT_RANGE else [0]
+    for port in candidates:
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+            return s.getsockname()[1]
+        except OSError:
+            continue
+        finally:
+            s.close()
+    raise RuntimeError(f"no free port in {PORT_RANGE}")
 
 
 def psql(sql: str, db: str = "postgres") -> None:
@@ -213,17 +223,28 @@ def pss(root: int) -> int:
     return total
 
 
+def add_port_range_arg(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--port-range", default=None, metavar="LO-HI", help="pick server ports from LO..HI (default: any)")
+
+
+def set_port_range(spec: str | None) -> None:
+    global PORT_RANGE
+    if spec:
+        lo, _, hi = spec.partition("-")
+        PORT_RANGE = (int(lo), int(hi or lo))
+
+
 RUNNING: list[Running] = []  # every server started, so that main() can stop them whatever happens
 
 
 class Running:
-    def __init__(self, server: Server, backend: str, scratch: str, workers: int, stamp: str):
+    def __init__(self, server: Server, backend: str, scratch: str, workers: int, stamp: str, pg_db: str | None = None):
         self.server, self.backend = server, backend
         self.dir = os.path.join(scratch, backend, server.name)
         os.makedirs(self.dir, exist_ok=True)
         self.art = os.path.join(self.dir, "artifacts")
         os.makedirs(self.art, exist_ok=True)
-        self.pg_db = f"bench_{server.name}_{stamp}" if backend == "postgresql" else None
+        self.pg_db = (pg_db or f"bench_{server.name}_{stamp}") if backend == "postgresql" else None
         self.uri = server.store_uri(backend, os.path.join(self.dir, "store.db"), self.pg_db or "")
         self.port = free_port()
         self.cmd = server.command(self.uri, self.art, self.port, workers)
@@ -239,8 +260,9 @@ class Running:
         analyze = (lambda: psql("ANALYZE", db)) if db else None
         return loadgen.Target(self.server.name, "127.0.0.1", self.port, self.proc.pid if self.proc else None, analyze)
 
-    async def start(self, timeout: float) -> None:
-        if self.pg_db:
+    async def start(self, timeout: float, fresh: bool = True) -> None:
+        """Start the server and wait for its first /health; `fresh` first (re)creates its database."""
+        if self.pg_db and fresh:
             psql(f'DROP DATABASE IF EXISTS "{self.pg_db}" WITH (FORCE)')
             psql(f'CREATE DATABASE "{self.pg_db}"')
         RUNNING.append(self)
@@ -290,7 +312,8 @@ class Running:
             "processes": len(loadgen.tree_pids(pid)),
         }
 
-    def stop(self) -> None:
+    def stop(self, drop: bool = True) -> None:
+        """Stop the server's whole process group, then (unless drop=False) drop its database."""
         if self.proc is not None and self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGTERM)
@@ -302,7 +325,7 @@ class Running:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(10)
-        if self.pg_db:
+        if self.pg_db and drop:
             try:
                 psql(f'DROP DATABASE IF EXISTS "{self.pg_db}" WITH (FORCE)')
             except subprocess.CalledProcessError as e:
@@ -317,6 +340,9 @@ ROWS = [
     ("cold start to first /health (s)", "cold_start", "seconds", "low", "{:.2f}"),
     ("idle RSS, whole process tree (MiB)", "idle", "rss_mib", "low", "{:.0f}"),
     ("idle PSS, whole process tree (MiB)", "idle", "pss_mib", "low", "{:.0f}"),
+    ("GET /health c{c}: req/s (the HTTP ceiling)", "health", "rps", "high", "{:.0f}"),
+    ("  log_metric c{c} as a share of /health", "ceiling_share", "log_metric", "none", "{:.0%}"),
+    ("  get_run c{c} as a share of /health", "ceiling_share", "get_run", "none", "{:.0%}"),
     ("create_run c{c}: runs/s", "create_run", "rps", "high", "{:.0f}"),
     ("create_run p50 / p99 (ms)", "create_run", "p50_ms|p99_ms", "low", "{:.1f}"),
     ("log_metric c{c}: req/s", "log_metric", "rps", "high", "{:.0f}"),
@@ -353,6 +379,7 @@ ROWS = [
 
 def _label(label: str, cfg: loadgen.Config) -> str:
     m = {
+        "/health": (None, cfg.log_metric_concurrency),
         "create_run": (None, cfg.create_run_concurrency),
         "log_metric": (None, cfg.log_metric_concurrency),
         "log_batch": (cfg.log_batch_size, cfg.log_batch_concurrency),
@@ -376,9 +403,18 @@ def _label(label: str, cfg: loadgen.Config) -> str:
     )
 
 
+def ceiling_share(res: dict) -> dict | None:
+    """log_metric's and get_run's throughput as a fraction of the same server's GET /health (item 3
+    of issue 15: how close a tracking request comes to the HTTP stack's own ceiling)."""
+    h = (res.get("health") or {}).get("rps")
+    if not h:
+        return None
+    return {w: res[w]["rps"] / h for w in ("log_metric", "get_run") if (res.get(w) or {}).get("rps")}
+
+
 def _cell(res: dict, key: str, field: str, fmt: str):
     """Returns (text, value for ratios, note or None)."""
-    d = res.get(key)
+    d = ceiling_share(res) if key == "ceiling_share" else res.get(key)
     if d is None:
         return "—", None, None
     if d.get("unsupported"):
@@ -637,6 +673,7 @@ def main() -> None:
     )
     ap.add_argument("--max-load-wait", type=float, default=120.0, help="longest wait for --max-load, seconds")
     ap.add_argument("--keep-scratch", action="store_true", help="keep stores and logs in benchmarks/scratch/")
+    add_port_range_arg(ap)
     loadgen.add_config_args(ap)
     ap.add_argument(
         "--render",
@@ -655,6 +692,7 @@ def main() -> None:
         print(text)
         return
     cfg = loadgen.config_from_args(a)
+    set_port_range(a.port_range)
     servers = a.servers.split(",")
 
     def _interrupt(signum, frame):
