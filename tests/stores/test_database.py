@@ -469,6 +469,15 @@ async def test_a_deadlock_in_a_group_runs_its_writes_one_by_one(database, monkey
     assert await _names(database, "k") == {"k1", "k2", "k3"}
 
 
+async def test_postgresql_connections_run_without_jit(database):
+    """JIT compilation costs the short indexed queries more than it saves (database.py)."""
+    if database.dialect.name == "sqlite":
+        pytest.skip("PostgreSQL's setting")
+    assert (await database.fetch("SHOW jit"))[0][0] == "off"
+    async with database.transaction() as tx:
+        assert (await tx.fetch("SHOW jit"))[0][0] == "off"
+
+
 def _cross_update(first: str, second: str) -> Generator[Fetch, Any, str]:
     """Lock ``first``'s row, wait, then ``second``'s: two of these in opposite order deadlock."""
     yield Execute("UPDATE experiments SET last_update_time = last_update_time + 1 WHERE name = ?", (first,))
