@@ -53,6 +53,8 @@ import loadgen  # noqa: E402
 import run as bench  # noqa: E402
 from httpclient import HTTPError  # noqa: E402
 
+from aiotrack.stores.sql.bulk import UNIT_TABLES  # noqa: E402  (the benchmark runs in aiotrack's venv)
+
 API, AJAX = loadgen.API, loadgen.AJAX
 log = bench.log
 
@@ -148,29 +150,11 @@ class Layout:
 
 
 class AiotrackLayout(Layout):
-    """aiotrack's migrations (stores/sql/migrations/m0001_tracking_core.py)."""
+    """aiotrack's tables, with the column lists its own bulk writer uses (``stores.sql.bulk``)."""
 
     name = "aiotrack"
     tables: ClassVar[dict[str, tuple[str, ...]]] = {
-        "runs": (
-            "run_uuid",
-            "experiment_id",
-            "name",
-            "source_type",
-            "source_name",
-            "entry_point_name",
-            "user_id",
-            "status",
-            "start_time",
-            "end_time",
-            "source_version",
-            "lifecycle_stage",
-            "artifact_uri",
-        ),
-        "params": ("run_uuid", "key", "value"),
-        "tags": ("run_uuid", "key", "value"),
-        "metrics": ("run_uuid", "key", "step", "timestamp", "value", "is_nan"),
-        "latest_metrics": ("run_uuid", "key", "step", "timestamp", "value", "is_nan"),
+        t: UNIT_TABLES[t] for t in ("runs", "params", "tags", "metrics", "latest_metrics")
     }
 
     def rows(self, runs):
@@ -189,6 +173,7 @@ class AiotrackLayout(Layout):
                     "FINISHED",
                     st,
                     st + 1000,
+                    None,  # deleted_time
                     "",
                     "active",
                     self.art(rid),
