@@ -204,9 +204,20 @@ def test_delete_and_restore_runs(page, ui_server):
     page.get_by_label("Run lifecycle").select_option("deleted")
     expect(page.locator(".count")).to_contain_text("1 run")
     page.get_by_label("Select doomed").check()
+    # the restore is held in flight while the user switches back to active runs: its answer
+    # must not put the page back on the deleted runs it was started from
+    held = []
+    page.route("**/runs/restore", lambda route: held.append(route))
     page.get_by_role("button", name="Restore runs").click()
+    while not held:
+        page.wait_for_timeout(20)
     page.get_by_label("Run lifecycle").select_option("active")
+    expect(page.locator(".count")).to_contain_text("1 run")  # keeper, the restore not yet done
+    held[0].continue_()
+    eventually(lambda: api_get(ui_server, "runs/get", run_id=rid)["run"]["info"]["lifecycle_stage"] == "active")
     expect(page.locator(".count")).to_contain_text("2 runs")
+    expect(page.get_by_label("Run lifecycle")).to_have_value("active")
+    assert "lifecycle" not in page.url
 
 
 # ---------------------------------------------------------------------------- run detail

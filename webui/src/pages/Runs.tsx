@@ -27,7 +27,7 @@ import {
 } from '../lib/runs';
 import type { Experiment, RunRow } from '../lib/types';
 import { filterHints, type Hint } from '../lib/filterHints';
-import { hrefs, routeToHash, type Lifecycle, type Route, type RunsState } from '../lib/url';
+import { hrefs, parseRoute, routeToHash, type Lifecycle, type Route, type RunsState } from '../lib/url';
 import { EditableMarkdown, ErrorBox, Modal, Spinner, StatusBadge, TagEditor, Tabs, navigate, useAsync } from '../components/common';
 import { VirtualTable, type Column } from '../components/VirtualTable';
 import { ChartControls, MetricCharts } from '../components/MetricCharts';
@@ -44,7 +44,14 @@ type RunsRoute = Extract<Route, { page: 'runs' }>;
 export function RunsPage({ route }: { route: RunsRoute }) {
   const state = route.state;
   const expKey = route.expIds.join(',');
-  const setState = (patch: Partial<RunsState>, push = false) => navigate(routeToHash({ ...route, state: { ...state, ...patch } }), !push);
+  // patches the URL as it is when called, not as it was when this render ran: a handler that
+  // finishes after an await (delete, restore) must not undo a filter changed meanwhile, nor pull
+  // the user back to this page after they have left it
+  const setState = (patch: Partial<RunsState>, push = false) => {
+    const now = parseRoute(location.hash);
+    if (now.page !== 'runs' || now.expIds.join(',') !== expKey) return;
+    navigate(routeToHash({ ...now, state: { ...now.state, ...patch } }), !push);
+  };
 
   const exps = useAsync((s) => Promise.all(route.expIds.map((id) => getExperiment(id, s))), [expKey]);
   const expNames = useMemo(() => new Map((exps.data || []).map((e) => [e.experiment_id, e.name])), [exps.data]);
