@@ -72,6 +72,19 @@ class Run(TypedDict, total=False):
     outputs: dict[str, Any]
 
 
+class RunTableRow(TypedDict, total=False):
+    """A run as the web UI's runs table reads it: MLflow's RunInfo, inputs and outputs, and the
+    run's params, latest metrics and tags each as one JSON object text (key -> value; a metric's
+    value as in MLflow's JSON, NaN as "NaN"), passed to the response unparsed."""
+
+    info: RunInfo
+    params: str
+    metrics: str
+    tags: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+
+
 @dataclass(frozen=True)
 class ReadScope:
     """The resources of one type a caller may read (``--app-name basic-auth``), in a form a search

@@ -13,7 +13,17 @@ from typing import Any, cast
 import orjson
 
 from aiotrack import names
-from aiotrack.entities import RUN_STATUSES, VIEW_TYPES, Experiment, KeyValue, Metric, ReadScope, Run, RunInfo
+from aiotrack.entities import (
+    RUN_STATUSES,
+    VIEW_TYPES,
+    Experiment,
+    KeyValue,
+    Metric,
+    ReadScope,
+    Run,
+    RunInfo,
+    RunTableRow,
+)
 from aiotrack.errors import invalid
 from aiotrack.services import paging
 from aiotrack.services import validation as v
@@ -315,13 +325,23 @@ class TrackingService:
         order_by: list[str],
         page_token: str | None,
     ) -> tuple[list[Run], str | None]:
-        view = _view_type(run_view_type)
-        max_results = _page_size(max_results, names.SEARCH_MAX_RESULTS_THRESHOLD)
-        offset = paging.parse_token(page_token)
-        runs, more = await self.store.search_runs(
-            experiment_ids, view, Page(filter_string, order_by, max_results, offset)
-        )
-        return runs, (paging.make_token(offset + max_results) if more else None)
+        view, page = _run_page(filter_string, run_view_type, max_results, order_by, page_token)
+        runs, more = await self.store.search_runs(experiment_ids, view, page)
+        return runs, _next_token(page, more)
+
+    async def search_run_table(
+        self,
+        experiment_ids: list[str],
+        filter_string: str | None,
+        run_view_type: str | None,
+        max_results: int | None,
+        order_by: list[str],
+        page_token: str | None,
+    ) -> tuple[list[RunTableRow], str | None]:
+        """search_runs' page, arguments and errors as the web UI's runs table rows."""
+        view, page = _run_page(filter_string, run_view_type, max_results, order_by, page_token)
+        rows, more = await self.store.search_run_table(experiment_ids, view, page)
+        return rows, _next_token(page, more)
 
     # ------------------------------------------------------------------ metric history
 
@@ -393,6 +413,23 @@ def _required_dataset_field(ds: dict[str, Any], field: str, i: int) -> str:
     if not isinstance(val, str) or not val:
         raise invalid(v.missing_value(f"datasets[{i}].dataset.{field}"))
     return val
+
+
+def _run_page(
+    filter_string: str | None,
+    run_view_type: str | None,
+    max_results: int | None,
+    order_by: list[str],
+    page_token: str | None,
+) -> tuple[str, Page]:
+    """A run search's view type and page, from runs/search's arguments."""
+    view = _view_type(run_view_type)
+    size = _page_size(max_results, names.SEARCH_MAX_RESULTS_THRESHOLD)
+    return view, Page(filter_string, order_by, size, paging.parse_token(page_token))
+
+
+def _next_token(page: Page, more: bool) -> str | None:
+    return paging.make_token(page.offset + page.max_results) if more else None
 
 
 def _page_size(max_results: int | None, limit: int, detail: str = "") -> int:

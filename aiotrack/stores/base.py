@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiotrack.entities import Experiment, HistoryCursor, KeyValue, Metric, ReadScope, Run, RunInfo
+from aiotrack.entities import Experiment, HistoryCursor, KeyValue, Metric, ReadScope, Run, RunInfo, RunTableRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +228,12 @@ class TrackingStore(ABC):
     async def search_runs(self, experiment_ids: list[str], run_view_type: str, page: Page) -> tuple[list[Run], bool]:
         """One page of the experiments' runs; the flag says whether more follow. An experiment
         id that is not an integer names no runs."""
+
+    @abstractmethod
+    async def search_run_table(
+        self, experiment_ids: list[str], run_view_type: str, page: Page
+    ) -> tuple[list[RunTableRow], bool]:
+        """search_runs' page (the same runs, order and flag) as the web UI's runs table rows."""
 
     # ---- metric history
     @abstractmethod

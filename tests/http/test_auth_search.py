@@ -47,6 +47,10 @@ async def test_experiment_and_run_search_filter_before_paging(aiohttp_client, st
     assert sorted(r["info"]["run_id"] for p in pages for r in p) == sorted(runs[e] for e in readable if e in runs)
     hidden_only = [e for e in exps if e not in readable]
     assert await user.post("2.0/mlflow/runs/search", {"experiment_ids": hidden_only}) == {}
+    # and so does the web UI's runs table, its variant
+    table = await _pages(user, "POST", "2.0/aiotrack/runs/table", "runs", {"experiment_ids": exps, "max_results": 1})
+    assert [[r["info"]["run_id"] for r in p] for p in table] == [[r["info"]["run_id"] for r in p] for p in pages]
+    assert await user.post("2.0/aiotrack/runs/table", {"experiment_ids": hidden_only}) == {}
     # the admin still sees everything
     everything = await _pages(admin, "GET", "2.0/mlflow/experiments/search", "experiments", {"max_results": 4})
     assert len([e for p in everything for e in p]) == 10

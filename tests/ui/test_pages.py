@@ -144,6 +144,28 @@ def test_runs_table_sort_filter_and_nested(page, ui_server):
     assert page.locator(".filter-error").inner_text().strip() != ""
 
 
+def test_runs_table_reads_runs_table_and_falls_back_to_runs_search(page, ui_server):
+    """The table's rows come from our runs/table; against a server without it (plain mlflow:
+    404) from runs/search, and the table shows the same either way."""
+    exp = ui_server.data["exp"]
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url.split("?")[0].rsplit("/", 2)[-2] + "/" + r.url.rsplit("/", 1)[-1]))
+    hash_ = f"#/experiments/{exp}?col=metrics.accuracy&col=params.optimizer&col=tags.stage&col=attributes.datasets"
+    goto(page, ui_server, hash_)
+    grid = page.get_by_role("grid", name="Runs")
+    expect(page.locator(".count")).to_contain_text("4 runs")
+    expect(grid).to_contain_text("prod")
+    shown = grid.inner_text()
+    assert "runs/table" in asked and "runs/search" not in asked
+    page.route("**/ajax-api/2.0/aiotrack/runs/table", lambda route: route.fulfill(status=404, body="Not Found"))
+    asked.clear()
+    page.reload()
+    expect(page.locator(".count")).to_contain_text("4 runs")
+    expect(grid).to_contain_text("prod")
+    assert "runs/search" in asked
+    assert grid.inner_text() == shown
+
+
 def test_view_state_comes_from_the_url(page, ui_server):
     exp = ui_server.data["exp"]
     goto(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareValues, groupNested, normalizeRun, sortRows, cellValue, collectKeys } from '../src/lib/runs';
+import { compareValues, groupNested, normalizeRun, sortRows, cellValue, collectKeys, tableRow } from '../src/lib/runs';
 import type { Run } from '../src/lib/types';
 
 function mk(id: string, start: number, extra: Partial<{ parent: string; acc: number; lr: string }> = {}): Run {
@@ -91,5 +91,34 @@ describe('groupNested', () => {
     const cyc = [mk('x', 1, { parent: 'y' }), mk('y', 2, { parent: 'x' })].map(normalizeRun);
     const t = groupNested(cyc, new Set(['x', 'y']));
     expect(t.map((r) => r.row.id).sort()).toEqual(['x', 'y']);
+  });
+});
+
+describe('tableRow', () => {
+  it('makes the row normalizeRun makes from the same run in runs/search shape', () => {
+    const run = mk('c', 5, { parent: 'p', acc: 0.5, lr: '0.1' });
+    run.outputs = { model_outputs: [{ model_id: 'm-1', step: 2 }] };
+    const t = tableRow({
+      info: run.info,
+      params: { lr: '0.1' },
+      metrics: { acc: 0.5 },
+      tags: { 'mlflow.runName': 'run-c', 'mlflow.parentRunId': 'p' },
+      outputs: run.outputs,
+    });
+    const n = normalizeRun(run);
+    expect({ ...t, run: undefined }).toEqual({ ...n, run: undefined });
+    expect(t.run.outputs).toEqual(run.outputs);
+    expect(t.run.info).toEqual(run.info);
+  });
+  it('reads NaN sent as a string, and names an unnamed run by its id', () => {
+    const t = tableRow({
+      info: { run_id: 'abcdef0123', experiment_id: '0', status: 'RUNNING', lifecycle_stage: 'active' },
+      params: {},
+      metrics: { a: 'NaN', b: 1 },
+      tags: {},
+    });
+    expect(Number.isNaN(t.metrics.a)).toBe(true);
+    expect(t.metrics.b).toBe(1);
+    expect(t.name).toBe('abcdef01');
   });
 });

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
 from aiohttp import web
 
 from aiotrack.http import keys
@@ -10,6 +13,7 @@ from aiotrack.http.codec import Args, empty_response, json_response, page_respon
 from aiotrack.http.routing import Routes
 
 routes = Routes()
+T = TypeVar("T")
 
 
 def _run_id(args: Args) -> str:
@@ -133,12 +137,25 @@ async def log_outputs(request: web.Request) -> web.Response:
 
 @routes.post("2.0/mlflow/runs/search", read_only=True)
 async def search_runs(request: web.Request) -> web.Response:
+    return await answer_run_search(request, request.app[keys.TRACKING].search_runs)
+
+
+RunSearch = Callable[
+    [list[str], str | None, Any, int | None, list[str], str | None], Awaitable[tuple[list[T], str | None]]
+]
+
+
+async def answer_run_search(
+    request: web.Request, search: RunSearch[T], shape: Callable[[list[T]], list[Any]] = list
+) -> web.Response:
+    """runs/search's arguments and permission scoping around ``search`` (the service's
+    search_runs or a variant with its arguments), its runs (through ``shape``) as the page."""
     args = await read_args(request)
     requested = args.str_list("experiment_ids")
     experiment_ids = await readable_experiments(request, requested)
     if requested and not experiment_ids:  # basic-auth: none of them may be read
         return page_response("runs", [], None)
-    runs, token = await request.app[keys.TRACKING].search_runs(
+    runs, token = await search(
         experiment_ids,
         args.str("filter"),
         args.raw("run_view_type"),
@@ -146,7 +163,7 @@ async def search_runs(request: web.Request) -> web.Response:
         args.str_list("order_by"),
         args.str("page_token"),
     )
-    return page_response("runs", runs, token)
+    return page_response("runs", shape(runs), token)
 
 
 @routes.post("2.0/mlflow/runs/log-model")

@@ -26,13 +26,29 @@ POST 2.0/aiotrack/metrics/grouped
     Each group's runs' history of the metric, bucketed by step over one range common to all
     groups, summed in SQL: per bucket its first step, the mean, standard deviation, minimum and
     maximum value, and the number of points. NaN and infinite values are left out.
+
+POST 2.0/aiotrack/runs/table
+    runs/search's request ({"experiment_ids", "filter", "run_view_type", "max_results",
+    "order_by", "page_token"}), arguments, limits, errors, paging and permission scoping
+
+    200 {"runs": [{"info": {...}, "params": {"lr": "0.01"}, "metrics": {"loss": 0.1},
+          "tags": {"mlflow.runName": "x"}, "inputs": {...}, "outputs": {...}}], "next_page_token"}
+
+    The same page of runs as runs/search, each run's params, latest metric values and tags as one
+    JSON object each instead of lists of entries (about a third of the bytes, built by the
+    database); info, inputs and outputs as runs/search has them. The web UI's runs table.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+import orjson
 from aiohttp import web
 
+from aiotrack.entities import RunTableRow
 from aiotrack.http import keys
+from aiotrack.http.api.runs import answer_run_search
 from aiotrack.http.codec import json_response, read_args
 from aiotrack.http.routing import Routes
 from aiotrack.services.charts import DEFAULT_BUCKETS, downsampled_metrics, grouped_metric
@@ -64,3 +80,17 @@ async def grouped_metrics_handler(request: web.Request) -> web.Response:
         request.app[keys.TRACKING].store, args.raw("groups"), args.raw("metric_key"), args.raw("buckets")
     )
     return json_response({"metric_key": args.raw("metric_key"), "groups": groups})
+
+
+@routes.post("2.0/aiotrack/runs/table", read_only=True)
+async def run_table_handler(request: web.Request) -> web.Response:
+    return await answer_run_search(request, request.app[keys.TRACKING].search_run_table, _table_rows)
+
+
+def _table_rows(rows: list[RunTableRow]) -> list[dict[str, Any]]:
+    """The rows with their JSON object texts spliced into the response as they are."""
+    fragment = orjson.Fragment
+    return [
+        {**row, "params": fragment(row["params"]), "metrics": fragment(row["metrics"]), "tags": fragment(row["tags"])}
+        for row in rows
+    ]

@@ -300,6 +300,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "2.0/mlflow/runs/outputs"): _exp("update", _RUN),
     ("POST", "2.0/mlflow/runs/log-model"): _exp("update", _RUN),
     ("POST", "2.0/mlflow/runs/search"): SCOPED,
+    ("POST", "2.0/aiotrack/runs/table"): SCOPED,  # runs/search for the UI: the same scoping
     # ---- metrics
     ("GET", "2.0/mlflow/metrics/get-history"): _exp("read", _RUN),
     ("GET", "2.0/mlflow/metrics/get-history-bulk"): _exp("read", run_fields("run_id")),

@@ -46,6 +46,11 @@ class Dialect:
     # Aggregates over arrays (``min(ARRAY[...])`` compares element by element): a group's row
     # with the least or greatest tuple in one pass, without sorting (downsampled metric charts).
     array_min_max: bool = False
+    # An aggregate of a group's rows as one JSON object text: "{key}" and "{value}" expressions.
+    json_object_agg: str = ""
+    # Whether a double turned into JSON by the engine prints exactly (shortest round-trip text);
+    # SQLite prints 15 significant digits, so metric values are put into JSON by Python there.
+    exact_float_json: bool = False
 
     def member_of(self, values: Sequence[object]) -> tuple[str, list[object]]:
         """(``IN (?, ...)`` or ``= ANY(?)``, its parameters) for ``column <text>``."""
@@ -76,6 +81,7 @@ SQLITE = Dialect(
     # json_extract answers a JSON string member unquoted, like PostgreSQL's #>>.
     json_text="json_extract({column}, {path})",
     json_path=lambda keys: "$" + "".join('."' + k.replace('"', '\\"') + '"' for k in keys),
+    json_object_agg="json_group_object({key}, {value})",
 )
 
 POSTGRESQL = Dialect(
@@ -97,4 +103,6 @@ POSTGRESQL = Dialect(
     ),
     array_membership=True,
     array_min_max=True,
+    json_object_agg="json_object_agg({key}, {value})",
+    exact_float_json=True,
 )

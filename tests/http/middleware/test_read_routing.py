@@ -48,6 +48,7 @@ def test_every_get_and_only_the_searching_posts_are_read_only() -> None:
         "3.0/mlflow/traces/calculate-filter-correlation",
         "3.0/mlflow/traces/metrics",
         "2.0/aiotrack/metrics/grouped",
+        "2.0/aiotrack/runs/table",
     }
     assert not {m for m, _ in marked} - {"GET", "POST"}  # no PUT, PATCH or DELETE
     assert ("POST", "/mlf/api/2.0/mlflow/runs/search") in read_only_routes(ALL_ROUTES, "/mlf")

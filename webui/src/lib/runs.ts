@@ -18,6 +18,27 @@ export function normalizeRun(run: Run): RunRow {
   for (const p of run.data?.params || []) params[p.key] = p.value;
   for (const m of run.data?.metrics || []) metrics[m.key] = toNumber(m.value);
   for (const t of run.data?.tags || []) tags[t.key] = t.value;
+  return makeRow(run, params, metrics, tags);
+}
+
+/** A run of ajax-api/2.0/aiotrack/runs/table: params, latest metrics and tags as objects. */
+export interface TableRun {
+  info: Run['info'];
+  params: Record<string, string>;
+  metrics: Record<string, number | string>;
+  tags: Record<string, string>;
+  inputs?: Run['inputs'];
+  outputs?: Run['outputs'];
+}
+
+/** A table run as a row; its `run` has no data lists (the row's maps hold them). */
+export function tableRow(t: TableRun): RunRow {
+  const metrics = t.metrics as Record<string, number>;
+  for (const k in metrics) if (typeof metrics[k] !== 'number') metrics[k] = toNumber(metrics[k]);
+  return makeRow({ info: t.info, data: {}, inputs: t.inputs, outputs: t.outputs }, t.params, metrics, t.tags);
+}
+
+function makeRow(run: Run, params: Record<string, string>, metrics: Record<string, number>, tags: Record<string, string>): RunRow {
   const id = run.info.run_id || run.info.run_uuid || '';
   return {
     id,

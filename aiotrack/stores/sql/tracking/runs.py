@@ -49,12 +49,34 @@ _DATA_BRANCHES = (
     "NULL, NULL, NULL FROM inputs "
     "WHERE destination_type = 'RUN' AND destination_id {member} AND source_type IN ('DATASET', 'MODEL')",
 )
+_IO_BRANCHES = _DATA_BRANCHES[3:]  # model outputs; model and dataset inputs
+
+
+def model_output(model_id: str, step: int) -> dict[str, Any]:
+    return {"model_id": model_id, "step": step}
+
+
+def model_input(model_id: str) -> dict[str, Any]:
+    return {"model_id": model_id}
+
+
 # A run's own columns spread over the typed columns (kinds r, R, L), when hydrating by id.
 _INFO_BRANCHES = (
     "SELECT 'r', run_uuid, name, user_id, NULL, start_time, end_time, NULL FROM runs WHERE run_uuid {member}",
     "SELECT 'R', run_uuid, status, artifact_uri, NULL, experiment_id, NULL, NULL FROM runs WHERE run_uuid {member}",
     "SELECT 'L', run_uuid, lifecycle_stage, NULL, NULL, NULL, NULL, NULL FROM runs WHERE run_uuid {member}",
 )
+
+
+def experiment_ints(experiment_ids: list[str]) -> list[int]:
+    """The ids a run search looks in: MLflow answers with no runs for an id that cannot exist."""
+    ids = []
+    for e in experiment_ids:
+        try:
+            ids.append(int(e))
+        except (TypeError, ValueError):
+            continue
+    return ids
 
 
 class RunsMixin:
@@ -146,9 +168,9 @@ class RunsMixin:
                         {"key": key, "value": "NaN" if is_nan else value, "timestamp": ts, "step": step}
                     )
                 elif kind == "o":
-                    acc[run_uuid][3].append({"model_id": key, "step": step})
+                    acc[run_uuid][3].append(model_output(key, step))
                 elif kind == "i":
-                    acc[run_uuid][4].append({"model_id": key})
+                    acc[run_uuid][4].append(model_input(key))
                 elif kind == "d":
                     has_datasets = True
                 else:  # r, R, L: the run's own columns
@@ -180,6 +202,27 @@ class RunsMixin:
             if has_datasets:
                 await self._hydrate_datasets(runs, chunk)
         return list(runs.values())
+
+    async def _run_io(self, chunk: list[str]) -> dict[str, Run]:
+        """The model inputs and outputs and dataset inputs of the runs that have any, as
+        ``{run_id: {"inputs": ..., "outputs": ...}}`` (the io branches of the hydrating UNION)."""
+        member, member_params = self.db.dialect.member_of(chunk)
+        sql = " UNION ALL ".join(branch.format(member=member) for branch in _IO_BRANCHES)
+        runs: dict[str, Run] = {}
+        has_datasets = False
+        for kind, run_uuid, key, _text, _value, _ts, step, _is_nan in await self.db.fetch(
+            sql, member_params * len(_IO_BRANCHES)
+        ):
+            run = runs.setdefault(run_uuid, {"inputs": {}, "outputs": {}})
+            if kind == "o":
+                run["outputs"].setdefault("model_outputs", []).append(model_output(key, step))
+            elif kind == "i":
+                run["inputs"].setdefault("model_inputs", []).append(model_input(key))
+            else:
+                has_datasets = True
+        if has_datasets:
+            await self._hydrate_datasets(runs, chunk)
+        return runs
 
     async def _hydrate_datasets(self, runs: dict[str, Run], chunk: list[Any]) -> None:
         member, member_params = self.db.dialect.member_of(chunk)
@@ -350,12 +393,7 @@ class RunsMixin:
         return out
 
     async def search_runs(self, experiment_ids: list[str], run_view_type: str, page: Page) -> tuple[list[Run], bool]:
-        ids = []
-        for e in experiment_ids:
-            try:
-                ids.append(int(e))
-            except (TypeError, ValueError):
-                continue  # MLflow answers with no runs for an id that cannot exist
+        ids = experiment_ints(experiment_ids)
         if not ids:
             return [], False
         rows, more = await search_page(

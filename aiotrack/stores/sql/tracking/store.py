@@ -7,9 +7,10 @@ from aiotrack.stores.sql.database import Database
 from aiotrack.stores.sql.tracking.experiments import ExperimentsMixin
 from aiotrack.stores.sql.tracking.metrics import MetricsMixin
 from aiotrack.stores.sql.tracking.runs import RunsMixin
+from aiotrack.stores.sql.tracking.table import RunTableMixin
 
 
-class SqlTrackingStore(ExperimentsMixin, RunsMixin, MetricsMixin, TrackingStore):
+class SqlTrackingStore(ExperimentsMixin, RunTableMixin, RunsMixin, MetricsMixin, TrackingStore):
     """MLflow's tracking store over SQL, written once for SQLite and PostgreSQL (see dialect.py)."""
 
     def __init__(self, db: Database) -> None:
