@@ -9,7 +9,7 @@ lists left out. The TypedDicts below document the keys; they cost nothing at run
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
 ACTIVE = "active"
 DELETED = "deleted"
@@ -72,14 +72,20 @@ class Run(TypedDict, total=False):
     outputs: dict[str, Any]
 
 
-class RunTableRow(TypedDict, total=False):
-    """A run as the web UI's runs table reads it: MLflow's RunInfo, inputs and outputs, and the
-    run's params, latest metrics and tags each as one JSON object text (key -> value; a metric's
-    value as in MLflow's JSON, NaN as "NaN"), passed to the response unparsed."""
+# How a page of runs carries each run's params, metrics and tags as JSON texts: "entries" as
+# MLflow's lists of {"key", "value"} (metrics with "timestamp" and "step"), "table" as one object
+# per run (key -> value; a metric's latest value), for the web UI's runs table.
+RunJsonShape = Literal["entries", "table"]
+
+
+class RunJson(TypedDict, total=False):
+    """A run whose params, latest metrics and tags are JSON texts in one :data:`RunJsonShape`,
+    passed to the response unparsed; each left out when the run has none. Values as in MLflow's
+    JSON (a NaN metric as "NaN"); info, inputs and outputs as in :class:`Run`."""
 
     info: RunInfo
-    params: str
     metrics: str
+    params: str
     tags: str
     inputs: dict[str, Any]
     outputs: dict[str, Any]

@@ -22,7 +22,8 @@ from aiotrack.entities import (
     ReadScope,
     Run,
     RunInfo,
-    RunTableRow,
+    RunJson,
+    RunJsonShape,
 )
 from aiotrack.errors import invalid
 from aiotrack.services import paging
@@ -329,7 +330,7 @@ class TrackingService:
         runs, more = await self.store.search_runs(experiment_ids, view, page)
         return runs, _next_token(page, more)
 
-    async def search_run_table(
+    async def search_runs_json(
         self,
         experiment_ids: list[str],
         filter_string: str | None,
@@ -337,10 +338,13 @@ class TrackingService:
         max_results: int | None,
         order_by: list[str],
         page_token: str | None,
-    ) -> tuple[list[RunTableRow], str | None]:
-        """search_runs' page, arguments and errors as the web UI's runs table rows."""
+        *,
+        shape: RunJsonShape,
+    ) -> tuple[list[RunJson], str | None]:
+        """search_runs' page, arguments and errors, with each run's params, metrics and tags as
+        JSON texts in ``shape`` (for a response that sends them on as they are)."""
         view, page = _run_page(filter_string, run_view_type, max_results, order_by, page_token)
-        rows, more = await self.store.search_run_table(experiment_ids, view, page)
+        rows, more = await self.store.search_runs_json(experiment_ids, view, page, shape)
         return rows, _next_token(page, more)
 
     # ------------------------------------------------------------------ metric history

@@ -14,7 +14,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiotrack.entities import Experiment, HistoryCursor, KeyValue, Metric, ReadScope, Run, RunInfo, RunTableRow
+from aiotrack.entities import (
+    Experiment,
+    HistoryCursor,
+    KeyValue,
+    Metric,
+    ReadScope,
+    Run,
+    RunInfo,
+    RunJson,
+    RunJsonShape,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,10 +240,11 @@ class TrackingStore(ABC):
         id that is not an integer names no runs."""
 
     @abstractmethod
-    async def search_run_table(
-        self, experiment_ids: list[str], run_view_type: str, page: Page
-    ) -> tuple[list[RunTableRow], bool]:
-        """search_runs' page (the same runs, order and flag) as the web UI's runs table rows."""
+    async def search_runs_json(
+        self, experiment_ids: list[str], run_view_type: str, page: Page, shape: RunJsonShape
+    ) -> tuple[list[RunJson], bool]:
+        """search_runs' page (the same runs, order and flag) with each run's params, latest
+        metrics and tags as JSON texts in ``shape``."""
 
     # ---- metric history
     @abstractmethod

@@ -46,8 +46,11 @@ class Dialect:
     # Aggregates over arrays (``min(ARRAY[...])`` compares element by element): a group's row
     # with the least or greatest tuple in one pass, without sorting (downsampled metric charts).
     array_min_max: bool = False
-    # An aggregate of a group's rows as one JSON object text: "{key}" and "{value}" expressions.
+    # JSON built in SQL: an aggregate of a group's rows as one JSON object text ("{key}" and
+    # "{value}" expressions) or array text ("{value}"), and an object from "{pairs}" (name, value, ...).
     json_object_agg: str = ""
+    json_array_agg: str = ""
+    json_object: str = ""
     # Whether a double turned into JSON by the engine prints exactly (shortest round-trip text);
     # SQLite prints 15 significant digits, so metric values are put into JSON by Python there.
     exact_float_json: bool = False
@@ -82,6 +85,8 @@ SQLITE = Dialect(
     json_text="json_extract({column}, {path})",
     json_path=lambda keys: "$" + "".join('."' + k.replace('"', '\\"') + '"' for k in keys),
     json_object_agg="json_group_object({key}, {value})",
+    json_array_agg="json_group_array({value})",
+    json_object="json_object({pairs})",
 )
 
 POSTGRESQL = Dialect(
@@ -104,5 +109,7 @@ POSTGRESQL = Dialect(
     array_membership=True,
     array_min_max=True,
     json_object_agg="json_object_agg({key}, {value})",
+    json_array_agg="json_agg({value})",
+    json_object="json_build_object({pairs})",
     exact_float_json=True,
 )

@@ -7,10 +7,10 @@ from aiotrack.stores.sql.database import Database
 from aiotrack.stores.sql.tracking.experiments import ExperimentsMixin
 from aiotrack.stores.sql.tracking.metrics import MetricsMixin
 from aiotrack.stores.sql.tracking.runs import RunsMixin
-from aiotrack.stores.sql.tracking.table import RunTableMixin
+from aiotrack.stores.sql.tracking.table import RunJsonMixin
 
 
-class SqlTrackingStore(ExperimentsMixin, RunTableMixin, RunsMixin, MetricsMixin, TrackingStore):
+class SqlTrackingStore(ExperimentsMixin, RunJsonMixin, RunsMixin, MetricsMixin, TrackingStore):
     """MLflow's tracking store over SQL, written once for SQLite and PostgreSQL (see dialect.py)."""
 
     def __init__(self, db: Database) -> None:
