@@ -144,7 +144,7 @@ def browser_cpu_seconds() -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-FIRST_RESPONSE_JS = """() => {
+FIRST_RESPONSE_JS = r"""() => {
   // the table's first page: aiotrack's runs/table (runs/search before it had one)
   const r = performance.getEntriesByType('resource').find((e) => /runs\/(table|search)/.test(e.name));
   return r ? r.responseEnd / 1000 : null;
