@@ -4,6 +4,8 @@ cancellation, pool exhaustion, unreachable servers, concurrent schema creation, 
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import sqlite3
 import threading
 from collections.abc import Generator
@@ -451,6 +453,35 @@ async def test_a_group_is_bounded(database, monkeypatch):
     assert group is not None and len(group.entries) == 1  # 3 + 3 + 1
     await held.release()
     assert sorted(await asyncio.gather(*tasks)) == [f"e{i}" for i in range(7)]
+
+
+async def test_sqlite_writes_join_a_group_waiting_for_another_process_lock(database, monkeypatch):
+    """A group closes only once its process holds the writers' flock: a write arriving while
+    another process commits joins the group already waiting, one transaction for both."""
+    if database.dialect.name != "sqlite":
+        pytest.skip("the writers' flock is SQLite's")
+    sizes: list[int] = []
+    original = database_module.SqliteDatabase._group_transaction
+
+    def counted(entries, *args):
+        sizes.append(len(entries))
+        return original(entries, *args)
+
+    monkeypatch.setattr(database_module.SqliteDatabase, "_group_transaction", staticmethod(counted))
+    other = os.open(database.path + ".lock", os.O_RDWR)  # another open file: flock conflicts as another process's
+    try:
+        fcntl.flock(other, fcntl.LOCK_EX)
+        first = asyncio.create_task(database.run(_insert, "w1"))
+        await asyncio.sleep(0.05)  # its group is on the writer's thread, waiting for the lock
+        assert database._gathering is not None and database._gathering.job is not None
+        second = asyncio.create_task(database.run(_insert, "w2"))
+        await asyncio.sleep(0.05)
+        fcntl.flock(other, fcntl.LOCK_UN)
+        assert await asyncio.wait_for(asyncio.gather(first, second), 20) == ["w1", "w2"]
+    finally:
+        os.close(other)
+    assert sizes == [2]
+    assert await _names(database, "w") == {"w1", "w2"}
 
 
 async def test_a_deadlock_in_a_group_runs_its_writes_one_by_one(database, monkeypatch):
