@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiotrack.entities import Run
-from aiotrack.services.tracking import TrackingService
+from aiotrack.services.tracking import RunQuery, TrackingService
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +82,11 @@ class _Watch:
 
     async def _baseline(self) -> None:
         runs, _ = await self.tracking.search_runs(
-            list(self.experiment_ids), "attributes.status = 'RUNNING'", "ACTIVE_ONLY", MAX_RUNNING, [], None
+            RunQuery(list(self.experiment_ids), "attributes.status = 'RUNNING'", "ACTIVE_ONLY", MAX_RUNNING)
         )
         self.running = {r["info"]["run_id"]: _signature(r) for r in runs}
         newest, _ = await self.tracking.search_runs(
-            list(self.experiment_ids), None, "ALL", 1, ["attributes.start_time DESC"], None
+            RunQuery(list(self.experiment_ids), None, "ALL", 1, ["attributes.start_time DESC"])
         )
         if newest:
             self.newest_start = newest[0]["info"].get("start_time") or 0
@@ -97,15 +97,16 @@ class _Watch:
         update = Update()
         # RUNNING runs first, then new ones: a run created in between is then new, not changed
         running, _ = await self.tracking.search_runs(
-            exps, "attributes.status = 'RUNNING'", "ACTIVE_ONLY", MAX_RUNNING, [], None
+            RunQuery(exps, "attributes.status = 'RUNNING'", "ACTIVE_ONLY", MAX_RUNNING)
         )
         fresh, more_new = await self.tracking.search_runs(
-            exps,
-            f"attributes.start_time >= {int(self.newest_start)}",
-            "ACTIVE_ONLY",
-            MAX_RUNS_PER_UPDATE,
-            ["attributes.start_time DESC"],
-            None,
+            RunQuery(
+                exps,
+                f"attributes.start_time >= {int(self.newest_start)}",
+                "ACTIVE_ONLY",
+                MAX_RUNS_PER_UPDATE,
+                ["attributes.start_time DESC"],
+            )
         )
         sent: set[str] = set()
         floor, seen_at_floor = self.newest_start, self.seen_at_newest
@@ -133,7 +134,7 @@ class _Watch:
             # a run that stopped running: send its final state (one search by id)
             ids = ", ".join(f"'{rid}'" for rid in ended[:MAX_RUNS_PER_UPDATE])
             final, _ = await self.tracking.search_runs(
-                exps, f"attributes.run_id IN ({ids})", "ALL", MAX_RUNS_PER_UPDATE, [], None
+                RunQuery(exps, f"attributes.run_id IN ({ids})", "ALL", MAX_RUNS_PER_UPDATE)
             )
             for r in final:
                 update.changed.append(r["info"]["run_id"])

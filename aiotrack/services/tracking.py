@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import orjson
@@ -317,34 +318,16 @@ class TrackingService:
             )
         return await self.store.search_datasets(experiment_ids, 1000)
 
-    async def search_runs(
-        self,
-        experiment_ids: list[str],
-        filter_string: str | None,
-        run_view_type: str | None,
-        max_results: int | None,
-        order_by: list[str],
-        page_token: str | None,
-    ) -> tuple[list[Run], str | None]:
-        view, page = _run_page(filter_string, run_view_type, max_results, order_by, page_token)
-        runs, more = await self.store.search_runs(experiment_ids, view, page)
+    async def search_runs(self, query: RunQuery) -> tuple[list[Run], str | None]:
+        view, page = query.page()
+        runs, more = await self.store.search_runs(query.experiment_ids, view, page)
         return runs, _next_token(page, more)
 
-    async def search_runs_json(
-        self,
-        experiment_ids: list[str],
-        filter_string: str | None,
-        run_view_type: str | None,
-        max_results: int | None,
-        order_by: list[str],
-        page_token: str | None,
-        *,
-        shape: RunJsonShape,
-    ) -> tuple[list[RunJson], str | None]:
+    async def search_runs_json(self, query: RunQuery, shape: RunJsonShape) -> tuple[list[RunJson], str | None]:
         """search_runs' page, arguments and errors, with each run's params, metrics and tags as
         JSON texts in ``shape`` (for a response that sends them on as they are)."""
-        view, page = _run_page(filter_string, run_view_type, max_results, order_by, page_token)
-        rows, more = await self.store.search_runs_json(experiment_ids, view, page, shape)
+        view, page = query.page()
+        rows, more = await self.store.search_runs_json(query.experiment_ids, view, page, shape)
         return rows, _next_token(page, more)
 
     # ------------------------------------------------------------------ metric history
@@ -419,17 +402,22 @@ def _required_dataset_field(ds: dict[str, Any], field: str, i: int) -> str:
     return val
 
 
-def _run_page(
-    filter_string: str | None,
-    run_view_type: str | None,
-    max_results: int | None,
-    order_by: list[str],
-    page_token: str | None,
-) -> tuple[str, Page]:
-    """A run search's view type and page, from runs/search's arguments."""
-    view = _view_type(run_view_type)
-    size = _page_size(max_results, names.SEARCH_MAX_RESULTS_THRESHOLD)
-    return view, Page(filter_string, order_by, size, paging.parse_token(page_token))
+@dataclass(frozen=True, slots=True)
+class RunQuery:
+    """A run search as runs/search asks for it (unchecked: :meth:`page` checks it)."""
+
+    experiment_ids: list[str]
+    filter_string: str | None = None
+    run_view_type: str | int | None = None
+    max_results: int | None = None
+    order_by: list[str] = field(default_factory=list)
+    page_token: str | None = None
+
+    def page(self) -> tuple[str, Page]:
+        """The view type and the store's page, or MLflow's INVALID_PARAMETER_VALUE."""
+        view = _view_type(self.run_view_type)
+        size = _page_size(self.max_results, names.SEARCH_MAX_RESULTS_THRESHOLD)
+        return view, Page(self.filter_string, self.order_by, size, paging.parse_token(self.page_token))
 
 
 def _next_token(page: Page, more: bool) -> str | None:

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 from aiohttp import web
 
-from aiotrack.entities import RunJson
+from aiotrack.entities import RunJson, RunJsonShape
 from aiotrack.http import keys
 from aiotrack.http.auth.scopes import readable_experiments
 from aiotrack.http.codec import Args, empty_response, json_response, page_response, read_args
 from aiotrack.http.routing import Routes
+from aiotrack.services.tracking import RunQuery
 
 routes = Routes()
-T = TypeVar("T")
 
 
 def _run_id(args: Args) -> str:
@@ -140,38 +138,18 @@ async def log_outputs(request: web.Request) -> web.Response:
 
 @routes.post("2.0/mlflow/runs/search", read_only=True)
 async def search_runs(request: web.Request) -> web.Response:
-    search = functools.partial(request.app[keys.TRACKING].search_runs_json, shape="entries")
-    return await answer_run_search(request, search, _entry_rows)
+    return await answer_run_search(request, "entries")
 
 
-def _entry_rows(rows: list[RunJson]) -> list[dict[str, Any]]:
-    """Runs in MLflow's JSON, their data lists' texts spliced in as they are."""
-    fragment = orjson.Fragment
-    out = []
-    for row in rows:
-        data = {field: fragment(row[field]) for field in ("metrics", "params", "tags") if field in row}
-        out.append(
-            {"info": row["info"], "data": data, "inputs": row.get("inputs", {}), "outputs": row.get("outputs", {})}
-        )
-    return out
-
-
-RunSearch = Callable[
-    [list[str], str | None, Any, int | None, list[str], str | None], Awaitable[tuple[list[T], str | None]]
-]
-
-
-async def answer_run_search(
-    request: web.Request, search: RunSearch[T], shape: Callable[[list[T]], list[Any]] = list
-) -> web.Response:
-    """runs/search's arguments and permission scoping around ``search`` (the service's
-    search_runs or a variant with its arguments), its runs (through ``shape``) as the page."""
+async def answer_run_search(request: web.Request, shape: RunJsonShape) -> web.Response:
+    """runs/search's arguments and permission scoping, its page of runs in ``shape``: MLflow's
+    JSON ("entries"), or the web UI's table rows ("table", 2.0/aiotrack/runs/table)."""
     args = await read_args(request)
     requested = args.str_list("experiment_ids")
     experiment_ids = await readable_experiments(request, requested)
     if requested and not experiment_ids:  # basic-auth: none of them may be read
         return page_response("runs", [], None)
-    runs, token = await search(
+    query = RunQuery(
         experiment_ids,
         args.str("filter"),
         args.raw("run_view_type"),
@@ -179,7 +157,27 @@ async def answer_run_search(
         args.str_list("order_by"),
         args.str("page_token"),
     )
-    return page_response("runs", shape(runs), token)
+    rows, token = await request.app[keys.TRACKING].search_runs_json(query, shape)
+    return page_response("runs", [_spliced(row, shape) for row in rows], token)
+
+
+def _spliced(row: RunJson, shape: RunJsonShape) -> dict[str, Any]:
+    """A run for the response, its params, metrics and tags texts spliced in as they are."""
+    fragment = orjson.Fragment
+    if shape == "entries":  # MLflow's JSON: empty lists left out, inputs and outputs always there
+        data = {field: fragment(row[field]) for field in ("metrics", "params", "tags") if field in row}
+        return {"info": row["info"], "data": data, "inputs": row.get("inputs", {}), "outputs": row.get("outputs", {})}
+    run: dict[str, Any] = {
+        "info": row["info"],
+        "params": fragment(row.get("params", "{}")),
+        "metrics": fragment(row.get("metrics", "{}")),
+        "tags": fragment(row.get("tags", "{}")),
+    }
+    if "inputs" in row:
+        run["inputs"] = row["inputs"]
+    if "outputs" in row:
+        run["outputs"] = row["outputs"]
+    return run
 
 
 @routes.post("2.0/mlflow/runs/log-model")

@@ -41,13 +41,8 @@ POST 2.0/aiotrack/runs/table
 
 from __future__ import annotations
 
-import functools
-from typing import Any
-
-import orjson
 from aiohttp import web
 
-from aiotrack.entities import RunJson
 from aiotrack.http import keys
 from aiotrack.http.api.runs import answer_run_search
 from aiotrack.http.codec import json_response, read_args
@@ -85,24 +80,4 @@ async def grouped_metrics_handler(request: web.Request) -> web.Response:
 
 @routes.post("2.0/aiotrack/runs/table", read_only=True)
 async def run_table_handler(request: web.Request) -> web.Response:
-    search = functools.partial(request.app[keys.TRACKING].search_runs_json, shape="table")
-    return await answer_run_search(request, search, _table_rows)
-
-
-def _table_rows(rows: list[RunJson]) -> list[dict[str, Any]]:
-    """Runs with their JSON object texts spliced in as they are (an empty object for none)."""
-    fragment = orjson.Fragment
-    out = []
-    for row in rows:
-        run: dict[str, Any] = {
-            "info": row["info"],
-            "params": fragment(row.get("params", "{}")),
-            "metrics": fragment(row.get("metrics", "{}")),
-            "tags": fragment(row.get("tags", "{}")),
-        }
-        if "inputs" in row:
-            run["inputs"] = row["inputs"]
-        if "outputs" in row:
-            run["outputs"] = row["outputs"]
-        out.append(run)
-    return out
+    return await answer_run_search(request, "table")

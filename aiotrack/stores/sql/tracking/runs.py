@@ -393,10 +393,15 @@ class RunsMixin:
         return out
 
     async def search_runs(self, experiment_ids: list[str], run_view_type: str, page: Page) -> tuple[list[Run], bool]:
+        rows, more = await self._run_page(experiment_ids, run_view_type, page)
+        return await self._hydrate(rows), more
+
+    async def _run_page(self, experiment_ids: list[str], run_view_type: str, page: Page) -> tuple[list[Row], bool]:
+        """The page's runs as rows of RUN_COLUMNS, and whether more follow."""
         ids = experiment_ints(experiment_ids)
         if not ids:
             return [], False
-        rows, more = await search_page(
+        return await search_page(
             self.db,
             search_sql.runs_query,
             page,
@@ -404,4 +409,3 @@ class RunsMixin:
             experiment_ids=ids,
             run_view_type=run_view_type,
         )
-        return await self._hydrate(rows), more

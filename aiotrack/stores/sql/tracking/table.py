@@ -24,10 +24,9 @@ import orjson
 
 from aiotrack.entities import RunJson, RunJsonShape
 from aiotrack.stores.base import Page
-from aiotrack.stores.sql import search_sql
-from aiotrack.stores.sql.common import IN_CHUNK, chunks, search_page
-from aiotrack.stores.sql.tracking.rows import RUN_COLUMNS, run_info
-from aiotrack.stores.sql.tracking.runs import RunsMixin, experiment_ints
+from aiotrack.stores.sql.common import IN_CHUNK, chunks
+from aiotrack.stores.sql.tracking.rows import run_info
+from aiotrack.stores.sql.tracking.runs import RunsMixin
 
 # MLflow's JSON for a stored metric value: NaN (is_nan) as the string "NaN", else the number
 # (values are stored finite: validation keeps an infinity as +-FLOAT_MAX). PostgreSQL only.
@@ -38,17 +37,7 @@ class RunJsonMixin(RunsMixin):
     async def search_runs_json(
         self, experiment_ids: list[str], run_view_type: str, page: Page, shape: RunJsonShape
     ) -> tuple[list[RunJson], bool]:
-        ids = experiment_ints(experiment_ids)
-        if not ids:
-            return [], False
-        rows, more = await search_page(
-            self.db,
-            search_sql.runs_query,
-            page,
-            columns=RUN_COLUMNS,
-            experiment_ids=ids,
-            run_view_type=run_view_type,
-        )
+        rows, more = await self._run_page(experiment_ids, run_view_type, page)
         out: dict[str, RunJson] = {}
         for row in rows:
             info = run_info(row)
