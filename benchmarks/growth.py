@@ -194,6 +194,25 @@ class AiotrackLayout(Layout):
         return out
 
 
+def mlflow_run_row(layout: Layout, rid: str, name: str, start: int) -> tuple:
+    """A finished run as a row of mlflow's runs table (MlflowLayout.tables["runs"] order)."""
+    return (
+        rid,
+        name,
+        "UNKNOWN",
+        "",
+        "",
+        layout.user,
+        "FINISHED",
+        start,
+        start + 1000,
+        "",
+        "active",
+        layout.art(rid),
+        layout.exp_id,
+    )
+
+
 class MlflowLayout(Layout):
     """mlflow 3.17's schema (its alembic migrations, `mlflow db upgrade`)."""
 
@@ -224,23 +243,7 @@ class MlflowLayout(Layout):
         r, p, t, m, lm = [], [], [], [], []
         for rid, i, st, params, metrics, tags in runs:
             name = f"run-{i}"
-            r.append(
-                (
-                    rid,
-                    name,
-                    "UNKNOWN",
-                    "",
-                    "",
-                    self.user,
-                    "FINISHED",
-                    st,
-                    st + 1000,
-                    "",
-                    "active",
-                    self.art(rid),
-                    self.exp_id,
-                )
-            )
+            r.append(mlflow_run_row(self, rid, name, st))
             p.extend((k, v, rid) for k, v in params)
             t.extend((k, v, rid) for k, v in tags)
             t.append(("mlflow.runName", name, rid))
@@ -263,24 +266,9 @@ class FmlLayout(Layout):
 
     name = "fml"
     tables: ClassVar[dict[str, tuple[str, ...]]] = {
-        "runs": (
-            "run_uuid",
-            "name",
-            "source_type",
-            "source_name",
-            "entry_point_name",
-            "user_id",
-            "status",
-            "start_time",
-            "end_time",
-            "source_version",
-            "lifecycle_stage",
-            "artifact_uri",
-            "experiment_id",
-            "row_num",
-        ),
+        "runs": (*MlflowLayout.tables["runs"], "row_num"),  # FastTrackML forked mlflow's runs table
         "params": ("key", "value_str", "run_uuid"),
-        "tags": ("key", "value", "run_uuid"),
+        "tags": MlflowLayout.tables["tags"],
         "metrics": ("key", "value", "timestamp", "run_uuid", "step", "is_nan", "iter", "context_id"),
         "latest_metrics": ("key", "value", "timestamp", "step", "is_nan", "run_uuid", "last_iter", "context_id"),
     }
@@ -289,24 +277,7 @@ class FmlLayout(Layout):
         r, p, t, m, lm = [], [], [], [], []
         for rid, i, st, params, metrics, tags in runs:
             name = f"run-{i}"
-            r.append(
-                (
-                    rid,
-                    name,
-                    "UNKNOWN",
-                    "",
-                    "",
-                    self.user,
-                    "FINISHED",
-                    st,
-                    st + 1000,
-                    "",
-                    "active",
-                    self.art(rid),
-                    self.exp_id,
-                    max(i, 0),
-                )
-            )
+            r.append((*mlflow_run_row(self, rid, name, st), max(i, 0)))
             p.extend((k, v, rid) for k, v in params)
             t.extend((k, v, rid) for k, v in tags)
             m.extend((k, v, st, rid, 0, False, 1, 1) for k, v in metrics)
